@@ -1,0 +1,2 @@
+//! Codec benchmarks (written with the record model).
+fn main() {}

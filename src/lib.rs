@@ -1,0 +1,16 @@
+//! # actix-fluvio
+//!
+//! A pure-Rust client and [actix](https://actix.rs) actor framework for the
+//! [Fluvio](https://www.fluvio.io/) streaming platform.
+//!
+//! ## Layout
+//! - [`protocol`]: Fluvio's wire protocol as pure, synchronous types (no I/O): primitives,
+//!   headers, the record model with compression, and every client-facing SPU and SC message.
+//! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
+//!   frame size checked before any allocation.
+
+pub mod codec;
+pub mod protocol;
+
+#[cfg(test)]
+mod conformance;

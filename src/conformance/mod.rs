@@ -13,6 +13,9 @@ use crate::protocol::{Decode, Encode, Version};
 
 mod arb;
 mod base;
+mod record;
+mod sc;
+mod spu;
 
 #[allow(unused_imports)]
 pub(crate) use arb::*;

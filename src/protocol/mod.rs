@@ -67,6 +67,10 @@ pub(crate) fn need<B: Buf>(buf: &B, needed: usize, what: &'static str) -> Result
     Ok(())
 }
 
+pub mod record;
+pub mod sc;
+pub mod spu;
+
 mod api_versions;
 mod error_code;
 mod header;

@@ -1,0 +1,1 @@
+//! Conformance of the record messages with the official crates.

@@ -1,0 +1,1 @@
+//! Conformance of the sc messages with the official crates.

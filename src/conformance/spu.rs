@@ -1,0 +1,1 @@
+//! Conformance of the spu messages with the official crates.

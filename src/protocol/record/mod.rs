@@ -1,0 +1,1 @@
+//! The record model: records, batches, record sets and batch compression.

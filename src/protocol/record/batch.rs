@@ -11,7 +11,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::compression::{Compression, MAX_DECOMPRESSED_LEN};
-use super::entry::Record;
+use super::entry::{Record, RecordIter};
 use crate::protocol::{need, Decode, DecodeError, Encode, EncodeError, Version};
 
 /// Attribute bits holding the compression codec.
@@ -156,21 +156,37 @@ impl Batch {
         self.base_offset + i64::from(self.last_offset_delta)
     }
 
-    /// The records, decompressed if needed. Uncompressed keys and values share the batch's
-    /// memory.
+    /// The uncompressed payload (`u32 count ‖ records`): the payload itself when the batch is
+    /// not compressed (no copy), else its decompression.
     ///
     /// # Errors
-    /// A corrupt payload or one that decompresses past [`MAX_DECOMPRESSED_LEN`].
+    /// An unknown codec, a corrupt payload, or one that decompresses past
+    /// [`MAX_DECOMPRESSED_LEN`].
+    pub fn raw_records(&self) -> Result<Bytes, DecodeError> {
+        match self.compression()? {
+            Compression::None => Ok(self.payload.clone()),
+            codec => Ok(codec
+                .decompress(&self.payload, MAX_DECOMPRESSED_LEN)?
+                .into()),
+        }
+    }
+
+    /// The records as owned values; uncompressed keys and values share the batch's memory.
+    /// For the fastest path, iterate [`RecordIter`] over [`Batch::raw_records`] instead.
+    ///
+    /// # Errors
+    /// As [`Batch::raw_records`], or a malformed record.
     pub fn records(&self) -> Result<Vec<Record>, DecodeError> {
-        let mut raw = match self.compression()? {
-            Compression::None => self.payload.clone(),
-            codec => Bytes::from(codec.decompress(&self.payload, MAX_DECOMPRESSED_LEN)?),
-        };
-        let records = Vec::<Record>::decode(&mut raw, 0)?;
-        if raw.has_remaining() {
+        let raw = self.raw_records()?;
+        let mut iter = RecordIter::new(&raw)?;
+        let mut records = Vec::with_capacity(iter.size_hint().1.unwrap_or(0));
+        for r in iter.by_ref() {
+            records.push(Record::from_ref(&r?, &raw));
+        }
+        if iter.trailing() > 0 {
             return Err(DecodeError::TrailingBytes {
                 what: "batch records",
-                count: raw.remaining(),
+                count: iter.trailing(),
             });
         }
         Ok(records)

@@ -5,7 +5,7 @@
 
 use bytes::{Buf, BufMut, Bytes};
 
-use crate::protocol::{decode_varint, encode_varint, need, varint_len, DecodeError, Version};
+use crate::protocol::{decode_varint, encode_varint, varint_len, DecodeError, Version};
 use crate::protocol::{Decode, Encode, EncodeError};
 
 /// A record inside a batch.
@@ -125,56 +125,203 @@ impl Encode for Record {
     }
 }
 
-/// Read varint-length bytes; a length below one is empty.
-#[inline]
-fn var_bytes<B: Buf>(buf: &mut B, what: &'static str) -> Result<Bytes, DecodeError> {
-    let len = decode_varint(buf)?;
-    if len < 1 {
-        return Ok(Bytes::new());
-    }
-    if len as u64 > buf.remaining() as u64 {
-        return Err(DecodeError::InvalidLength { what, length: len });
-    }
-    Ok(buf.copy_to_bytes(len as usize))
+/// A record borrowed from a decoded payload: no copy, no reference counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Milliseconds after the batch's first timestamp.
+    pub timestamp_delta: i64,
+    /// Offset relative to the batch's base offset.
+    pub offset_delta: i64,
+    /// The key, if any.
+    pub key: Option<&'a [u8]>,
+    /// The value.
+    pub value: &'a [u8],
+    /// Record attributes.
+    pub attributes: i8,
+    /// The header count.
+    pub headers: i64,
 }
 
-impl Decode for Record {
-    /// Decodes one record. From a `Bytes` input, key and value share its memory.
-    fn decode<B: Buf>(buf: &mut B, version: Version) -> Result<Self, DecodeError> {
-        let len = decode_varint(buf)?;
-        if len < 0 || len as u64 > buf.remaining() as u64 {
+/// Iterates over the records of an uncompressed payload (`u32 count ‖ records`), checking
+/// every length against the payload.
+#[derive(Debug, Clone)]
+pub struct RecordIter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    remaining: usize,
+}
+
+impl<'a> RecordIter<'a> {
+    /// An iterator over `payload`, an uncompressed batch payload.
+    ///
+    /// # Errors
+    /// A payload shorter than its count, or a count larger than the payload can hold.
+    pub fn new(payload: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut it = Self {
+            bytes: payload,
+            pos: 0,
+            remaining: 0,
+        };
+        let count = it.bytes_n(4, "record count")?;
+        let count = i32::from_be_bytes([count[0], count[1], count[2], count[3]]);
+        // Each record takes at least 7 bytes: never trust a count the payload cannot hold.
+        if count > 0 && count as usize > (payload.len() - 4) / 7 + 1 {
+            return Err(DecodeError::InvalidLength {
+                what: "record count",
+                length: i64::from(count),
+            });
+        }
+        it.remaining = count.max(0) as usize;
+        Ok(it)
+    }
+
+    /// Bytes not yet read (non-zero after the last record means trailing garbage).
+    pub fn trailing(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    #[inline]
+    fn bytes_n(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let remaining = self.bytes.len() - self.pos;
+        if n > remaining {
+            return Err(DecodeError::NotEnoughBytes {
+                what,
+                needed: n,
+                remaining,
+            });
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    #[inline]
+    fn varint(&mut self) -> Result<i64, DecodeError> {
+        let mut raw: u64 = 0;
+        for i in 0..10 {
+            let Some(&b) = self.bytes.get(self.pos + i) else {
+                return Err(DecodeError::NotEnoughBytes {
+                    what: "varint",
+                    needed: 1,
+                    remaining: 0,
+                });
+            };
+            raw |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.pos += i + 1;
+                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+            }
+        }
+        Err(DecodeError::VarintTooLong)
+    }
+
+    /// A varint-length byte string (a length below one is empty).
+    #[inline]
+    fn var_bytes(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let len = self.varint()?;
+        if len < 1 {
+            return Ok(&[]);
+        }
+        let len =
+            usize::try_from(len).map_err(|_| DecodeError::InvalidLength { what, length: len })?;
+        self.bytes_n(len, what)
+    }
+
+    /// One record, length prefix included.
+    #[inline]
+    fn record(&mut self) -> Result<RecordRef<'a>, DecodeError> {
+        let len = self.varint()?;
+        let start = self.pos;
+        if len < 0 || len as u64 > (self.bytes.len() - start) as u64 {
             return Err(DecodeError::InvalidLength {
                 what: "record",
                 length: len,
             });
         }
-        let start = buf.remaining();
-        need(buf, 1, "record attributes")?;
-        let attributes = buf.get_i8();
-        let timestamp_delta = decode_varint(buf)?;
-        let offset_delta = decode_varint(buf)?;
-        let key = if bool::decode(buf, version)? {
-            Some(var_bytes(buf, "record key")?)
-        } else {
-            None
+        let attributes = self.bytes_n(1, "record attributes")?[0] as i8;
+        let timestamp_delta = self.varint()?;
+        let offset_delta = self.varint()?;
+        let key = match self.bytes_n(1, "record key flag")?[0] {
+            0 => None,
+            1 => Some(self.var_bytes("record key")?),
+            other => return Err(DecodeError::InvalidBool(other)),
         };
-        let value = var_bytes(buf, "record value")?;
-        let headers = decode_varint(buf)?;
-        let used = start - buf.remaining();
+        let value = self.var_bytes("record value")?;
+        let headers = self.varint()?;
+        let used = self.pos - start;
         if used != len as usize {
             return Err(DecodeError::Invalid {
                 what: "record",
                 message: format!("length prefix says {len} bytes, fields took {used}"),
             });
         }
-        Ok(Record {
-            attributes,
+        Ok(RecordRef {
             timestamp_delta,
             offset_delta,
             key,
             value,
+            attributes,
             headers,
         })
+    }
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    type Item = Result<RecordRef<'a>, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let record = self.record();
+        if record.is_err() {
+            self.remaining = 0;
+        }
+        Some(record)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.remaining))
+    }
+}
+
+impl Record {
+    /// An owned record whose key and value share `buf`'s memory (`r` must borrow from it).
+    pub fn from_ref(r: &RecordRef<'_>, buf: &Bytes) -> Self {
+        Record {
+            attributes: r.attributes,
+            timestamp_delta: r.timestamp_delta,
+            offset_delta: r.offset_delta,
+            key: r.key.map(|k| buf.slice_ref(k)),
+            value: buf.slice_ref(r.value),
+            headers: r.headers,
+        }
+    }
+}
+
+impl Decode for Record {
+    /// Decodes one record. From a `Bytes` input, key and value share its memory.
+    fn decode<B: Buf>(buf: &mut B, _: Version) -> Result<Self, DecodeError> {
+        let mut rest = buf.chunk();
+        let before = rest.len();
+        let len = decode_varint(&mut rest)?;
+        let prefix = before - rest.len();
+        if len < 0 || len as u64 > (buf.remaining() - prefix) as u64 {
+            return Err(DecodeError::InvalidLength {
+                what: "record",
+                length: len,
+            });
+        }
+        let raw = buf.copy_to_bytes(prefix + len as usize);
+        let mut it = RecordIter {
+            bytes: &raw,
+            pos: 0,
+            remaining: 1,
+        };
+        let r = it.record()?;
+        Ok(Record::from_ref(&r, &raw))
     }
 }
 

@@ -13,5 +13,5 @@ mod record_set;
 pub use batch::Batch;
 pub use builder::BatchBuilder;
 pub use compression::{Compression, MAX_DECOMPRESSED_LEN};
-pub use entry::Record;
+pub use entry::{Record, RecordIter, RecordRef};
 pub use record_set::RecordSet;

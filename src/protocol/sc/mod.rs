@@ -123,7 +123,7 @@ pub use smartmodule::{
 pub use spec::{CreatableSpec, DeletableSpec, ObjectSpec, UpdatableSpec};
 pub use spu::{
     CustomSpuKey, CustomSpuSpec, EncryptionType, Endpoint, IngressAddr, IngressPort, SpuSpec,
-    SpuStatus, SpuStatusResolution, SpuType,
+    SpuStatus, SpuStatusResolution, SpuType, DEFAULT_ENDPOINT_HOST,
 };
 pub use topic::{
     AddMirror, AddPartition, Bounds, CleanupPolicy, CompressionAlgorithm, Deduplication, Filter,

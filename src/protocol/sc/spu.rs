@@ -72,15 +72,61 @@ wire_struct! {
     }
 }
 
-wire_struct! {
-    /// A host and port.
-    pub struct Endpoint {
-        /// The port.
-        pub port: u16,
-        /// The host.
-        pub host: String,
-        /// Transport security.
-        pub encryption: EncryptionType,
+/// A host and port.
+///
+/// Upstream decodes into a default `Endpoint` whose host is `"127.0.0.1"`, and an empty
+/// string on the wire leaves the default in place: so an empty host decodes as
+/// `"127.0.0.1"` here too (and the official client sees it that way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Endpoint {
+    /// The port.
+    pub port: u16,
+    /// The host.
+    #[cfg_attr(test, proptest(strategy = "\"\\\\PC{1,16}\""))]
+    pub host: String,
+    /// Transport security.
+    pub encryption: EncryptionType,
+}
+
+/// The host of an [`Endpoint`] that names none.
+pub const DEFAULT_ENDPOINT_HOST: &str = "127.0.0.1";
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            host: DEFAULT_ENDPOINT_HOST.to_owned(),
+            encryption: EncryptionType::default(),
+        }
+    }
+}
+
+impl Encode for Endpoint {
+    fn encode<B: BufMut>(&self, buf: &mut B, version: Version) -> Result<(), EncodeError> {
+        self.port.encode(buf, version)?;
+        self.host.encode(buf, version)?;
+        self.encryption.encode(buf, version)
+    }
+
+    fn encoded_len(&self, version: Version) -> usize {
+        2 + self.host.encoded_len(version) + 1
+    }
+}
+
+impl Decode for Endpoint {
+    fn decode<B: Buf>(buf: &mut B, version: Version) -> Result<Self, DecodeError> {
+        let port = u16::decode(buf, version)?;
+        let mut host = String::decode(buf, version)?;
+        if host.is_empty() {
+            DEFAULT_ENDPOINT_HOST.clone_into(&mut host);
+        }
+        let encryption = EncryptionType::decode(buf, version)?;
+        Ok(Self {
+            port,
+            host,
+            encryption,
+        })
     }
 }
 
@@ -222,6 +268,17 @@ mod tests {
         assert_eq!(spu.public_address().as_deref(), Some("10.0.0.1:9010"));
         spu.public_endpoint.ingress[0].hostname = Some("localhost".into());
         assert_eq!(spu.public_address().as_deref(), Some("localhost:9010"));
+    }
+
+    #[test]
+    fn empty_endpoint_host_decodes_as_the_default_host() {
+        let endpoint = Endpoint {
+            host: String::new(),
+            ..Endpoint::default()
+        };
+        let bytes = endpoint.to_bytes(19).expect("encode");
+        let decoded = Endpoint::decode(&mut &bytes[..], 19).expect("decode");
+        assert_eq!(decoded.host, "127.0.0.1");
     }
 
     #[test]

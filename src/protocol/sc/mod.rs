@@ -2,8 +2,8 @@
 //! topics, partitions, SPUs, custom SPUs and SmartModules.
 //!
 //! ## Layout
-//! - [`envelope`](TypeBuffer): every object message (v11+) travels as `type_label String,
-//!   len u32, body` where the body is encoded at the request's version.
+//! - The envelope ([`TypeBuffer`], [`ObjectBody`]): every object message (v11+) travels as
+//!   `type_label String, len u32, body`, the body encoded at the request's version.
 //! - Object types: [`TopicSpec`], [`PartitionSpec`], [`SpuSpec`], [`CustomSpuSpec`],
 //!   [`SmartModuleSpec`], each with its status, tied together by [`ObjectSpec`].
 //! - Typed messages, generic over the object type: [`CreateRequest`], [`DeleteRequest`],
@@ -12,11 +12,25 @@
 //! - Untyped messages for servers and captures, decoded by reading the label first:
 //!   [`ScRequest`] and [`ScResponse`] over [`AnyListRequest`] and friends.
 //!
-//! ```no_run
-//! use actix_fluvio::protocol::sc::{CreateRequest, ListRequest, TopicSpec};
+//! ```
+//! use actix_fluvio::protocol::sc::{CreateRequest, ListRequest, ListResponse, TopicSpec};
+//! use actix_fluvio::protocol::{Decode, Encode, Request, RequestMessage};
+//!
+//! // Create a topic with 3 partitions, replication 1, at the newest version.
 //! let create = CreateRequest::new("orders", TopicSpec::computed(3, 1));
+//! let version = CreateRequest::<TopicSpec>::MAX_API_VERSION;
+//! let frame = RequestMessage::new(create, version, 1, "actix-fluvio").to_bytes(0)?;
+//! # let _ = frame;
+//!
+//! // List it; the response body is decoded at the request's version.
 //! let list = ListRequest::<TopicSpec>::new(vec!["orders".into()]);
-//! # let _ = (create, list);
+//! # let body = ListResponse::<TopicSpec>::default().to_bytes(version)?;
+//! let response = ListResponse::<TopicSpec>::decode(&mut &body[..], version)?;
+//! for topic in response.objects {
+//!     println!("{}: {:?}", topic.name, topic.status.resolution);
+//! }
+//! # let _ = list;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 /// An enum whose variants each carry one value, on the wire as a `u8` tag and the value.

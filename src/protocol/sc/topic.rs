@@ -242,3 +242,33 @@ wire_union! {
         AddMirror(AddMirror) = 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Decode, Encode};
+
+    #[test]
+    fn replica_spec_is_tagged_and_gated_fields_follow() {
+        let computed = TopicSpec::computed(2, 1).to_bytes(19).expect("encode");
+        // tag 1, partitions, replication factor, ignore rack; no cleanup, no storage,
+        // compression Any (4), no dedup, not system.
+        assert_eq!(hex::encode(&computed), "010000000200000001000000040000");
+
+        let assigned = TopicSpec::assigned(vec![PartitionMap {
+            id: 0,
+            replicas: vec![5001],
+            mirror: None,
+        }]);
+        let bytes = assigned.to_bytes(13).expect("encode");
+        // At v13 the partition map has no mirror field.
+        assert_eq!(
+            &bytes[..13],
+            &hex::decode("00000000010000000000000001").unwrap()[..]
+        );
+        assert_eq!(
+            TopicSpec::decode(&mut &bytes[..], 13).expect("decode"),
+            assigned
+        );
+    }
+}

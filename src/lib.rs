@@ -10,7 +10,13 @@
 //!   frame size checked before any allocation.
 
 pub mod codec;
+pub mod connection;
 pub mod protocol;
 
 #[cfg(test)]
 mod conformance;
+
+/// The README's code examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

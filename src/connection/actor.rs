@@ -1,0 +1,286 @@
+//! `ConnectionActor`: owns one socket, writes frames, routes responses by correlation id,
+//! and reconnects through actix supervision.
+//!
+//! ```text
+//!  Connection (handle) ──Submit{id, frame, reply}──▶ ConnectionActor ──frames──▶ socket
+//!        ▲                                                │
+//!        └──── oneshot / stream channel ◀── Correlations ◀┘◀── frames ── socket
+//! ```
+//! When the socket dies every pending request fails at once with one shared
+//! [`ConnectionError::Lost`]; the actor then stops and its `Supervisor` restarts it, and
+//! `started` reconnects after the policy's backoff. While it reconnects, new requests wait in
+//! the mailbox (or time out in the caller). When the policy gives up, the actor stays up in a
+//! closed state and answers everything with [`ConnectionError::Closed`].
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use actix::io::{FramedWrite, WriteHandler};
+use actix::prelude::*;
+use bytes::Bytes;
+use tokio::io::WriteHalf;
+use tokio::sync::oneshot;
+use tokio_util::codec::FramedRead;
+
+use super::config::ConnectionConfig;
+use super::correlation::{Correlations, Dispatch, Reply};
+use super::error::ConnectionError;
+use super::tls::TlsSetup;
+use super::transport::{open, Io, Opened, Target};
+use super::versions::ServerVersions;
+use crate::codec::{FrameCodec, FrameError, RawFrame};
+
+/// State the actor shares with its handles.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) versions: RwLock<Arc<ServerVersions>>,
+    pub(crate) closed: AtomicBool,
+    pub(crate) reconnects: AtomicU64,
+}
+
+/// Send a request frame and route its response(s) to `reply`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Submit {
+    pub(crate) id: i32,
+    pub(crate) frame: Bytes,
+    pub(crate) reply: Reply,
+}
+
+/// Forget a request whose caller stopped waiting.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Cancel(pub(crate) i32);
+
+/// Close the connection for good.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Close;
+
+type Writer = FramedWrite<RawFrame, WriteHalf<Box<dyn Io>>, FrameCodec>;
+
+/// The actor behind a [`super::Connection`].
+pub(crate) struct ConnectionActor {
+    target: Arc<Target>,
+    config: Arc<ConnectionConfig>,
+    tls: Option<TlsSetup>,
+    shared: Arc<Shared>,
+    writer: Option<Writer>,
+    table: Correlations,
+    /// Failed reconnect attempts since the last success.
+    attempt: u32,
+    ever_connected: bool,
+    first: Option<oneshot::Sender<Result<(), ConnectionError>>>,
+    closed: Option<ConnectionError>,
+}
+
+impl ConnectionActor {
+    pub(crate) fn new(
+        target: Arc<Target>,
+        config: Arc<ConnectionConfig>,
+        tls: Option<TlsSetup>,
+        shared: Arc<Shared>,
+        first: oneshot::Sender<Result<(), ConnectionError>>,
+    ) -> Self {
+        Self {
+            target,
+            config,
+            tls,
+            shared,
+            writer: None,
+            table: Correlations::default(),
+            attempt: 0,
+            ever_connected: false,
+            first: Some(first),
+            closed: None,
+        }
+    }
+
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        let delay = self
+            .ever_connected
+            .then(|| self.config.reconnect.delay(self.attempt));
+        let (target, config, tls) = (self.target.clone(), self.config.clone(), self.tls.clone());
+        if let Some(delay) = delay {
+            tracing::info!(addr = %target.addr, attempt = self.attempt + 1, ?delay, "reconnecting");
+        }
+        let fut = async move {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            open(&target, &config, tls.as_ref()).await
+        };
+        ctx.wait(fut.into_actor(self).map(|result, act, ctx| match result {
+            Ok(opened) => act.install(opened, ctx),
+            Err(error) => act.connect_failed(error, ctx),
+        }));
+    }
+
+    fn install(&mut self, opened: Opened, ctx: &mut Context<Self>) {
+        let Opened {
+            io,
+            leftover,
+            versions,
+        } = opened;
+        let (read, write) = tokio::io::split(io);
+        let codec = FrameCodec::new(self.config.max_frame_len);
+        let mut reader = FramedRead::new(read, codec);
+        reader.read_buffer_mut().extend_from_slice(&leftover);
+        ctx.add_stream(reader);
+        self.writer = Some(FramedWrite::new(write, codec, ctx));
+        *self
+            .shared
+            .versions
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(versions);
+        if self.ever_connected {
+            self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(addr = %self.target.addr, "reconnected");
+        }
+        self.ever_connected = true;
+        self.attempt = 0;
+        if let Some(first) = self.first.take() {
+            let _ = first.send(Ok(()));
+        }
+    }
+
+    fn connect_failed(&mut self, error: ConnectionError, ctx: &mut Context<Self>) {
+        if !self.ever_connected {
+            if let Some(first) = self.first.take() {
+                let _ = first.send(Err(error.clone()));
+            }
+            self.close(error.to_string());
+            return;
+        }
+        self.attempt += 1;
+        tracing::warn!(addr = %self.target.addr, attempt = self.attempt, %error, "reconnect failed");
+        if self.config.reconnect.allows(self.attempt) {
+            ctx.stop();
+        } else {
+            self.close(format!(
+                "gave up after {} reconnect attempts: {error}",
+                self.attempt
+            ));
+        }
+    }
+
+    /// The socket died: fail everything pending, then reconnect or close.
+    fn lost(&mut self, cause: String, ctx: &mut Context<Self>) {
+        if self.writer.take().is_none() {
+            return; // already handled (read and write side both report)
+        }
+        tracing::warn!(addr = %self.target.addr, %cause, pending = self.table.len(), "connection lost");
+        let error = ConnectionError::Lost {
+            addr: self.target.addr.clone(),
+            cause: cause.clone().into(),
+        };
+        self.table.fail_all(&error);
+        if self.config.reconnect.allows(0) {
+            self.attempt = 0;
+            ctx.stop();
+        } else {
+            self.close(cause);
+        }
+    }
+
+    fn close(&mut self, cause: String) {
+        let error = ConnectionError::Closed {
+            addr: self.target.addr.clone(),
+            cause: cause.into(),
+        };
+        self.table.fail_all(&error);
+        self.writer = None;
+        self.shared.closed.store(true, Ordering::Release);
+        self.closed = Some(error);
+    }
+}
+
+impl Actor for ConnectionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.closed.is_none() {
+            self.connect(ctx);
+        }
+    }
+}
+
+impl Supervised for ConnectionActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.writer = None;
+    }
+}
+
+impl Handler<Submit> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Submit, _: &mut Context<Self>) {
+        if msg.reply.is_closed() {
+            return; // the caller timed out while the request waited in the mailbox
+        }
+        if let Some(error) = &self.closed {
+            return msg.reply.fail(error.clone());
+        }
+        match &mut self.writer {
+            Some(writer) => {
+                self.table.insert(msg.id, msg.reply);
+                writer.write(RawFrame(msg.frame));
+            }
+            None => msg.reply.fail(ConnectionError::Lost {
+                addr: self.target.addr.clone(),
+                cause: "reconnecting".into(),
+            }),
+        }
+    }
+}
+
+impl Handler<Cancel> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Cancel, _: &mut Context<Self>) {
+        self.table.cancel(msg.0);
+    }
+}
+
+impl Handler<Close> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Close, _: &mut Context<Self>) {
+        if let Some(mut writer) = self.writer.take() {
+            writer.close();
+        }
+        self.close("closed by the client".into());
+    }
+}
+
+impl StreamHandler<Result<Bytes, FrameError>> for ConnectionActor {
+    fn handle(&mut self, item: Result<Bytes, FrameError>, ctx: &mut Context<Self>) {
+        let frame = match item {
+            Ok(frame) => frame,
+            Err(error) => return self.lost(error.to_string(), ctx),
+        };
+        if frame.len() < 4 {
+            return self.lost(format!("{}-byte response frame", frame.len()), ctx);
+        }
+        let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        match self.table.dispatch(id, frame.slice(4..)) {
+            Dispatch::Delivered | Dispatch::Abandoned => {}
+            Dispatch::Unknown => {
+                tracing::warn!(addr = %self.target.addr, correlation_id = id, "response to an unknown request skipped");
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.lost("closed by the server".into(), ctx);
+    }
+}
+
+impl WriteHandler<FrameError> for ConnectionActor {
+    fn error(&mut self, error: FrameError, ctx: &mut Context<Self>) -> Running {
+        self.lost(error.to_string(), ctx);
+        Running::Continue
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}

@@ -1,0 +1,42 @@
+//! Connection settings.
+
+use std::time::Duration;
+
+use super::backoff::ReconnectPolicy;
+use super::tls::TlsPolicy;
+use crate::codec::DEFAULT_MAX_FRAME_LEN;
+
+/// Settings shared by every connection of a client.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Sent in every request header.
+    pub client_id: String,
+    /// Longest time to open a connection (TCP, TLS and the ApiVersions handshake).
+    pub connect_timeout: Duration,
+    /// Longest time a request waits for its response (from the moment it is submitted).
+    pub request_timeout: Duration,
+    /// Most unary requests awaiting a response at once; more wait for a slot.
+    pub max_in_flight: usize,
+    /// Largest frame sent or accepted.
+    pub max_frame_len: usize,
+    /// What happens when the socket drops.
+    pub reconnect: ReconnectPolicy,
+    /// TLS.
+    pub tls: TlsPolicy,
+}
+
+impl Default for ConnectionConfig {
+    /// Connect timeout 30 s, request timeout 60 s, 1,024 requests in flight, 64 MiB frames,
+    /// the default reconnect policy, no TLS.
+    fn default() -> Self {
+        Self {
+            client_id: "actix-fluvio".into(),
+            connect_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            max_in_flight: 1024,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            reconnect: ReconnectPolicy::default(),
+            tls: TlsPolicy::Disabled,
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! `Connection`: the cloneable handle over a [`ConnectionActor`].
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use actix::Addr;
+use bytes::{Bytes, BytesMut};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::actor::{Cancel, Close, ConnectionActor, Shared, Submit};
+use super::config::ConnectionConfig;
+use super::correlation::Reply;
+use super::error::ConnectionError;
+use super::runtime::start_supervised;
+use super::transport::Target;
+use super::versions::ServerVersions;
+use crate::codec::FrameError;
+use crate::protocol::{Decode, Encode, Request};
+
+/// A multiplexed connection to one Fluvio server (SC or SPU).
+///
+/// Cheap to clone; every clone talks to the same socket. Requests are matched to responses
+/// by correlation id, so many may be in flight at once. Works from any tokio runtime: inside
+/// an actix system the actor runs on the current arbiter, elsewhere on a background one.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), actix_fluvio::connection::ConnectionError> {
+/// use actix_fluvio::connection::{Connection, ConnectionConfig};
+/// use actix_fluvio::protocol::sc::{ListRequest, TopicSpec};
+///
+/// let sc = Connection::connect("127.0.0.1:9003", ConnectionConfig::default()).await?;
+/// let topics = sc.request(&ListRequest::<TopicSpec>::new(vec![])).await?;
+/// for topic in topics.objects {
+///     println!("{}", topic.name);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    actor: Addr<ConnectionActor>,
+    shared: Arc<Shared>,
+    config: Arc<ConnectionConfig>,
+    target: Arc<Target>,
+    next_id: AtomicI32,
+    permits: Semaphore,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.actor.do_send(Close);
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.inner.target.addr)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connect to `addr` (`host:port`) and run the ApiVersions handshake.
+    ///
+    /// # Errors
+    /// The connect, TLS or handshake failure, or [`ConnectionError::ConnectTimeout`].
+    pub async fn connect(
+        addr: impl Into<String>,
+        config: ConnectionConfig,
+    ) -> Result<Self, ConnectionError> {
+        let target = Target {
+            addr: addr.into().into(),
+            tls_prefix: None,
+        };
+        Self::open(target, Arc::new(config)).await
+    }
+
+    /// Connect to `target` with a shared config.
+    pub(crate) async fn open(
+        target: Target,
+        config: Arc<ConnectionConfig>,
+    ) -> Result<Self, ConnectionError> {
+        let target = Arc::new(target);
+        let tls = config.tls.setup().map_err(|message| ConnectionError::Tls {
+            addr: target.addr.clone(),
+            message: message.into(),
+        })?;
+        let shared = Arc::new(Shared::default());
+        let (first_tx, first_rx) = oneshot::channel();
+        let actor = {
+            let (target, config, shared) = (target.clone(), config.clone(), shared.clone());
+            start_supervised(move |_| ConnectionActor::new(target, config, tls, shared, first_tx))
+        };
+        let permits = Semaphore::new(config.max_in_flight.max(1));
+        let connection = Connection {
+            inner: Arc::new(Inner {
+                actor,
+                shared,
+                config,
+                target: target.clone(),
+                next_id: AtomicI32::new(1),
+                permits,
+            }),
+        };
+        match first_rx.await {
+            Ok(Ok(())) => Ok(connection),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(ConnectionError::Closed {
+                addr: target.addr.clone(),
+                cause: "the connection actor stopped".into(),
+            }),
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> &str {
+        &self.inner.target.addr
+    }
+
+    /// What the server said in the latest handshake.
+    pub fn versions(&self) -> Arc<ServerVersions> {
+        self.inner
+            .shared
+            .versions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many times the connection was re-established.
+    pub fn reconnects(&self) -> u64 {
+        self.inner.shared.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection is closed for good.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Close the connection: pending and later requests fail with
+    /// [`ConnectionError::Closed`].
+    pub fn close(&self) {
+        self.inner.actor.do_send(Close);
+    }
+
+    /// The version `R` is sent at on this connection.
+    ///
+    /// # Errors
+    /// [`ConnectionError::UnsupportedVersion`].
+    pub fn version_of<R: Request>(&self) -> Result<i16, ConnectionError> {
+        self.versions().negotiate::<R>(&self.inner.target.addr)
+    }
+
+    /// Send `request` and wait for its response.
+    ///
+    /// # Errors
+    /// Timeout, a lost or closed connection, or a response that does not decode.
+    pub async fn request<R: Request>(&self, request: &R) -> Result<R::Response, ConnectionError> {
+        let version = self.version_of::<R>()?;
+        self.request_at(request, version).await
+    }
+
+    /// As [`Connection::request`], at an explicit version.
+    ///
+    /// # Errors
+    /// As [`Connection::request`].
+    pub async fn request_at<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response, ConnectionError> {
+        let deadline = Instant::now() + self.inner.config.request_timeout;
+        let timeout = || self.timeout_error(R::API_KEY);
+        let _permit = tokio::time::timeout_at(deadline.into(), self.inner.permits.acquire())
+            .await
+            .map_err(|_| timeout())?
+            .map_err(|_| self.closed_error())?;
+        let (id, frame) = self.frame(request, version)?;
+        let (tx, rx) = oneshot::channel();
+        let submitted = self.inner.actor.send(Submit {
+            id,
+            frame,
+            reply: Reply::Unary(tx),
+        });
+        let wait = async {
+            submitted.await.map_err(|_| self.closed_error())?;
+            rx.await.map_err(|_| self.closed_error())?
+        };
+        let body = match tokio::time::timeout_at(deadline.into(), wait).await {
+            Ok(result) => result?,
+            Err(_) => {
+                self.inner.actor.do_send(Cancel(id));
+                return Err(timeout());
+            }
+        };
+        decode_body::<R::Response>(body, R::API_KEY, version)
+    }
+
+    /// Send `request` and return the stream of responses that share its correlation id
+    /// (stream fetch, watch). The stream ends with an error when the connection is lost.
+    ///
+    /// # Errors
+    /// As [`Connection::request`], for sending the request.
+    pub async fn stream<R: Request>(
+        &self,
+        request: &R,
+    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
+        let version = self.version_of::<R>()?;
+        let (id, frame) = self.frame(request, version)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let submit = self.inner.actor.send(Submit {
+            id,
+            frame,
+            reply: Reply::Stream(tx),
+        });
+        tokio::time::timeout(self.inner.config.request_timeout, submit)
+            .await
+            .map_err(|_| self.timeout_error(R::API_KEY))?
+            .map_err(|_| self.closed_error())?;
+        Ok(ResponseStream {
+            rx,
+            api_key: R::API_KEY,
+            version,
+            correlation_id: id,
+            actor: self.inner.actor.clone(),
+            _marker: std::marker::PhantomData,
+        })
+    }
+
+    fn frame<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<(i32, Bytes), ConnectionError> {
+        let id = self.next_id();
+        let header = crate::protocol::RequestHeader {
+            api_key: R::API_KEY,
+            api_version: version,
+            correlation_id: id,
+            client_id: self.inner.config.client_id.clone(),
+        };
+        let len = header.encoded_len(version) + request.encoded_len(version);
+        if len > self.inner.config.max_frame_len {
+            return Err(ConnectionError::Frame {
+                addr: self.inner.target.addr.clone(),
+                cause: Arc::new(FrameError::TooLarge {
+                    limit: self.inner.config.max_frame_len,
+                    actual: len,
+                }),
+            });
+        }
+        let mut buf = BytesMut::with_capacity(len);
+        header.encode(&mut buf, version)?;
+        request.encode(&mut buf, version)?;
+        Ok((id, buf.freeze()))
+    }
+
+    /// The next correlation id: positive, skipping 0 (the handshake's).
+    fn next_id(&self) -> i32 {
+        loop {
+            let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+            if id > 0 {
+                return id;
+            }
+            let _ = self.inner.next_id.compare_exchange(
+                id + 1,
+                1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    fn timeout_error(&self, api_key: u16) -> ConnectionError {
+        ConnectionError::RequestTimeout {
+            addr: self.inner.target.addr.clone(),
+            api_key,
+            timeout: self.inner.config.request_timeout,
+        }
+    }
+
+    fn closed_error(&self) -> ConnectionError {
+        ConnectionError::Closed {
+            addr: self.inner.target.addr.clone(),
+            cause: "the connection actor stopped".into(),
+        }
+    }
+}
+
+fn decode_body<T: Decode>(
+    mut body: Bytes,
+    api_key: u16,
+    version: i16,
+) -> Result<T, ConnectionError> {
+    let value = T::decode(&mut body, version).map_err(|cause| ConnectionError::Decode {
+        api_key,
+        version,
+        cause,
+    })?;
+    if !body.is_empty() {
+        tracing::debug!(
+            api_key,
+            version,
+            trailing = body.len(),
+            "response has trailing bytes"
+        );
+    }
+    Ok(value)
+}
+
+/// The responses to one streaming request, decoded at the request's version.
+///
+/// Dropping it tells the connection to forget the request.
+#[derive(Debug)]
+pub struct ResponseStream<T> {
+    rx: mpsc::UnboundedReceiver<Result<Bytes, ConnectionError>>,
+    api_key: u16,
+    version: i16,
+    correlation_id: i32,
+    actor: Addr<ConnectionActor>,
+    _marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Decode> ResponseStream<T> {
+    /// The next response; `None` once the connection has dropped the stream.
+    pub async fn next(&mut self) -> Option<Result<T, ConnectionError>> {
+        std::future::poll_fn(|cx| self.poll_item(cx)).await
+    }
+
+    /// The correlation id shared by the responses.
+    pub fn correlation_id(&self) -> i32 {
+        self.correlation_id
+    }
+
+    /// The version the responses are decoded at.
+    pub fn version(&self) -> i16 {
+        self.version
+    }
+
+    fn poll_item(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Result<T, ConnectionError>>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(body))) => {
+                Poll::Ready(Some(decode_body(body, self.api_key, self.version)))
+            }
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: Decode> futures_core::Stream for ResponseStream<T> {
+    type Item = Result<T, ConnectionError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_item(cx)
+    }
+}
+
+impl<T> Drop for ResponseStream<T> {
+    fn drop(&mut self) {
+        self.actor.do_send(Cancel(self.correlation_id));
+    }
+}

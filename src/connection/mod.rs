@@ -1,0 +1,21 @@
+//! Connections to Fluvio servers: one actix actor per socket, with correlation-id
+//! multiplexing, one-shot and streaming replies, timeouts, a bound on requests in flight,
+//! version negotiation, TLS and supervised reconnects with backoff.
+
+mod actor;
+mod backoff;
+mod config;
+mod correlation;
+mod error;
+mod handle;
+pub(crate) mod runtime;
+mod tls;
+mod transport;
+mod versions;
+
+pub use backoff::ReconnectPolicy;
+pub use config::ConnectionConfig;
+pub use error::ConnectionError;
+pub use handle::{Connection, ResponseStream};
+pub use tls::{Pem, TlsPolicy};
+pub use versions::ServerVersions;

@@ -30,6 +30,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// Its partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub fetch_partitions: Vec<FetchPartition>,
     }
 }
@@ -42,6 +43,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// The partitions to forget.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub forgotten_partition_indexes: Vec<i32>,
     }
 }
@@ -60,8 +62,10 @@ wire_struct! {
         /// Whether to stop at the high watermark (v4+).
         pub isolation_level: Isolation => 4..,
         /// The topics and partitions to read.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub topics: Vec<FetchableTopic>,
         /// Kafka fetch-session bookkeeping (v7+).
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub forgotten: Vec<ForgottenTopic> => 7..,
     }
 }
@@ -127,6 +131,7 @@ wire_struct! {
         /// The first offset still stored.
         pub log_start_offset: i64,
         /// Kafka aborted transactions (always `None` from Fluvio).
+        #[cfg_attr(test, proptest(strategy = "super::small_opt_vec()"))]
         pub aborted: Option<Vec<AbortedTransaction>>,
         /// The batches. Raw file data may start before the wanted offset and end mid-batch.
         pub records: RecordSet,
@@ -155,6 +160,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// Its partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub partitions: Vec<FetchablePartitionResponse>,
     }
 }
@@ -171,6 +177,7 @@ wire_struct! {
         /// Always 0.
         pub session_id: i32,
         /// One entry per requested topic.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub topics: Vec<FetchableTopicResponse>,
     }
 }

@@ -69,6 +69,7 @@ wire_struct! {
         /// Non-`None` on failure.
         pub error_code: ErrorCode,
         /// The matching offsets.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub consumers: Vec<ConsumerOffset>,
     }
 }

@@ -21,6 +21,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// Its partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub partitions: Vec<FetchOffsetPartition>,
     }
 }
@@ -31,6 +32,7 @@ wire_struct! {
     /// Asks the leader for the offsets of some partitions.
     pub struct FetchOffsetsRequest {
         /// The topics and partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub topics: Vec<FetchOffsetTopic>,
         /// Deprecated consumer id, on the wire at v23 only (use FetchConsumerOffsets).
         pub consumer_id: Option<String> => 23..=23,
@@ -81,6 +83,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// Its partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub partitions: Vec<FetchOffsetPartitionResponse>,
     }
 }
@@ -89,6 +92,7 @@ wire_struct! {
     /// The offsets asked for.
     pub struct FetchOffsetsResponse {
         /// One entry per requested topic.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub topics: Vec<FetchOffsetTopicResponse>,
     }
 }

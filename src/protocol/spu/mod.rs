@@ -66,3 +66,25 @@ pub const UPDATE_CONSUMER_OFFSET_KEY: u16 = 1006;
 pub const DELETE_CONSUMER_OFFSET_KEY: u16 = 1007;
 /// API key of FetchConsumerOffsets.
 pub const FETCH_CONSUMER_OFFSETS_KEY: u16 = 1008;
+
+/// Collections of at most three elements: nested messages with proptest's default sizes
+/// (up to 100 per level) make conformance runs take minutes.
+#[cfg(test)]
+fn small_vec<T: proptest::arbitrary::Arbitrary>(
+) -> impl proptest::strategy::Strategy<Value = Vec<T>> {
+    proptest::collection::vec(proptest::arbitrary::any::<T>(), 0..4)
+}
+
+/// An optional small collection (see [`small_vec`]).
+#[cfg(test)]
+fn small_opt_vec<T: proptest::arbitrary::Arbitrary>(
+) -> impl proptest::strategy::Strategy<Value = Option<Vec<T>>> {
+    proptest::option::of(small_vec())
+}
+
+/// A small string map (see [`small_vec`]).
+#[cfg(test)]
+fn small_map(
+) -> impl proptest::strategy::Strategy<Value = std::collections::BTreeMap<String, String>> {
+    proptest::collection::btree_map("[a-z]{0,8}", "[a-z0-9 ]{0,8}", 0..4)
+}

@@ -32,6 +32,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// Its partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub partitions: Vec<PartitionProduceData>,
     }
 }
@@ -55,8 +56,10 @@ pub struct ProduceRequest {
     )]
     pub timeout: Duration,
     /// The data, per topic.
+    #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
     pub topics: Vec<TopicProduceData>,
     /// SmartModules the SPU applies before storing.
+    #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
     pub smartmodules: Vec<SmartModuleInvocation>,
 }
 
@@ -167,6 +170,7 @@ wire_struct! {
         /// The topic name.
         pub name: String,
         /// Its partitions.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub partitions: Vec<PartitionProduceResponse>,
     }
 }
@@ -175,6 +179,7 @@ wire_struct! {
     /// The outcome per partition.
     pub struct ProduceResponse {
         /// One entry per topic written.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub responses: Vec<TopicProduceResponse>,
         /// Always 0 (v1+).
         pub throttle_time_ms: i32 => 1..,

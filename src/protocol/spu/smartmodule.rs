@@ -317,6 +317,7 @@ wire_struct! {
     /// Parameters for the SmartModule and its lookback.
     pub struct SmartModuleParams {
         /// Named string parameters the module reads at init.
+        #[cfg_attr(test, proptest(strategy = "super::small_map()"))]
         pub params: BTreeMap<String, String>,
         /// Records to replay before the stream starts (v20+).
         pub lookback: Option<Lookback> => 20..,

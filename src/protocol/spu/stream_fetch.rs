@@ -50,6 +50,7 @@ wire_struct! {
         /// Legacy derived stream (v16..=18 only).
         pub legacy_derivedstream: Option<DerivedStreamInvocation> => 16..=18,
         /// The SmartModule chain, applied in order (v18+).
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub smartmodules: Vec<SmartModuleInvocation> => 18..,
         /// The consumer id, needed to commit consumer offsets on this stream (v23+).
         pub consumer_id: Option<String> => 23..,

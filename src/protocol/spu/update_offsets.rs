@@ -21,6 +21,7 @@ wire_struct! {
     /// Acknowledges streams up to the given offsets.
     pub struct UpdateOffsetsRequest {
         /// One entry per stream.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub offsets: Vec<OffsetUpdate>,
     }
 }
@@ -57,6 +58,7 @@ wire_struct! {
     /// The outcome per stream.
     pub struct UpdateOffsetsResponse {
         /// One entry per acknowledged stream.
+        #[cfg_attr(test, proptest(strategy = "super::small_vec()"))]
         pub status: Vec<OffsetUpdateStatus>,
     }
 }

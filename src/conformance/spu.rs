@@ -415,3 +415,128 @@ fn captured_offsets_responses_are_found_by_replica() {
         .find_partition(&ReplicaKey::new("golden-topic", 9))
         .is_none());
 }
+
+#[test]
+fn cli_produce_requests_rebuild_with_push() {
+    let requests = captured_requests::<ProduceRequest>();
+    assert_eq!(requests.len(), 31);
+    let mut rebuilt_count = 0;
+    for captured in &requests {
+        assert_eq!(captured.transactional_id, None);
+        let mut rebuilt = ProduceRequest::new(Isolation::ReadUncommitted, DEFAULT_PRODUCE_TIMEOUT);
+        for topic in &captured.topics {
+            for p in &topic.partitions {
+                rebuilt.push(&topic.name, p.partition_index, p.records.clone());
+            }
+        }
+        // The CLI also flushes topics with no partitions, which `push` never creates.
+        if captured.topics.iter().all(|t| !t.partitions.is_empty()) {
+            assert_eq!(&rebuilt, captured);
+            rebuilt_count += 1;
+        }
+    }
+    assert_eq!(rebuilt_count, 19);
+}
+
+#[test]
+fn produce_push_groups_partitions_by_topic() {
+    let mut request = ProduceRequest::new(Isolation::ReadCommitted, DEFAULT_PRODUCE_TIMEOUT);
+    request.push("a", 0, Default::default());
+    request.push("b", 0, Default::default());
+    request.push("a", 1, Default::default());
+    let layout: Vec<_> = request
+        .topics
+        .iter()
+        .map(|t| (t.name.as_str(), t.partitions.len()))
+        .collect();
+    assert_eq!(layout, [("a", 2), ("b", 1)]);
+    // ReadCommitted travels as acks = -1, the timeout as i32 milliseconds.
+    let bytes = request.to_bytes(25).unwrap();
+    assert_eq!(&bytes[..7], &[0, 0xff, 0xff, 0, 0, 0x05, 0xdc]);
+    conform::<_, theirs_produce::DefaultProduceRequest>(&request, 25);
+}
+
+#[test]
+fn produce_timeout_must_fit_the_wire() {
+    let too_long = ProduceRequest::new(Isolation::ReadUncommitted, std::time::Duration::MAX);
+    assert!(too_long.to_bytes(25).is_err());
+    // A negative timeout is rejected, as upstream does.
+    let mut bytes = ProduceRequest::default().to_bytes(25).unwrap().to_vec();
+    bytes[3..7].copy_from_slice(&(-1i32).to_be_bytes());
+    assert!(ProduceRequest::decode(&mut &bytes[..], 25).is_err());
+}
+
+#[test]
+fn cli_produce_responses_report_consecutive_offsets() {
+    let responses: Vec<ProduceResponse> = spu_frames()
+        .iter()
+        .filter(|f| !f.request && f.api_key == PRODUCE_KEY)
+        .map(|f| response_frame(&f.bytes, f.api_version))
+        .collect();
+    let offsets = |partition| -> Vec<i64> {
+        responses
+            .iter()
+            .filter_map(|r| r.find_partition("golden-topic", partition))
+            .inspect(|p| assert!(p.error_code.is_ok()))
+            .map(|p| p.base_offset)
+            .collect()
+    };
+    assert_eq!(offsets(0), (0..13).collect::<Vec<_>>());
+    assert_eq!(offsets(1), (0..6).collect::<Vec<_>>());
+    assert!(responses[0].find_partition("other", 1).is_none());
+}
+
+#[test]
+fn cli_stream_frames_give_the_offsets_to_acknowledge() {
+    let frames: Vec<StreamFetchResponse> = spu_frames()
+        .iter()
+        .filter(|f| !f.request && f.api_key == STREAM_FETCH_KEY)
+        .map(|f| response_frame(&f.bytes, f.api_version))
+        .collect();
+    let next: Vec<_> = frames
+        .iter()
+        .map(|f| f.partition.next_offset_for_fetch())
+        .collect();
+    assert_eq!(next, [13, 6, 13, 6, 13, 13, 13].map(Some));
+    // The map frame carries its position in next_filter_offset.
+    assert_eq!(frames[2].partition.next_filter_offset, 13);
+    // The aggregate over non-numbers fails in the SPU and says on which record.
+    let crate::protocol::ErrorCode::SmartModuleRuntimeError(e) = &frames[3].partition.error_code
+    else {
+        panic!(
+            "expected a runtime error: {:?}",
+            frames[3].partition.error_code
+        );
+    };
+    assert_eq!(e.hint, "invalid digit found in string");
+    assert_eq!(e.record_value.0, "alpha");
+    assert!(frames
+        .iter()
+        .all(|f| f.topic == "golden-topic" && f.stream_id == 1));
+    let empty = FetchablePartitionResponse::default();
+    assert_eq!(empty.next_offset_for_fetch(), None);
+}
+
+#[test]
+fn single_partition_fetch_request_and_lookup() {
+    let request = FetchRequest::single("t", 2, 40, 1 << 20, Isolation::ReadCommitted);
+    for v in [0, 3, 4, 5, 7, 9, 25] {
+        conform::<_, theirs_fetch::FetchRequest<TheirRecords>>(&request, v);
+    }
+    let partition = &request.topics[0].fetch_partitions[0];
+    assert_eq!((partition.partition_index, partition.fetch_offset), (2, 40));
+    let response = FetchResponse {
+        topics: vec![FetchableTopicResponse {
+            name: "t".into(),
+            partitions: vec![FetchablePartitionResponse {
+                partition_index: 2,
+                high_watermark: 41,
+                ..Default::default()
+            }],
+        }],
+        ..Default::default()
+    };
+    let found = response.find_partition("t", 2).expect("partition 2");
+    assert_eq!(found.high_watermark, 41);
+    assert!(response.find_partition("t", 3).is_none());
+}

@@ -13,6 +13,7 @@ mod isolation;
 mod produce;
 mod replica;
 mod smartmodule;
+mod smartmodule_kind;
 mod stream_fetch;
 mod update_consumer_offset;
 mod update_offsets;
@@ -35,10 +36,8 @@ pub use produce::{
     TopicProduceData, TopicProduceResponse, DEFAULT_PRODUCE_TIMEOUT,
 };
 pub use replica::ReplicaKey;
-pub use smartmodule::{
-    Lookback, SmartModuleContextData, SmartModuleInvocation, SmartModuleKind, SmartModuleParams,
-    SmartModuleWasm,
-};
+pub use smartmodule::{Lookback, SmartModuleInvocation, SmartModuleParams, SmartModuleWasm};
+pub use smartmodule_kind::{SmartModuleContextData, SmartModuleKind};
 pub use stream_fetch::{
     DerivedStreamInvocation, StreamFetchRequest, StreamFetchResponse, DEFAULT_MAX_FETCH_BYTES,
 };

@@ -4,6 +4,28 @@
 //! One file per API message. Every request implements [`Request`](crate::protocol::Request)
 //! with the versions the 0.18 SPU serves; the client sends [`COMMON_VERSION`] (25) for all of
 //! them except UpdateOffsets (0).
+//!
+//! ```
+//! use actix_fluvio::protocol::record::RecordSet;
+//! use actix_fluvio::protocol::spu::*;
+//! use actix_fluvio::protocol::{Encode, Request};
+//!
+//! // Stream partition 0 from offset 0 through a stored aggregate starting at "0",
+//! // replaying the last 10 records first, as consumer "sums".
+//! let sum = SmartModuleInvocation::aggregate(SmartModuleWasm::predefined("sum"), "0")
+//!     .with_param("field", "amount")
+//!     .with_lookback(Lookback::last(10));
+//! let stream = StreamFetchRequest::new("orders", 0, 0)
+//!     .with_smartmodule(sum)
+//!     .with_consumer_id("sums");
+//! let body = stream.to_bytes(StreamFetchRequest::MAX_API_VERSION).unwrap();
+//! assert!(!body.is_empty());
+//!
+//! // Produce one (empty here) record set to orders/1 and wait for replication.
+//! let mut produce = ProduceRequest::new(Isolation::ReadCommitted, DEFAULT_PRODUCE_TIMEOUT);
+//! produce.push("orders", 1, RecordSet::default());
+//! assert_eq!(produce.topics[0].partitions[0].partition_index, 1);
+//! ```
 
 mod delete_consumer_offset;
 mod fetch;

@@ -71,10 +71,12 @@ pub mod record;
 pub mod sc;
 pub mod spu;
 
+mod any;
 mod api_versions;
 mod error_code;
 mod header;
 
+pub use any::{AnyRequest, AnyResponse, Server};
 pub use api_versions::{ApiVersionKey, ApiVersionsRequest, ApiVersionsResponse, API_VERSIONS_KEY};
 #[cfg(test)]
 pub(crate) use error_code::UNIT_CODES;

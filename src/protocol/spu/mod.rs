@@ -27,6 +27,7 @@
 //! assert_eq!(produce.topics[0].partitions[0].partition_index, 1);
 //! ```
 
+mod any;
 mod delete_consumer_offset;
 mod fetch;
 mod fetch_consumer_offsets;
@@ -40,6 +41,7 @@ mod stream_fetch;
 mod update_consumer_offset;
 mod update_offsets;
 
+pub use any::{SpuRequest, SpuResponse};
 pub use delete_consumer_offset::{DeleteConsumerOffsetRequest, DeleteConsumerOffsetResponse};
 pub use fetch::{
     AbortedTransaction, FetchPartition, FetchRequest, FetchResponse, FetchablePartitionResponse,

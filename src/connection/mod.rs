@@ -10,7 +10,7 @@ mod error;
 mod handle;
 pub(crate) mod runtime;
 mod tls;
-mod transport;
+pub(crate) mod transport;
 mod versions;
 
 pub use backoff::ReconnectPolicy;

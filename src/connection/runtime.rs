@@ -19,6 +19,19 @@ where
     }
 }
 
+/// Start an actor on the current arbiter, or on the background system.
+pub(crate) fn start<A, F>(f: F) -> Addr<A>
+where
+    A: Actor<Context = Context<A>>,
+    F: FnOnce(&mut Context<A>) -> A + Send + 'static,
+{
+    if actix_rt::System::try_current().is_some() && actix_rt::Arbiter::try_current().is_some() {
+        A::create(f)
+    } else {
+        A::start_in_arbiter(&background(), f)
+    }
+}
+
 /// The arbiter of the background actix system, started on first use.
 fn background() -> ArbiterHandle {
     static BACKGROUND: OnceLock<ArbiterHandle> = OnceLock::new();

@@ -38,6 +38,16 @@ impl TopicSpec {
         }
     }
 
+    /// The number of partitions the spec asks for (`None` for mirrored topics, whose count
+    /// comes from their mirror configuration).
+    pub fn partition_count(&self) -> Option<u32> {
+        match &self.replicas {
+            ReplicaSpec::Computed(param) => Some(param.partitions),
+            ReplicaSpec::Assigned(maps) => u32::try_from(maps.len()).ok(),
+            ReplicaSpec::Mirror(_) => None,
+        }
+    }
+
     /// A topic with explicitly assigned replicas.
     pub fn assigned(maps: Vec<PartitionMap>) -> Self {
         Self {

@@ -1,0 +1,343 @@
+//! `ClusterActor`: owns the metadata cache (fed by the SC's watch streams) and the pool of
+//! SPU connections, and answers leader lookups.
+//!
+//! ```text
+//!   SC ──watch SPU/Partition/Topic──▶ ClusterActor ── MetadataCache
+//!                                        │  FindLeader ─▶ SpuTarget (waits until known)
+//!                                        └─ SpuConnect ─▶ Connection (one per SPU, shared)
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::error::ClientError;
+use super::metadata::{Lookup, MetadataCache, SpuTarget, Store};
+use crate::connection::transport::Target;
+use crate::connection::{Connection, ConnectionConfig, ConnectionError};
+use crate::protocol::sc::{
+    ListRequest, ObjectSpec, PartitionSpec, SpuSpec, TopicSpec, WatchRequest, WatchResponse,
+};
+
+/// Delay before re-issuing a watch that ended (the SC connection reconnects meanwhile).
+const REWATCH_DELAY: Duration = Duration::from_millis(500);
+
+/// Object kinds the cache keeps.
+pub(crate) trait CachedSpec: ObjectSpec + Unpin + 'static {
+    fn store(cache: &mut MetadataCache) -> &mut Store<Self>;
+}
+
+impl CachedSpec for SpuSpec {
+    fn store(cache: &mut MetadataCache) -> &mut Store<Self> {
+        &mut cache.spus
+    }
+}
+
+impl CachedSpec for PartitionSpec {
+    fn store(cache: &mut MetadataCache) -> &mut Store<Self> {
+        &mut cache.partitions
+    }
+}
+
+impl CachedSpec for TopicSpec {
+    fn store(cache: &mut MetadataCache) -> &mut Store<Self> {
+        &mut cache.topics
+    }
+}
+
+/// Find the leader of a partition, waiting up to the metadata timeout.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct FindLeader {
+    pub(crate) topic: String,
+    pub(crate) partition: u32,
+    pub(crate) tx: oneshot::Sender<Result<SpuTarget, ClientError>>,
+}
+
+/// Count a topic's partitions, waiting up to the metadata timeout.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct PartitionCount {
+    pub(crate) topic: String,
+    pub(crate) tx: oneshot::Sender<Result<u32, ClientError>>,
+}
+
+/// The (shared) connection to an SPU.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct SpuConnect {
+    pub(crate) target: SpuTarget,
+    pub(crate) tx: oneshot::Sender<Result<Connection, ClientError>>,
+}
+
+/// Re-list SPUs and partitions now (after a `NotLeader` error).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Refresh;
+
+/// A copy of the cache.
+#[derive(Message)]
+#[rtype(result = "MetadataCache")]
+pub(crate) struct Snapshot;
+
+enum Waiter {
+    Leader {
+        topic: String,
+        partition: u32,
+        tx: oneshot::Sender<Result<SpuTarget, ClientError>>,
+    },
+    Count {
+        topic: String,
+        tx: oneshot::Sender<Result<u32, ClientError>>,
+    },
+}
+
+enum SpuSlot {
+    Ready(Connection),
+    Connecting(Vec<oneshot::Sender<Result<Connection, ClientError>>>),
+}
+
+pub(crate) struct ClusterActor {
+    sc: Connection,
+    connection: Arc<ConnectionConfig>,
+    local_spus: bool,
+    metadata_timeout: Duration,
+    cache: MetadataCache,
+    spus: HashMap<i32, SpuSlot>,
+    waiters: Vec<(Instant, Waiter)>,
+}
+
+impl ClusterActor {
+    pub(crate) fn new(
+        sc: Connection,
+        connection: Arc<ConnectionConfig>,
+        local_spus: bool,
+        metadata_timeout: Duration,
+    ) -> Self {
+        Self {
+            sc,
+            connection,
+            local_spus,
+            metadata_timeout,
+            cache: MetadataCache::default(),
+            spus: HashMap::new(),
+            waiters: Vec::new(),
+        }
+    }
+
+    fn watch<S: CachedSpec>(&mut self, ctx: &mut Context<Self>)
+    where
+        Self: StreamHandler<Result<WatchResponse<S>, ConnectionError>>,
+    {
+        let sc = self.sc.clone();
+        let fut = async move { sc.stream(&WatchRequest::<S>::new()).await };
+        ctx.spawn(fut.into_actor(self).map(|result, _, ctx| match result {
+            Ok(stream) => {
+                ctx.add_stream(stream);
+            }
+            Err(error) => {
+                tracing::warn!(label = S::LABEL, %error, "cannot watch metadata; retrying");
+                ctx.run_later(REWATCH_DELAY, |act, ctx| act.watch::<S>(ctx));
+            }
+        }));
+    }
+
+    /// Answer every waiter that can be answered; expire the ones past their deadline.
+    fn wake(&mut self) {
+        let now = Instant::now();
+        let waiters = std::mem::take(&mut self.waiters);
+        for (deadline, waiter) in waiters {
+            match waiter {
+                Waiter::Leader {
+                    topic,
+                    partition,
+                    tx,
+                } => match self.cache.leader(&topic, partition, self.local_spus) {
+                    Lookup::Found(target) => drop(tx.send(Ok(target))),
+                    Lookup::Missing => drop(tx.send(Err(self.missing(&topic, partition)))),
+                    Lookup::Pending if now >= deadline => drop(tx.send(Err(
+                        self.timeout(format!("the leader of {topic}-{partition}")),
+                    ))),
+                    Lookup::Pending => self.waiters.push((
+                        deadline,
+                        Waiter::Leader {
+                            topic,
+                            partition,
+                            tx,
+                        },
+                    )),
+                },
+                Waiter::Count { topic, tx } => match self.cache.partition_count(&topic) {
+                    Some(n) => drop(tx.send(Ok(n))),
+                    None if self.cache.topics.is_synced()
+                        && self.cache.topics.get(&topic).is_none() =>
+                    {
+                        drop(tx.send(Err(ClientError::TopicNotFound(topic))))
+                    }
+                    None if now >= deadline => {
+                        drop(tx.send(Err(self.timeout(format!("topic '{topic}'")))))
+                    }
+                    None => self.waiters.push((deadline, Waiter::Count { topic, tx })),
+                },
+            }
+        }
+    }
+
+    fn missing(&self, topic: &str, partition: u32) -> ClientError {
+        if self.cache.topics.get(topic).is_none() && self.cache.topics.is_synced() {
+            ClientError::TopicNotFound(topic.to_owned())
+        } else {
+            ClientError::PartitionNotFound {
+                topic: topic.to_owned(),
+                partition,
+            }
+        }
+    }
+
+    fn timeout(&self, what: String) -> ClientError {
+        ClientError::MetadataTimeout {
+            what,
+            timeout: self.metadata_timeout,
+        }
+    }
+
+    fn spu_connected(&mut self, id: i32, result: Result<Connection, ClientError>) {
+        let waiters = match self.spus.remove(&id) {
+            Some(SpuSlot::Connecting(waiters)) => waiters,
+            Some(SpuSlot::Ready(conn)) => {
+                self.spus.insert(id, SpuSlot::Ready(conn));
+                return;
+            }
+            None => Vec::new(),
+        };
+        if let Ok(conn) = &result {
+            self.spus.insert(id, SpuSlot::Ready(conn.clone()));
+        }
+        for tx in waiters {
+            let _ = tx.send(result.clone());
+        }
+    }
+}
+
+impl Actor for ClusterActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.watch::<SpuSpec>(ctx);
+        self.watch::<PartitionSpec>(ctx);
+        self.watch::<TopicSpec>(ctx);
+        ctx.run_interval(Duration::from_millis(200), |act, _| act.wake());
+    }
+}
+
+impl<S: CachedSpec> StreamHandler<Result<WatchResponse<S>, ConnectionError>> for ClusterActor {
+    fn handle(&mut self, item: Result<WatchResponse<S>, ConnectionError>, _: &mut Context<Self>) {
+        match item {
+            Ok(response) => {
+                S::store(&mut self.cache).apply(response.update);
+                self.wake();
+            }
+            Err(error) => tracing::warn!(label = S::LABEL, %error, "metadata watch ended"),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(REWATCH_DELAY, |act, ctx| act.watch::<S>(ctx));
+    }
+}
+
+impl Handler<FindLeader> for ClusterActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: FindLeader, _: &mut Context<Self>) {
+        let deadline = Instant::now() + self.metadata_timeout;
+        self.waiters.push((
+            deadline,
+            Waiter::Leader {
+                topic: msg.topic,
+                partition: msg.partition,
+                tx: msg.tx,
+            },
+        ));
+        self.wake();
+    }
+}
+
+impl Handler<PartitionCount> for ClusterActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PartitionCount, _: &mut Context<Self>) {
+        let deadline = Instant::now() + self.metadata_timeout;
+        self.waiters.push((
+            deadline,
+            Waiter::Count {
+                topic: msg.topic,
+                tx: msg.tx,
+            },
+        ));
+        self.wake();
+    }
+}
+
+impl Handler<SpuConnect> for ClusterActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SpuConnect, ctx: &mut Context<Self>) {
+        let id = msg.target.id;
+        match self.spus.get_mut(&id) {
+            Some(SpuSlot::Ready(conn)) if !conn.is_closed() && conn.addr() == msg.target.addr => {
+                let _ = msg.tx.send(Ok(conn.clone()));
+                return;
+            }
+            Some(SpuSlot::Connecting(waiters)) => {
+                waiters.push(msg.tx);
+                return;
+            }
+            _ => {}
+        }
+        self.spus.insert(id, SpuSlot::Connecting(vec![msg.tx]));
+        let target = Target {
+            addr: msg.target.addr.into(),
+            tls_prefix: Some(msg.target.name),
+        };
+        let config = self.connection.clone();
+        let fut = async move { Connection::open(target, config).await };
+        ctx.spawn(fut.into_actor(self).map(move |result, act, _| {
+            act.spu_connected(id, result.map_err(ClientError::from));
+        }));
+    }
+}
+
+impl Handler<Refresh> for ClusterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Refresh, ctx: &mut Context<Self>) {
+        let sc = self.sc.clone();
+        let fut = async move {
+            let spus = sc.request(&ListRequest::<SpuSpec>::new(vec![])).await?;
+            let partitions = sc
+                .request(&ListRequest::<PartitionSpec>::new(vec![]))
+                .await?;
+            Ok::<_, ConnectionError>((spus.objects, partitions.objects))
+        };
+        ctx.spawn(fut.into_actor(self).map(|result, act, _| match result {
+            Ok((spus, partitions)) => {
+                act.cache.spus.replace(spus);
+                act.cache.partitions.replace(partitions);
+                act.wake();
+            }
+            Err(error) => tracing::warn!(%error, "metadata refresh failed"),
+        }));
+    }
+}
+
+impl Handler<Snapshot> for ClusterActor {
+    type Result = MessageResult<Snapshot>;
+
+    fn handle(&mut self, _: Snapshot, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.cache.clone())
+    }
+}

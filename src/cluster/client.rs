@@ -1,0 +1,191 @@
+//! `FluvioClient`: the public handle over the cluster supervisor.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use tokio::sync::oneshot;
+
+use super::actor::{ClusterActor, FindLeader, PartitionCount, Refresh, Snapshot, SpuConnect};
+use super::config::{ClientConfig, EndpointSource};
+use super::error::ClientError;
+use super::metadata::{MetadataCache, SpuTarget};
+use crate::connection::runtime;
+use crate::connection::transport::Target;
+use crate::connection::Connection;
+use crate::protocol::sc::WATCH_KEY;
+
+/// A client of one Fluvio cluster: the SC connection, the metadata cache and the SPU
+/// connections, shared by every clone.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), actix_fluvio::cluster::ClientError> {
+/// use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+///
+/// // FLUVIO_SC_ADDR, else the current profile of ~/.fluvio/config, else 127.0.0.1:9003.
+/// let client = FluvioClient::connect(ClientConfig::default()).await?;
+/// let leader = client.partition_leader("orders", 0).await?;
+/// println!("orders-0 is led by SPU {} at {}", leader.id, leader.addr);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FluvioClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sc: Connection,
+    actor: Addr<ClusterActor>,
+    endpoint: String,
+    source: EndpointSource,
+    config: ClientConfig,
+}
+
+impl std::fmt::Debug for FluvioClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FluvioClient")
+            .field("endpoint", &self.inner.endpoint)
+            .field("source", &self.inner.source)
+            .finish()
+    }
+}
+
+impl FluvioClient {
+    /// Connect to the SC named by `config` (see [`ClientConfig`] for the order of sources)
+    /// and start watching SPU, partition and topic metadata.
+    ///
+    /// # Errors
+    /// An unreadable profile, the SC connection failing, or an SC without the Watch API.
+    pub async fn connect(config: ClientConfig) -> Result<Self, ClientError> {
+        let resolved = config.resolve()?;
+        let connection = Arc::new(resolved.config.connection.clone());
+        let target = Target {
+            addr: resolved.endpoint.clone().into(),
+            tls_prefix: None,
+        };
+        let sc = Connection::open(target, connection.clone()).await?;
+        if sc.versions().range(WATCH_KEY).is_none() {
+            return Err(ClientError::Config(format!(
+                "{} does not advertise the Watch API: not a Fluvio SC (platform {})",
+                resolved.endpoint,
+                sc.versions().platform
+            )));
+        }
+        tracing::info!(endpoint = %resolved.endpoint, source = ?resolved.source, platform = %sc.versions().platform, "connected to the SC");
+        let actor = {
+            let (sc, local, timeout) = (
+                sc.clone(),
+                resolved.config.use_spu_local_address,
+                resolved.config.metadata_timeout,
+            );
+            runtime::start(move |_| ClusterActor::new(sc, connection, local, timeout))
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                sc,
+                actor,
+                endpoint: resolved.endpoint,
+                source: resolved.source,
+                config: resolved.config,
+            }),
+        })
+    }
+
+    /// The SC connection (admin requests go here).
+    pub fn sc(&self) -> &Connection {
+        &self.inner.sc
+    }
+
+    /// The SC endpoint and where it came from.
+    pub fn endpoint(&self) -> (&str, &EndpointSource) {
+        (&self.inner.endpoint, &self.inner.source)
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The leader SPU of `topic`/`partition`, waiting for metadata up to the metadata timeout.
+    ///
+    /// # Errors
+    /// [`ClientError::TopicNotFound`], [`ClientError::PartitionNotFound`] or
+    /// [`ClientError::MetadataTimeout`].
+    pub async fn partition_leader(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<SpuTarget, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .actor
+            .send(FindLeader {
+                topic: topic.to_owned(),
+                partition,
+                tx,
+            })
+            .await
+            .map_err(|_| ClientError::Shutdown)?;
+        rx.await.map_err(|_| ClientError::Shutdown)?
+    }
+
+    /// The connection to the leader of `topic`/`partition` (one shared connection per SPU).
+    ///
+    /// # Errors
+    /// As [`FluvioClient::partition_leader`], or the SPU connection failing.
+    pub async fn leader_connection(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Connection, ClientError> {
+        let target = self.partition_leader(topic, partition).await?;
+        self.spu_connection(target).await
+    }
+
+    /// The connection to the SPU `target`.
+    ///
+    /// # Errors
+    /// The SPU connection failing.
+    pub async fn spu_connection(&self, target: SpuTarget) -> Result<Connection, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .actor
+            .send(SpuConnect { target, tx })
+            .await
+            .map_err(|_| ClientError::Shutdown)?;
+        rx.await.map_err(|_| ClientError::Shutdown)?
+    }
+
+    /// How many partitions `topic` has.
+    ///
+    /// # Errors
+    /// [`ClientError::TopicNotFound`] or [`ClientError::MetadataTimeout`].
+    pub async fn partition_count(&self, topic: &str) -> Result<u32, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .actor
+            .send(PartitionCount {
+                topic: topic.to_owned(),
+                tx,
+            })
+            .await
+            .map_err(|_| ClientError::Shutdown)?;
+        rx.await.map_err(|_| ClientError::Shutdown)?
+    }
+
+    /// Re-read SPU and partition metadata now (call after a `NotLeader` error).
+    pub fn refresh_metadata(&self) {
+        self.inner.actor.do_send(Refresh);
+    }
+
+    /// A copy of the metadata cache.
+    ///
+    /// # Errors
+    /// [`ClientError::Shutdown`].
+    pub async fn metadata(&self) -> Result<MetadataCache, ClientError> {
+        self.inner
+            .actor
+            .send(Snapshot)
+            .await
+            .map_err(|_| ClientError::Shutdown)
+    }
+}

@@ -9,6 +9,7 @@
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
 
+pub mod admin;
 pub mod cluster;
 pub mod codec;
 pub mod connection;

@@ -129,12 +129,17 @@ impl MetadataCache {
         ) {
             return Lookup::Pending;
         }
-        let leader = p.spec.leader;
-        let Some(spu) = self.spus.values().find(|s| s.spec.id == leader) else {
-            return Lookup::Pending;
-        };
+        match self.spu(p.spec.leader, local) {
+            Some(target) => Lookup::Found(target),
+            None => Lookup::Pending,
+        }
+    }
+
+    /// Where to reach SPU `id`, if it is known and online.
+    pub fn spu(&self, id: i32, local: bool) -> Option<SpuTarget> {
+        let spu = self.spus.values().find(|s| s.spec.id == id)?;
         if spu.status.resolution != SpuStatusResolution::Online {
-            return Lookup::Pending;
+            return None;
         }
         let addr = if local {
             spu.spec
@@ -144,15 +149,12 @@ impl MetadataCache {
                 .or_else(|| spu.spec.public_address())
         } else {
             spu.spec.public_address()
-        };
-        match addr {
-            Some(addr) => Lookup::Found(SpuTarget {
-                id: spu.spec.id,
-                name: spu.name.clone(),
-                addr,
-            }),
-            None => Lookup::Pending,
-        }
+        }?;
+        Some(SpuTarget {
+            id,
+            name: spu.name.clone(),
+            addr,
+        })
     }
 
     /// How many partitions `topic` has, from its partitions (or its spec), if known.

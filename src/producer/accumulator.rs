@@ -1,0 +1,309 @@
+//! The accumulator: per-partition batches filling up, sealed batches waiting to be sent, and
+//! which partitions have a request in flight. Pure state; the producer's handle pushes
+//! records into it and its actor drains it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::slot::BatchSlot;
+use crate::protocol::record::{Batch, BatchBuilder};
+
+/// A partition of a topic.
+pub(crate) type PartitionKey = (Arc<str>, u32);
+
+/// A batch no longer accepting records.
+#[derive(Debug)]
+pub(crate) struct Sealed {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: u32,
+    pub(crate) builder: Option<BatchBuilder>,
+    /// The encoded (compressed) batch, built once and kept for retries.
+    pub(crate) batch: Option<Batch>,
+    pub(crate) slot: Arc<BatchSlot>,
+    pub(crate) records: u32,
+    pub(crate) reserved: usize,
+    pub(crate) sealed_at: Instant,
+    pub(crate) attempts: u32,
+}
+
+#[derive(Debug)]
+struct Open {
+    builder: BatchBuilder,
+    slot: Arc<BatchSlot>,
+    reserved: usize,
+    opened_at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    open: Option<Open>,
+    sealed: VecDeque<Sealed>,
+    in_flight: bool,
+}
+
+/// Where a pushed record went.
+#[derive(Debug)]
+pub(crate) struct Pushed {
+    pub(crate) slot: Arc<BatchSlot>,
+    pub(crate) index: u32,
+    /// A batch was opened or sealed: the actor should look.
+    pub(crate) wake: bool,
+}
+
+/// Batches by partition.
+#[derive(Debug)]
+pub(crate) struct Accumulator {
+    batch_size: usize,
+    linger: Duration,
+    max_request_size: usize,
+    queues: HashMap<PartitionKey, Queue>,
+}
+
+impl Accumulator {
+    pub(crate) fn new(batch_size: usize, linger: Duration, max_request_size: usize) -> Self {
+        Self {
+            batch_size,
+            linger,
+            max_request_size,
+            queues: HashMap::new(),
+        }
+    }
+
+    /// Add a record; `reserved` buffer bytes are released when its batch settles.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push(
+        &mut self,
+        topic: &Arc<str>,
+        partition: u32,
+        key: Option<&[u8]>,
+        value: &[u8],
+        timestamp: i64,
+        reserved: usize,
+        now: Instant,
+    ) -> Pushed {
+        let size = BatchBuilder::record_size(key, value, 0);
+        let queue = self.queues.entry((topic.clone(), partition)).or_default();
+        let mut wake = false;
+        if let Some(open) = &queue.open {
+            if !open.builder.is_empty() && open.builder.payload_len() + size > self.batch_size {
+                seal(queue, topic, partition, now);
+                wake = true;
+            }
+        }
+        let open = queue.open.get_or_insert_with(|| {
+            wake = true;
+            Open {
+                builder: BatchBuilder::with_capacity(timestamp, size.max(self.batch_size)),
+                slot: Arc::new(BatchSlot::default()),
+                reserved: 0,
+                opened_at: now,
+            }
+        });
+        let index = open.builder.len() as u32;
+        open.builder.push(key, value, timestamp);
+        open.reserved += reserved;
+        let slot = open.slot.clone();
+        if open.builder.payload_len() >= self.batch_size {
+            seal(queue, topic, partition, now);
+            wake = true;
+        }
+        Pushed { slot, index, wake }
+    }
+
+    /// Take what is ready to send from partitions with nothing in flight, marking them in
+    /// flight. An open batch is sealed when it waited `linger`, or always with `force`.
+    pub(crate) fn drain(&mut self, now: Instant, force: bool) -> Vec<Vec<Sealed>> {
+        let mut out = Vec::new();
+        for ((topic, partition), queue) in self.queues.iter_mut() {
+            if queue.in_flight {
+                continue;
+            }
+            let lingered = queue
+                .open
+                .as_ref()
+                .is_some_and(|o| now.duration_since(o.opened_at) >= self.linger);
+            if force || lingered {
+                seal(queue, topic, *partition, now);
+            }
+            let mut taken = Vec::new();
+            let mut bytes = 0;
+            while let Some(next) = queue.sealed.front() {
+                let size = next.encoded_len();
+                if !taken.is_empty() && bytes + size > self.max_request_size {
+                    break;
+                }
+                bytes += size;
+                taken.extend(queue.sealed.pop_front());
+            }
+            if !taken.is_empty() {
+                queue.in_flight = true;
+                out.push(taken);
+            }
+        }
+        out
+    }
+
+    /// The partition's request finished: it may send again.
+    pub(crate) fn complete(&mut self, key: &PartitionKey) {
+        if let Some(queue) = self.queues.get_mut(key) {
+            queue.in_flight = false;
+        }
+    }
+
+    /// Put batches back at the front of their partition's queue, in order, to retry.
+    pub(crate) fn requeue(&mut self, batches: Vec<Sealed>) {
+        for batch in batches.into_iter().rev() {
+            let queue = self
+                .queues
+                .entry((batch.topic.clone(), batch.partition))
+                .or_default();
+            queue.in_flight = false;
+            queue.sealed.push_front(batch);
+        }
+    }
+
+    /// When the oldest open batch of an idle partition reaches its linger time.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.queues
+            .values()
+            .filter(|q| !q.in_flight)
+            .filter_map(|q| q.open.as_ref().map(|o| o.opened_at + self.linger))
+            .min()
+    }
+
+    /// Every batch not yet handed to the actor's senders (open or sealed).
+    pub(crate) fn pending_slots(&self) -> Vec<Arc<BatchSlot>> {
+        self.queues
+            .values()
+            .flat_map(|q| {
+                q.open
+                    .iter()
+                    .map(|o| o.slot.clone())
+                    .chain(q.sealed.iter().map(|s| s.slot.clone()))
+            })
+            .collect()
+    }
+
+    /// Whether nothing is buffered or in flight.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.queues
+            .values()
+            .all(|q| q.open.is_none() && q.sealed.is_empty() && !q.in_flight)
+    }
+
+    /// Remove every buffered batch (to fail them when the producer closes).
+    pub(crate) fn take_all(&mut self, now: Instant) -> Vec<Sealed> {
+        let mut out = Vec::new();
+        for ((topic, partition), queue) in self.queues.iter_mut() {
+            seal(queue, topic, *partition, now);
+            out.extend(queue.sealed.drain(..));
+        }
+        out
+    }
+}
+
+fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32, now: Instant) {
+    if let Some(open) = queue.open.take() {
+        let records = open.builder.len() as u32;
+        queue.sealed.push_back(Sealed {
+            topic: topic.clone(),
+            partition,
+            builder: Some(open.builder),
+            batch: None,
+            slot: open.slot,
+            records,
+            reserved: open.reserved,
+            sealed_at: now,
+            attempts: 0,
+        });
+    }
+}
+
+impl Sealed {
+    /// Approximate wire size (uncompressed payload plus batch header).
+    pub(crate) fn encoded_len(&self) -> usize {
+        match (&self.batch, &self.builder) {
+            (Some(batch), _) => batch.payload.len() + 61,
+            (None, Some(builder)) => builder.payload_len() + 61,
+            (None, None) => 61,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic() -> Arc<str> {
+        "t".into()
+    }
+
+    #[test]
+    fn a_full_batch_is_sealed_and_the_next_record_opens_another() {
+        let mut acc = Accumulator::new(110, Duration::from_secs(10), 1 << 20);
+        let now = Instant::now();
+        let first = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now);
+        assert!(first.wake);
+        let second = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now);
+        assert!(!second.wake);
+        assert!(Arc::ptr_eq(&first.slot, &second.slot));
+        assert_eq!(second.index, 1);
+        let third = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now);
+        assert!(third.wake && !Arc::ptr_eq(&first.slot, &third.slot));
+        assert_eq!(third.index, 0);
+        // Only the sealed batch is ready before the linger passes.
+        let ready = acc.drain(now, false);
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].len(), 1);
+        assert_eq!(ready[0][0].records, 2);
+        assert_eq!(ready[0][0].reserved, 80);
+    }
+
+    #[test]
+    fn one_request_in_flight_per_partition_and_linger_seals() {
+        let mut acc = Accumulator::new(1 << 20, Duration::from_millis(5), 1 << 20);
+        let now = Instant::now();
+        acc.push(&topic(), 0, Some(b"k"), b"v", 0, 10, now);
+        assert!(acc.drain(now, false).is_empty());
+        assert_eq!(acc.next_deadline(), Some(now + Duration::from_millis(5)));
+        let later = now + Duration::from_millis(5);
+        let ready = acc.drain(later, false);
+        assert_eq!(ready.len(), 1);
+        acc.push(&topic(), 0, None, b"v", 0, 10, later);
+        assert!(acc.drain(later, true).is_empty(), "partition is in flight");
+        acc.complete(&(topic(), 0));
+        assert_eq!(acc.drain(later, true).len(), 1);
+    }
+
+    #[test]
+    fn requeued_batches_go_first_in_order() {
+        let mut acc = Accumulator::new(10, Duration::ZERO, 1 << 20);
+        let now = Instant::now();
+        for _ in 0..3 {
+            acc.push(&topic(), 0, None, &[1; 20], 0, 20, now);
+        }
+        let first = acc.drain(now, true).pop().unwrap();
+        assert_eq!(first.len(), 3);
+        let slots: Vec<_> = first.iter().map(|s| s.slot.clone()).collect();
+        acc.push(&topic(), 0, None, &[1; 20], 0, 20, now);
+        acc.requeue(first);
+        let again = acc.drain(now, true).pop().unwrap();
+        assert_eq!(again.len(), 4);
+        for (batch, slot) in again.iter().zip(&slots) {
+            assert!(Arc::ptr_eq(&batch.slot, slot));
+        }
+    }
+
+    #[test]
+    fn a_request_never_grows_past_max_request_size() {
+        let mut acc = Accumulator::new(100, Duration::ZERO, 250);
+        let now = Instant::now();
+        for _ in 0..10 {
+            acc.push(&topic(), 0, None, &[1; 90], 0, 90, now);
+        }
+        let ready = acc.drain(now, true);
+        assert!(ready[0].len() < 10);
+        assert!(ready[0].iter().map(Sealed::encoded_len).sum::<usize>() <= 250);
+    }
+}

@@ -1,0 +1,420 @@
+//! `ProducerActor`: drains the accumulator, groups ready batches by leader SPU into produce
+//! requests, settles records on acknowledgement, retries, lingers and drains on stop.
+//!
+//! ```text
+//!  send/enqueue ──push──▶ Accumulator ◀──drain── ProducerActor ──ProduceRequest per SPU──▶ SPU
+//!       ▲   (Wake once per batch)                   │
+//!       └──────────── BatchSlot (base offset) ◀─────┘◀── ProduceResponse / retry / fail
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use super::accumulator::{PartitionKey, Sealed};
+use super::config::DeliveryGuarantee;
+use super::core::Core;
+use super::error::ProducerError;
+use super::slot::BatchSlot;
+use crate::cluster::SpuTarget;
+use crate::protocol::record::RecordSet;
+use crate::protocol::spu::{ProduceRequest, ProduceResponse};
+use crate::protocol::ErrorCode;
+
+/// Records were buffered: look for work.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Wake;
+
+/// Seal everything now; answer with every unsettled batch.
+#[derive(Message)]
+#[rtype(result = "Vec<Arc<BatchSlot>>")]
+pub(crate) struct FlushNow;
+
+/// Flush, then stop once idle (or at the drain deadline).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Close;
+
+/// The actor behind a [`super::Producer`].
+pub struct ProducerActor {
+    core: Arc<Core>,
+    leaders: HashMap<PartitionKey, SpuTarget>,
+    in_flight: Vec<Arc<BatchSlot>>,
+    timer: Option<SpawnHandle>,
+    closing_since: Option<Instant>,
+    /// A flush is waiting: seal open batches as soon as their partition is free.
+    flushing: bool,
+}
+
+impl std::fmt::Debug for ProducerActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerActor")
+            .field("in_flight", &self.in_flight.len())
+            .finish()
+    }
+}
+
+impl ProducerActor {
+    pub(crate) fn new(core: Arc<Core>) -> Self {
+        Self {
+            core,
+            leaders: HashMap::new(),
+            in_flight: Vec::new(),
+            timer: None,
+            closing_since: None,
+            flushing: false,
+        }
+    }
+
+    pub(crate) fn core(&self) -> Arc<Core> {
+        self.core.clone()
+    }
+
+    /// Send whatever is ready; schedule the next linger deadline.
+    fn pump(&mut self, ctx: &mut Context<Self>, force: bool) {
+        let force = force || self.flushing || self.closing_since.is_some();
+        let now = Instant::now();
+        let groups = {
+            let mut acc = self.core.acc.lock().unwrap_or_else(|e| e.into_inner());
+            let groups = acc.drain(now, force);
+            if self.flushing && acc.is_idle() && groups.is_empty() {
+                self.flushing = false;
+            }
+            groups
+        };
+        let mut by_spu: HashMap<i32, (SpuTarget, Vec<Vec<Sealed>>)> = HashMap::new();
+        let mut unknown = Vec::new();
+        for group in groups {
+            let key: PartitionKey = (group[0].topic.clone(), group[0].partition);
+            match self.leaders.get(&key) {
+                Some(target) => by_spu
+                    .entry(target.id)
+                    .or_insert_with(|| (target.clone(), Vec::new()))
+                    .1
+                    .push(group),
+                None => unknown.push((key, group)),
+            }
+        }
+        for (key, group) in unknown {
+            self.lookup_then_send(key, group, ctx);
+        }
+        for (_, (target, groups)) in by_spu {
+            self.send(target, groups, ctx);
+        }
+        self.schedule_linger(ctx);
+    }
+
+    fn schedule_linger(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let deadline = self
+            .core
+            .acc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_deadline();
+        if let Some(deadline) = deadline {
+            let delay = deadline.saturating_duration_since(Instant::now());
+            self.timer = Some(ctx.run_later(delay, |act, ctx| {
+                act.timer = None;
+                act.pump(ctx, false);
+            }));
+        }
+    }
+
+    /// Find the partition's leader, then send the group there.
+    fn lookup_then_send(&mut self, key: PartitionKey, group: Vec<Sealed>, ctx: &mut Context<Self>) {
+        let client = self.core.client.clone();
+        let (topic, partition) = key.clone();
+        let fut = async move { client.partition_leader(&topic, partition).await };
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(target) => {
+                        act.leaders.insert(key, target.clone());
+                        act.send(target, vec![group], ctx);
+                    }
+                    Err(error) => act.failed(group, error.into(), ctx),
+                }),
+        );
+    }
+
+    /// One produce request per `max_request_size` worth of partition groups.
+    fn send(&mut self, target: SpuTarget, groups: Vec<Vec<Sealed>>, ctx: &mut Context<Self>) {
+        let max = self.core.options.max_request_size;
+        let mut request_groups: Vec<Vec<Sealed>> = Vec::new();
+        let mut bytes = 0;
+        for group in groups {
+            let size: usize = group.iter().map(Sealed::encoded_len).sum();
+            if !request_groups.is_empty() && bytes + size > max {
+                self.send_request(target.clone(), std::mem::take(&mut request_groups), ctx);
+                bytes = 0;
+            }
+            bytes += size;
+            request_groups.push(group);
+        }
+        if !request_groups.is_empty() {
+            self.send_request(target, request_groups, ctx);
+        }
+    }
+
+    fn send_request(
+        &mut self,
+        target: SpuTarget,
+        mut groups: Vec<Vec<Sealed>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let options = &self.core.options;
+        let mut request = ProduceRequest::new(options.isolation, options.server_timeout);
+        let mut failed = Vec::new();
+        groups.retain_mut(|group| {
+            let mut batches = Vec::with_capacity(group.len());
+            for sealed in group.iter_mut() {
+                if sealed.batch.is_none() {
+                    if let Some(builder) = sealed.builder.take() {
+                        match builder.build(options.compression) {
+                            Ok(batch) => sealed.batch = Some(batch),
+                            Err(e) => {
+                                failed.push((
+                                    std::mem::take(group),
+                                    ProducerError::Client(
+                                        crate::connection::ConnectionError::Encode(e).into(),
+                                    ),
+                                ));
+                                return false;
+                            }
+                        }
+                    }
+                }
+                batches.extend(sealed.batch.clone());
+                sealed.attempts += 1;
+            }
+            request.push(&group[0].topic, group[0].partition, RecordSet::new(batches));
+            true
+        });
+        for (group, error) in failed {
+            self.settle_failed(group, error);
+        }
+        if groups.is_empty() {
+            return;
+        }
+        for group in &groups {
+            self.in_flight.extend(group.iter().map(|s| s.slot.clone()));
+        }
+        let client = self.core.client.clone();
+        let fut = async move {
+            let conn = client.spu_connection(target).await?;
+            Ok::<_, ProducerError>(conn.request(&request).await?)
+        };
+        ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
+            act.in_flight.retain(|slot| !slot.is_settled());
+            act.answered(groups, result, ctx);
+            act.in_flight.retain(|slot| !slot.is_settled());
+            act.pump(ctx, false);
+        }));
+    }
+
+    fn answered(
+        &mut self,
+        groups: Vec<Vec<Sealed>>,
+        result: Result<ProduceResponse, ProducerError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                for group in groups {
+                    self.failed(group, error.clone(), ctx);
+                }
+                return;
+            }
+        };
+        for group in groups {
+            let (topic, partition) = (group[0].topic.clone(), group[0].partition);
+            let answer = response.find_partition(&topic, partition);
+            match answer.map(|p| (&p.error_code, p.base_offset)) {
+                Some((ErrorCode::None, base)) => {
+                    let mut base = base;
+                    for sealed in &group {
+                        sealed.slot.settle(Ok(base));
+                        base += i64::from(sealed.records);
+                        self.core.release(sealed.reserved);
+                    }
+                    self.core
+                        .acc
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .complete(&(topic, partition));
+                }
+                Some((code, _)) => {
+                    let error = ProducerError::Server {
+                        topic: topic.to_string(),
+                        partition,
+                        code: code.clone(),
+                    };
+                    self.failed(group, error, ctx);
+                }
+                None => {
+                    let error = ProducerError::Server {
+                        topic: topic.to_string(),
+                        partition,
+                        code: ErrorCode::Other("no answer for this partition".into()),
+                    };
+                    self.failed(group, error, ctx);
+                }
+            }
+        }
+    }
+
+    /// Retry the group if the guarantee allows, else fail its records.
+    fn failed(&mut self, group: Vec<Sealed>, error: ProducerError, ctx: &mut Context<Self>) {
+        let Some(first) = group.first() else { return };
+        let key: PartitionKey = (first.topic.clone(), first.partition);
+        let elapsed = first.sealed_at.elapsed();
+        let attempts = first.attempts;
+        let retry = match &self.core.options.delivery {
+            DeliveryGuarantee::AtLeastOnce(policy)
+                if error.is_retriable()
+                    && attempts <= policy.max_retries
+                    && elapsed < policy.timeout =>
+            {
+                Some(policy.delay(attempts))
+            }
+            _ => None,
+        };
+        let Some(delay) = retry else {
+            let error = match &self.core.options.delivery {
+                DeliveryGuarantee::AtLeastOnce(_) if error.is_retriable() => {
+                    ProducerError::RetriesExhausted {
+                        attempts,
+                        elapsed,
+                        last: Box::new(error),
+                    }
+                }
+                _ => error,
+            };
+            return self.settle_failed(group, error);
+        };
+        tracing::warn!(topic = %key.0, partition = key.1, attempt = attempts, %error, ?delay, "produce failed; retrying");
+        self.leaders.remove(&key);
+        self.core.client.refresh_metadata();
+        // The partition stays in flight until the retry, which keeps its records in order.
+        ctx.run_later(delay, move |act, ctx| {
+            act.core
+                .acc
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requeue(group);
+            act.pump(ctx, false);
+        });
+    }
+
+    fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
+        if let Some(first) = group.first() {
+            let key = (first.topic.clone(), first.partition);
+            self.core
+                .acc
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .complete(&key);
+        }
+        for sealed in group {
+            sealed.slot.settle(Err(error.clone()));
+            self.core.release(sealed.reserved);
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.in_flight.iter().all(|s| s.is_settled())
+            && self
+                .core
+                .acc
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_idle()
+    }
+
+    /// While closing: stop once idle, or fail what is left at the deadline.
+    fn check_closed(&mut self, ctx: &mut Context<Self>) {
+        let Some(since) = self.closing_since else {
+            return;
+        };
+        if self.idle() {
+            ctx.stop();
+            return;
+        }
+        if since.elapsed() >= self.core.options.drain_deadline {
+            let left = self
+                .core
+                .acc
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take_all(Instant::now());
+            self.settle_failed(left, ProducerError::Closed);
+            for slot in &self.in_flight {
+                slot.settle(Err(ProducerError::Closed));
+            }
+            ctx.stop();
+            return;
+        }
+        ctx.run_later(Duration::from_millis(10), |act, ctx| act.check_closed(ctx));
+    }
+}
+
+impl Actor for ProducerActor {
+    type Context = Context<Self>;
+
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        if self.idle() {
+            self.core.budget.close();
+            return Running::Stop;
+        }
+        if self.closing_since.is_none() {
+            self.closing_since = Some(Instant::now());
+            self.pump(ctx, true);
+            self.check_closed(ctx);
+        }
+        Running::Continue
+    }
+}
+
+impl Handler<Wake> for ProducerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Wake, ctx: &mut Context<Self>) {
+        self.pump(ctx, false);
+    }
+}
+
+impl Handler<FlushNow> for ProducerActor {
+    type Result = MessageResult<FlushNow>;
+
+    fn handle(&mut self, _: FlushNow, ctx: &mut Context<Self>) -> Self::Result {
+        let mut slots = self
+            .core
+            .acc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pending_slots();
+        slots.extend(self.in_flight.iter().cloned());
+        self.flushing = true;
+        self.pump(ctx, true);
+        MessageResult(slots)
+    }
+}
+
+impl Handler<Close> for ProducerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        if self.closing_since.is_none() {
+            self.closing_since = Some(Instant::now());
+        }
+        self.pump(ctx, true);
+        self.check_closed(ctx);
+    }
+}

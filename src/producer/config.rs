@@ -1,0 +1,128 @@
+//! Producer options: batching, compression, partitioning, isolation and delivery guarantees.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::partitioner::Partitioner;
+use crate::protocol::record::Compression;
+use crate::protocol::spu::Isolation;
+
+/// How hard the producer tries to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryGuarantee {
+    /// Send once; a failure is reported, never retried.
+    AtMostOnce,
+    /// Retry retriable failures (lost connection, leader change, timeout) per the policy.
+    AtLeastOnce(RetryPolicy),
+}
+
+impl Default for DeliveryGuarantee {
+    fn default() -> Self {
+        DeliveryGuarantee::AtLeastOnce(RetryPolicy::default())
+    }
+}
+
+/// Retries under [`DeliveryGuarantee::AtLeastOnce`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Delay before the first retry.
+    pub initial_delay: Duration,
+    /// Largest delay between retries.
+    pub max_delay: Duration,
+    /// Delay growth per retry.
+    pub multiplier: f64,
+    /// Longest time a record may take from `send` to acknowledgement, retries included.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 4 retries, 20 ms doubling to 1 s, 30 s overall.
+    fn default() -> Self {
+        Self {
+            max_retries: 4,
+            initial_delay: Duration::from_millis(20),
+            max_delay: Duration::from_secs(1),
+            multiplier: 2.0,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let secs = self.initial_delay.as_secs_f64()
+            * self.multiplier.powi(retry.saturating_sub(1).min(32) as i32);
+        Duration::from_secs_f64(secs.min(self.max_delay.as_secs_f64()))
+    }
+}
+
+/// Where records go.
+#[derive(Clone, Default)]
+pub enum PartitionerKind {
+    /// Keyed records by SipHash of the key (as the official client), keyless round-robin.
+    #[default]
+    KeyHashRoundRobin,
+    /// Every record to this partition.
+    Specific(u32),
+    /// A partitioner of your own.
+    Custom(Arc<dyn Partitioner>),
+}
+
+impl std::fmt::Debug for PartitionerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::KeyHashRoundRobin => f.write_str("KeyHashRoundRobin"),
+            Self::Specific(p) => write!(f, "Specific({p})"),
+            Self::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// Producer settings.
+#[derive(Debug, Clone)]
+pub struct ProducerOptions {
+    /// Seal a partition's batch once it holds this many bytes.
+    pub batch_size: usize,
+    /// Wait this long for more records before sending a batch that is not full (0 = send as
+    /// soon as the partition has nothing in flight).
+    pub linger: Duration,
+    /// Largest produce request; a record that cannot fit is `RecordTooLarge`.
+    pub max_request_size: usize,
+    /// Most bytes buffered (not yet acknowledged); `send` waits for room beyond it.
+    pub buffer_bytes: usize,
+    /// Batch compression.
+    pub compression: Compression,
+    /// Partition choice.
+    pub partitioner: PartitionerKind,
+    /// Acknowledge after the leader wrote (uncommitted) or after replication (committed).
+    pub isolation: Isolation,
+    /// How long the SPU may take to acknowledge.
+    pub server_timeout: Duration,
+    /// Retries.
+    pub delivery: DeliveryGuarantee,
+    /// Longest time stopping the producer waits for buffered records to be acknowledged.
+    pub drain_deadline: Duration,
+}
+
+impl Default for ProducerOptions {
+    /// Batches of 16 KiB, no linger, 1 MiB requests, 64 MiB buffer, no compression,
+    /// key hash / round-robin, read-uncommitted, 1.5 s server timeout, at-least-once,
+    /// 30 s drain deadline.
+    fn default() -> Self {
+        Self {
+            batch_size: 16 * 1024,
+            linger: Duration::ZERO,
+            max_request_size: 1024 * 1024,
+            buffer_bytes: 64 * 1024 * 1024,
+            compression: Compression::None,
+            partitioner: PartitionerKind::default(),
+            isolation: Isolation::ReadUncommitted,
+            server_timeout: Duration::from_millis(1500),
+            delivery: DeliveryGuarantee::default(),
+            drain_deadline: Duration::from_secs(30),
+        }
+    }
+}

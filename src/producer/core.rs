@@ -1,0 +1,159 @@
+//! The part of the producer shared by its handle and its actor: partitioning, metadata per
+//! topic, the byte budget and the accumulator.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use actix::Addr;
+use tokio::sync::Semaphore;
+
+use super::accumulator::Accumulator;
+use super::actor::{ProducerActor, Wake};
+use super::config::{PartitionerKind, ProducerOptions};
+use super::error::ProducerError;
+use super::partitioner::{KeyHashRoundRobin, Partitioner};
+use super::slot::DeliveryFuture;
+use crate::cluster::FluvioClient;
+use crate::protocol::record::{BatchBuilder, Compression};
+use crate::protocol::sc::CompressionAlgorithm;
+
+pub(crate) struct Core {
+    pub(crate) client: FluvioClient,
+    pub(crate) options: ProducerOptions,
+    pub(crate) acc: Mutex<Accumulator>,
+    pub(crate) budget: Semaphore,
+    pub(crate) actor: OnceLock<Addr<ProducerActor>>,
+    topics: RwLock<HashMap<String, (Arc<str>, u32)>>,
+    partitioner: Arc<dyn Partitioner>,
+}
+
+impl Core {
+    pub(crate) fn new(client: FluvioClient, options: ProducerOptions) -> Self {
+        let partitioner: Arc<dyn Partitioner> = match &options.partitioner {
+            PartitionerKind::Custom(p) => p.clone(),
+            _ => Arc::new(KeyHashRoundRobin::default()),
+        };
+        Self {
+            acc: Mutex::new(Accumulator::new(
+                options.batch_size,
+                options.linger,
+                options.max_request_size,
+            )),
+            budget: Semaphore::new(options.buffer_bytes.min(Semaphore::MAX_PERMITS)),
+            actor: OnceLock::new(),
+            topics: RwLock::new(HashMap::new()),
+            partitioner,
+            client,
+            options,
+        }
+    }
+
+    /// The topic's interned name and partition count, fetched once.
+    async fn topic(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
+        if let Some(found) = self
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(topic)
+        {
+            return Ok(found.clone());
+        }
+        let count = self.client.partition_count(topic).await?;
+        self.check_compression(topic).await?;
+        let entry = (Arc::<str>::from(topic), count);
+        self.topics
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(topic.to_owned(), entry.clone());
+        Ok(entry)
+    }
+
+    async fn check_compression(&self, topic: &str) -> Result<(), ProducerError> {
+        let metadata = self.client.metadata().await?;
+        let Some(spec) = metadata.topics.get(topic).map(|t| &t.spec) else {
+            return Ok(());
+        };
+        let ours = self.options.compression;
+        let fits = match spec.compression_type {
+            CompressionAlgorithm::Any => true,
+            CompressionAlgorithm::None => ours == Compression::None,
+            CompressionAlgorithm::Gzip => ours == Compression::Gzip,
+            CompressionAlgorithm::Snappy => ours == Compression::Snappy,
+            CompressionAlgorithm::Lz4 => ours == Compression::Lz4,
+            CompressionAlgorithm::Zstd => ours == Compression::Zstd,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(ProducerError::CompressionMismatch {
+                topic: topic.to_owned(),
+                topic_compression: format!("{:?}", spec.compression_type).to_lowercase(),
+                producer: ours.to_string(),
+            })
+        }
+    }
+
+    /// Queue a record, waiting for buffer room when `wait`, else failing with `QueueFull`.
+    pub(crate) async fn enqueue(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &[u8],
+        wait: bool,
+    ) -> Result<DeliveryFuture, ProducerError> {
+        let (topic, count) = self.topic(topic).await?;
+        let size = BatchBuilder::record_size(key, value, 0);
+        let max = self.options.max_request_size.min(self.options.buffer_bytes);
+        if size + 61 > max {
+            return Err(ProducerError::RecordTooLarge { size, max });
+        }
+        let permits = size as u32;
+        let permit = if wait {
+            self.budget
+                .acquire_many(permits)
+                .await
+                .map_err(|_| ProducerError::Closed)?
+        } else {
+            self.budget.try_acquire_many(permits).map_err(|e| match e {
+                tokio::sync::TryAcquireError::NoPermits => ProducerError::QueueFull,
+                tokio::sync::TryAcquireError::Closed => ProducerError::Closed,
+            })?
+        };
+        permit.forget();
+        let partition = match self.options.partitioner {
+            PartitionerKind::Specific(p) => p,
+            _ => self.partitioner.partition(count, key, value),
+        };
+        let pushed = self.acc.lock().unwrap_or_else(|e| e.into_inner()).push(
+            &topic,
+            partition,
+            key,
+            value,
+            now_ms(),
+            size,
+            Instant::now(),
+        );
+        if pushed.wake {
+            if let Some(actor) = self.actor.get() {
+                actor.do_send(Wake);
+            }
+        }
+        Ok(DeliveryFuture {
+            slot: pushed.slot,
+            partition,
+            index: pushed.index,
+        })
+    }
+
+    /// Give back buffer room.
+    pub(crate) fn release(&self, bytes: usize) {
+        self.budget.add_permits(bytes);
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,87 @@
+//! Producer errors.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::cluster::ClientError;
+use crate::connection::ConnectionError;
+use crate::protocol::ErrorCode;
+
+/// Why a record was not (or may not have been) delivered.
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum ProducerError {
+    /// The record alone is larger than `max_request_size`.
+    #[error("record of {size} bytes exceeds max_request_size {max}")]
+    RecordTooLarge {
+        /// The record's encoded size.
+        size: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The buffer is full (`try_send` only; `send` waits).
+    #[error("producer buffer is full")]
+    QueueFull,
+    /// The producer's compression is not what the topic accepts.
+    #[error("topic '{topic}' accepts {topic_compression} batches, the producer compresses with {producer}")]
+    CompressionMismatch {
+        /// The topic.
+        topic: String,
+        /// What the topic accepts.
+        topic_compression: String,
+        /// What the producer uses.
+        producer: String,
+    },
+    /// The SPU refused the batch.
+    #[error("SPU refused records for {topic}-{partition}: {code}")]
+    Server {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The SPU's code.
+        code: ErrorCode,
+    },
+    /// The cluster client failed (metadata, connection).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Retries were exhausted, or the delivery timeout passed.
+    #[error("gave up after {attempts} attempts in {elapsed:?}: {last}")]
+    RetriesExhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// Time since the batch was sealed.
+        elapsed: Duration,
+        /// The last failure.
+        last: Box<ProducerError>,
+    },
+    /// The producer is closed.
+    #[error("the producer is closed")]
+    Closed,
+}
+
+impl From<ConnectionError> for ProducerError {
+    fn from(e: ConnectionError) -> Self {
+        ProducerError::Client(e.into())
+    }
+}
+
+impl ProducerError {
+    /// Whether sending the same batch again may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            ProducerError::Client(e) => e.is_retriable(),
+            ProducerError::Server { code, .. } => matches!(
+                code,
+                ErrorCode::NotLeaderForPartition
+                    | ErrorCode::PartitionNotLeader
+                    | ErrorCode::RequestTimedOut { .. }
+                    | ErrorCode::SpuOffline
+                    | ErrorCode::StorageError
+                    | ErrorCode::PartitionPendingInitialization
+            ),
+            _ => false,
+        }
+    }
+}

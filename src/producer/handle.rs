@@ -1,0 +1,222 @@
+//! `Producer`: the cloneable handle, and the actor messages for pipelines.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytes::Bytes;
+
+use super::actor::{Close, FlushNow, ProducerActor};
+use super::config::ProducerOptions;
+use super::core::Core;
+use super::error::ProducerError;
+use super::slot::{DeliveryFuture, RecordMetadata};
+use crate::cluster::FluvioClient;
+use crate::connection::runtime;
+
+/// A batching producer for any number of topics. Cheap to clone; all clones share one
+/// buffer and one [`ProducerActor`].
+///
+/// ```no_run
+/// # async fn demo(client: actix_fluvio::cluster::FluvioClient) -> Result<(), actix_fluvio::producer::ProducerError> {
+/// use actix_fluvio::producer::ProducerOptions;
+///
+/// let producer = client.producer(ProducerOptions::default());
+/// let meta = producer.send("orders", Some(b"user-1"), b"{\"total\": 42}").await?;
+/// println!("stored at {}-{} offset {}", "orders", meta.partition, meta.offset);
+///
+/// // Pipelined: queue many, then wait.
+/// let mut receipts = Vec::new();
+/// for i in 0..1000 {
+///     receipts.push(producer.enqueue("orders", None, format!("{i}").as_bytes()).await?);
+/// }
+/// producer.flush().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Producer {
+    core: Arc<Core>,
+    actor: Addr<ProducerActor>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("options", &self.core.options)
+            .finish()
+    }
+}
+
+impl FluvioClient {
+    /// A producer with `options`.
+    pub fn producer(&self, options: ProducerOptions) -> Producer {
+        let core = Arc::new(Core::new(self.clone(), options));
+        let actor = {
+            let core = core.clone();
+            runtime::start(move |_| ProducerActor::new(core))
+        };
+        let _ = core.actor.set(actor.clone());
+        Producer { core, actor }
+    }
+}
+
+impl Producer {
+    /// Send one record and wait for its acknowledgement.
+    ///
+    /// # Errors
+    /// [`ProducerError::RecordTooLarge`], a delivery failure, ...
+    pub async fn send(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<RecordMetadata, ProducerError> {
+        self.enqueue(topic, key, value).await?.wait().await
+    }
+
+    /// Queue one record, waiting only for buffer room; the returned future resolves on
+    /// acknowledgement.
+    ///
+    /// # Errors
+    /// [`ProducerError::RecordTooLarge`], unknown topic, closed producer.
+    pub async fn enqueue(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<DeliveryFuture, ProducerError> {
+        self.core.enqueue(topic, key, value, true).await
+    }
+
+    /// Queue one record without waiting for buffer room.
+    ///
+    /// # Errors
+    /// [`ProducerError::QueueFull`] when the buffer is full, else as [`Producer::enqueue`].
+    pub async fn try_send(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<DeliveryFuture, ProducerError> {
+        self.core.enqueue(topic, key, value, false).await
+    }
+
+    /// Send records in order and wait for all of them; offsets come back in order.
+    ///
+    /// # Errors
+    /// The first failure.
+    pub async fn send_batch<K, V>(
+        &self,
+        topic: &str,
+        records: impl IntoIterator<Item = (Option<K>, V)>,
+    ) -> Result<Vec<RecordMetadata>, ProducerError>
+    where
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let mut receipts = Vec::new();
+        for (key, value) in records {
+            receipts.push(
+                self.enqueue(topic, key.as_ref().map(AsRef::as_ref), value.as_ref())
+                    .await?,
+            );
+        }
+        self.flush_quietly();
+        let mut out = Vec::with_capacity(receipts.len());
+        for receipt in receipts {
+            out.push(receipt.wait().await?);
+        }
+        Ok(out)
+    }
+
+    /// Send everything buffered now and wait until it is acknowledged (or failed).
+    ///
+    /// # Errors
+    /// The first delivery failure among the flushed records.
+    pub async fn flush(&self) -> Result<(), ProducerError> {
+        let slots = self
+            .actor
+            .send(FlushNow)
+            .await
+            .map_err(|_| ProducerError::Closed)?;
+        let mut first_error = None;
+        for slot in slots {
+            if let Err(e) = slot.wait().await {
+                first_error.get_or_insert_with(|| e.clone());
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn flush_quietly(&self) {
+        self.actor.do_send(FlushNow);
+    }
+
+    /// Flush, then stop the producer (within the drain deadline).
+    ///
+    /// # Errors
+    /// As [`Producer::flush`].
+    pub async fn close(&self) -> Result<(), ProducerError> {
+        let result = self.flush().await;
+        self.actor.do_send(Close);
+        result
+    }
+
+    /// The actor, for wiring into pipelines ([`Produce`] and [`ProduceRecord`] messages).
+    pub fn actor(&self) -> Addr<ProducerActor> {
+        self.actor.clone()
+    }
+}
+
+/// Produce one record and answer with its metadata once acknowledged.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<RecordMetadata, ProducerError>")]
+pub struct Produce {
+    /// The topic.
+    pub topic: String,
+    /// The key.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Bytes,
+}
+
+/// Produce one record, fire-and-forget (failures are logged).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct ProduceRecord {
+    /// The topic.
+    pub topic: String,
+    /// The key.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Bytes,
+}
+
+impl Handler<Produce> for ProducerActor {
+    type Result = ResponseFuture<Result<RecordMetadata, ProducerError>>;
+
+    fn handle(&mut self, msg: Produce, _: &mut Context<Self>) -> Self::Result {
+        let core = self.core();
+        Box::pin(async move {
+            core.enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true)
+                .await?
+                .wait()
+                .await
+        })
+    }
+}
+
+impl Handler<ProduceRecord> for ProducerActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, msg: ProduceRecord, _: &mut Context<Self>) -> Self::Result {
+        let core = self.core();
+        Box::pin(async move {
+            if let Err(error) = core
+                .enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true)
+                .await
+            {
+                tracing::error!(topic = %msg.topic, %error, "record dropped");
+            }
+        })
+    }
+}

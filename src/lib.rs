@@ -13,6 +13,7 @@ pub mod admin;
 pub mod cluster;
 pub mod codec;
 pub mod connection;
+pub mod consumer;
 pub mod producer;
 pub mod protocol;
 

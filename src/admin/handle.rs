@@ -16,9 +16,6 @@ use crate::protocol::spu::{
 };
 use crate::protocol::ErrorCode;
 
-/// The system topic that stores consumer offsets (partition 0).
-const CONSUMER_OFFSET_TOPIC: &str = "consumer-offset";
-
 /// Cluster administration over the SC (and, for consumer offsets, the SPU that leads the
 /// consumer-offset topic). Cheap to clone.
 ///
@@ -271,25 +268,8 @@ impl Admin {
         }
     }
 
-    /// The connection to the leader of the consumer-offset topic's partition 0.
     async fn consumer_offset_leader(&self) -> Result<crate::connection::Connection, AdminError> {
-        let name = format!("{CONSUMER_OFFSET_TOPIC}-0");
-        let request = ListRequest::<PartitionSpec>::new(vec![name.clone()]).with_system(true);
-        let partitions = self.client.sc().request(&request).await?.objects;
-        let leader = partitions
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.spec.leader)
-            .ok_or_else(|| AdminError::TopicNotFound(CONSUMER_OFFSET_TOPIC.into()))?;
-        let metadata = self.client.metadata().await?;
-        let local = self.client.config().use_spu_local_address;
-        let target = metadata
-            .spu(leader, local)
-            .ok_or_else(|| ClientError::MetadataTimeout {
-                what: format!("online SPU {leader} (consumer-offset leader)"),
-                timeout: self.client.config().metadata_timeout,
-            })?;
-        Ok(self.client.spu_connection(target).await?)
+        Ok(self.client.consumer_offset_connection().await?)
     }
 
     async fn list<S: crate::protocol::sc::ObjectSpec>(

@@ -12,7 +12,7 @@ use super::metadata::{MetadataCache, SpuTarget};
 use crate::connection::runtime;
 use crate::connection::transport::Target;
 use crate::connection::Connection;
-use crate::protocol::sc::WATCH_KEY;
+use crate::protocol::sc::{ListRequest, PartitionSpec, WATCH_KEY};
 
 /// A client of one Fluvio cluster: the SC connection, the metadata cache and the SPU
 /// connections, shared by every clone.
@@ -170,6 +170,31 @@ impl FluvioClient {
             .await
             .map_err(|_| ClientError::Shutdown)?;
         rx.await.map_err(|_| ClientError::Shutdown)?
+    }
+
+    /// The connection to the leader of the system topic that stores consumer offsets
+    /// (`consumer-offset`, partition 0), where consumer-offset requests go.
+    ///
+    /// # Errors
+    /// The topic missing, its leader offline, or a connection failure.
+    pub async fn consumer_offset_connection(&self) -> Result<Connection, ClientError> {
+        const TOPIC: &str = "consumer-offset";
+        let name = format!("{TOPIC}-0");
+        let request = ListRequest::<PartitionSpec>::new(vec![name.clone()]).with_system(true);
+        let partitions = self.sc().request(&request).await?.objects;
+        let leader = partitions
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.spec.leader)
+            .ok_or_else(|| ClientError::TopicNotFound(TOPIC.into()))?;
+        let local = self.inner.config.use_spu_local_address;
+        let target = self.metadata().await?.spu(leader, local).ok_or_else(|| {
+            ClientError::MetadataTimeout {
+                what: format!("online SPU {leader} (leader of {name})"),
+                timeout: self.inner.config.metadata_timeout,
+            }
+        })?;
+        self.spu_connection(target).await
     }
 
     /// Re-read SPU and partition metadata now (call after a `NotLeader` error).

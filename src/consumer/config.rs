@@ -1,0 +1,54 @@
+//! Consumer options.
+
+use std::time::Duration;
+
+use super::offset::Offset;
+use crate::connection::ReconnectPolicy;
+use crate::protocol::spu::{Isolation, SmartModuleInvocation, DEFAULT_MAX_FETCH_BYTES};
+
+/// How a partition consumer reads.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// Where to start (when no committed offset applies).
+    pub offset: Offset,
+    /// Bytes per fetch frame.
+    pub max_bytes: i32,
+    /// Largest `max_bytes` the consumer grows to when a batch does not fit.
+    pub max_bytes_ceiling: i32,
+    /// Read uncommitted or committed records.
+    pub isolation: Isolation,
+    /// SmartModules applied on the SPU, chained in order.
+    pub smartmodules: Vec<SmartModuleInvocation>,
+    /// Stop at the end offset that existed when the stream started.
+    pub disable_continuous: bool,
+    /// Consumer id for offset commits; with one, a stored offset wins over `offset`.
+    pub consumer_id: Option<String>,
+    /// Commit the last delivered offset this often (needs a consumer id).
+    pub auto_commit: Option<Duration>,
+    /// Most records buffered between the fetcher and the reader.
+    pub buffer_records: usize,
+    /// Backoff between reconnect attempts after a lost stream.
+    pub reconnect: ReconnectPolicy,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        Self {
+            offset: Offset::Beginning,
+            max_bytes: DEFAULT_MAX_FETCH_BYTES,
+            max_bytes_ceiling: 64 * 1024 * 1024,
+            isolation: Isolation::ReadUncommitted,
+            smartmodules: Vec::new(),
+            disable_continuous: false,
+            consumer_id: None,
+            auto_commit: None,
+            buffer_records: 10_000,
+            reconnect: ReconnectPolicy {
+                max_attempts: Some(10),
+                initial_delay: Duration::from_millis(100),
+                max_delay: Duration::from_secs(5),
+                ..ReconnectPolicy::default()
+            },
+        }
+    }
+}

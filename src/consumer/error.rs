@@ -1,0 +1,81 @@
+//! Consumer errors.
+
+use thiserror::Error;
+
+use crate::cluster::ClientError;
+use crate::connection::ConnectionError;
+use crate::protocol::{DecodeError, ErrorCode};
+
+/// Why a consumer stopped or a call failed.
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum ConsumerError {
+    /// A SmartModule failed on a record.
+    #[error("SmartModule error at offset {offset}: {message}")]
+    SmartModule {
+        /// The record's offset (or the stream position when the error has none).
+        offset: i64,
+        /// The SPU's code.
+        code: ErrorCode,
+        /// What the SmartModule said.
+        message: String,
+    },
+    /// A batch is larger than the largest fetch allowed.
+    #[error("the batch at offset {offset} needs more than {max_bytes} bytes per fetch (max_bytes_ceiling)")]
+    BatchTooLarge {
+        /// Where the batch starts.
+        offset: i64,
+        /// The ceiling reached.
+        max_bytes: i32,
+    },
+    /// The SPU refused the stream.
+    #[error("SPU error on {topic}-{partition}: {code}")]
+    Server {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The code.
+        code: ErrorCode,
+    },
+    /// A record batch did not decode.
+    #[error("corrupt data at offset {offset}: {cause}")]
+    Corrupt {
+        /// The batch's base offset.
+        offset: i64,
+        /// The decoder's error.
+        cause: DecodeError,
+    },
+    /// Reconnecting gave up.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A commit was asked of a consumer without a consumer id.
+    #[error("offset commits need a consumer id")]
+    NoConsumerId,
+    /// The consumer stopped.
+    #[error("the consumer is stopped")]
+    Stopped,
+}
+
+impl From<ConnectionError> for ConsumerError {
+    fn from(e: ConnectionError) -> Self {
+        ConsumerError::Client(e.into())
+    }
+}
+
+impl ConsumerError {
+    /// Whether reconnecting and resuming may get past it.
+    pub(crate) fn is_retriable(&self) -> bool {
+        match self {
+            ConsumerError::Client(e) => e.is_retriable(),
+            ConsumerError::Server { code, .. } => matches!(
+                code,
+                ErrorCode::NotLeaderForPartition
+                    | ErrorCode::PartitionNotLeader
+                    | ErrorCode::SpuOffline
+                    | ErrorCode::FetchSessionNotFoud
+            ),
+            _ => false,
+        }
+    }
+}

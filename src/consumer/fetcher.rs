@@ -1,0 +1,365 @@
+//! The fetcher: one task per partition stream. It resolves the start offset, runs a stream
+//! fetch on the leader, acknowledges every frame on the same connection, hands records to the
+//! reader within its credits, commits offsets, and reconnects after faults, resuming at the
+//! first offset it has not delivered (no gap, no duplicate).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::config::ConsumerOptions;
+use super::error::ConsumerError;
+use super::record::ConsumerRecord;
+use crate::cluster::FluvioClient;
+use crate::connection::Connection;
+use crate::protocol::record::RecordIter;
+use crate::protocol::spu::{
+    FetchConsumerOffsetsRequest, FetchOffsetsRequest, FetchablePartitionResponse, ReplicaKey,
+    StreamFetchRequest, UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
+};
+use crate::protocol::ErrorCode;
+
+/// Sent by the reader.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Store `offset` (the last processed record) for the consumer id.
+    Commit(i64, oneshot::Sender<Result<(), ConsumerError>>),
+    /// Commit what was delivered, then stop.
+    Stop,
+}
+
+pub(crate) type Delivery = Result<Vec<ConsumerRecord>, ConsumerError>;
+
+enum Flow {
+    Done,
+    Restart,
+}
+
+pub(crate) struct Fetcher {
+    pub(crate) client: FluvioClient,
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: u32,
+    pub(crate) options: ConsumerOptions,
+    pub(crate) tx: mpsc::UnboundedSender<Delivery>,
+    pub(crate) control: mpsc::UnboundedReceiver<Control>,
+    pub(crate) credits: Arc<Semaphore>,
+    /// Offset of the last record the reader handed out (-1: none).
+    pub(crate) delivered: Arc<AtomicI64>,
+    pub(crate) next: i64,
+    pub(crate) end: Option<i64>,
+    pub(crate) max_bytes: i32,
+    pub(crate) committed: i64,
+    pub(crate) session: Option<(Connection, u32)>,
+}
+
+impl Fetcher {
+    pub(crate) async fn run(mut self) {
+        if let Err(error) = self.run_inner().await {
+            let _ = self.tx.send(Err(error));
+        }
+    }
+
+    async fn run_inner(&mut self) -> Result<(), ConsumerError> {
+        let mut attempt = 0;
+        let mut started = false;
+        loop {
+            let outcome = async {
+                let conn = self
+                    .client
+                    .leader_connection(&self.topic, self.partition)
+                    .await?;
+                if !started {
+                    self.next = self.start_offset(&conn).await?;
+                    started = true;
+                }
+                self.stream(&conn, &mut attempt).await
+            }
+            .await;
+            match outcome {
+                Ok(Flow::Done) => return Ok(()),
+                Ok(Flow::Restart) => continue,
+                Err(error) if error.is_retriable() && self.options.reconnect.allows(attempt) => {
+                    let delay = self.options.reconnect.delay(attempt);
+                    tracing::warn!(topic = %self.topic, partition = self.partition, next = self.next, %error, ?delay, "stream lost; resuming");
+                    self.session = None;
+                    self.client.refresh_metadata();
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// The first offset to read: the committed offset + 1 for a known consumer id, else the
+    /// configured start resolved against the partition's range.
+    async fn start_offset(&mut self, conn: &Connection) -> Result<i64, ConsumerError> {
+        let offsets = conn
+            .request(&FetchOffsetsRequest::new(
+                self.topic.to_string(),
+                self.partition,
+            ))
+            .await?;
+        let replica = ReplicaKey::new(self.topic.to_string(), self.partition);
+        let p = offsets
+            .find_partition(&replica)
+            .ok_or_else(|| ConsumerError::Server {
+                topic: self.topic.to_string(),
+                partition: self.partition,
+                code: ErrorCode::Other("no offsets for the partition".into()),
+            })?;
+        if p.error_code != ErrorCode::None {
+            return Err(self.server(p.error_code.clone()));
+        }
+        let (start, end) = (p.start_offset, p.last_stable_offset);
+        if self.options.disable_continuous {
+            self.end = Some(end);
+        }
+        if let Some(stored) = self.stored_offset().await? {
+            self.committed = stored;
+            return Ok((stored + 1).max(start));
+        }
+        Ok(self.options.offset.resolve(start, end))
+    }
+
+    async fn stored_offset(&self) -> Result<Option<i64>, ConsumerError> {
+        let Some(id) = &self.options.consumer_id else {
+            return Ok(None);
+        };
+        let conn = self.client.consumer_offset_connection().await?;
+        let replica = ReplicaKey::new(self.topic.to_string(), self.partition);
+        let response = conn
+            .request(&FetchConsumerOffsetsRequest::with_opts(
+                Some(replica.clone()),
+                Some(id.clone()),
+            ))
+            .await?;
+        if response.error_code != ErrorCode::None {
+            return Err(self.server(response.error_code));
+        }
+        Ok(response
+            .consumers
+            .iter()
+            .find(|c| &c.consumer_id == id && c.replica_id == replica)
+            .map(|c| c.offset))
+    }
+
+    async fn stream(
+        &mut self,
+        conn: &Connection,
+        attempt: &mut u32,
+    ) -> Result<Flow, ConsumerError> {
+        if self.end.is_some_and(|end| self.next >= end) {
+            return Ok(Flow::Done);
+        }
+        let mut request =
+            StreamFetchRequest::new(self.topic.to_string(), self.partition, self.next)
+                .with_max_bytes(self.max_bytes)
+                .with_isolation(self.options.isolation);
+        request.smartmodules = self.options.smartmodules.clone();
+        request.consumer_id = self.options.consumer_id.clone();
+        let mut stream = conn.stream(&request).await?;
+        let mut ticker = self.options.auto_commit.map(tokio::time::interval);
+        loop {
+            let tick = async {
+                match ticker.as_mut() {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                frame = stream.next() => {
+                    let frame = match frame {
+                        Some(frame) => frame?,
+                        None => return Err(ConsumerError::from(crate::connection::ConnectionError::Lost {
+                            addr: conn.addr().into(),
+                            cause: "stream ended".into(),
+                        })),
+                    };
+                    *attempt = 0;
+                    self.session = Some((conn.clone(), frame.stream_id));
+                    match self.frame(frame.partition).await? {
+                        Some(flow) => return Ok(flow),
+                        None => {
+                            conn.request(&UpdateOffsetsRequest::single(frame.stream_id, self.next)).await?;
+                        }
+                    }
+                }
+                command = self.control.recv() => match command {
+                    Some(Control::Commit(offset, reply)) => {
+                        let _ = reply.send(self.commit(offset).await);
+                    }
+                    Some(Control::Stop) | None => {
+                        self.commit_delivered().await;
+                        return Ok(Flow::Done);
+                    }
+                },
+                () = tick => self.commit_delivered().await,
+            }
+        }
+    }
+
+    /// Handle one frame; `Some` ends this stream (done, or restart from `next`).
+    async fn frame(
+        &mut self,
+        p: FetchablePartitionResponse,
+    ) -> Result<Option<Flow>, ConsumerError> {
+        match &p.error_code {
+            ErrorCode::None => {}
+            ErrorCode::OffsetEvicted { next_available, .. } => {
+                tracing::warn!(topic = %self.topic, partition = self.partition, from = self.next, to = next_available, "offset evicted by retention; skipping ahead");
+                metrics::counter!("fluvio_consumer_offset_evicted_total", "topic" => self.topic.to_string()).increment(1);
+                self.next = *next_available;
+                return Ok(Some(Flow::Restart));
+            }
+            code if code.code() / 1000 == 6 => {
+                return Err(ConsumerError::SmartModule {
+                    offset: match code {
+                        ErrorCode::SmartModuleRuntimeError(e) => e.offset,
+                        _ => self.next,
+                    },
+                    code: code.clone(),
+                    message: code.to_string(),
+                })
+            }
+            code => return Err(self.server(code.clone())),
+        }
+        let records = self.collect(&p)?;
+        if p.records.batches.is_empty() && p.records.truncated_bytes > 0 {
+            if self.max_bytes >= self.options.max_bytes_ceiling {
+                return Err(ConsumerError::BatchTooLarge {
+                    offset: self.next,
+                    max_bytes: self.max_bytes,
+                });
+            }
+            self.max_bytes = self
+                .max_bytes
+                .saturating_mul(2)
+                .min(self.options.max_bytes_ceiling);
+            tracing::info!(topic = %self.topic, partition = self.partition, max_bytes = self.max_bytes, "batch larger than max_bytes; growing the fetch");
+            return Ok(Some(Flow::Restart));
+        }
+        if p.next_filter_offset > self.next {
+            self.next = p.next_filter_offset;
+        }
+        if !records.is_empty() {
+            let permits = records.len().min(self.options.buffer_records.max(1)) as u32;
+            if !self.wait_for_credits(permits).await? {
+                return Ok(Some(Flow::Done));
+            }
+            if self.tx.send(Ok(records)).is_err() {
+                return Ok(Some(Flow::Done));
+            }
+        }
+        if self.end.is_some_and(|end| self.next >= end) {
+            return Ok(Some(Flow::Done));
+        }
+        Ok(None)
+    }
+
+    /// Wait until the reader has room for `permits` records, serving commits meanwhile;
+    /// `false` when asked to stop.
+    async fn wait_for_credits(&mut self, permits: u32) -> Result<bool, ConsumerError> {
+        let credits = self.credits.clone();
+        let acquire = credits.acquire_many(permits);
+        tokio::pin!(acquire);
+        loop {
+            tokio::select! {
+                permit = &mut acquire => {
+                    permit.map_err(|_| ConsumerError::Stopped)?.forget();
+                    return Ok(true);
+                }
+                command = self.control.recv() => match command {
+                    Some(Control::Commit(offset, reply)) => {
+                        let _ = reply.send(self.commit(offset).await);
+                    }
+                    Some(Control::Stop) | None => {
+                        self.commit_delivered().await;
+                        return Ok(false);
+                    }
+                },
+            }
+        }
+    }
+
+    /// The frame's records from `next` on (and below `end`), advancing `next`.
+    fn collect(
+        &mut self,
+        p: &FetchablePartitionResponse,
+    ) -> Result<Vec<ConsumerRecord>, ConsumerError> {
+        let mut out = Vec::new();
+        for batch in &p.records.batches {
+            if batch.last_offset() < self.next {
+                continue;
+            }
+            let corrupt = |cause| ConsumerError::Corrupt {
+                offset: batch.base_offset,
+                cause,
+            };
+            let raw: Bytes = batch.raw_records().map_err(corrupt)?;
+            for record in RecordIter::new(&raw).map_err(corrupt)? {
+                let record = record.map_err(corrupt)?;
+                let offset = batch.base_offset + record.offset_delta;
+                if offset < self.next {
+                    continue;
+                }
+                if self.end.is_some_and(|end| offset >= end) {
+                    break;
+                }
+                let timestamp = if batch.first_timestamp <= 0 {
+                    -1
+                } else {
+                    batch.first_timestamp + record.timestamp_delta
+                };
+                out.push(ConsumerRecord {
+                    topic: self.topic.clone(),
+                    partition: self.partition,
+                    offset,
+                    timestamp,
+                    key: record.key.map(|k| raw.slice_ref(k)),
+                    value: raw.slice_ref(record.value),
+                });
+                self.next = offset + 1;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn commit(&mut self, offset: i64) -> Result<(), ConsumerError> {
+        if self.options.consumer_id.is_none() {
+            return Err(ConsumerError::NoConsumerId);
+        }
+        let Some((conn, stream_id)) = &self.session else {
+            return Err(ConsumerError::Stopped);
+        };
+        let response = conn
+            .request(&UpdateConsumerOffsetRequest::new(offset, *stream_id))
+            .await?;
+        if response.error_code != ErrorCode::None {
+            return Err(self.server(response.error_code));
+        }
+        self.committed = offset;
+        Ok(())
+    }
+
+    async fn commit_delivered(&mut self) {
+        let delivered = self.delivered.load(Ordering::Acquire);
+        if self.options.consumer_id.is_some() && delivered > self.committed {
+            if let Err(error) = self.commit(delivered).await {
+                tracing::warn!(topic = %self.topic, partition = self.partition, %error, "offset commit failed");
+            }
+        }
+    }
+
+    fn server(&self, code: ErrorCode) -> ConsumerError {
+        ConsumerError::Server {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            code,
+        }
+    }
+}

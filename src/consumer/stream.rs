@@ -1,0 +1,259 @@
+//! `PartitionStream`: a partition's records as an async stream, with offset commits.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::config::ConsumerOptions;
+use super::error::ConsumerError;
+use super::fetcher::{Control, Delivery, Fetcher};
+use super::record::ConsumerRecord;
+use crate::cluster::FluvioClient;
+use crate::protocol::record::RecordSet;
+use crate::protocol::spu::FetchRequest;
+use crate::protocol::ErrorCode;
+
+/// The records of one partition, in offset order, with no gap and no duplicate across
+/// reconnects. At most `buffer_records` records wait between the SPU and the reader.
+///
+/// ```no_run
+/// # async fn demo(client: actix_fluvio::cluster::FluvioClient) -> Result<(), actix_fluvio::consumer::ConsumerError> {
+/// use actix_fluvio::consumer::{ConsumerOptions, Offset};
+///
+/// let options = ConsumerOptions { offset: Offset::Beginning, disable_continuous: true, ..Default::default() };
+/// let mut stream = client.partition_consumer("orders", 0, options).await?;
+/// while let Some(record) = stream.next().await {
+///     let record = record?;
+///     println!("{} {:?}", record.offset, record.value);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PartitionStream {
+    rx: mpsc::UnboundedReceiver<Delivery>,
+    buffer: VecDeque<ConsumerRecord>,
+    credits: Arc<Semaphore>,
+    delivered: Arc<AtomicI64>,
+    control: mpsc::UnboundedSender<Control>,
+    consumer_id: Option<String>,
+}
+
+impl FluvioClient {
+    /// Consume `topic`/`partition` with `options`.
+    ///
+    /// # Errors
+    /// None at once: connection and offset errors arrive through the stream.
+    pub async fn partition_consumer(
+        &self,
+        topic: &str,
+        partition: u32,
+        options: ConsumerOptions,
+    ) -> Result<PartitionStream, ConsumerError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let credits = Arc::new(Semaphore::new(options.buffer_records.max(1)));
+        let delivered = Arc::new(AtomicI64::new(-1));
+        let consumer_id = options.consumer_id.clone();
+        let fetcher = Fetcher {
+            client: self.clone(),
+            topic: topic.into(),
+            partition,
+            max_bytes: options.max_bytes,
+            options,
+            tx,
+            control: control_rx,
+            credits: credits.clone(),
+            delivered: delivered.clone(),
+            next: 0,
+            end: None,
+            committed: -1,
+            session: None,
+        };
+        tokio::spawn(fetcher.run());
+        Ok(PartitionStream {
+            rx,
+            buffer: VecDeque::new(),
+            credits,
+            delivered,
+            control: control_tx,
+            consumer_id,
+        })
+    }
+
+    /// Read one batch of records of `topic`/`partition` from `offset` (one fetch request,
+    /// at most `max_bytes`).
+    ///
+    /// # Errors
+    /// Connection, server or decoding errors.
+    pub async fn fetch_batch(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+        max_bytes: i32,
+    ) -> Result<Vec<ConsumerRecord>, ConsumerError> {
+        let conn = self.leader_connection(topic, partition).await?;
+        let request = FetchRequest::single(
+            topic,
+            partition,
+            offset,
+            max_bytes,
+            crate::protocol::spu::Isolation::ReadUncommitted,
+        );
+        let response = conn.request(&request).await?;
+        let p = response
+            .find_partition(topic, partition)
+            .ok_or_else(|| ConsumerError::Server {
+                topic: topic.into(),
+                partition,
+                code: ErrorCode::Other("no data for the partition".into()),
+            })?;
+        if p.error_code != ErrorCode::None {
+            return Err(ConsumerError::Server {
+                topic: topic.into(),
+                partition,
+                code: p.error_code.clone(),
+            });
+        }
+        records_from(topic, partition, &p.records, offset)
+    }
+}
+
+/// The records of a record set from `from` on.
+fn records_from(
+    topic: &str,
+    partition: u32,
+    set: &RecordSet,
+    from: i64,
+) -> Result<Vec<ConsumerRecord>, ConsumerError> {
+    let topic: Arc<str> = topic.into();
+    let mut out = Vec::new();
+    for batch in &set.batches {
+        let records = batch.records().map_err(|cause| ConsumerError::Corrupt {
+            offset: batch.base_offset,
+            cause,
+        })?;
+        for record in records {
+            let offset = batch.base_offset + record.offset_delta;
+            if offset < from {
+                continue;
+            }
+            out.push(ConsumerRecord {
+                topic: topic.clone(),
+                partition,
+                offset,
+                timestamp: if batch.first_timestamp <= 0 {
+                    -1
+                } else {
+                    batch.first_timestamp + record.timestamp_delta
+                },
+                key: record.key,
+                value: record.value,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl PartitionStream {
+    /// The next record; `None` at the end (stop-at-end consumers) or after a fatal error.
+    pub async fn next(&mut self) -> Option<Result<ConsumerRecord, ConsumerError>> {
+        std::future::poll_fn(|cx| self.poll_record(cx)).await
+    }
+
+    /// The next records as they arrived (one fetch frame's worth), for batch processing.
+    pub async fn next_batch(&mut self) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
+        if !self.buffer.is_empty() {
+            let batch: Vec<_> = self.buffer.drain(..).collect();
+            self.handed_out(&batch);
+            return Some(Ok(batch));
+        }
+        match self.rx.recv().await? {
+            Ok(batch) => {
+                self.handed_out(&batch);
+                Some(Ok(batch))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn handed_out(&self, records: &[ConsumerRecord]) {
+        if let Some(last) = records.last() {
+            self.delivered.store(last.offset, Ordering::Release);
+            self.credits.add_permits(records.len());
+        }
+    }
+
+    fn poll_record(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<ConsumerRecord, ConsumerError>>> {
+        loop {
+            if let Some(record) = self.buffer.pop_front() {
+                self.delivered.store(record.offset, Ordering::Release);
+                self.credits.add_permits(1);
+                return Poll::Ready(Some(Ok(record)));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(batch))) => self.buffer.extend(batch),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Store `offset` (the last processed record) for this consumer id.
+    ///
+    /// # Errors
+    /// [`ConsumerError::NoConsumerId`], or the server's refusal.
+    pub async fn commit(&self, offset: i64) -> Result<(), ConsumerError> {
+        if self.consumer_id.is_none() {
+            return Err(ConsumerError::NoConsumerId);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.control
+            .send(Control::Commit(offset, tx))
+            .map_err(|_| ConsumerError::Stopped)?;
+        rx.await.map_err(|_| ConsumerError::Stopped)?
+    }
+
+    /// Commit the last record handed out.
+    ///
+    /// # Errors
+    /// As [`PartitionStream::commit`].
+    pub async fn commit_delivered(&self) -> Result<(), ConsumerError> {
+        match self.delivered.load(Ordering::Acquire) {
+            -1 => Ok(()),
+            offset => self.commit(offset).await,
+        }
+    }
+
+    /// The offset of the last record handed out (-1 before the first).
+    pub fn last_delivered(&self) -> i64 {
+        self.delivered.load(Ordering::Acquire)
+    }
+
+    /// Commit what was handed out and stop the fetcher.
+    pub fn stop(&self) {
+        let _ = self.control.send(Control::Stop);
+    }
+}
+
+impl futures_core::Stream for PartitionStream {
+    type Item = Result<ConsumerRecord, ConsumerError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_record(cx)
+    }
+}
+
+impl Drop for PartitionStream {
+    fn drop(&mut self) {
+        let _ = self.control.send(Control::Stop);
+    }
+}

@@ -8,10 +8,14 @@
 //!   headers, the record model with compression, and every client-facing SPU and SC message.
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
+//! - [`connection`]: the connection actor (multiplexing, streams, timeouts, TLS, reconnects).
+//! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection.
 
 pub mod codec;
 pub mod connection;
 pub mod protocol;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 #[cfg(test)]
 mod conformance;

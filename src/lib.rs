@@ -8,6 +8,8 @@
 //!   headers, the record model with compression, and every client-facing SPU and SC message.
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
+//! - [`connection`]: the connection actor (multiplexing, streams, timeouts, TLS, reconnects).
+//! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection.
 
 pub mod admin;
 pub mod cluster;
@@ -16,6 +18,8 @@ pub mod connection;
 pub mod consumer;
 pub mod producer;
 pub mod protocol;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 #[cfg(test)]
 mod conformance;

@@ -1,0 +1,332 @@
+//! The SC: the ApiVersions handshake (semver client version required, as the real SC) and
+//! the object API — create, delete, update, list and watch.
+
+use std::sync::Arc;
+
+use super::conn::{Conn, Service};
+use super::state::Shared;
+use super::topics;
+use super::views::View;
+use super::watch;
+use crate::protocol::sc::{
+    AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyUpdateRequest, AnyWatchRequest,
+    CustomSpuKey, ListRequest, ListResponse, ScRequest, Status, UpdateTopicAction,
+};
+use crate::protocol::sc::{CREATE_KEY, DELETE_KEY, LIST_KEY, UPDATE_KEY, WATCH_KEY};
+use crate::protocol::{
+    AnyRequest, ApiVersionKey, ApiVersionsRequest, ApiVersionsResponse, ErrorCode, RequestMessage,
+    Server,
+};
+
+/// The platform version the testkit SC reports.
+pub const SC_PLATFORM_VERSION: &str = "0.18.1";
+
+/// The version ranges the 0.18 SC advertises (Mirroring, 1005, is left out: the testkit
+/// does not serve it).
+const SC_VERSIONS: &[(u16, i16, i16)] = &[
+    (CREATE_KEY, 9, 19),
+    (DELETE_KEY, 1, 19),
+    (LIST_KEY, 15, 19),
+    (WATCH_KEY, 15, 19),
+    (UPDATE_KEY, 1, 19),
+];
+
+/// Build an ApiVersions response from `(key, min, max)` ranges.
+pub(crate) fn versions(ranges: &[(u16, i16, i16)], platform: &str) -> ApiVersionsResponse {
+    ApiVersionsResponse {
+        error_code: ErrorCode::None,
+        api_keys: ranges
+            .iter()
+            .map(|&(key, min_version, max_version)| ApiVersionKey {
+                api_key: key as i16,
+                min_version,
+                max_version,
+            })
+            .collect(),
+        platform_version: platform.into(),
+    }
+}
+
+/// Whether `v` is a semantic version (`MAJOR.MINOR.PATCH[-pre][+build]`).
+pub(crate) fn is_semver(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = |p: &&str| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'))
+    };
+    parts.len() == 3 && parts.iter().all(numeric) && !v.ends_with(['-', '+'])
+}
+
+/// The testkit SC.
+#[derive(Debug)]
+pub(crate) struct Sc {
+    pub(crate) shared: Arc<Shared>,
+}
+
+fn spawn_reply<T: crate::protocol::Encode + Send + Sync + 'static>(
+    conn: &Arc<Conn>,
+    id: i32,
+    version: i16,
+    body: T,
+) {
+    let conn = conn.clone();
+    tokio::spawn(async move {
+        conn.reply(id, version, &body).await;
+    });
+}
+
+fn list<S: View>(shared: &Shared, req: &ListRequest<S>) -> ListResponse<S> {
+    let state = shared.lock();
+    let objects = S::objects(&state, shared.tls, req.summary, Some(req.system))
+        .into_iter()
+        .filter(|m| req.name_filters.is_empty() || req.name_filters.contains(&m.name))
+        .collect();
+    ListResponse { objects }
+}
+
+fn status(name: &str, error_code: ErrorCode, message: &str) -> Status {
+    Status {
+        name: name.into(),
+        error_code,
+        error_message: Some(message.into()),
+    }
+}
+
+impl Sc {
+    fn create(&self, req: AnyCreateRequest) -> Status {
+        let mut state = self.shared.lock();
+        let result = match req {
+            AnyCreateRequest::Topic(c) => {
+                topics::create(&mut state, &c.common.name, c.spec, c.common.dry_run)
+            }
+            AnyCreateRequest::SmartModule(c) => {
+                let name = match &c.spec.meta {
+                    Some(meta) if meta.package.name.is_empty() || meta.package.group.is_empty() => {
+                        let msg = "invalid SmartModule package";
+                        return status(&c.common.name, ErrorCode::SmartModuleError, msg);
+                    }
+                    Some(meta) => {
+                        let p = &meta.package;
+                        format!("{}-{}-{}", p.name, p.group, p.version)
+                    }
+                    None => c.common.name.clone(),
+                };
+                if !c.common.dry_run {
+                    state.smartmodules.insert(name.clone(), c.spec);
+                }
+                Status {
+                    name,
+                    ..Status::default()
+                }
+            }
+            AnyCreateRequest::CustomSpu(c) => {
+                let msg = "the testkit cannot register custom SPUs";
+                return status(&c.common.name, ErrorCode::SpuError, msg);
+            }
+            AnyCreateRequest::Other(_) => {
+                return status("", ErrorCode::Other("unknown admin object type".into()), "")
+            }
+        };
+        drop(state);
+        if result.is_ok() {
+            self.shared.meta_changed();
+        }
+        result
+    }
+
+    fn delete(&self, req: AnyDeleteRequest) -> Status {
+        let mut state = self.shared.lock();
+        let result = match req {
+            AnyDeleteRequest::Topic(d) => topics::delete(&mut state, &d.key, d.force),
+            AnyDeleteRequest::SmartModule(d) => {
+                let id = topics::smartmodule_store_id(&d.key);
+                if state.smartmodules.remove(&id).is_some() {
+                    Status {
+                        name: d.key,
+                        ..Status::default()
+                    }
+                } else {
+                    let code = ErrorCode::SmartModuleNotFound {
+                        name: d.key.clone(),
+                    };
+                    status(&d.key, code, "not found")
+                }
+            }
+            AnyDeleteRequest::CustomSpu(d) => {
+                let name = match d.key {
+                    CustomSpuKey::Name(n) => n,
+                    CustomSpuKey::Id(id) => id.to_string(),
+                };
+                return status(&name, ErrorCode::SpuError, "the testkit cannot remove SPUs");
+            }
+            AnyDeleteRequest::Other(_) => {
+                return status("", ErrorCode::Other("unknown admin object type".into()), "")
+            }
+        };
+        drop(state);
+        if result.is_ok() {
+            self.shared.meta_changed();
+        }
+        result
+    }
+
+    fn update(&self, req: AnyUpdateRequest) -> Status {
+        let mut state = self.shared.lock();
+        let result = match req {
+            AnyUpdateRequest::Topic(u) => match u.action {
+                UpdateTopicAction::AddPartition(add) => {
+                    topics::add_partitions(&mut state, &u.key, add.count)
+                }
+                UpdateTopicAction::AddMirror(_) => {
+                    let msg = "mirroring is not supported by the testkit";
+                    status(&u.key, ErrorCode::MirrorInvalidType, msg)
+                }
+            },
+            other => {
+                let name = other.label().to_owned();
+                return status(
+                    &name,
+                    ErrorCode::Other("unknown admin object type".into()),
+                    "",
+                );
+            }
+        };
+        drop(state);
+        if result.is_ok() {
+            self.shared.meta_changed();
+        }
+        result
+    }
+
+    fn injected(&self, req: &AnyRequest, error: ErrorCode) -> Option<Status> {
+        let name = match req {
+            AnyRequest::Sc(ScRequest::Create(c)) => match c.as_ref() {
+                AnyCreateRequest::Topic(c) => c.common.name.clone(),
+                AnyCreateRequest::SmartModule(c) => c.common.name.clone(),
+                AnyCreateRequest::CustomSpu(c) => c.common.name.clone(),
+                AnyCreateRequest::Other(_) => String::new(),
+            },
+            AnyRequest::Sc(ScRequest::Delete(AnyDeleteRequest::Topic(d))) => d.key.clone(),
+            AnyRequest::Sc(ScRequest::Delete(AnyDeleteRequest::SmartModule(d))) => d.key.clone(),
+            AnyRequest::Sc(ScRequest::Update(AnyUpdateRequest::Topic(u))) => u.key.clone(),
+            AnyRequest::Sc(ScRequest::Delete(_) | ScRequest::Update(_)) => String::new(),
+            _ => return None,
+        };
+        Some(Status {
+            name,
+            error_code: error,
+            error_message: None,
+        })
+    }
+}
+
+impl Service for Sc {
+    const SERVER: Server = Server::Sc;
+
+    fn dispatch(self: &Arc<Self>, msg: RequestMessage<AnyRequest>, conn: &Arc<Conn>) -> bool {
+        let (id, version) = (msg.header.correlation_id, msg.header.api_version);
+        if let Some(error) = self.shared.faults.take(Server::Sc, msg.header.api_key) {
+            if let AnyRequest::ApiVersions(_) = msg.request {
+                let body = ApiVersionsResponse {
+                    error_code: error,
+                    ..versions(SC_VERSIONS, SC_PLATFORM_VERSION)
+                };
+                spawn_reply(conn, id, version, body);
+                return true;
+            }
+            // List and watch answers have no error field: the SC closes the connection.
+            let Some(status) = self.injected(&msg.request, error) else {
+                return false;
+            };
+            spawn_reply(conn, id, version, status);
+            return true;
+        }
+        match msg.request {
+            AnyRequest::ApiVersions(ApiVersionsRequest { client_version, .. }) => {
+                // The real SC parses the client version as semver and drops the
+                // connection when it cannot.
+                if !is_semver(&client_version) {
+                    return false;
+                }
+                spawn_reply(
+                    conn,
+                    id,
+                    version,
+                    versions(SC_VERSIONS, SC_PLATFORM_VERSION),
+                );
+            }
+            AnyRequest::Sc(ScRequest::Create(req)) => {
+                spawn_reply(conn, id, version, self.create(*req));
+            }
+            AnyRequest::Sc(ScRequest::Delete(req)) => {
+                spawn_reply(conn, id, version, self.delete(req))
+            }
+            AnyRequest::Sc(ScRequest::Update(req)) => {
+                spawn_reply(conn, id, version, self.update(req))
+            }
+            AnyRequest::Sc(ScRequest::List(req)) => {
+                let shared = &self.shared;
+                let body = match req {
+                    AnyListRequest::Topic(r) => list(shared, &r).into(),
+                    AnyListRequest::Partition(r) => list(shared, &r).into(),
+                    AnyListRequest::Spu(r) => list(shared, &r).into(),
+                    AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
+                    AnyListRequest::SmartModule(r) => list(shared, &r).into(),
+                    AnyListRequest::Other(_) => return false,
+                };
+                spawn_reply::<crate::protocol::sc::AnyListResponse>(conn, id, version, body);
+            }
+            AnyRequest::Sc(ScRequest::Watch(req)) => {
+                let conn = conn.clone();
+                match req {
+                    AnyWatchRequest::Topic(r) => {
+                        tokio::spawn(watch::run::<crate::protocol::sc::TopicSpec>(
+                            conn, id, version, r.summary,
+                        ))
+                    }
+                    AnyWatchRequest::Partition(r) => {
+                        tokio::spawn(watch::run::<crate::protocol::sc::PartitionSpec>(
+                            conn, id, version, r.summary,
+                        ))
+                    }
+                    AnyWatchRequest::Spu(r) => {
+                        tokio::spawn(watch::run::<crate::protocol::sc::SpuSpec>(
+                            conn, id, version, r.summary,
+                        ))
+                    }
+                    AnyWatchRequest::CustomSpu(r) => {
+                        tokio::spawn(watch::run::<crate::protocol::sc::CustomSpuSpec>(
+                            conn, id, version, r.summary,
+                        ))
+                    }
+                    AnyWatchRequest::SmartModule(r) => {
+                        tokio::spawn(watch::run::<crate::protocol::sc::SmartModuleSpec>(
+                            conn, id, version, r.summary,
+                        ))
+                    }
+                    AnyWatchRequest::Other(_) => return false,
+                };
+            }
+            // An SPU request cannot reach the SC (frames decode per server).
+            AnyRequest::Spu(_) => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_is_required_like_the_real_sc() {
+        assert!(is_semver("0.18.1"));
+        assert!(is_semver("1.2.3-alpha.1+build"));
+        assert!(!is_semver(""));
+        assert!(!is_semver("1.2"));
+        assert!(!is_semver("01.2.3"));
+        assert!(!is_semver("a.b.c"));
+    }
+}

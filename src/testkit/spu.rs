@@ -1,0 +1,339 @@
+//! An SPU: the ApiVersions handshake as the real SPU answers it, and the public data API —
+//! produce, fetch, fetch offsets, stream fetch with its offset acknowledgements, and
+//! consumer offsets (kept in the shared state, so every SPU sees the same store).
+
+use std::sync::Arc;
+
+use super::conn::{Conn, Service};
+use super::data;
+use super::sc::versions;
+use super::state::Shared;
+use super::stream::{self, StreamSpec};
+use crate::protocol::spu::{
+    DeleteConsumerOffsetResponse, FetchConsumerOffsetsResponse, FetchOffsetsResponse,
+    FetchResponse, OffsetUpdateStatus, ProduceRequest, ProduceResponse, SpuRequest,
+    StreamFetchRequest, TopicProduceResponse, UpdateConsumerOffsetResponse, UpdateOffsetsResponse,
+};
+use crate::protocol::spu::{
+    FETCH_KEY, FETCH_OFFSETS_KEY, PRODUCE_KEY, STREAM_FETCH_KEY, UPDATE_OFFSETS_KEY,
+};
+use crate::protocol::{AnyRequest, ApiVersionsResponse, Encode, ErrorCode, RequestMessage, Server};
+
+/// The platform version an SPU reports.
+pub const SPU_PLATFORM_VERSION: &str = "0.0.0";
+
+/// The ranges a 0.18 SPU advertises (StreamFetch up to 15 for clients without a version).
+fn spu_versions(client_version: &str) -> ApiVersionsResponse {
+    let stream_max = if client_version.is_empty() { 15 } else { 25 };
+    versions(
+        &[
+            (PRODUCE_KEY, 0, 25),
+            (FETCH_KEY, 0, 25),
+            (FETCH_OFFSETS_KEY, 25, 25),
+            (STREAM_FETCH_KEY, 0, stream_max),
+            (UPDATE_OFFSETS_KEY, 0, 0),
+        ],
+        SPU_PLATFORM_VERSION,
+    )
+}
+
+/// One SPU of the cluster.
+#[derive(Debug)]
+pub(crate) struct Spu {
+    pub(crate) id: i32,
+    pub(crate) shared: Arc<Shared>,
+}
+
+fn spawn_reply<T: Encode + Send + Sync + 'static>(
+    conn: &Arc<Conn>,
+    id: i32,
+    version: i16,
+    body: T,
+) {
+    let conn = conn.clone();
+    tokio::spawn(async move {
+        conn.reply(id, version, &body).await;
+    });
+}
+
+/// Every partition of `req` answered with `error`.
+fn produce_error(req: &ProduceRequest, error: &ErrorCode) -> ProduceResponse {
+    let responses = req.topics.iter().map(|t| TopicProduceResponse {
+        name: t.name.clone(),
+        partitions: t
+            .partitions
+            .iter()
+            .map(|p| crate::protocol::spu::PartitionProduceResponse {
+                partition_index: p.partition_index,
+                error_code: error.clone(),
+                base_offset: -1,
+                ..Default::default()
+            })
+            .collect(),
+    });
+    ProduceResponse {
+        responses: responses.collect(),
+        throttle_time_ms: 0,
+    }
+}
+
+impl Spu {
+    fn produce(&self, req: ProduceRequest) -> ProduceResponse {
+        let mut state = self.shared.lock();
+        if let Some(error) = data::smartmodule_error(&state, &req.smartmodules) {
+            return produce_error(&req, &error);
+        }
+        let mut responses = Vec::with_capacity(req.topics.len());
+        for topic in req.topics {
+            let partitions = topic
+                .partitions
+                .into_iter()
+                .map(|p| data::produce_partition(&mut state, self.id, &topic.name, p))
+                .collect();
+            responses.push(TopicProduceResponse {
+                name: topic.name,
+                partitions,
+            });
+        }
+        drop(state);
+        // Every write is "replicated" at once, so read-committed answers need no wait.
+        self.shared.data_changed();
+        ProduceResponse {
+            responses,
+            throttle_time_ms: 0,
+        }
+    }
+
+    fn stream_fetch(&self, conn: &Arc<Conn>, id: i32, version: i16, req: StreamFetchRequest) {
+        let mut spec = StreamSpec {
+            spu: self.id,
+            correlation_id: id,
+            version,
+            topic: req.topic.clone(),
+            partition: req.partition,
+            max_bytes: req.max_bytes.max(0) as usize,
+            stream_id: 0,
+        };
+        let conn = conn.clone();
+        let (leads, sm_error) = {
+            let state = self.shared.lock();
+            let mut invocations = req.smartmodules.clone();
+            invocations.extend(req.legacy_smartmodule.clone());
+            let legacy = !req.legacy_wasm_module.is_empty() || req.legacy_derivedstream.is_some();
+            let sm_error = data::smartmodule_error(&state, &invocations).or_else(|| {
+                legacy.then(|| ErrorCode::SmartModuleInvalid {
+                    error: "the testkit SPU has no SmartModule engine".into(),
+                    name: None,
+                })
+            });
+            (state.leads(self.id, &req.topic, req.partition), sm_error)
+        };
+        if !leads {
+            tokio::spawn(async move {
+                stream::send_error(&conn, &spec, ErrorCode::NotLeaderForPartition).await;
+            });
+            return;
+        }
+        let (stream_id, acks) =
+            conn.sessions()
+                .open(&req.topic, req.partition, req.consumer_id.clone());
+        spec.stream_id = stream_id;
+        tokio::spawn(async move {
+            match sm_error {
+                Some(error) => {
+                    stream::send_error(&conn, &spec, error).await;
+                }
+                None => stream::run(conn, spec, req.fetch_offset, acks).await,
+            }
+        });
+    }
+
+    /// The answer to `req` when an error is injected, or `None` to close the connection.
+    fn injected(&self, conn: &Arc<Conn>, msg: &RequestMessage<AnyRequest>, error: ErrorCode) {
+        let (id, version) = (msg.header.correlation_id, msg.header.api_version);
+        let req = match &msg.request {
+            AnyRequest::ApiVersions(r) => {
+                let body = ApiVersionsResponse {
+                    error_code: error,
+                    ..spu_versions(&r.client_version)
+                };
+                return spawn_reply(conn, id, version, body);
+            }
+            AnyRequest::Spu(req) => req,
+            AnyRequest::Sc(_) => return,
+        };
+        match req {
+            SpuRequest::Produce(r) => spawn_reply(conn, id, version, produce_error(r, &error)),
+            SpuRequest::Fetch(r) => {
+                let mut body = FetchResponse {
+                    error_code: error.clone(),
+                    ..data::fetch(&Default::default(), self.id, r)
+                };
+                for p in body.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+                    p.error_code = error.clone();
+                }
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::FetchOffsets(r) => {
+                let mut body: FetchOffsetsResponse =
+                    data::fetch_offsets(&Default::default(), self.id, r);
+                for p in body.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+                    p.error_code = error.clone();
+                }
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::StreamFetch(r) => {
+                let spec = StreamSpec {
+                    spu: self.id,
+                    correlation_id: id,
+                    version,
+                    topic: r.topic.clone(),
+                    partition: r.partition,
+                    max_bytes: 0,
+                    stream_id: 0,
+                };
+                let conn = conn.clone();
+                tokio::spawn(async move { stream::send_error(&conn, &spec, error).await });
+            }
+            SpuRequest::UpdateOffsets(r) => {
+                let status = r.offsets.iter().map(|o| OffsetUpdateStatus {
+                    session_id: o.session_id,
+                    error: error.clone(),
+                });
+                let body = UpdateOffsetsResponse {
+                    status: status.collect(),
+                };
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::UpdateConsumerOffset(r) => {
+                let body = UpdateConsumerOffsetResponse {
+                    offset: r.offset,
+                    error_code: error,
+                };
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::DeleteConsumerOffset(_) => {
+                spawn_reply(
+                    conn,
+                    id,
+                    version,
+                    DeleteConsumerOffsetResponse { error_code: error },
+                );
+            }
+            SpuRequest::FetchConsumerOffsets(_) => {
+                let body = FetchConsumerOffsetsResponse {
+                    error_code: error,
+                    consumers: Vec::new(),
+                };
+                spawn_reply(conn, id, version, body);
+            }
+        }
+    }
+
+    fn offsets_leader_error(&self) -> Option<ErrorCode> {
+        let leader = self.shared.lock().offsets_leader();
+        (leader != Some(self.id)).then_some(ErrorCode::PartitionNotLeader)
+    }
+
+    fn handle(&self, conn: &Arc<Conn>, id: i32, version: i16, req: SpuRequest) {
+        match req {
+            SpuRequest::Produce(r) => spawn_reply(conn, id, version, self.produce(r)),
+            SpuRequest::Fetch(r) => {
+                let body = data::fetch(&self.shared.lock(), self.id, &r);
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::FetchOffsets(r) => {
+                let body = data::fetch_offsets(&self.shared.lock(), self.id, &r);
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::StreamFetch(r) => self.stream_fetch(conn, id, version, r),
+            SpuRequest::UpdateOffsets(r) => {
+                let status = r.offsets.iter().map(|o| OffsetUpdateStatus {
+                    session_id: o.session_id,
+                    error: if conn.sessions().ack(o.session_id, o.offset) {
+                        ErrorCode::None
+                    } else {
+                        ErrorCode::FetchSessionNotFoud
+                    },
+                });
+                let body = UpdateOffsetsResponse {
+                    status: status.collect(),
+                };
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::UpdateConsumerOffset(r) => {
+                let error_code = match conn.sessions().get(r.session_id) {
+                    None => ErrorCode::FetchSessionNotFoud,
+                    Some(s) => match &s.consumer_id {
+                        None => ErrorCode::Other("stream without consumer id".into()),
+                        Some(consumer) => {
+                            let mut state = self.shared.lock();
+                            data::store_offset(
+                                &mut state,
+                                consumer,
+                                &s.topic,
+                                s.partition,
+                                r.offset,
+                            );
+                            ErrorCode::None
+                        }
+                    },
+                };
+                let body = UpdateConsumerOffsetResponse {
+                    offset: r.offset,
+                    error_code,
+                };
+                spawn_reply(conn, id, version, body);
+            }
+            SpuRequest::DeleteConsumerOffset(r) => {
+                let error_code = self.offsets_leader_error().unwrap_or_else(|| {
+                    let key = (r.consumer_id, r.replica_id.topic, r.replica_id.partition);
+                    self.shared.lock().consumer_offsets.remove(&key);
+                    ErrorCode::None
+                });
+                spawn_reply(
+                    conn,
+                    id,
+                    version,
+                    DeleteConsumerOffsetResponse { error_code },
+                );
+            }
+            SpuRequest::FetchConsumerOffsets(r) => {
+                let body = match self.offsets_leader_error() {
+                    Some(error_code) => FetchConsumerOffsetsResponse {
+                        error_code,
+                        consumers: Vec::new(),
+                    },
+                    None => FetchConsumerOffsetsResponse {
+                        error_code: ErrorCode::None,
+                        consumers: data::consumer_offsets(
+                            &self.shared.lock(),
+                            r.filter_opts.as_ref(),
+                        ),
+                    },
+                };
+                spawn_reply(conn, id, version, body);
+            }
+        }
+    }
+}
+
+impl Service for Spu {
+    const SERVER: Server = Server::Spu;
+
+    fn dispatch(self: &Arc<Self>, msg: RequestMessage<AnyRequest>, conn: &Arc<Conn>) -> bool {
+        if let Some(error) = self.shared.faults.take(Server::Spu, msg.header.api_key) {
+            self.injected(conn, &msg, error);
+            return true;
+        }
+        let (id, version) = (msg.header.correlation_id, msg.header.api_version);
+        match msg.request {
+            AnyRequest::ApiVersions(r) => {
+                spawn_reply(conn, id, version, spu_versions(&r.client_version));
+            }
+            AnyRequest::Spu(req) => self.handle(conn, id, version, req),
+            AnyRequest::Sc(_) => return false,
+        }
+        true
+    }
+}

@@ -1,0 +1,1 @@
+//! The official client against the embedded test cluster.

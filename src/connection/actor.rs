@@ -66,6 +66,9 @@ pub(crate) struct ConnectionActor {
     tls: Option<TlsSetup>,
     shared: Arc<Shared>,
     writer: Option<Writer>,
+    /// A writer taken out of service while it may still be borrowed (we are called from its
+    /// own error callback); dropped on restart or on the next loss.
+    retired: Option<Writer>,
     table: Correlations,
     /// Failed reconnect attempts since the last success.
     attempt: u32,
@@ -88,6 +91,7 @@ impl ConnectionActor {
             tls,
             shared,
             writer: None,
+            retired: None,
             table: Correlations::default(),
             attempt: 0,
             ever_connected: false,
@@ -166,9 +170,10 @@ impl ConnectionActor {
 
     /// The socket died: fail everything pending, then reconnect or close.
     fn lost(&mut self, cause: String, ctx: &mut Context<Self>) {
-        if self.writer.take().is_none() {
+        let Some(writer) = self.writer.take() else {
             return; // already handled (read and write side both report)
-        }
+        };
+        self.retired = Some(writer);
         tracing::warn!(addr = %self.target.addr, %cause, pending = self.table.len(), "connection lost");
         let error = ConnectionError::Lost {
             addr: self.target.addr.clone(),
@@ -208,6 +213,7 @@ impl Actor for ConnectionActor {
 impl Supervised for ConnectionActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.writer = None;
+        self.retired = None;
     }
 }
 

@@ -240,9 +240,9 @@ impl ProducerActor {
                 Some((ErrorCode::None, base)) => {
                     let mut base = base;
                     for sealed in &group {
+                        self.core.release(sealed.reserved);
                         sealed.slot.settle(Ok(base));
                         base += i64::from(sealed.records);
-                        self.core.release(sealed.reserved);
                     }
                     self.core
                         .acc
@@ -323,8 +323,8 @@ impl ProducerActor {
                 .complete(&key);
         }
         for sealed in group {
-            sealed.slot.settle(Err(error.clone()));
             self.core.release(sealed.reserved);
+            sealed.slot.settle(Err(error.clone()));
         }
     }
 

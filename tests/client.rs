@@ -1,0 +1,641 @@
+//! The client stack (cluster client, admin, producer, consumer) against the embedded test
+//! cluster, from plain tokio and from an actix system.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use actix_fluvio::admin::{AdminError, TopicChange, TopicConfig};
+use actix_fluvio::cluster::{ClientConfig, ClientError, FluvioClient};
+use actix_fluvio::connection::{ConnectionConfig, ReconnectPolicy};
+use actix_fluvio::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, Offset};
+use actix_fluvio::producer::{
+    key_partition, DeliveryGuarantee, PartitionerKind, ProducerError, ProducerOptions, RetryPolicy,
+};
+use actix_fluvio::protocol::record::Compression;
+use actix_fluvio::protocol::sc::CompressionAlgorithm;
+use actix_fluvio::protocol::ErrorCode;
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+
+async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("test timed out")
+}
+
+async fn cluster(spus: usize) -> TestCluster {
+    TestCluster::start(TestClusterConfig {
+        spus,
+        ..TestClusterConfig::default()
+    })
+    .await
+    .expect("cluster starts")
+}
+
+fn client_config(cluster: &TestCluster) -> ClientConfig {
+    ClientConfig {
+        connection: ConnectionConfig {
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            reconnect: ReconnectPolicy {
+                initial_delay: Duration::from_millis(50),
+                max_attempts: Some(20),
+                ..ReconnectPolicy::default()
+            },
+            ..ConnectionConfig::default()
+        },
+        metadata_timeout: Duration::from_secs(10),
+        ..ClientConfig::new(cluster.sc_addr())
+    }
+}
+
+async fn client(cluster: &TestCluster) -> FluvioClient {
+    FluvioClient::connect(client_config(cluster))
+        .await
+        .expect("client connects")
+}
+
+async fn read_all(
+    client: &FluvioClient,
+    topic: &str,
+    partition: u32,
+    options: ConsumerOptions,
+) -> Vec<ConsumerRecord> {
+    let mut stream = client
+        .partition_consumer(topic, partition, options)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(record) = stream.next().await {
+        out.push(record.unwrap());
+    }
+    out
+}
+
+fn to_end() -> ConsumerOptions {
+    ConsumerOptions {
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn discovers_leaders_from_a_plain_tokio_runtime() {
+    let cluster = cluster(2).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("t", TopicConfig::new(4))
+            .await
+            .unwrap();
+        assert_eq!(client.partition_count("t").await.unwrap(), 4);
+        let mut leaders = Vec::new();
+        for p in 0..4 {
+            let leader = client.partition_leader("t", p).await.unwrap();
+            assert_eq!(Some(leader.addr.clone()), cluster.spu_addr(leader.id));
+            leaders.push(leader.id);
+        }
+        leaders.sort();
+        leaders.dedup();
+        assert_eq!(leaders.len(), 2, "partitions spread over both SPUs");
+        let err = client.partition_leader("missing", 0).await.unwrap_err();
+        assert!(matches!(err, ClientError::TopicNotFound(_)), "{err}");
+        let err = client.partition_leader("t", 9).await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::PartitionNotFound { .. }),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn works_inside_an_actix_system_too() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("a", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        let meta = producer.send("a", None, b"hello").await.unwrap();
+        assert_eq!((meta.partition, meta.offset), (0, 0));
+        let records = read_all(&client, "a", 0, to_end()).await;
+        assert_eq!(records.len(), 1);
+        assert_eq!(&records[0].value[..], b"hello");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn admin_manages_topics_partitions_and_spus_with_typed_errors() {
+    let cluster = cluster(2).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        let admin = client.admin();
+        let mut watch = admin.watch_topics().await.unwrap();
+        let Some(Ok(TopicChange::Snapshot(topics))) = watch.next().await else {
+            panic!("no snapshot")
+        };
+        assert!(
+            topics.iter().all(|t| t.spec.system),
+            "only system topics yet: {topics:?}"
+        );
+
+        admin
+            .create_topic(
+                "orders",
+                TopicConfig::new(2).compression(CompressionAlgorithm::Lz4),
+            )
+            .await
+            .unwrap();
+        let err = admin
+            .create_topic("orders", TopicConfig::new(2))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AdminError::TopicAlreadyExists(n) if n == "orders"),
+            "{err}"
+        );
+        assert_eq!(err.code(), Some(ErrorCode::TopicAlreadyExists));
+        admin
+            .create_topic_with("dry", TopicConfig::new(1).into_spec(), true)
+            .await
+            .unwrap();
+        assert!(
+            admin.get_topic("dry").await.unwrap().is_none(),
+            "dry run creates nothing"
+        );
+
+        let Some(Ok(TopicChange::Updated(created))) = watch.next().await else {
+            panic!("no update")
+        };
+        assert_eq!(created.name, "orders");
+
+        let topic = admin.get_topic("orders").await.unwrap().unwrap();
+        assert_eq!(topic.spec.compression_type, CompressionAlgorithm::Lz4);
+        assert!(admin.get_topic("nope").await.unwrap().is_none());
+        let user_topics: Vec<_> = admin
+            .list_topics()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|t| !t.spec.system)
+            .collect();
+        assert_eq!(user_topics.len(), 1);
+
+        let partitions = admin.list_partitions(Some("orders")).await.unwrap();
+        assert_eq!(
+            partitions.iter().map(|p| p.partition).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        let spus = admin.list_spus().await.unwrap();
+        assert_eq!(spus.len(), 2);
+        assert!(spus.iter().all(|s| s.online && s.public_endpoint.is_some()));
+
+        admin.add_partitions("orders", 1).await.unwrap();
+        assert_eq!(
+            admin.list_partitions(Some("orders")).await.unwrap().len(),
+            3
+        );
+
+        admin.delete_topic("orders").await.unwrap();
+        let err = admin.delete_topic("orders").await.unwrap_err();
+        assert!(matches!(err, AdminError::TopicNotFound(_)), "{err}");
+        let err = admin
+            .create_topic("bad", TopicConfig::new(0))
+            .await
+            .unwrap_err();
+        assert!(err.code().is_some(), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn produced_offsets_are_exact_and_contiguous_and_read_back_in_order() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("seq", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            batch_size: 1024,
+            ..ProducerOptions::default()
+        });
+        let mut receipts = Vec::new();
+        for i in 0..2_000 {
+            receipts.push(
+                producer
+                    .enqueue("seq", None, format!("v{i}").as_bytes())
+                    .await
+                    .unwrap(),
+            );
+        }
+        producer.flush().await.unwrap();
+        for (i, receipt) in receipts.into_iter().enumerate() {
+            let meta = receipt.wait().await.unwrap();
+            assert_eq!((meta.partition, meta.offset), (0, i as i64));
+        }
+        let offsets = producer
+            .send_batch("seq", (0..10).map(|i| (None::<&[u8]>, format!("b{i}"))))
+            .await
+            .unwrap();
+        assert_eq!(
+            offsets.iter().map(|m| m.offset).collect::<Vec<_>>(),
+            (2000..2010).collect::<Vec<_>>()
+        );
+
+        let records = read_all(&client, "seq", 0, to_end()).await;
+        assert_eq!(records.len(), 2010);
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(r.offset, i as i64);
+        }
+        assert_eq!(&records[1999].value[..], b"v1999");
+        assert_eq!(&records[2009].value[..], b"b9");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn keyed_records_land_where_the_key_hash_puts_them_and_keyless_go_round_robin() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("keys", TopicConfig::new(3))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        for key in ["k1", "k2", "k3", "user-42", "user-43"] {
+            let meta = producer
+                .send("keys", Some(key.as_bytes()), b"v")
+                .await
+                .unwrap();
+            assert_eq!(meta.partition, key_partition(key.as_bytes(), 3), "{key}");
+        }
+        let mut counts = HashMap::new();
+        for _ in 0..9 {
+            let meta = producer.send("keys", None, b"x").await.unwrap();
+            *counts.entry(meta.partition).or_insert(0) += 1;
+        }
+        assert_eq!(counts.values().copied().collect::<Vec<_>>(), vec![3, 3, 3]);
+        let specific = client.producer(ProducerOptions {
+            partitioner: PartitionerKind::Specific(2),
+            ..ProducerOptions::default()
+        });
+        assert_eq!(
+            specific
+                .send("keys", Some(b"k1"), b"v")
+                .await
+                .unwrap()
+                .partition,
+            2
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_compression_codec_round_trips_and_a_mismatch_is_refused() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("any", TopicConfig::new(1))
+            .await
+            .unwrap();
+        for codec in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let producer = client.producer(ProducerOptions {
+                compression: codec,
+                ..ProducerOptions::default()
+            });
+            producer
+                .send_batch("any", (0..5).map(|i| (Some("k"), format!("{codec}-{i}"))))
+                .await
+                .unwrap();
+        }
+        let values: Vec<String> = read_all(&client, "any", 0, to_end())
+            .await
+            .iter()
+            .map(|r| String::from_utf8(r.value.to_vec()).unwrap())
+            .collect();
+        assert_eq!(values.len(), 25);
+        assert_eq!(values[5], "gzip-0");
+        assert_eq!(values[24], "zstd-4");
+
+        client
+            .admin()
+            .create_topic(
+                "lz4only",
+                TopicConfig::new(1).compression(CompressionAlgorithm::Lz4),
+            )
+            .await
+            .unwrap();
+        let gzip = client.producer(ProducerOptions {
+            compression: Compression::Gzip,
+            ..ProducerOptions::default()
+        });
+        let err = gzip.send("lz4only", None, b"x").await.unwrap_err();
+        assert!(
+            matches!(err, ProducerError::CompressionMismatch { .. }),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_record_too_large_and_a_full_buffer_are_clear_errors() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("big", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            max_request_size: 1024,
+            buffer_bytes: 4096,
+            linger: Duration::from_secs(3600),
+            batch_size: 1 << 20,
+            ..ProducerOptions::default()
+        });
+        let err = producer.send("big", None, &[0; 2000]).await.unwrap_err();
+        assert!(matches!(err, ProducerError::RecordTooLarge { .. }), "{err}");
+        // Lingering for an hour: the buffer fills and try_send fails fast.
+        let mut full = false;
+        for _ in 0..100 {
+            match producer.try_send("big", None, &[1; 500]).await {
+                Ok(_) => {}
+                Err(ProducerError::QueueFull) => {
+                    full = true;
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(full, "the 4 KiB buffer must fill");
+        producer.flush().await.unwrap();
+        assert!(
+            producer.try_send("big", None, &[1; 500]).await.is_ok(),
+            "room again after flush"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn at_least_once_retries_injected_errors_and_at_most_once_does_not() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("r", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let retrying = client.producer(ProducerOptions {
+            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                initial_delay: Duration::from_millis(10),
+                ..RetryPolicy::default()
+            }),
+            ..ProducerOptions::default()
+        });
+        cluster.fail_next(0, ErrorCode::NotLeaderForPartition, 2);
+        let meta = retrying.send("r", None, b"retried").await.unwrap();
+        assert_eq!(meta.offset, 0);
+
+        let once = client.producer(ProducerOptions {
+            delivery: DeliveryGuarantee::AtMostOnce,
+            ..ProducerOptions::default()
+        });
+        cluster.fail_next(0, ErrorCode::NotLeaderForPartition, 1);
+        let err = once.send("r", None, b"lost").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ProducerError::Server {
+                    code: ErrorCode::NotLeaderForPartition,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let values: Vec<_> = read_all(&client, "r", 0, to_end())
+            .await
+            .into_iter()
+            .map(|r| r.value)
+            .collect();
+        assert_eq!(values, vec![bytes::Bytes::from_static(b"retried")]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_spu_restart_loses_no_acknowledged_record() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("restart", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                initial_delay: Duration::from_millis(50),
+                max_retries: 50,
+                ..RetryPolicy::default()
+            }),
+            ..ProducerOptions::default()
+        });
+        let spu = cluster.spu_ids()[0];
+        let mut acked = Vec::new();
+        for i in 0..300 {
+            if i == 100 {
+                cluster.stop_spu(spu).await.unwrap();
+            }
+            if i == 110 {
+                cluster.restart_spu(spu).await.unwrap();
+            }
+            let receipt = producer
+                .enqueue("restart", None, format!("{i}").as_bytes())
+                .await
+                .unwrap();
+            acked.push(receipt);
+        }
+        let mut values = Vec::new();
+        for receipt in acked {
+            if receipt.wait().await.is_ok() {
+                values.push(());
+            }
+        }
+        assert_eq!(values.len(), 300, "every record acknowledged after retries");
+        let stored: Vec<String> = read_all(&client, "restart", 0, to_end())
+            .await
+            .iter()
+            .map(|r| String::from_utf8(r.value.to_vec()).unwrap())
+            .collect();
+        for i in 0..300 {
+            assert!(
+                stored.contains(&i.to_string()),
+                "acknowledged record {i} lost"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn consumers_start_at_every_kind_of_offset_and_stop_exactly_at_the_end() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("o", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            batch_size: 200,
+            ..ProducerOptions::default()
+        });
+        producer
+            .send_batch("o", (0..100).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+        let first = |offset| {
+            let client = client.clone();
+            async move {
+                let records =
+                    read_all(&client, "o", 0, ConsumerOptions { offset, ..to_end() }).await;
+                (records.first().map(|r| r.offset), records.len())
+            }
+        };
+        assert_eq!(first(Offset::Beginning).await, (Some(0), 100));
+        assert_eq!(first(Offset::Absolute(42)).await, (Some(42), 58));
+        assert_eq!(first(Offset::FromBeginning(10)).await, (Some(10), 90));
+        assert_eq!(first(Offset::FromEnd(5)).await, (Some(95), 5));
+        assert_eq!(first(Offset::End).await, (None, 0));
+
+        let batch = client.fetch_batch("o", 0, 50, 1 << 20).await.unwrap();
+        assert_eq!(batch.first().map(|r| r.offset), Some(50));
+        assert!(batch.iter().all(|r| r.offset >= 50));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_continuous_consumer_sees_new_records_and_survives_an_spu_restart() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("live", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        let mut stream = client
+            .partition_consumer("live", 0, ConsumerOptions::default())
+            .await
+            .unwrap();
+        producer
+            .send_batch("live", (0..50).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 50 {
+            seen.push(stream.next().await.unwrap().unwrap().offset);
+        }
+        let spu = cluster.spu_ids()[0];
+        cluster.stop_spu(spu).await.unwrap();
+        cluster.restart_spu(spu).await.unwrap();
+        producer
+            .send_batch("live", (50..100).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+        while seen.len() < 100 {
+            seen.push(stream.next().await.unwrap().unwrap().offset);
+        }
+        assert_eq!(seen, (0..100).collect::<Vec<i64>>(), "no gap, no duplicate");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_consumer_id_resumes_after_its_committed_offset() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("c", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch("c", (0..20).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+        let options = ConsumerOptions {
+            consumer_id: Some("group-a".into()),
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client
+            .partition_consumer("c", 0, options.clone())
+            .await
+            .unwrap();
+        for _ in 0..8 {
+            stream.next().await.unwrap().unwrap();
+        }
+        stream.commit(7).await.unwrap();
+        drop(stream);
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        assert!(
+            offsets
+                .iter()
+                .any(|o| o.consumer_id == "group-a" && o.offset == 7),
+            "{offsets:?}"
+        );
+
+        let mut resumed = client.partition_consumer("c", 0, options).await.unwrap();
+        assert_eq!(resumed.next().await.unwrap().unwrap().offset, 8);
+
+        let anonymous = client
+            .partition_consumer("c", 0, ConsumerOptions::default())
+            .await
+            .unwrap();
+        assert!(matches!(
+            anonymous.commit(1).await,
+            Err(ConsumerError::NoConsumerId)
+        ));
+        client
+            .admin()
+            .delete_consumer_offset("group-a", "c", 0)
+            .await
+            .unwrap();
+        assert!(client
+            .admin()
+            .list_consumer_offsets()
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}

@@ -84,6 +84,36 @@ impl FluvioClient {
         })
     }
 
+    /// The first available offset and the end (high watermark) of `topic`/`partition`.
+    ///
+    /// # Errors
+    /// Connection or server errors.
+    pub async fn partition_offsets(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<(i64, i64), ConsumerError> {
+        let conn = self.leader_connection(topic, partition).await?;
+        let response = conn
+            .request(&crate::protocol::spu::FetchOffsetsRequest::new(
+                topic, partition,
+            ))
+            .await?;
+        let replica = crate::protocol::spu::ReplicaKey::new(topic, partition);
+        let server = |code| ConsumerError::Server {
+            topic: topic.into(),
+            partition,
+            code,
+        };
+        let p = response
+            .find_partition(&replica)
+            .ok_or_else(|| server(ErrorCode::Other("no offsets for the partition".into())))?;
+        if p.error_code != ErrorCode::None {
+            return Err(server(p.error_code.clone()));
+        }
+        Ok((p.start_offset, p.last_stable_offset))
+    }
+
     /// Read one batch of records of `topic`/`partition` from `offset` (one fetch request,
     /// at most `max_bytes`).
     ///
@@ -212,14 +242,7 @@ impl PartitionStream {
     /// # Errors
     /// [`ConsumerError::NoConsumerId`], or the server's refusal.
     pub async fn commit(&self, offset: i64) -> Result<(), ConsumerError> {
-        if self.consumer_id.is_none() {
-            return Err(ConsumerError::NoConsumerId);
-        }
-        let (tx, rx) = oneshot::channel();
-        self.control
-            .send(Control::Commit(offset, tx))
-            .map_err(|_| ConsumerError::Stopped)?;
-        rx.await.map_err(|_| ConsumerError::Stopped)?
+        self.committer().commit(offset).await
     }
 
     /// Commit the last record handed out.
@@ -238,9 +261,42 @@ impl PartitionStream {
         self.delivered.load(Ordering::Acquire)
     }
 
+    /// A cloneable handle that commits offsets for this stream (for actors that process
+    /// records elsewhere).
+    pub fn committer(&self) -> Committer {
+        Committer {
+            control: self.control.clone(),
+            consumer_id: self.consumer_id.clone(),
+        }
+    }
+
     /// Commit what was handed out and stop the fetcher.
     pub fn stop(&self) {
         let _ = self.control.send(Control::Stop);
+    }
+}
+
+/// Commits offsets of one partition stream; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Committer {
+    control: mpsc::UnboundedSender<Control>,
+    consumer_id: Option<String>,
+}
+
+impl Committer {
+    /// Store `offset` (the last processed record) for the stream's consumer id.
+    ///
+    /// # Errors
+    /// [`ConsumerError::NoConsumerId`], a stopped stream, or the server's refusal.
+    pub async fn commit(&self, offset: i64) -> Result<(), ConsumerError> {
+        if self.consumer_id.is_none() {
+            return Err(ConsumerError::NoConsumerId);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.control
+            .send(Control::Commit(offset, tx))
+            .map_err(|_| ConsumerError::Stopped)?;
+        rx.await.map_err(|_| ConsumerError::Stopped)?
     }
 }
 

@@ -1,0 +1,87 @@
+//! `PartitionConsumerActor`: delivers a partition's records to a user actor, with at most
+//! `max_in_flight` messages unanswered (credit-based backpressure: a slow user actor slows
+//! the fetch, nothing piles up).
+
+use actix::prelude::*;
+
+use super::error::ConsumerError;
+use super::record::ConsumerRecord;
+use super::stream::{Committer, PartitionStream};
+
+/// A batch of records as they arrived, for the user actor.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Records(pub Vec<ConsumerRecord>);
+
+/// The stream ended: `None` at the end of a stop-at-end stream, else the fatal error.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct StreamEnded(pub Option<ConsumerError>);
+
+/// Pulls from a [`PartitionStream`] and sends [`Records`] to a recipient, waiting for each
+/// message to be handled before fetching more (one batch in flight: the user actor's
+/// mailbox never grows).
+pub struct PartitionConsumerActor {
+    stream: Option<PartitionStream>,
+    committer: Committer,
+    records: Recipient<Records>,
+    ended: Option<Recipient<StreamEnded>>,
+}
+
+impl std::fmt::Debug for PartitionConsumerActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionConsumerActor")
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartitionConsumerActor {
+    /// An actor feeding `records` from `stream`, telling `ended` (if any) when it ends.
+    pub fn new(
+        stream: PartitionStream,
+        records: Recipient<Records>,
+        ended: Option<Recipient<StreamEnded>>,
+    ) -> Self {
+        Self {
+            committer: stream.committer(),
+            stream: Some(stream),
+            records,
+            ended,
+        }
+    }
+
+    /// Commits offsets for the stream this actor reads.
+    pub fn committer(&self) -> Committer {
+        self.committer.clone()
+    }
+}
+
+impl Actor for PartitionConsumerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let Some(mut stream) = self.stream.take() else {
+            return;
+        };
+        let records = self.records.clone();
+        let ended = self.ended.clone();
+        let pump = async move {
+            let outcome = loop {
+                match stream.next_batch().await {
+                    Some(Ok(batch)) => {
+                        if records.send(Records(batch)).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Some(Err(error)) => break Some(error),
+                    None => break None,
+                }
+            };
+            stream.stop();
+            if let Some(ended) = ended {
+                let _ = ended.send(StreamEnded(outcome)).await;
+            }
+        };
+        ctx.spawn(pump.into_actor(self).map(|(), _, ctx| ctx.stop()));
+    }
+}

@@ -1,0 +1,209 @@
+//! Our producer and consumer against the official `fluvio` 0.50.1 client, on the same
+//! cluster in the same run: `FLUVIO_SC_ADDR` when set (a real cluster: CPU figures are the
+//! client's alone), else the embedded test cluster in this process (CPU includes the server).
+//!
+//! `cargo bench --bench client [-- COUNT SIZE ROUNDS]` (default 200000 100 3).
+
+use std::time::{Duration, Instant};
+
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::producer::{PartitionerKind, ProducerOptions};
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use fluvio::consumer::ConsumerConfigExtBuilder;
+use fluvio::{Fluvio, FluvioClusterConfig, Offset, RecordKey, TopicProducerConfigBuilder};
+use futures_util::StreamExt;
+
+/// User + system CPU seconds of this process.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+struct Run {
+    rate: f64,
+    cpu_us_per_record: f64,
+}
+
+async fn measure<F: std::future::Future<Output = usize>>(f: F) -> Run {
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let n = f.await;
+    let (cpu, secs) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
+    Run {
+        rate: n as f64 / secs,
+        cpu_us_per_record: cpu * 1e6 / n as f64,
+    }
+}
+
+async fn ours_produce(client: &FluvioClient, topic: &str, count: usize, size: usize) -> usize {
+    let producer = client.producer(ProducerOptions {
+        partitioner: PartitionerKind::Specific(0),
+        ..ProducerOptions::default()
+    });
+    let value = vec![b'x'; size];
+    producer.send(topic, None, &value).await.expect("warm-up");
+    for _ in 1..count {
+        producer
+            .enqueue(topic, None, &value)
+            .await
+            .expect("enqueue");
+    }
+    producer.flush().await.expect("flush");
+    producer.close().await.expect("close");
+    count
+}
+
+async fn official_produce(fluvio: &Fluvio, topic: &str, count: usize, size: usize) -> usize {
+    let config = TopicProducerConfigBuilder::default()
+        .batch_size(16_384)
+        .linger(Duration::ZERO)
+        .build()
+        .expect("config");
+    let producer = fluvio
+        .topic_producer_with_config(topic, config)
+        .await
+        .expect("producer");
+    let value = vec![b'x'; size];
+    let mut last = None;
+    for _ in 0..count {
+        last = Some(
+            producer
+                .send(RecordKey::NULL, value.clone())
+                .await
+                .expect("send"),
+        );
+    }
+    producer.flush().await.expect("flush");
+    if let Some(output) = last {
+        output.wait().await.expect("ack");
+    }
+    count
+}
+
+async fn ours_consume(client: &FluvioClient, topic: &str, count: usize) -> usize {
+    let options = ConsumerOptions {
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client
+        .partition_consumer(topic, 0, options)
+        .await
+        .expect("stream");
+    let mut seen = 0;
+    while seen < count {
+        let Some(batch) = stream.next_batch().await else {
+            break;
+        };
+        seen += batch.expect("records").len();
+    }
+    seen
+}
+
+async fn official_consume(fluvio: &Fluvio, topic: &str, count: usize) -> usize {
+    let config = ConsumerConfigExtBuilder::default()
+        .topic(topic.to_string())
+        .partition(0)
+        .offset_start(Offset::beginning())
+        .disable_continuous(true)
+        .build()
+        .expect("config");
+    let mut stream = fluvio.consumer_with_config(config).await.expect("stream");
+    let mut seen = 0;
+    while let Some(record) = stream.next().await {
+        record.expect("record");
+        seen += 1;
+        if seen >= count {
+            break;
+        }
+    }
+    seen
+}
+
+fn report(what: &str, ours: &[Run], theirs: &[Run]) {
+    let median = |runs: &[Run], f: fn(&Run) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (or, tr) = (median(ours, |r| r.rate), median(theirs, |r| r.rate));
+    let (oc, tc) = (
+        median(ours, |r| r.cpu_us_per_record),
+        median(theirs, |r| r.cpu_us_per_record),
+    );
+    println!(
+        "{what}: ours {or:.0} rec/s ({oc:.2} µs CPU/record), official {tr:.0} rec/s ({tc:.2} µs CPU/record) \
+         => {:.2}x throughput, {:.2}x less CPU per record",
+        or / tr,
+        tc / oc
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let count: usize = args.first().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let size: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(100);
+    let rounds: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (_cluster, addr) = match std::env::var("FLUVIO_SC_ADDR") {
+            Ok(addr) => (None, addr),
+            Err(_) => {
+                let cluster = TestCluster::start(TestClusterConfig::default())
+                    .await
+                    .expect("testkit");
+                let addr = cluster.sc_addr();
+                (Some(cluster), addr)
+            }
+        };
+        println!("cluster {addr}: {count} records x {size} B, {rounds} rounds each, alternating");
+        let client = FluvioClient::connect(ClientConfig::new(addr.clone()))
+            .await
+            .expect("ours");
+        let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(addr.clone()))
+            .await
+            .expect("official");
+        let stamp = std::process::id();
+        let (mut op, mut tp, mut oc, mut tc) = (vec![], vec![], vec![], vec![]);
+        for round in 0..rounds {
+            let (mine, theirs) = (
+                format!("bench-ours-{stamp}-{round}"),
+                format!("bench-official-{stamp}-{round}"),
+            );
+            for topic in [&mine, &theirs] {
+                client
+                    .admin()
+                    .create_topic(topic, TopicConfig::new(1))
+                    .await
+                    .expect("topic");
+            }
+            op.push(measure(ours_produce(&client, &mine, count, size)).await);
+            tp.push(measure(official_produce(&fluvio, &theirs, count, size)).await);
+            // Each consumer reads the topic the other client wrote: same data on the wire.
+            oc.push(measure(ours_consume(&client, &theirs, count)).await);
+            tc.push(measure(official_consume(&fluvio, &mine, count)).await);
+            for topic in [&mine, &theirs] {
+                let _ = client.admin().delete_topic(topic).await;
+            }
+        }
+        report("produce", &op, &tp);
+        report("consume", &oc, &tc);
+    });
+}

@@ -639,3 +639,147 @@ async fn a_consumer_id_resumes_after_its_committed_offset() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_slow_spu_keeps_the_producer_buffer_bounded_and_send_waits() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("slow", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let limit = 4 * 1024;
+        let producer = client.producer(ProducerOptions {
+            buffer_bytes: limit,
+            batch_size: 1024,
+            ..ProducerOptions::default()
+        });
+        producer.send("slow", None, b"warm").await.unwrap();
+        cluster.set_response_delay(Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        let mut peak = 0;
+        for _ in 0..100 {
+            producer.enqueue("slow", None, &[7; 100]).await.unwrap();
+            peak = peak.max(producer.buffered_bytes());
+        }
+        assert!(peak <= limit, "buffered {peak} > {limit}");
+        // 10 KiB through a 4 KiB buffer with 100 ms per request: enqueue had to wait.
+        assert!(
+            started.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            started.elapsed()
+        );
+        producer.flush().await.unwrap();
+        cluster.set_response_delay(Duration::ZERO);
+        assert_eq!(read_all(&client, "slow", 0, to_end()).await.len(), 101);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn closing_the_producer_drains_what_it_buffered() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("drain", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            linger: Duration::from_secs(3600),
+            batch_size: 1 << 20,
+            ..ProducerOptions::default()
+        });
+        let mut receipts = Vec::new();
+        for i in 0..100 {
+            receipts.push(
+                producer
+                    .enqueue("drain", None, format!("{i}").as_bytes())
+                    .await
+                    .unwrap(),
+            );
+        }
+        producer.close().await.unwrap();
+        for (i, receipt) in receipts.into_iter().enumerate() {
+            assert_eq!(receipt.wait().await.unwrap().offset, i as i64);
+        }
+        assert_eq!(read_all(&client, "drain", 0, to_end()).await.len(), 100);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slow_reader_keeps_the_consumer_buffer_bounded() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("lazy", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch(
+                "lazy",
+                (0..5_000).map(|i| (None::<&[u8]>, format!("{i:05}"))),
+            )
+            .await
+            .unwrap();
+        let options = ConsumerOptions {
+            buffer_records: 100,
+            max_bytes: 4096,
+            ..to_end()
+        };
+        let mut stream = client.partition_consumer("lazy", 0, options).await.unwrap();
+        let mut seen = 0;
+        let mut peak = 0;
+        while let Some(record) = stream.next().await {
+            assert_eq!(record.unwrap().offset, seen);
+            seen += 1;
+            if seen % 500 == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            peak = peak.max(stream.buffered());
+        }
+        assert_eq!(seen, 5_000);
+        assert!(peak <= 100, "buffered {peak} records");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_topic_consumer_picks_up_partitions_added_mid_stream() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("grow", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let mut stream = client
+            .topic_consumer("grow", ConsumerOptions::default())
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer.send("grow", None, b"p0").await.unwrap();
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!((first.partition, &first.value[..]), (0, &b"p0"[..]));
+        client.admin().add_partitions("grow", 1).await.unwrap();
+        while client.partition_count("grow").await.unwrap() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await; // the SC's watch brings it
+        }
+        let to_p1 = client.producer(ProducerOptions {
+            partitioner: PartitionerKind::Specific(1),
+            ..ProducerOptions::default()
+        });
+        to_p1.send("grow", None, b"p1").await.unwrap();
+        let second = stream.next().await.unwrap().unwrap();
+        assert_eq!((second.partition, &second.value[..]), (1, &b"p1"[..]));
+    })
+    .await;
+}

@@ -107,7 +107,9 @@ pub(crate) struct ClusterActor {
     metadata_timeout: Duration,
     cache: MetadataCache,
     spus: HashMap<i32, SpuSlot>,
-    waiters: Vec<(Instant, Waiter)>,
+    /// Waiters with their deadline and whether a fresh listing confirmed what the cache says.
+    waiters: Vec<(Instant, bool, Waiter)>,
+    refreshing: bool,
 }
 
 impl ClusterActor {
@@ -125,6 +127,7 @@ impl ClusterActor {
             cache: MetadataCache::default(),
             spus: HashMap::new(),
             waiters: Vec::new(),
+            refreshing: false,
         }
     }
 
@@ -145,45 +148,105 @@ impl ClusterActor {
         }));
     }
 
-    /// Answer every waiter that can be answered; expire the ones past their deadline.
-    fn wake(&mut self) {
+    /// Answer every waiter that can be answered; expire the ones past their deadline. The
+    /// watched cache can lag behind a topic just created, so "does not exist" is only
+    /// answered after a fresh listing from the SC confirms it.
+    fn wake(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
+        let mut need_refresh = false;
         let waiters = std::mem::take(&mut self.waiters);
-        for (deadline, waiter) in waiters {
-            match waiter {
+        for (deadline, confirmed, waiter) in waiters {
+            let keep = match waiter {
                 Waiter::Leader {
                     topic,
                     partition,
                     tx,
                 } => match self.cache.leader(&topic, partition, self.local_spus) {
-                    Lookup::Found(target) => drop(tx.send(Ok(target))),
-                    Lookup::Missing => drop(tx.send(Err(self.missing(&topic, partition)))),
-                    Lookup::Pending if now >= deadline => drop(tx.send(Err(
-                        self.timeout(format!("the leader of {topic}-{partition}")),
-                    ))),
-                    Lookup::Pending => self.waiters.push((
-                        deadline,
-                        Waiter::Leader {
+                    Lookup::Found(target) => {
+                        let _ = tx.send(Ok(target));
+                        None
+                    }
+                    Lookup::Missing if confirmed => {
+                        let _ = tx.send(Err(self.missing(&topic, partition)));
+                        None
+                    }
+                    _ if now >= deadline => {
+                        let what = format!("the leader of {topic}-{partition}");
+                        let _ = tx.send(Err(self.timeout(what)));
+                        None
+                    }
+                    lookup => {
+                        need_refresh |= lookup == Lookup::Missing;
+                        Some(Waiter::Leader {
                             topic,
                             partition,
                             tx,
-                        },
-                    )),
-                },
-                Waiter::Count { topic, tx } => match self.cache.partition_count(&topic) {
-                    Some(n) => drop(tx.send(Ok(n))),
-                    None if self.cache.topics.is_synced()
-                        && self.cache.topics.get(&topic).is_none() =>
-                    {
-                        drop(tx.send(Err(ClientError::TopicNotFound(topic))))
+                        })
                     }
-                    None if now >= deadline => {
-                        drop(tx.send(Err(self.timeout(format!("topic '{topic}'")))))
-                    }
-                    None => self.waiters.push((deadline, Waiter::Count { topic, tx })),
                 },
+                Waiter::Count { topic, tx } => {
+                    let missing =
+                        self.cache.topics.is_synced() && self.cache.topics.get(&topic).is_none();
+                    match self.cache.partition_count(&topic) {
+                        Some(n) => {
+                            let _ = tx.send(Ok(n));
+                            None
+                        }
+                        None if missing && confirmed => {
+                            let _ = tx.send(Err(ClientError::TopicNotFound(topic)));
+                            None
+                        }
+                        None if now >= deadline => {
+                            let _ = tx.send(Err(self.timeout(format!("topic '{topic}'"))));
+                            None
+                        }
+                        None => {
+                            need_refresh |= missing;
+                            Some(Waiter::Count { topic, tx })
+                        }
+                    }
+                }
+            };
+            if let Some(waiter) = keep {
+                self.waiters.push((deadline, confirmed, waiter));
             }
         }
+        if need_refresh {
+            self.refresh(ctx);
+        }
+    }
+
+    /// List SPUs, partitions and topics from the SC and replace the cache; then every
+    /// waiter counts as confirmed.
+    fn refresh(&mut self, ctx: &mut Context<Self>) {
+        if self.refreshing {
+            return;
+        }
+        self.refreshing = true;
+        let sc = self.sc.clone();
+        let fut = async move {
+            let spus = sc.request(&ListRequest::<SpuSpec>::new(vec![])).await?;
+            let partitions = sc
+                .request(&ListRequest::<PartitionSpec>::new(vec![]))
+                .await?;
+            let topics = sc.request(&ListRequest::<TopicSpec>::new(vec![])).await?;
+            Ok::<_, ConnectionError>((spus.objects, partitions.objects, topics.objects))
+        };
+        ctx.spawn(fut.into_actor(self).map(|result, act, ctx| {
+            act.refreshing = false;
+            match result {
+                Ok((spus, partitions, topics)) => {
+                    act.cache.spus.replace(spus);
+                    act.cache.partitions.replace(partitions);
+                    act.cache.topics.replace(topics);
+                    for waiter in &mut act.waiters {
+                        waiter.1 = true;
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "metadata refresh failed"),
+            }
+            act.wake(ctx);
+        }));
     }
 
     fn missing(&self, topic: &str, partition: u32) -> ClientError {
@@ -229,16 +292,16 @@ impl Actor for ClusterActor {
         self.watch::<SpuSpec>(ctx);
         self.watch::<PartitionSpec>(ctx);
         self.watch::<TopicSpec>(ctx);
-        ctx.run_interval(Duration::from_millis(200), |act, _| act.wake());
+        ctx.run_interval(Duration::from_millis(200), |act, ctx| act.wake(ctx));
     }
 }
 
 impl<S: CachedSpec> StreamHandler<Result<WatchResponse<S>, ConnectionError>> for ClusterActor {
-    fn handle(&mut self, item: Result<WatchResponse<S>, ConnectionError>, _: &mut Context<Self>) {
+    fn handle(&mut self, item: Result<WatchResponse<S>, ConnectionError>, ctx: &mut Context<Self>) {
         match item {
             Ok(response) => {
                 S::store(&mut self.cache).apply(response.update);
-                self.wake();
+                self.wake(ctx);
             }
             Err(error) => tracing::warn!(label = S::LABEL, %error, "metadata watch ended"),
         }
@@ -252,33 +315,35 @@ impl<S: CachedSpec> StreamHandler<Result<WatchResponse<S>, ConnectionError>> for
 impl Handler<FindLeader> for ClusterActor {
     type Result = ();
 
-    fn handle(&mut self, msg: FindLeader, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: FindLeader, ctx: &mut Context<Self>) {
         let deadline = Instant::now() + self.metadata_timeout;
         self.waiters.push((
             deadline,
+            false,
             Waiter::Leader {
                 topic: msg.topic,
                 partition: msg.partition,
                 tx: msg.tx,
             },
         ));
-        self.wake();
+        self.wake(ctx);
     }
 }
 
 impl Handler<PartitionCount> for ClusterActor {
     type Result = ();
 
-    fn handle(&mut self, msg: PartitionCount, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: PartitionCount, ctx: &mut Context<Self>) {
         let deadline = Instant::now() + self.metadata_timeout;
         self.waiters.push((
             deadline,
+            false,
             Waiter::Count {
                 topic: msg.topic,
                 tx: msg.tx,
             },
         ));
-        self.wake();
+        self.wake(ctx);
     }
 }
 
@@ -315,22 +380,7 @@ impl Handler<Refresh> for ClusterActor {
     type Result = ();
 
     fn handle(&mut self, _: Refresh, ctx: &mut Context<Self>) {
-        let sc = self.sc.clone();
-        let fut = async move {
-            let spus = sc.request(&ListRequest::<SpuSpec>::new(vec![])).await?;
-            let partitions = sc
-                .request(&ListRequest::<PartitionSpec>::new(vec![]))
-                .await?;
-            Ok::<_, ConnectionError>((spus.objects, partitions.objects))
-        };
-        ctx.spawn(fut.into_actor(self).map(|result, act, _| match result {
-            Ok((spus, partitions)) => {
-                act.cache.spus.replace(spus);
-                act.cache.partitions.replace(partitions);
-                act.wake();
-            }
-            Err(error) => tracing::warn!(%error, "metadata refresh failed"),
-        }));
+        self.refresh(ctx);
     }
 }
 

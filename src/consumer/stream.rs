@@ -40,6 +40,7 @@ pub struct PartitionStream {
     delivered: Arc<AtomicI64>,
     control: mpsc::UnboundedSender<Control>,
     consumer_id: Option<String>,
+    capacity: usize,
 }
 
 impl FluvioClient {
@@ -55,7 +56,8 @@ impl FluvioClient {
     ) -> Result<PartitionStream, ConsumerError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let credits = Arc::new(Semaphore::new(options.buffer_records.max(1)));
+        let capacity = options.buffer_records.max(1);
+        let credits = Arc::new(Semaphore::new(capacity));
         let delivered = Arc::new(AtomicI64::new(-1));
         let consumer_id = options.consumer_id.clone();
         let fetcher = Fetcher {
@@ -81,6 +83,7 @@ impl FluvioClient {
             delivered,
             control: control_tx,
             consumer_id,
+            capacity,
         })
     }
 
@@ -254,6 +257,12 @@ impl PartitionStream {
             -1 => Ok(()),
             offset => self.commit(offset).await,
         }
+    }
+
+    /// Records fetched but not yet handed out (never above `buffer_records` plus one frame).
+    pub fn buffered(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.credits.available_permits())
     }
 
     /// The offset of the last record handed out (-1 before the first).

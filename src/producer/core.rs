@@ -70,8 +70,19 @@ impl Core {
     }
 
     async fn check_compression(&self, topic: &str) -> Result<(), ProducerError> {
-        let metadata = self.client.metadata().await?;
-        let Some(spec) = metadata.topics.get(topic).map(|t| &t.spec) else {
+        // Ask the SC: the watched cache may not have the topic yet.
+        let found = self
+            .client
+            .admin()
+            .get_topic(topic)
+            .await
+            .map_err(|e| match e {
+                crate::admin::AdminError::Client(e) => ProducerError::Client(e),
+                other => {
+                    ProducerError::Client(crate::cluster::ClientError::Config(other.to_string()))
+                }
+            })?;
+        let Some(spec) = found.as_ref().map(|t| &t.spec) else {
             return Ok(());
         };
         let ours = self.options.compression;
@@ -144,6 +155,13 @@ impl Core {
             partition,
             index: pushed.index,
         })
+    }
+
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.options
+            .buffer_bytes
+            .min(Semaphore::MAX_PERMITS)
+            .saturating_sub(self.budget.available_permits())
     }
 
     /// Give back buffer room.

@@ -161,6 +161,11 @@ impl Producer {
         result
     }
 
+    /// Bytes of records buffered and not yet acknowledged (never above `buffer_bytes`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.core.buffered_bytes()
+    }
+
     /// The actor, for wiring into pipelines ([`Produce`] and [`ProduceRecord`] messages).
     pub fn actor(&self) -> Addr<ProducerActor> {
         self.actor.clone()

@@ -2,7 +2,10 @@
 //! cluster in the same run: `FLUVIO_SC_ADDR` when set (a real cluster: CPU figures are the
 //! client's alone), else the embedded test cluster in this process (CPU includes the server).
 //!
-//! `cargo bench --bench client [-- COUNT SIZE ROUNDS]` (default 200000 100 3).
+//! `cargo bench --bench client` runs the matrix (produce 200,000 × 100 B and
+//! 20,000 × 5 KiB with linger 0 and 10 ms; consume 400,000 × 100 B and 20,000 × 5 KiB), three
+//! alternating rounds each; `cargo bench --bench client -- COUNT SIZE LINGER_MS ROUNDS` runs
+//! one produce/consume scenario.
 
 use std::time::{Duration, Instant};
 
@@ -46,9 +49,16 @@ async fn measure<F: std::future::Future<Output = usize>>(f: F) -> Run {
     }
 }
 
-async fn ours_produce(client: &FluvioClient, topic: &str, count: usize, size: usize) -> usize {
+async fn ours_produce(
+    client: &FluvioClient,
+    topic: &str,
+    count: usize,
+    size: usize,
+    linger: Duration,
+) -> usize {
     let producer = client.producer(ProducerOptions {
         partitioner: PartitionerKind::Specific(0),
+        linger,
         ..ProducerOptions::default()
     });
     let value = vec![b'x'; size];
@@ -64,10 +74,16 @@ async fn ours_produce(client: &FluvioClient, topic: &str, count: usize, size: us
     count
 }
 
-async fn official_produce(fluvio: &Fluvio, topic: &str, count: usize, size: usize) -> usize {
+async fn official_produce(
+    fluvio: &Fluvio,
+    topic: &str,
+    count: usize,
+    size: usize,
+    linger: Duration,
+) -> usize {
     let config = TopicProducerConfigBuilder::default()
         .batch_size(16_384)
-        .linger(Duration::ZERO)
+        .linger(linger)
         .build()
         .expect("config");
     let producer = fluvio
@@ -149,14 +165,94 @@ fn report(what: &str, ours: &[Run], theirs: &[Run]) {
     );
 }
 
+/// One scenario: produce `count` × `size` with `linger`, then consume `consume` records.
+#[derive(Clone, Copy)]
+struct Scenario {
+    count: usize,
+    size: usize,
+    linger_ms: u64,
+    consume: usize,
+}
+
+async fn scenario(client: &FluvioClient, fluvio: &Fluvio, s: Scenario, rounds: usize) {
+    let linger = Duration::from_millis(s.linger_ms);
+    let stamp = std::process::id();
+    let (mut op, mut tp, mut oc, mut tc) = (vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        let tag = format!("{stamp}-{}-{}-{}-{round}", s.count, s.size, s.linger_ms);
+        let (mine, theirs) = (format!("bench-ours-{tag}"), format!("bench-official-{tag}"));
+        for topic in [&mine, &theirs] {
+            client
+                .admin()
+                .create_topic(topic, TopicConfig::new(1))
+                .await
+                .expect("topic");
+        }
+        // The consume side reads what the produce side wrote: produce enough first.
+        let produce = s.count.max(s.consume);
+        op.push(measure(ours_produce(client, &mine, produce, s.size, linger)).await);
+        tp.push(measure(official_produce(fluvio, &theirs, produce, s.size, linger)).await);
+        if s.consume > 0 {
+            // Each consumer reads the topic the other client wrote: the same data on the wire.
+            oc.push(measure(ours_consume(client, &theirs, s.consume)).await);
+            tc.push(measure(official_consume(fluvio, &mine, s.consume)).await);
+        }
+        for topic in [&mine, &theirs] {
+            let _ = client.admin().delete_topic(topic).await;
+        }
+    }
+    let name = format!(
+        "{} x {} B, linger {} ms",
+        s.count.max(s.consume),
+        s.size,
+        s.linger_ms
+    );
+    report(&format!("produce {name}"), &op, &tp);
+    if s.consume > 0 {
+        report(&format!("consume {} x {} B", s.consume, s.size), &oc, &tc);
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args()
+    let args: Vec<usize> = std::env::args()
         .skip(1)
-        .filter(|a| !a.starts_with("--"))
+        .filter_map(|a| a.parse().ok())
         .collect();
-    let count: usize = args.first().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let size: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(100);
-    let rounds: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(3);
+    let matrix = match args.as_slice() {
+        [count, size, linger, ..] => vec![Scenario {
+            count: *count,
+            size: *size,
+            linger_ms: *linger as u64,
+            consume: *count,
+        }],
+        _ => vec![
+            Scenario {
+                count: 200_000,
+                size: 100,
+                linger_ms: 0,
+                consume: 400_000,
+            },
+            Scenario {
+                count: 200_000,
+                size: 100,
+                linger_ms: 10,
+                consume: 0,
+            },
+            Scenario {
+                count: 20_000,
+                size: 5 * 1024,
+                linger_ms: 0,
+                consume: 20_000,
+            },
+            Scenario {
+                count: 20_000,
+                size: 5 * 1024,
+                linger_ms: 10,
+                consume: 0,
+            },
+        ],
+    };
+    let rounds = args.get(3).copied().unwrap_or(3);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -173,37 +269,15 @@ fn main() {
                 (Some(cluster), addr)
             }
         };
-        println!("cluster {addr}: {count} records x {size} B, {rounds} rounds each, alternating");
+        println!("cluster {addr}, {rounds} alternating rounds per scenario (medians)");
         let client = FluvioClient::connect(ClientConfig::new(addr.clone()))
             .await
             .expect("ours");
         let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(addr.clone()))
             .await
             .expect("official");
-        let stamp = std::process::id();
-        let (mut op, mut tp, mut oc, mut tc) = (vec![], vec![], vec![], vec![]);
-        for round in 0..rounds {
-            let (mine, theirs) = (
-                format!("bench-ours-{stamp}-{round}"),
-                format!("bench-official-{stamp}-{round}"),
-            );
-            for topic in [&mine, &theirs] {
-                client
-                    .admin()
-                    .create_topic(topic, TopicConfig::new(1))
-                    .await
-                    .expect("topic");
-            }
-            op.push(measure(ours_produce(&client, &mine, count, size)).await);
-            tp.push(measure(official_produce(&fluvio, &theirs, count, size)).await);
-            // Each consumer reads the topic the other client wrote: same data on the wire.
-            oc.push(measure(ours_consume(&client, &theirs, count)).await);
-            tc.push(measure(official_consume(&fluvio, &mine, count)).await);
-            for topic in [&mine, &theirs] {
-                let _ = client.admin().delete_topic(topic).await;
-            }
+        for s in matrix {
+            scenario(&client, &fluvio, s, rounds).await;
         }
-        report("produce", &op, &tp);
-        report("consume", &oc, &tc);
     });
 }

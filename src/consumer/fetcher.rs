@@ -182,11 +182,8 @@ impl Fetcher {
                     };
                     *attempt = 0;
                     self.session = Some((conn.clone(), frame.stream_id));
-                    match self.frame(frame.partition).await? {
-                        Some(flow) => return Ok(flow),
-                        None => {
-                            conn.request(&UpdateOffsetsRequest::single(frame.stream_id, self.next)).await?;
-                        }
+                    if let Some(flow) = self.frame(frame.partition, conn, frame.stream_id).await? {
+                        return Ok(flow);
                     }
                 }
                 command = self.control.recv() => match command {
@@ -207,6 +204,8 @@ impl Fetcher {
     async fn frame(
         &mut self,
         p: FetchablePartitionResponse,
+        conn: &Connection,
+        stream_id: u32,
     ) -> Result<Option<Flow>, ConsumerError> {
         match &p.error_code {
             ErrorCode::None => {}
@@ -246,6 +245,19 @@ impl Fetcher {
         if p.next_filter_offset > self.next {
             self.next = p.next_filter_offset;
         }
+        let finished = self.end.is_some_and(|end| self.next >= end);
+        if !finished {
+            // Acknowledge before delivering: the SPU prepares the next frame while the reader
+            // works. At most one frame waits unread, so memory stays bounded. A failed
+            // acknowledgement means a dead connection, which the stream reports itself.
+            let (conn, next) = (conn.clone(), self.next);
+            tokio::spawn(async move {
+                let ack = UpdateOffsetsRequest::single(stream_id, next);
+                if let Err(error) = conn.request(&ack).await {
+                    tracing::debug!(%error, "stream acknowledgement failed");
+                }
+            });
+        }
         if !records.is_empty() {
             let permits = records.len().min(self.options.buffer_records.max(1)) as u32;
             if !self.wait_for_credits(permits).await? {
@@ -255,7 +267,7 @@ impl Fetcher {
                 return Ok(Some(Flow::Done));
             }
         }
-        if self.end.is_some_and(|end| self.next >= end) {
+        if finished {
             return Ok(Some(Flow::Done));
         }
         Ok(None)

@@ -18,6 +18,7 @@ pub mod connection;
 pub mod consumer;
 pub mod producer;
 pub mod protocol;
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -139,6 +139,7 @@ impl ConnectionActor {
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(versions);
         if self.ever_connected {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!(crate::telemetry::RECONNECTS).increment(1);
             tracing::info!(addr = %self.target.addr, "reconnected");
         }
         self.ever_connected = true;

@@ -116,6 +116,23 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
+    /// A short name for the error's kind (a metric label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectionError::Connect { .. } => "connect",
+            ConnectionError::ConnectTimeout { .. } => "connect_timeout",
+            ConnectionError::Tls { .. } => "tls",
+            ConnectionError::Handshake { .. } => "handshake",
+            ConnectionError::RequestTimeout { .. } => "timeout",
+            ConnectionError::Lost { .. } => "lost",
+            ConnectionError::Closed { .. } => "closed",
+            ConnectionError::UnsupportedVersion { .. } => "version",
+            ConnectionError::Frame { .. } => "frame",
+            ConnectionError::Encode(_) => "encode",
+            ConnectionError::Decode { .. } => "decode",
+        }
+    }
+
     /// `true` when retrying the same request may succeed (a lost connection, a timeout, or a
     /// refused connect while the server restarts).
     pub fn is_retriable(&self) -> bool {

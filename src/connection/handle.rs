@@ -19,6 +19,7 @@ use super::transport::Target;
 use super::versions::ServerVersions;
 use crate::codec::FrameError;
 use crate::protocol::{Decode, Encode, Request};
+use crate::telemetry;
 
 /// A multiplexed connection to one Fluvio server (SC or SPU).
 ///
@@ -177,6 +178,30 @@ impl Connection {
         request: &R,
         version: i16,
     ) -> Result<R::Response, ConnectionError> {
+        use tracing::Instrument;
+        let span = tracing::debug_span!("fluvio.request", api_key = R::API_KEY, version, addr = %self.inner.target.addr);
+        let api = R::API_KEY.to_string();
+        metrics::counter!(telemetry::REQUESTS, "api" => api.clone()).increment(1);
+        metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).increment(1.0);
+        let started = Instant::now();
+        let result = self.request_inner(request, version).instrument(span).await;
+        metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).decrement(1.0);
+        match &result {
+            Ok(_) => metrics::histogram!(telemetry::REQUEST_DURATION, "api" => api)
+                .record(started.elapsed().as_secs_f64()),
+            Err(error) => {
+                metrics::counter!(telemetry::REQUEST_ERRORS, "api" => api, "kind" => error.kind())
+                    .increment(1);
+            }
+        }
+        result
+    }
+
+    async fn request_inner<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response, ConnectionError> {
         let deadline = Instant::now() + self.inner.config.request_timeout;
         let timeout = || self.timeout_error(R::API_KEY);
         let _permit = tokio::time::timeout_at(deadline.into(), self.inner.permits.acquire())
@@ -184,6 +209,7 @@ impl Connection {
             .map_err(|_| timeout())?
             .map_err(|_| self.closed_error())?;
         let (id, frame) = self.frame(request, version)?;
+        tracing::trace!(correlation_id = id, bytes = frame.len(), "request");
         let (tx, rx) = oneshot::channel();
         let submitted = self.inner.actor.send(Submit {
             id,

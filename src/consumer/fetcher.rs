@@ -20,6 +20,7 @@ use crate::protocol::spu::{
     StreamFetchRequest, UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
 };
 use crate::protocol::ErrorCode;
+use crate::telemetry;
 
 /// Sent by the reader.
 #[derive(Debug)]
@@ -211,11 +212,14 @@ impl Fetcher {
             ErrorCode::None => {}
             ErrorCode::OffsetEvicted { next_available, .. } => {
                 tracing::warn!(topic = %self.topic, partition = self.partition, from = self.next, to = next_available, "offset evicted by retention; skipping ahead");
-                metrics::counter!("fluvio_consumer_offset_evicted_total", "topic" => self.topic.to_string()).increment(1);
+                metrics::counter!(telemetry::OFFSET_EVICTED, "topic" => self.topic.to_string())
+                    .increment(1);
                 self.next = *next_available;
                 return Ok(Some(Flow::Restart));
             }
             code if code.code() / 1000 == 6 => {
+                metrics::counter!(telemetry::SMARTMODULE_ERRORS, "topic" => self.topic.to_string())
+                    .increment(1);
                 return Err(ConsumerError::SmartModule {
                     offset: match code {
                         ErrorCode::SmartModuleRuntimeError(e) => e.offset,
@@ -223,7 +227,7 @@ impl Fetcher {
                     },
                     code: code.clone(),
                     message: code.to_string(),
-                })
+                });
             }
             code => return Err(self.server(code.clone())),
         }
@@ -258,7 +262,15 @@ impl Fetcher {
                 }
             });
         }
+        let (topic, partition) = (self.topic.to_string(), self.partition.to_string());
+        metrics::gauge!(telemetry::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone())
+            .set((p.high_watermark - self.next).max(0) as f64);
         if !records.is_empty() {
+            let bytes: usize = records.iter().map(|r| r.value.len()).sum();
+            metrics::counter!(telemetry::CONSUMED_RECORDS, "topic" => topic.clone(), "partition" => partition.clone())
+                .increment(records.len() as u64);
+            metrics::counter!(telemetry::CONSUMED_BYTES, "topic" => topic, "partition" => partition)
+                .increment(bytes as u64);
             let permits = records.len().min(self.options.buffer_records.max(1)) as u32;
             if !self.wait_for_credits(permits).await? {
                 return Ok(Some(Flow::Done));

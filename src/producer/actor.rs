@@ -22,6 +22,7 @@ use crate::cluster::SpuTarget;
 use crate::protocol::record::RecordSet;
 use crate::protocol::spu::{ProduceRequest, ProduceResponse};
 use crate::protocol::ErrorCode;
+use crate::telemetry;
 
 /// Records were buffered: look for work.
 #[derive(Message)]
@@ -239,11 +240,20 @@ impl ProducerActor {
             match answer.map(|p| (&p.error_code, p.base_offset)) {
                 Some((ErrorCode::None, base)) => {
                     let mut base = base;
+                    let (mut records, mut bytes) = (0u64, 0u64);
                     for sealed in &group {
                         self.core.release(sealed.reserved);
                         sealed.slot.settle(Ok(base));
                         base += i64::from(sealed.records);
+                        records += u64::from(sealed.records);
+                        bytes += sealed.reserved as u64;
+                        metrics::histogram!(telemetry::PRODUCE_BATCH_RECORDS)
+                            .record(f64::from(sealed.records));
                     }
+                    metrics::counter!(telemetry::PRODUCED_RECORDS, "topic" => topic.to_string())
+                        .increment(records);
+                    metrics::counter!(telemetry::PRODUCED_BYTES, "topic" => topic.to_string())
+                        .increment(bytes);
                     self.core
                         .acc
                         .lock()
@@ -300,6 +310,7 @@ impl ProducerActor {
             return self.settle_failed(group, error);
         };
         tracing::warn!(topic = %key.0, partition = key.1, attempt = attempts, %error, ?delay, "produce failed; retrying");
+        metrics::counter!(telemetry::PRODUCE_RETRIES, "topic" => key.0.to_string()).increment(1);
         self.leaders.remove(&key);
         self.core.client.refresh_metadata();
         // The partition stays in flight until the retry, which keeps its records in order.
@@ -315,6 +326,14 @@ impl ProducerActor {
 
     fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
         if let Some(first) = group.first() {
+            let code = match &error {
+                ProducerError::Server { code, .. } => code.code().to_string(),
+                ProducerError::RetriesExhausted { .. } => "retries_exhausted".to_owned(),
+                ProducerError::Closed => "closed".to_owned(),
+                _ => "client".to_owned(),
+            };
+            metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => code)
+                .increment(1);
             let key = (first.topic.clone(), first.partition);
             self.core
                 .acc

@@ -1,0 +1,101 @@
+//! Metric names and their meaning, in one place. Everything is reported through the
+//! [`metrics`] facade: install any recorder, or enable the `prometheus` feature and call
+//! [`serve_prometheus`]. Label sets stay bounded: topic, partition, API key, error code.
+//!
+//! | name | type | labels | meaning |
+//! |---|---|---|---|
+//! | `fluvio_requests_total` | counter | `api` | requests sent, by API key |
+//! | `fluvio_request_errors_total` | counter | `api`, `kind` | requests that failed (timeout, lost, closed, decode, ...) |
+//! | `fluvio_request_duration_seconds` | histogram | `api` | time from submit to response |
+//! | `fluvio_requests_in_flight` | gauge | | requests awaiting a response |
+//! | `fluvio_reconnects_total` | counter | | connections re-established |
+//! | `fluvio_produced_records_total` | counter | `topic` | records acknowledged by SPUs |
+//! | `fluvio_produced_bytes_total` | counter | `topic` | record payload bytes acknowledged (uncompressed) |
+//! | `fluvio_produce_batch_records` | histogram | | records per acknowledged batch |
+//! | `fluvio_produce_retries_total` | counter | `topic` | batches re-sent after a retriable failure |
+//! | `fluvio_produce_errors_total` | counter | `topic`, `code` | batches that failed for good |
+//! | `fluvio_consumed_records_total` | counter | `topic`, `partition` | records handed to readers |
+//! | `fluvio_consumed_bytes_total` | counter | `topic`, `partition` | value bytes handed to readers |
+//! | `fluvio_consumer_lag` | gauge | `topic`, `partition` | high watermark minus the next offset to read |
+//! | `fluvio_consumer_offset_evicted_total` | counter | `topic` | times the next offset had been removed by retention |
+//! | `fluvio_smartmodule_errors_total` | counter | `topic` | streams stopped by a SmartModule error |
+
+/// Requests sent.
+pub const REQUESTS: &str = "fluvio_requests_total";
+/// Requests failed.
+pub const REQUEST_ERRORS: &str = "fluvio_request_errors_total";
+/// Request latency.
+pub const REQUEST_DURATION: &str = "fluvio_request_duration_seconds";
+/// Requests awaiting a response.
+pub const REQUESTS_IN_FLIGHT: &str = "fluvio_requests_in_flight";
+/// Reconnections.
+pub const RECONNECTS: &str = "fluvio_reconnects_total";
+/// Records acknowledged.
+pub const PRODUCED_RECORDS: &str = "fluvio_produced_records_total";
+/// Bytes acknowledged.
+pub const PRODUCED_BYTES: &str = "fluvio_produced_bytes_total";
+/// Records per batch.
+pub const PRODUCE_BATCH_RECORDS: &str = "fluvio_produce_batch_records";
+/// Batches retried.
+pub const PRODUCE_RETRIES: &str = "fluvio_produce_retries_total";
+/// Batches failed.
+pub const PRODUCE_ERRORS: &str = "fluvio_produce_errors_total";
+/// Records consumed.
+pub const CONSUMED_RECORDS: &str = "fluvio_consumed_records_total";
+/// Bytes consumed.
+pub const CONSUMED_BYTES: &str = "fluvio_consumed_bytes_total";
+/// Consumer lag.
+pub const CONSUMER_LAG: &str = "fluvio_consumer_lag";
+/// Evicted offsets skipped.
+pub const OFFSET_EVICTED: &str = "fluvio_consumer_offset_evicted_total";
+/// SmartModule errors.
+pub const SMARTMODULE_ERRORS: &str = "fluvio_smartmodule_errors_total";
+
+/// Describe every metric to the installed recorder (units and help texts).
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(REQUESTS, "requests sent, by API key");
+    describe_counter!(REQUEST_ERRORS, "requests that failed, by API key and kind");
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "time from submit to response"
+    );
+    describe_gauge!(REQUESTS_IN_FLIGHT, "requests awaiting a response");
+    describe_counter!(RECONNECTS, "connections re-established");
+    describe_counter!(PRODUCED_RECORDS, "records acknowledged by SPUs");
+    describe_counter!(PRODUCED_BYTES, Unit::Bytes, "record bytes acknowledged");
+    describe_histogram!(PRODUCE_BATCH_RECORDS, "records per acknowledged batch");
+    describe_counter!(PRODUCE_RETRIES, "batches re-sent after a retriable failure");
+    describe_counter!(PRODUCE_ERRORS, "batches that failed for good");
+    describe_counter!(CONSUMED_RECORDS, "records handed to readers");
+    describe_counter!(CONSUMED_BYTES, Unit::Bytes, "value bytes handed to readers");
+    describe_gauge!(CONSUMER_LAG, "high watermark minus the next offset to read");
+    describe_counter!(
+        OFFSET_EVICTED,
+        "next offset removed by retention; skipped ahead"
+    );
+    describe_counter!(SMARTMODULE_ERRORS, "streams stopped by a SmartModule error");
+}
+
+/// Install a Prometheus recorder and serve `/metrics` on `addr` (feature `prometheus`).
+/// Returns the handle, whose `render()` also serves an existing web app's own route.
+///
+/// # Errors
+/// The recorder or the listener could not be installed.
+#[cfg(feature = "prometheus")]
+pub fn serve_prometheus(
+    addr: std::net::SocketAddr,
+) -> Result<metrics_exporter_prometheus::PrometheusHandle, String> {
+    let builder = metrics_exporter_prometheus::PrometheusBuilder::new().with_http_listener(addr);
+    let (recorder, exporter) = builder.build().map_err(|e| e.to_string())?;
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
+    describe();
+    tokio::spawn(async move {
+        if let Err(error) = exporter.await {
+            tracing::error!(?error, "the /metrics listener stopped");
+        }
+    });
+    Ok(handle)
+}

@@ -1,1 +1,166 @@
-//! The official client against the embedded test cluster.
+//! The official Fluvio client (`fluvio` 0.50.1, a dev-dependency only) against the embedded
+//! test cluster, unchanged: connect, create a topic with the admin API, produce, consume
+//! from the beginning, stop at the high watermark (FetchOffsets), commit consumer offsets.
+//!
+//! The official client runs its I/O on its own executor (async-io and
+//! async-global-executor, through fluvio-future), so it needs no particular runtime; the test
+//! cluster runs on tokio tasks of the test's multi-threaded runtime.
+
+use std::future::Future;
+use std::time::Duration;
+
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use fluvio::consumer::{ConsumerConfigExt, ConsumerStream, OffsetManagementStrategy};
+use fluvio::metadata::topic::TopicSpec;
+use fluvio::{Fluvio, FluvioClusterConfig, Offset, RecordKey};
+use futures_util::StreamExt;
+
+async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("test timed out")
+}
+
+async fn start(spus: usize) -> (TestCluster, Fluvio) {
+    let cluster = TestCluster::start(TestClusterConfig {
+        spus,
+        ..TestClusterConfig::default()
+    })
+    .await
+    .expect("cluster starts");
+    let config = FluvioClusterConfig::new(cluster.sc_addr());
+    let fluvio = Fluvio::connect_with_config(&config)
+        .await
+        .expect("the official client connects");
+    (cluster, fluvio)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_creates_produces_and_consumes() {
+    bounded(async {
+        let (_cluster, fluvio) = start(2).await;
+        let admin = fluvio.admin().await;
+        admin
+            .create(
+                "fidelity".to_string(),
+                false,
+                TopicSpec::new_computed(2, 1, None),
+            )
+            .await
+            .expect("topic created");
+        let topics = admin.all::<TopicSpec>().await.expect("topics listed");
+        assert_eq!(topics.len(), 1);
+        assert_eq!(topics[0].name, "fidelity");
+
+        let producer = fluvio.topic_producer("fidelity").await.expect("producer");
+        for i in 0..10 {
+            producer
+                .send(RecordKey::NULL, format!("record-{i}"))
+                .await
+                .expect("sent");
+        }
+        producer.flush().await.expect("flushed");
+
+        // Both partitions, from the beginning, up to the high watermark.
+        let mut values = Vec::new();
+        for partition in 0..2 {
+            let config = ConsumerConfigExt::builder()
+                .topic("fidelity")
+                .partition(partition)
+                .offset_start(Offset::beginning())
+                .disable_continuous(true)
+                .build()
+                .expect("consumer config");
+            let mut stream = fluvio.consumer_with_config(config).await.expect("consumer");
+            while let Some(record) = stream.next().await {
+                let record = record.expect("record");
+                values.push(String::from_utf8(record.value().to_vec()).unwrap());
+            }
+        }
+        values.sort();
+        let mut expected: Vec<String> = (0..10).map(|i| format!("record-{i}")).collect();
+        expected.sort();
+        assert_eq!(values, expected);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(deprecated)]
+async fn the_official_partition_consumer_streams_live_records() {
+    bounded(async {
+        let (_cluster, fluvio) = start(1).await;
+        let admin = fluvio.admin().await;
+        admin
+            .create(
+                "live".to_string(),
+                false,
+                TopicSpec::new_computed(1, 1, None),
+            )
+            .await
+            .expect("topic created");
+        let producer = fluvio.topic_producer("live").await.expect("producer");
+        producer.send(RecordKey::NULL, "before").await.unwrap();
+        producer.flush().await.unwrap();
+
+        let consumer = fluvio
+            .partition_consumer("live", 0)
+            .await
+            .expect("consumer");
+        let mut stream = consumer.stream(Offset::beginning()).await.expect("stream");
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!((first.offset(), first.value()), (0, &b"before"[..]));
+
+        producer.send(RecordKey::NULL, "after").await.unwrap();
+        producer.flush().await.unwrap();
+        let second = stream.next().await.unwrap().unwrap();
+        assert_eq!((second.offset(), second.value()), (1, &b"after"[..]));
+
+        // FetchOffsets: starting one from the end gives the last record.
+        let mut tail = consumer.stream(Offset::from_end(1)).await.expect("stream");
+        let last = tail.next().await.unwrap().unwrap();
+        assert_eq!(last.offset(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_commits_and_reads_consumer_offsets() {
+    bounded(async {
+        let (_cluster, fluvio) = start(1).await;
+        let admin = fluvio.admin().await;
+        admin
+            .create(
+                "committed".to_string(),
+                false,
+                TopicSpec::new_computed(1, 1, None),
+            )
+            .await
+            .expect("topic created");
+        let producer = fluvio.topic_producer("committed").await.expect("producer");
+        for v in ["a", "b", "c"] {
+            producer.send(RecordKey::NULL, v).await.unwrap();
+        }
+        producer.flush().await.unwrap();
+
+        let config = ConsumerConfigExt::builder()
+            .topic("committed")
+            .offset_consumer("reader")
+            .offset_start(Offset::beginning())
+            .offset_strategy(OffsetManagementStrategy::Manual)
+            .build()
+            .expect("consumer config");
+        let mut stream = fluvio.consumer_with_config(config).await.expect("consumer");
+        let first = stream.next().await.unwrap().unwrap();
+        let second = stream.next().await.unwrap().unwrap();
+        assert_eq!((first.offset(), second.offset()), (0, 1));
+        stream.offset_commit().await.expect("committed");
+        stream.offset_flush().await.expect("flushed");
+
+        let offsets = fluvio.consumer_offsets().await.expect("offsets listed");
+        assert_eq!(offsets.len(), 1);
+        assert_eq!(offsets[0].consumer_id, "reader");
+        assert_eq!(offsets[0].offset, 1);
+    })
+    .await;
+}

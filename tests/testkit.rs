@@ -9,8 +9,9 @@ use actix_fluvio::connection::{Connection, ConnectionConfig, ReconnectPolicy};
 use actix_fluvio::protocol::record::{Batch, Compression, Record};
 use actix_fluvio::protocol::sc::{
     AddPartition, CompressionAlgorithm, CreateRequest, DeleteRequest, ListRequest, ListResponse,
-    MsgType, PartitionResolution, PartitionSpec, SmartModuleSpec, SpuSpec, SpuStatusResolution,
-    TopicResolution, TopicSpec, UpdateRequest, UpdateTopicAction, WatchRequest,
+    MsgType, PartitionMap, PartitionResolution, PartitionSpec, SmartModuleSpec, SpuSpec,
+    SpuStatusResolution, TopicResolution, TopicSpec, UpdateRequest, UpdateTopicAction,
+    WatchRequest,
 };
 use actix_fluvio::protocol::spu::{
     DeleteConsumerOffsetRequest, FetchConsumerOffsetsRequest, FetchOffsetsRequest, FetchRequest,
@@ -140,6 +141,20 @@ async fn topics_are_created_listed_updated_and_deleted() {
             sc.request(&ListRequest::new(vec![])).await.unwrap();
         assert_eq!(partitions.objects.len(), 3);
 
+        // An assigned replica map is honoured: the first replica leads.
+        let assigned = TopicSpec::assigned(vec![PartitionMap {
+            id: 0,
+            replicas: vec![ids[1], ids[0]],
+            mirror: None,
+        }]);
+        create_topic(&sc, "placed", assigned).await;
+        let placed: ListResponse<PartitionSpec> = sc
+            .request(&ListRequest::new(vec!["placed-0".into()]))
+            .await
+            .unwrap();
+        assert_eq!(placed.objects[0].spec.leader, ids[1]);
+        assert_eq!(placed.objects[0].spec.replicas, [ids[1], ids[0]]);
+
         let delete = DeleteRequest::<TopicSpec>::new("orders");
         assert!(sc.request(&delete).await.unwrap().is_ok());
         let missing = sc.request(&delete).await.unwrap();
@@ -148,7 +163,8 @@ async fn topics_are_created_listed_updated_and_deleted() {
         dry.common.dry_run = true;
         assert!(sc.request(&dry).await.unwrap().is_ok());
         let topics: ListResponse<TopicSpec> = sc.request(&ListRequest::new(vec![])).await.unwrap();
-        assert!(topics.objects.is_empty());
+        let names: Vec<_> = topics.objects.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["placed"], "the dry run created nothing");
     })
     .await;
 }

@@ -106,6 +106,9 @@ fn validate_assigned(maps: &[PartitionMap], state: &State) -> Result<(), String>
 /// spread round-robin.
 pub(crate) fn place(spus: &[i32], from: u32, to: u32, factor: u32) -> Vec<(u32, Vec<i32>)> {
     let n = spus.len();
+    if n == 0 {
+        return Vec::new();
+    }
     (from..to)
         .map(|p| {
             let replicas = (0..factor as usize)

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use fluvio::config::{TlsCerts, TlsConfig, TlsPolicy};
 use fluvio::consumer::{ConsumerConfigExt, ConsumerStream, OffsetManagementStrategy};
 use fluvio::metadata::topic::TopicSpec;
 use fluvio::{Fluvio, FluvioClusterConfig, Offset, RecordKey};
@@ -161,6 +162,57 @@ async fn the_official_client_commits_and_reads_consumer_offsets() {
         assert_eq!(offsets.len(), 1);
         assert_eq!(offsets[0].consumer_id, "reader");
         assert_eq!(offsets[0].offset, 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_verifies_the_cluster_over_tls() {
+    bounded(async {
+        let cluster = TestCluster::start(TestClusterConfig {
+            tls: true,
+            ..TestClusterConfig::default()
+        })
+        .await
+        .expect("cluster starts");
+        let identity = cluster.client_identity("client").unwrap().unwrap();
+        let certs = TlsCerts {
+            domain: cluster.domain().to_owned(),
+            key: identity.key_pem,
+            cert: identity.cert_pem,
+            ca_cert: cluster.ca_pem().unwrap().to_owned(),
+        };
+        let config = FluvioClusterConfig::new(cluster.sc_addr())
+            .with_tls(TlsPolicy::Verified(TlsConfig::Inline(certs)));
+        let fluvio = Fluvio::connect_with_config(&config)
+            .await
+            .expect("verified TLS to the SC");
+        let admin = fluvio.admin().await;
+        admin
+            .create(
+                "sealed".to_string(),
+                false,
+                TopicSpec::new_computed(1, 1, None),
+            )
+            .await
+            .expect("topic created");
+        // The SPU connection checks `<spu-name>.<domain>`.
+        let producer = fluvio.topic_producer("sealed").await.expect("producer");
+        producer.send(RecordKey::NULL, "secret").await.unwrap();
+        producer.flush().await.unwrap();
+        let config = ConsumerConfigExt::builder()
+            .topic("sealed")
+            .offset_start(Offset::beginning())
+            .disable_continuous(true)
+            .build()
+            .unwrap();
+        let mut stream = fluvio.consumer_with_config(config).await.expect("consumer");
+        let record = stream.next().await.unwrap().unwrap();
+        assert_eq!(record.value(), b"secret");
+        assert!(stream.next().await.is_none());
+
+        // (The official `anonymous` policy is not exercised: it turns the connect host
+        // into a DNS name and rejects "127.0.0.1" before any byte reaches the cluster.)
     })
     .await;
 }

@@ -63,3 +63,4 @@ pub use config::TestClusterConfig;
 pub use error::TestkitError;
 pub use sc::SC_PLATFORM_VERSION;
 pub use spu::SPU_PLATFORM_VERSION;
+pub use tls::ClientIdentity;

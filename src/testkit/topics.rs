@@ -16,6 +16,13 @@ const RETENTION_SECONDS_MIN: u32 = 10;
 const SEGMENT_SIZE_MIN: u32 = 1024;
 const PARTITION_SIZE_MIN: u64 = 2 * SEGMENT_SIZE_MIN as u64;
 const DEFAULT_SEGMENT_SIZE: u32 = 1_073_741_824;
+/// Most partitions one topic may have here: a request for billions would exhaust memory
+/// (the real SC has no such limit, but spreads them over real SPUs).
+pub(crate) const MAX_PARTITIONS: u32 = 10_000;
+
+fn too_many(count: u64) -> String {
+    format!("{count} partitions exceed the testkit limit of {MAX_PARTITIONS}")
+}
 
 fn status(name: &str, error_code: ErrorCode, message: Option<String>) -> Status {
     Status {
@@ -148,6 +155,10 @@ fn validate(state: &State, name: &str, spec: &TopicSpec) -> Result<(), Status> {
     }
     let reason = match &spec.replicas {
         ReplicaSpec::Computed(p) if p.partitions == 0 => "partition must be greater than 0",
+        ReplicaSpec::Computed(p) if p.partitions > MAX_PARTITIONS => {
+            let reason = too_many(p.partitions.into());
+            return Err(status(name, ErrorCode::TopicError, Some(reason)));
+        }
         ReplicaSpec::Computed(p) if p.replication_factor == 0 => {
             "replication factor must be greater than 0"
         }
@@ -264,6 +275,10 @@ pub(crate) fn add_partitions(state: &mut State, name: &str, count: u32) -> Statu
         return status(name, ErrorCode::TopicInvalidReplicaType, message);
     };
     let from = param.partitions;
+    let total = u64::from(from) + u64::from(count);
+    if total > u64::from(MAX_PARTITIONS) {
+        return status(name, ErrorCode::TopicError, Some(too_many(total)));
+    }
     param.partitions += count;
     let spus: Vec<i32> = state.spus.keys().copied().collect();
     let factor = (param.replication_factor as usize).min(spus.len()) as u32;
@@ -331,6 +346,11 @@ mod tests {
         assert_eq!(bad_name.error_code, ErrorCode::TopicInvalidName);
         let zero = create(&mut s, "z", TopicSpec::computed(0, 1), false);
         assert_eq!(zero.error_code, ErrorCode::TopicError);
+        let huge = create(&mut s, "h", TopicSpec::computed(u32::MAX, 1), false);
+        assert_eq!(huge.error_code, ErrorCode::TopicError);
+        assert!(create(&mut s, "ok", TopicSpec::computed(1, 1), false).is_ok());
+        let overflow = add_partitions(&mut s, "ok", u32::MAX);
+        assert_eq!(overflow.error_code, ErrorCode::TopicError);
         let mut small = TopicSpec::computed(1, 1);
         small.storage = Some(TopicStorageConfig {
             segment_size: Some(10),

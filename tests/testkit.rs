@@ -115,6 +115,13 @@ async fn topics_are_created_listed_updated_and_deleted() {
             sc.request(&ListRequest::new(vec![])).await.unwrap();
         let names: Vec<_> = partitions.objects.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["orders-0", "orders-1"]);
+        // Name filters match substrings, as on the real SC.
+        let filtered: ListResponse<PartitionSpec> = sc
+            .request(&ListRequest::new(vec!["s-1".into()]))
+            .await
+            .unwrap();
+        assert_eq!(filtered.objects.len(), 1);
+        assert_eq!(filtered.objects[0].name, "orders-1");
         let ids = cluster.spu_ids();
         assert_eq!(partitions.objects[0].spec.leader, ids[0]);
         assert_eq!(partitions.objects[1].spec.leader, ids[1]);

@@ -157,11 +157,11 @@ async fn injected_errors_answer_exactly_the_next_requests() {
         );
         assert_eq!(
             produce(&spu, "x").await,
-            (ErrorCode::NotLeaderForPartition, -1)
+            (ErrorCode::NotLeaderForPartition, 0)
         );
         assert_eq!(
             produce(&spu, "x").await,
-            (ErrorCode::NotLeaderForPartition, -1)
+            (ErrorCode::NotLeaderForPartition, 0)
         );
         assert_eq!(produce(&spu, "x").await, (ErrorCode::None, 0));
         assert_eq!(

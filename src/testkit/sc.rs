@@ -81,7 +81,11 @@ fn list<S: View>(shared: &Shared, req: &ListRequest<S>) -> ListResponse<S> {
     let state = shared.lock();
     let objects = S::objects(&state, shared.tls, req.summary, Some(req.system))
         .into_iter()
-        .filter(|m| req.name_filters.is_empty() || req.name_filters.contains(&m.name))
+        .filter(|m| {
+            // The SC's name filters match substrings.
+            req.name_filters.is_empty()
+                || req.name_filters.iter().any(|f| m.name.contains(f.as_str()))
+        })
         .collect();
     ListResponse { objects }
 }

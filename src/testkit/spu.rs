@@ -66,7 +66,7 @@ fn produce_error(req: &ProduceRequest, error: &ErrorCode) -> ProduceResponse {
             .map(|p| crate::protocol::spu::PartitionProduceResponse {
                 partition_index: p.partition_index,
                 error_code: error.clone(),
-                base_offset: -1,
+                base_offset: 0,
                 ..Default::default()
             })
             .collect(),

@@ -126,6 +126,16 @@ pub(crate) fn place(spus: &[i32], from: u32, to: u32, factor: u32) -> Vec<(u32, 
         .collect()
 }
 
+/// The ids of the SPUs that are up, in order: computed placement uses only those.
+fn online_spus(state: &State) -> Vec<i32> {
+    state
+        .spus
+        .iter()
+        .filter(|(_, s)| s.online)
+        .map(|(&id, _)| id)
+        .collect()
+}
+
 /// Validate `spec` for `name` the way the SC does before creating anything.
 fn validate(state: &State, name: &str, spec: &TopicSpec) -> Result<(), Status> {
     if let Err(err) = validate_name(name) {
@@ -184,7 +194,7 @@ pub(crate) fn create(state: &mut State, name: &str, spec: TopicSpec, dry_run: bo
         ReplicaSpec::Assigned(maps) => maps.iter().map(|m| (m.id, m.replicas.clone())).collect(),
         ReplicaSpec::Computed(p) => {
             let p = p.clone();
-            let spus: Vec<i32> = state.spus.keys().copied().collect();
+            let spus = online_spus(state);
             if p.replication_factor as usize > spus.len() {
                 let reason = format!(
                     "need {} more SPU",
@@ -280,7 +290,11 @@ pub(crate) fn add_partitions(state: &mut State, name: &str, count: u32) -> Statu
         return status(name, ErrorCode::TopicError, Some(too_many(total)));
     }
     param.partitions += count;
-    let spus: Vec<i32> = state.spus.keys().copied().collect();
+    let spus = online_spus(state);
+    if spus.is_empty() {
+        let reason = Some("no online SPU to place partitions on".to_owned());
+        return status(name, ErrorCode::TopicError, reason);
+    }
     let factor = (param.replication_factor as usize).min(spus.len()) as u32;
     let placement = place(&spus, from, from + count, factor);
     add_partitions_to(state, name, &mut entry, placement);

@@ -299,3 +299,39 @@ async fn tls_clusters_present_certificates_for_the_domain_and_spu_names() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reconnecting_connection_recovers_after_an_spu_restart() {
+    bounded(async {
+        let (cluster, _sc, _) = setup().await;
+        let id = cluster.spu_ids()[0];
+        let patient = ConnectionConfig {
+            reconnect: ReconnectPolicy::default(),
+            ..config()
+        };
+        let spu = Connection::connect(cluster.spu_addr(id).unwrap(), patient)
+            .await
+            .unwrap();
+        assert_eq!(produce(&spu, "before").await, (ErrorCode::None, 0));
+        cluster.stop_spu(id).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cluster.restart_spu(id).await.unwrap();
+        // Requests may fail while the connection notices and reconnects; then they work.
+        let mut attempts = 0;
+        let result = loop {
+            attempts += 1;
+            match spu.request(&produce_request("after")).await {
+                Ok(res) => break res,
+                Err(e) if attempts < 50 => {
+                    assert!(e.is_retriable(), "{e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no recovery: {e}"),
+            }
+        };
+        let p = result.find_partition("t", 0).unwrap();
+        assert_eq!((p.error_code.clone(), p.base_offset), (ErrorCode::None, 1));
+        assert!(spu.reconnects() >= 1);
+    })
+    .await;
+}

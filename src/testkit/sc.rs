@@ -9,8 +9,9 @@ use super::topics;
 use super::views::View;
 use super::watch;
 use crate::protocol::sc::{
-    AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyUpdateRequest, AnyWatchRequest,
-    CustomSpuKey, ListRequest, ListResponse, ScRequest, Status, UpdateTopicAction,
+    AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyListResponse, AnyUpdateRequest,
+    AnyWatchRequest, CustomSpuKey, CustomSpuSpec, ListRequest, ListResponse, PartitionSpec,
+    ScRequest, SmartModuleSpec, SpuSpec, Status, TopicSpec, UpdateTopicAction,
 };
 use crate::protocol::sc::{CREATE_KEY, DELETE_KEY, LIST_KEY, UPDATE_KEY, WATCH_KEY};
 use crate::protocol::{
@@ -226,6 +227,42 @@ impl Sc {
     }
 }
 
+/// The answer to a list, or `None` for an object type the testkit does not serve.
+fn list_any(shared: &Shared, req: AnyListRequest) -> Option<AnyListResponse> {
+    Some(match req {
+        AnyListRequest::Topic(r) => list(shared, &r).into(),
+        AnyListRequest::Partition(r) => list(shared, &r).into(),
+        AnyListRequest::Spu(r) => list(shared, &r).into(),
+        AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
+        AnyListRequest::SmartModule(r) => list(shared, &r).into(),
+        AnyListRequest::Other(_) => return None,
+    })
+}
+
+/// Start a watch task; `false` for an object type the testkit does not serve.
+fn spawn_watch(conn: &Arc<Conn>, id: i32, version: i16, req: AnyWatchRequest) -> bool {
+    let conn = conn.clone();
+    match req {
+        AnyWatchRequest::Topic(r) => {
+            tokio::spawn(watch::run::<TopicSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::Partition(r) => {
+            tokio::spawn(watch::run::<PartitionSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::Spu(r) => {
+            tokio::spawn(watch::run::<SpuSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::CustomSpu(r) => {
+            tokio::spawn(watch::run::<CustomSpuSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::SmartModule(r) => {
+            tokio::spawn(watch::run::<SmartModuleSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::Other(_) => return false,
+    };
+    true
+}
+
 impl Service for Sc {
     const SERVER: Server = Server::Sc;
 
@@ -254,12 +291,8 @@ impl Service for Sc {
                 if !is_semver(&client_version) {
                     return false;
                 }
-                spawn_reply(
-                    conn,
-                    id,
-                    version,
-                    versions(SC_VERSIONS, SC_PLATFORM_VERSION),
-                );
+                let body = versions(SC_VERSIONS, SC_PLATFORM_VERSION);
+                spawn_reply(conn, id, version, body);
             }
             AnyRequest::Sc(ScRequest::Create(req)) => {
                 spawn_reply(conn, id, version, self.create(*req));
@@ -270,49 +303,11 @@ impl Service for Sc {
             AnyRequest::Sc(ScRequest::Update(req)) => {
                 spawn_reply(conn, id, version, self.update(req))
             }
-            AnyRequest::Sc(ScRequest::List(req)) => {
-                let shared = &self.shared;
-                let body = match req {
-                    AnyListRequest::Topic(r) => list(shared, &r).into(),
-                    AnyListRequest::Partition(r) => list(shared, &r).into(),
-                    AnyListRequest::Spu(r) => list(shared, &r).into(),
-                    AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
-                    AnyListRequest::SmartModule(r) => list(shared, &r).into(),
-                    AnyListRequest::Other(_) => return false,
-                };
-                spawn_reply::<crate::protocol::sc::AnyListResponse>(conn, id, version, body);
-            }
-            AnyRequest::Sc(ScRequest::Watch(req)) => {
-                let conn = conn.clone();
-                match req {
-                    AnyWatchRequest::Topic(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::TopicSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::Partition(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::PartitionSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::Spu(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::SpuSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::CustomSpu(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::CustomSpuSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::SmartModule(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::SmartModuleSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::Other(_) => return false,
-                };
-            }
+            AnyRequest::Sc(ScRequest::List(req)) => match list_any(&self.shared, req) {
+                Some(body) => spawn_reply(conn, id, version, body),
+                None => return false,
+            },
+            AnyRequest::Sc(ScRequest::Watch(req)) => return spawn_watch(conn, id, version, req),
             // An SPU request cannot reach the SC (frames decode per server).
             AnyRequest::Spu(_) => return false,
         }

@@ -216,3 +216,48 @@ async fn the_official_client_verifies_the_cluster_over_tls() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_round_trips_every_topic_compression() {
+    use fluvio::metadata::topic::CompressionAlgorithm;
+    bounded(async {
+        let (_cluster, fluvio) = start(1).await;
+        let admin = fluvio.admin().await;
+        let codecs = [
+            ("gzip", CompressionAlgorithm::Gzip),
+            ("snappy", CompressionAlgorithm::Snappy),
+            ("lz4", CompressionAlgorithm::Lz4),
+            ("zstd", CompressionAlgorithm::Zstd),
+        ];
+        for (name, codec) in codecs {
+            let mut spec = TopicSpec::new_computed(1, 1, None);
+            spec.set_compression_type(codec);
+            admin
+                .create(name.to_string(), false, spec)
+                .await
+                .expect("topic created");
+            // The official producer compresses with the topic's codec; the SPU checks it.
+            let producer = fluvio.topic_producer(name).await.expect("producer");
+            for i in 0..3 {
+                producer
+                    .send(RecordKey::NULL, format!("{name}-{i}"))
+                    .await
+                    .unwrap();
+            }
+            producer.flush().await.expect("accepted by the SPU");
+            let config = ConsumerConfigExt::builder()
+                .topic(name)
+                .offset_start(Offset::beginning())
+                .disable_continuous(true)
+                .build()
+                .unwrap();
+            let mut stream = fluvio.consumer_with_config(config).await.expect("consumer");
+            let mut values = Vec::new();
+            while let Some(record) = stream.next().await {
+                values.push(String::from_utf8(record.unwrap().value().to_vec()).unwrap());
+            }
+            assert_eq!(values, [0, 1, 2].map(|i| format!("{name}-{i}")), "{name}");
+        }
+    })
+    .await;
+}

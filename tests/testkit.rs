@@ -217,7 +217,13 @@ async fn watches_send_a_snapshot_then_changes() {
         assert!(snapshot.changes.is_empty());
 
         create_topic(&sc, "second", TopicSpec::computed(1, 1)).await;
-        let change = watch.next().await.unwrap().unwrap().update;
+        // The change is on the wire before the create's answer (same connection, in order).
+        let change = tokio::time::timeout(Duration::from_millis(5), watch.next())
+            .await
+            .expect("the watch frame precedes the create answer")
+            .unwrap()
+            .unwrap()
+            .update;
         assert!(change.all.is_empty());
         assert_eq!(change.changes.len(), 1);
         assert_eq!(change.changes[0].header, MsgType::Update);

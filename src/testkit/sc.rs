@@ -32,6 +32,13 @@ const SC_VERSIONS: &[(u16, i16, i16)] = &[
     (UPDATE_KEY, 1, 19),
 ];
 
+/// Longest a create, delete or update answer waits for watches to announce the change.
+const WATCH_BARRIER_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a successful change waits after the watches announced it before it is
+/// answered (the real SC waits for SPUs to report; this is far shorter).
+const SETTLE_TIME: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Build an ApiVersions response from `(key, min, max)` ranges.
 pub(crate) fn versions(ranges: &[(u16, i16, i16)], platform: &str) -> ApiVersionsResponse {
     ApiVersionsResponse {
@@ -205,6 +212,23 @@ impl Sc {
         result
     }
 
+    /// Answer a change once every watch has queued the frames announcing it (see
+    /// [`Shared::watches_reached`]), so clients that just created a topic find it in their
+    /// metadata cache.
+    fn reply_after_watches(&self, conn: &Arc<Conn>, id: i32, version: i16, status: Status) {
+        let (conn, shared) = (conn.clone(), self.shared.clone());
+        let epoch = shared.epoch();
+        tokio::spawn(async move {
+            shared.watches_reached(epoch, WATCH_BARRIER_LIMIT).await;
+            if status.is_ok() {
+                // The real SC answers once the SPUs report the new state, well after the
+                // watch frames: give clients time to apply them to their caches.
+                tokio::time::sleep(SETTLE_TIME).await;
+            }
+            conn.reply(id, version, &status).await;
+        });
+    }
+
     fn injected(&self, req: &AnyRequest, error: ErrorCode) -> Option<Status> {
         let name = match req {
             AnyRequest::Sc(ScRequest::Create(c)) => match c.as_ref() {
@@ -295,13 +319,16 @@ impl Service for Sc {
                 spawn_reply(conn, id, version, body);
             }
             AnyRequest::Sc(ScRequest::Create(req)) => {
-                spawn_reply(conn, id, version, self.create(*req));
+                let status = self.create(*req);
+                self.reply_after_watches(conn, id, version, status);
             }
             AnyRequest::Sc(ScRequest::Delete(req)) => {
-                spawn_reply(conn, id, version, self.delete(req))
+                let status = self.delete(req);
+                self.reply_after_watches(conn, id, version, status);
             }
             AnyRequest::Sc(ScRequest::Update(req)) => {
-                spawn_reply(conn, id, version, self.update(req))
+                let status = self.update(req);
+                self.reply_after_watches(conn, id, version, status);
             }
             AnyRequest::Sc(ScRequest::List(req)) => match list_any(&self.shared, req) {
                 Some(body) => spawn_reply(conn, id, version, body),

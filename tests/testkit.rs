@@ -9,8 +9,9 @@ use actix_fluvio::connection::{Connection, ConnectionConfig, ReconnectPolicy};
 use actix_fluvio::protocol::record::{Batch, Compression, Record};
 use actix_fluvio::protocol::sc::{
     AddPartition, CompressionAlgorithm, CreateRequest, DeleteRequest, ListRequest, ListResponse,
-    MsgType, PartitionResolution, PartitionSpec, SmartModuleSpec, SpuSpec, SpuStatusResolution,
-    TopicResolution, TopicSpec, UpdateRequest, UpdateTopicAction, WatchRequest,
+    MsgType, PartitionMap, PartitionResolution, PartitionSpec, SmartModuleSpec, SpuSpec,
+    SpuStatusResolution, TopicResolution, TopicSpec, UpdateRequest, UpdateTopicAction,
+    WatchRequest,
 };
 use actix_fluvio::protocol::spu::{
     DeleteConsumerOffsetRequest, FetchConsumerOffsetsRequest, FetchOffsetsRequest, FetchRequest,
@@ -114,6 +115,13 @@ async fn topics_are_created_listed_updated_and_deleted() {
             sc.request(&ListRequest::new(vec![])).await.unwrap();
         let names: Vec<_> = partitions.objects.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["orders-0", "orders-1"]);
+        // Name filters match substrings, as on the real SC.
+        let filtered: ListResponse<PartitionSpec> = sc
+            .request(&ListRequest::new(vec!["s-1".into()]))
+            .await
+            .unwrap();
+        assert_eq!(filtered.objects.len(), 1);
+        assert_eq!(filtered.objects[0].name, "orders-1");
         let ids = cluster.spu_ids();
         assert_eq!(partitions.objects[0].spec.leader, ids[0]);
         assert_eq!(partitions.objects[1].spec.leader, ids[1]);
@@ -140,6 +148,20 @@ async fn topics_are_created_listed_updated_and_deleted() {
             sc.request(&ListRequest::new(vec![])).await.unwrap();
         assert_eq!(partitions.objects.len(), 3);
 
+        // An assigned replica map is honoured: the first replica leads.
+        let assigned = TopicSpec::assigned(vec![PartitionMap {
+            id: 0,
+            replicas: vec![ids[1], ids[0]],
+            mirror: None,
+        }]);
+        create_topic(&sc, "placed", assigned).await;
+        let placed: ListResponse<PartitionSpec> = sc
+            .request(&ListRequest::new(vec!["placed-0".into()]))
+            .await
+            .unwrap();
+        assert_eq!(placed.objects[0].spec.leader, ids[1]);
+        assert_eq!(placed.objects[0].spec.replicas, [ids[1], ids[0]]);
+
         let delete = DeleteRequest::<TopicSpec>::new("orders");
         assert!(sc.request(&delete).await.unwrap().is_ok());
         let missing = sc.request(&delete).await.unwrap();
@@ -148,7 +170,8 @@ async fn topics_are_created_listed_updated_and_deleted() {
         dry.common.dry_run = true;
         assert!(sc.request(&dry).await.unwrap().is_ok());
         let topics: ListResponse<TopicSpec> = sc.request(&ListRequest::new(vec![])).await.unwrap();
-        assert!(topics.objects.is_empty());
+        let names: Vec<_> = topics.objects.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["placed"], "the dry run created nothing");
     })
     .await;
 }
@@ -194,7 +217,13 @@ async fn watches_send_a_snapshot_then_changes() {
         assert!(snapshot.changes.is_empty());
 
         create_topic(&sc, "second", TopicSpec::computed(1, 1)).await;
-        let change = watch.next().await.unwrap().unwrap().update;
+        // The change is on the wire before the create's answer (same connection, in order).
+        let change = tokio::time::timeout(Duration::from_millis(5), watch.next())
+            .await
+            .expect("the watch frame precedes the create answer")
+            .unwrap()
+            .unwrap()
+            .update;
         assert!(change.all.is_empty());
         assert_eq!(change.changes.len(), 1);
         assert_eq!(change.changes[0].header, MsgType::Update);

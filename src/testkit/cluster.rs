@@ -15,7 +15,7 @@ use super::faults::FaultTarget;
 use super::sc::Sc;
 use super::spu::Spu;
 use super::state::{Shared, SpuEntry, State, CONSUMER_OFFSET_TOPIC};
-use super::tls::Authority;
+use super::tls::{Authority, ClientIdentity};
 use super::topics;
 use crate::protocol::sc::{PartitionMap, TopicSpec};
 use crate::protocol::{ErrorCode, Server};
@@ -146,6 +146,17 @@ impl TestCluster {
     /// The CA certificate (PEM) that signed every server certificate, when TLS is on.
     pub fn ca_pem(&self) -> Option<&str> {
         self.authority.as_deref().map(Authority::ca_pem)
+    }
+
+    /// A fresh client certificate for `name`, signed by the cluster's CA, when TLS is on.
+    ///
+    /// # Errors
+    /// [`TestkitError::Tls`] if the certificate cannot be made.
+    pub fn client_identity(&self, name: &str) -> Result<Option<ClientIdentity>, TestkitError> {
+        self.authority
+            .as_deref()
+            .map(|a| a.client_identity(name))
+            .transpose()
     }
 
     /// The TLS domain (the SC's certificate name; SPUs use `<spu-name>.<domain>`).

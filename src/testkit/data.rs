@@ -40,7 +40,7 @@ pub(crate) fn produce_partition(
     let failed = |error_code| PartitionProduceResponse {
         partition_index: index,
         error_code,
-        base_offset: -1,
+        base_offset: 0,
         ..PartitionProduceResponse::default()
     };
     let Some(compression) = state.topics.get(topic).map(|t| t.spec.compression_type) else {

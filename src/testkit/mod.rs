@@ -23,6 +23,10 @@
 //!   tests from mistaking unfiltered records for filtered ones.)
 //! - Topic creation answers at once; a computed topic that needs more SPUs than exist gets
 //!   `TopicNotProvisioned` immediately (the real SC waits up to 90 s first).
+//! - A topic may have at most 10,000 partitions (a request for billions would exhaust
+//!   memory); computed placement uses the SPUs that are up, leaders round-robin by id.
+//! - Consumer offsets live in one store shared by all SPUs (no forwarding to the leader of
+//!   `consumer-offset/0`, though fetch and delete still require that leader, as the real SPU).
 //! - No mirroring, custom SPU registration, SPU groups or table formats; Mirroring is not
 //!   advertised.
 //! - The one-shot Fetch returns whole batches only.
@@ -63,3 +67,4 @@ pub use config::TestClusterConfig;
 pub use error::TestkitError;
 pub use sc::SC_PLATFORM_VERSION;
 pub use spu::SPU_PLATFORM_VERSION;
+pub use tls::ClientIdentity;

@@ -9,8 +9,9 @@ use super::topics;
 use super::views::View;
 use super::watch;
 use crate::protocol::sc::{
-    AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyUpdateRequest, AnyWatchRequest,
-    CustomSpuKey, ListRequest, ListResponse, ScRequest, Status, UpdateTopicAction,
+    AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyListResponse, AnyUpdateRequest,
+    AnyWatchRequest, CustomSpuKey, CustomSpuSpec, ListRequest, ListResponse, PartitionSpec,
+    ScRequest, SmartModuleSpec, SpuSpec, Status, TopicSpec, UpdateTopicAction,
 };
 use crate::protocol::sc::{CREATE_KEY, DELETE_KEY, LIST_KEY, UPDATE_KEY, WATCH_KEY};
 use crate::protocol::{
@@ -30,6 +31,13 @@ const SC_VERSIONS: &[(u16, i16, i16)] = &[
     (WATCH_KEY, 15, 19),
     (UPDATE_KEY, 1, 19),
 ];
+
+/// Longest a create, delete or update answer waits for watches to announce the change.
+const WATCH_BARRIER_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a successful change waits after the watches announced it before it is
+/// answered (the real SC waits for SPUs to report; this is far shorter).
+const SETTLE_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Build an ApiVersions response from `(key, min, max)` ranges.
 pub(crate) fn versions(ranges: &[(u16, i16, i16)], platform: &str) -> ApiVersionsResponse {
@@ -81,7 +89,11 @@ fn list<S: View>(shared: &Shared, req: &ListRequest<S>) -> ListResponse<S> {
     let state = shared.lock();
     let objects = S::objects(&state, shared.tls, req.summary, Some(req.system))
         .into_iter()
-        .filter(|m| req.name_filters.is_empty() || req.name_filters.contains(&m.name))
+        .filter(|m| {
+            // The SC's name filters match substrings.
+            req.name_filters.is_empty()
+                || req.name_filters.iter().any(|f| m.name.contains(f.as_str()))
+        })
         .collect();
     ListResponse { objects }
 }
@@ -200,6 +212,23 @@ impl Sc {
         result
     }
 
+    /// Answer a change once every watch has queued the frames announcing it (see
+    /// [`Shared::watches_reached`]), so clients that just created a topic find it in their
+    /// metadata cache.
+    fn reply_after_watches(&self, conn: &Arc<Conn>, id: i32, version: i16, status: Status) {
+        let (conn, shared) = (conn.clone(), self.shared.clone());
+        let epoch = shared.epoch();
+        tokio::spawn(async move {
+            shared.watches_reached(epoch, WATCH_BARRIER_LIMIT).await;
+            if status.is_ok() {
+                // The real SC answers once the SPUs report the new state, well after the
+                // watch frames: give clients time to apply them to their caches.
+                tokio::time::sleep(SETTLE_TIME).await;
+            }
+            conn.reply(id, version, &status).await;
+        });
+    }
+
     fn injected(&self, req: &AnyRequest, error: ErrorCode) -> Option<Status> {
         let name = match req {
             AnyRequest::Sc(ScRequest::Create(c)) => match c.as_ref() {
@@ -220,6 +249,42 @@ impl Sc {
             error_message: None,
         })
     }
+}
+
+/// The answer to a list, or `None` for an object type the testkit does not serve.
+fn list_any(shared: &Shared, req: AnyListRequest) -> Option<AnyListResponse> {
+    Some(match req {
+        AnyListRequest::Topic(r) => list(shared, &r).into(),
+        AnyListRequest::Partition(r) => list(shared, &r).into(),
+        AnyListRequest::Spu(r) => list(shared, &r).into(),
+        AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
+        AnyListRequest::SmartModule(r) => list(shared, &r).into(),
+        AnyListRequest::Other(_) => return None,
+    })
+}
+
+/// Start a watch task; `false` for an object type the testkit does not serve.
+fn spawn_watch(conn: &Arc<Conn>, id: i32, version: i16, req: AnyWatchRequest) -> bool {
+    let conn = conn.clone();
+    match req {
+        AnyWatchRequest::Topic(r) => {
+            tokio::spawn(watch::run::<TopicSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::Partition(r) => {
+            tokio::spawn(watch::run::<PartitionSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::Spu(r) => {
+            tokio::spawn(watch::run::<SpuSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::CustomSpu(r) => {
+            tokio::spawn(watch::run::<CustomSpuSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::SmartModule(r) => {
+            tokio::spawn(watch::run::<SmartModuleSpec>(conn, id, version, r.summary))
+        }
+        AnyWatchRequest::Other(_) => return false,
+    };
+    true
 }
 
 impl Service for Sc {
@@ -250,65 +315,26 @@ impl Service for Sc {
                 if !is_semver(&client_version) {
                     return false;
                 }
-                spawn_reply(
-                    conn,
-                    id,
-                    version,
-                    versions(SC_VERSIONS, SC_PLATFORM_VERSION),
-                );
+                let body = versions(SC_VERSIONS, SC_PLATFORM_VERSION);
+                spawn_reply(conn, id, version, body);
             }
             AnyRequest::Sc(ScRequest::Create(req)) => {
-                spawn_reply(conn, id, version, self.create(*req));
+                let status = self.create(*req);
+                self.reply_after_watches(conn, id, version, status);
             }
             AnyRequest::Sc(ScRequest::Delete(req)) => {
-                spawn_reply(conn, id, version, self.delete(req))
+                let status = self.delete(req);
+                self.reply_after_watches(conn, id, version, status);
             }
             AnyRequest::Sc(ScRequest::Update(req)) => {
-                spawn_reply(conn, id, version, self.update(req))
+                let status = self.update(req);
+                self.reply_after_watches(conn, id, version, status);
             }
-            AnyRequest::Sc(ScRequest::List(req)) => {
-                let shared = &self.shared;
-                let body = match req {
-                    AnyListRequest::Topic(r) => list(shared, &r).into(),
-                    AnyListRequest::Partition(r) => list(shared, &r).into(),
-                    AnyListRequest::Spu(r) => list(shared, &r).into(),
-                    AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
-                    AnyListRequest::SmartModule(r) => list(shared, &r).into(),
-                    AnyListRequest::Other(_) => return false,
-                };
-                spawn_reply::<crate::protocol::sc::AnyListResponse>(conn, id, version, body);
-            }
-            AnyRequest::Sc(ScRequest::Watch(req)) => {
-                let conn = conn.clone();
-                match req {
-                    AnyWatchRequest::Topic(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::TopicSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::Partition(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::PartitionSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::Spu(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::SpuSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::CustomSpu(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::CustomSpuSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::SmartModule(r) => {
-                        tokio::spawn(watch::run::<crate::protocol::sc::SmartModuleSpec>(
-                            conn, id, version, r.summary,
-                        ))
-                    }
-                    AnyWatchRequest::Other(_) => return false,
-                };
-            }
+            AnyRequest::Sc(ScRequest::List(req)) => match list_any(&self.shared, req) {
+                Some(body) => spawn_reply(conn, id, version, body),
+                None => return false,
+            },
+            AnyRequest::Sc(ScRequest::Watch(req)) => return spawn_watch(conn, id, version, req),
             // An SPU request cannot reach the SC (frames decode per server).
             AnyRequest::Spu(_) => return false,
         }

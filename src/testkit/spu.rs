@@ -10,9 +10,11 @@ use super::sc::versions;
 use super::state::Shared;
 use super::stream::{self, StreamSpec};
 use crate::protocol::spu::{
-    DeleteConsumerOffsetResponse, FetchConsumerOffsetsResponse, FetchOffsetsResponse,
-    FetchResponse, OffsetUpdateStatus, ProduceRequest, ProduceResponse, SpuRequest,
-    StreamFetchRequest, TopicProduceResponse, UpdateConsumerOffsetResponse, UpdateOffsetsResponse,
+    DeleteConsumerOffsetRequest, DeleteConsumerOffsetResponse, FetchConsumerOffsetsRequest,
+    FetchConsumerOffsetsResponse, FetchOffsetsResponse, FetchablePartitionResponse,
+    OffsetUpdateStatus, ProduceRequest, ProduceResponse, SpuRequest, SpuResponse,
+    StreamFetchRequest, StreamFetchResponse, TopicProduceResponse, UpdateConsumerOffsetRequest,
+    UpdateConsumerOffsetResponse, UpdateOffsetsRequest, UpdateOffsetsResponse,
 };
 use crate::protocol::spu::{
     FETCH_KEY, FETCH_OFFSETS_KEY, PRODUCE_KEY, STREAM_FETCH_KEY, UPDATE_OFFSETS_KEY,
@@ -66,7 +68,7 @@ fn produce_error(req: &ProduceRequest, error: &ErrorCode) -> ProduceResponse {
             .map(|p| crate::protocol::spu::PartitionProduceResponse {
                 partition_index: p.partition_index,
                 error_code: error.clone(),
-                base_offset: -1,
+                base_offset: 0,
                 ..Default::default()
             })
             .collect(),
@@ -148,84 +150,61 @@ impl Spu {
         });
     }
 
-    /// The answer to `req` when an error is injected, or `None` to close the connection.
-    fn injected(&self, conn: &Arc<Conn>, msg: &RequestMessage<AnyRequest>, error: ErrorCode) {
-        let (id, version) = (msg.header.correlation_id, msg.header.api_version);
-        let req = match &msg.request {
-            AnyRequest::ApiVersions(r) => {
-                let body = ApiVersionsResponse {
-                    error_code: error,
-                    ..spu_versions(&r.client_version)
-                };
-                return spawn_reply(conn, id, version, body);
+    /// The answer to `req` with `error` injected into its error field(s).
+    fn injected(&self, req: &SpuRequest, error: ErrorCode) -> SpuResponse {
+        let with_error = |mut body: FetchOffsetsResponse| {
+            for p in body.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
+                p.error_code = error.clone();
             }
-            AnyRequest::Spu(req) => req,
-            AnyRequest::Sc(_) => return,
+            body
         };
         match req {
-            SpuRequest::Produce(r) => spawn_reply(conn, id, version, produce_error(r, &error)),
+            SpuRequest::Produce(r) => SpuResponse::Produce(produce_error(r, &error)),
             SpuRequest::Fetch(r) => {
-                let mut body = FetchResponse {
-                    error_code: error.clone(),
-                    ..data::fetch(&Default::default(), self.id, r)
-                };
+                let mut body = data::fetch(&Default::default(), self.id, r);
+                body.error_code = error.clone();
                 for p in body.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
                     p.error_code = error.clone();
                 }
-                spawn_reply(conn, id, version, body);
+                SpuResponse::Fetch(body)
             }
-            SpuRequest::FetchOffsets(r) => {
-                let mut body: FetchOffsetsResponse =
-                    data::fetch_offsets(&Default::default(), self.id, r);
-                for p in body.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
-                    p.error_code = error.clone();
-                }
-                spawn_reply(conn, id, version, body);
-            }
-            SpuRequest::StreamFetch(r) => {
-                let spec = StreamSpec {
-                    spu: self.id,
-                    correlation_id: id,
-                    version,
-                    topic: r.topic.clone(),
-                    partition: r.partition,
-                    max_bytes: 0,
-                    stream_id: 0,
-                };
-                let conn = conn.clone();
-                tokio::spawn(async move { stream::send_error(&conn, &spec, error).await });
-            }
+            SpuRequest::FetchOffsets(r) => SpuResponse::FetchOffsets(with_error(
+                data::fetch_offsets(&Default::default(), self.id, r),
+            )),
+            SpuRequest::StreamFetch(r) => SpuResponse::StreamFetch(StreamFetchResponse {
+                topic: r.topic.clone(),
+                stream_id: 0,
+                partition: FetchablePartitionResponse {
+                    partition_index: r.partition,
+                    error_code: error,
+                    ..Default::default()
+                },
+            }),
             SpuRequest::UpdateOffsets(r) => {
                 let status = r.offsets.iter().map(|o| OffsetUpdateStatus {
                     session_id: o.session_id,
                     error: error.clone(),
                 });
-                let body = UpdateOffsetsResponse {
+                SpuResponse::UpdateOffsets(UpdateOffsetsResponse {
                     status: status.collect(),
-                };
-                spawn_reply(conn, id, version, body);
+                })
             }
             SpuRequest::UpdateConsumerOffset(r) => {
-                let body = UpdateConsumerOffsetResponse {
+                SpuResponse::UpdateConsumerOffset(UpdateConsumerOffsetResponse {
                     offset: r.offset,
                     error_code: error,
-                };
-                spawn_reply(conn, id, version, body);
+                })
             }
             SpuRequest::DeleteConsumerOffset(_) => {
-                spawn_reply(
-                    conn,
-                    id,
-                    version,
-                    DeleteConsumerOffsetResponse { error_code: error },
-                );
+                SpuResponse::DeleteConsumerOffset(DeleteConsumerOffsetResponse {
+                    error_code: error,
+                })
             }
             SpuRequest::FetchConsumerOffsets(_) => {
-                let body = FetchConsumerOffsetsResponse {
+                SpuResponse::FetchConsumerOffsets(FetchConsumerOffsetsResponse {
                     error_code: error,
                     consumers: Vec::new(),
-                };
-                spawn_reply(conn, id, version, body);
+                })
             }
         }
     }
@@ -235,86 +214,99 @@ impl Spu {
         (leader != Some(self.id)).then_some(ErrorCode::PartitionNotLeader)
     }
 
+    fn update_offsets(conn: &Conn, req: &UpdateOffsetsRequest) -> UpdateOffsetsResponse {
+        let status = req.offsets.iter().map(|o| OffsetUpdateStatus {
+            session_id: o.session_id,
+            error: if conn.sessions().ack(o.session_id, o.offset) {
+                ErrorCode::None
+            } else {
+                ErrorCode::FetchSessionNotFoud
+            },
+        });
+        UpdateOffsetsResponse {
+            status: status.collect(),
+        }
+    }
+
+    fn update_consumer_offset(
+        &self,
+        conn: &Conn,
+        req: &UpdateConsumerOffsetRequest,
+    ) -> UpdateConsumerOffsetResponse {
+        let error_code = match conn.sessions().get(req.session_id) {
+            None => ErrorCode::FetchSessionNotFoud,
+            Some(s) => match &s.consumer_id {
+                None => ErrorCode::Other("stream without consumer id".into()),
+                Some(consumer) => {
+                    let mut state = self.shared.lock();
+                    data::store_offset(&mut state, consumer, &s.topic, s.partition, req.offset);
+                    ErrorCode::None
+                }
+            },
+        };
+        UpdateConsumerOffsetResponse {
+            offset: req.offset,
+            error_code,
+        }
+    }
+
+    fn delete_consumer_offset(
+        &self,
+        req: DeleteConsumerOffsetRequest,
+    ) -> DeleteConsumerOffsetResponse {
+        let error_code = self.offsets_leader_error().unwrap_or_else(|| {
+            let key = (
+                req.consumer_id,
+                req.replica_id.topic,
+                req.replica_id.partition,
+            );
+            self.shared.lock().consumer_offsets.remove(&key);
+            ErrorCode::None
+        });
+        DeleteConsumerOffsetResponse { error_code }
+    }
+
+    fn fetch_consumer_offsets(
+        &self,
+        req: &FetchConsumerOffsetsRequest,
+    ) -> FetchConsumerOffsetsResponse {
+        match self.offsets_leader_error() {
+            Some(error_code) => FetchConsumerOffsetsResponse {
+                error_code,
+                consumers: Vec::new(),
+            },
+            None => FetchConsumerOffsetsResponse {
+                error_code: ErrorCode::None,
+                consumers: data::consumer_offsets(&self.shared.lock(), req.filter_opts.as_ref()),
+            },
+        }
+    }
+
+    /// Answer `req` (stream fetches answer from their own task).
     fn handle(&self, conn: &Arc<Conn>, id: i32, version: i16, req: SpuRequest) {
-        match req {
-            SpuRequest::Produce(r) => spawn_reply(conn, id, version, self.produce(r)),
+        let body = match req {
+            SpuRequest::Produce(r) => SpuResponse::Produce(self.produce(r)),
             SpuRequest::Fetch(r) => {
-                let body = data::fetch(&self.shared.lock(), self.id, &r);
-                spawn_reply(conn, id, version, body);
+                SpuResponse::Fetch(data::fetch(&self.shared.lock(), self.id, &r))
             }
             SpuRequest::FetchOffsets(r) => {
-                let body = data::fetch_offsets(&self.shared.lock(), self.id, &r);
-                spawn_reply(conn, id, version, body);
+                SpuResponse::FetchOffsets(data::fetch_offsets(&self.shared.lock(), self.id, &r))
             }
-            SpuRequest::StreamFetch(r) => self.stream_fetch(conn, id, version, r),
+            SpuRequest::StreamFetch(r) => return self.stream_fetch(conn, id, version, r),
             SpuRequest::UpdateOffsets(r) => {
-                let status = r.offsets.iter().map(|o| OffsetUpdateStatus {
-                    session_id: o.session_id,
-                    error: if conn.sessions().ack(o.session_id, o.offset) {
-                        ErrorCode::None
-                    } else {
-                        ErrorCode::FetchSessionNotFoud
-                    },
-                });
-                let body = UpdateOffsetsResponse {
-                    status: status.collect(),
-                };
-                spawn_reply(conn, id, version, body);
+                SpuResponse::UpdateOffsets(Self::update_offsets(conn, &r))
             }
             SpuRequest::UpdateConsumerOffset(r) => {
-                let error_code = match conn.sessions().get(r.session_id) {
-                    None => ErrorCode::FetchSessionNotFoud,
-                    Some(s) => match &s.consumer_id {
-                        None => ErrorCode::Other("stream without consumer id".into()),
-                        Some(consumer) => {
-                            let mut state = self.shared.lock();
-                            data::store_offset(
-                                &mut state,
-                                consumer,
-                                &s.topic,
-                                s.partition,
-                                r.offset,
-                            );
-                            ErrorCode::None
-                        }
-                    },
-                };
-                let body = UpdateConsumerOffsetResponse {
-                    offset: r.offset,
-                    error_code,
-                };
-                spawn_reply(conn, id, version, body);
+                SpuResponse::UpdateConsumerOffset(self.update_consumer_offset(conn, &r))
             }
             SpuRequest::DeleteConsumerOffset(r) => {
-                let error_code = self.offsets_leader_error().unwrap_or_else(|| {
-                    let key = (r.consumer_id, r.replica_id.topic, r.replica_id.partition);
-                    self.shared.lock().consumer_offsets.remove(&key);
-                    ErrorCode::None
-                });
-                spawn_reply(
-                    conn,
-                    id,
-                    version,
-                    DeleteConsumerOffsetResponse { error_code },
-                );
+                SpuResponse::DeleteConsumerOffset(self.delete_consumer_offset(r))
             }
             SpuRequest::FetchConsumerOffsets(r) => {
-                let body = match self.offsets_leader_error() {
-                    Some(error_code) => FetchConsumerOffsetsResponse {
-                        error_code,
-                        consumers: Vec::new(),
-                    },
-                    None => FetchConsumerOffsetsResponse {
-                        error_code: ErrorCode::None,
-                        consumers: data::consumer_offsets(
-                            &self.shared.lock(),
-                            r.filter_opts.as_ref(),
-                        ),
-                    },
-                };
-                spawn_reply(conn, id, version, body);
+                SpuResponse::FetchConsumerOffsets(self.fetch_consumer_offsets(&r))
             }
-        }
+        };
+        spawn_reply(conn, id, version, body);
     }
 }
 
@@ -322,17 +314,22 @@ impl Service for Spu {
     const SERVER: Server = Server::Spu;
 
     fn dispatch(self: &Arc<Self>, msg: RequestMessage<AnyRequest>, conn: &Arc<Conn>) -> bool {
-        if let Some(error) = self.shared.faults.take(Server::Spu, msg.header.api_key) {
-            self.injected(conn, &msg, error);
-            return true;
-        }
         let (id, version) = (msg.header.correlation_id, msg.header.api_version);
-        match msg.request {
-            AnyRequest::ApiVersions(r) => {
-                spawn_reply(conn, id, version, spu_versions(&r.client_version));
+        let injected = self.shared.faults.take(Server::Spu, msg.header.api_key);
+        match (msg.request, injected) {
+            (AnyRequest::ApiVersions(r), error) => {
+                let body = ApiVersionsResponse {
+                    error_code: error.unwrap_or(ErrorCode::None),
+                    ..spu_versions(&r.client_version)
+                };
+                spawn_reply(conn, id, version, body);
             }
-            AnyRequest::Spu(req) => self.handle(conn, id, version, req),
-            AnyRequest::Sc(_) => return false,
+            (AnyRequest::Spu(req), Some(error)) => {
+                spawn_reply(conn, id, version, self.injected(&req, error));
+            }
+            (AnyRequest::Spu(req), None) => self.handle(conn, id, version, req),
+            // SC requests cannot reach an SPU (frames decode per server).
+            (AnyRequest::Sc(_), _) => return false,
         }
         true
     }

@@ -1,8 +1,10 @@
 //! The cluster's shared state: topics, partitions with their logs, SPUs, SmartModules and
 //! consumer offsets, behind one lock, with change signals for watches and streams.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -94,6 +96,11 @@ pub(crate) struct Shared {
     meta: watch::Sender<u64>,
     /// Bumped on every write to any partition (stream fetches re-check their partition).
     data: watch::Sender<u64>,
+    /// The epoch each running watch has sent its frames for, by watch id.
+    watchers: Mutex<HashMap<u64, i64>>,
+    /// Bumped whenever a watch makes progress or ends.
+    watch_progress: watch::Sender<u64>,
+    next_watcher: AtomicU64,
     /// Injected faults.
     pub(crate) faults: Faults,
     /// Whether the cluster speaks TLS (SPU endpoints say so).
@@ -107,6 +114,9 @@ impl Shared {
             state: Mutex::new(State::default()),
             meta: watch::channel(0).0,
             data: watch::channel(0).0,
+            watchers: Mutex::new(HashMap::new()),
+            watch_progress: watch::channel(0).0,
+            next_watcher: AtomicU64::new(0),
             faults: Faults::default(),
             tls,
         })
@@ -141,5 +151,49 @@ impl Shared {
     /// The current metadata epoch.
     pub(crate) fn epoch(&self) -> i64 {
         *self.meta.borrow() as i64
+    }
+
+    fn watchers(&self) -> MutexGuard<'_, HashMap<u64, i64>> {
+        self.watchers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Register a running watch; it reports its progress with [`Shared::watch_sent`].
+    pub(crate) fn watch_started(&self, epoch: i64) -> u64 {
+        let id = self.next_watcher.fetch_add(1, Ordering::Relaxed);
+        self.watchers().insert(id, epoch);
+        id
+    }
+
+    /// Watch `id` has queued its frames up to `epoch`.
+    pub(crate) fn watch_sent(&self, id: u64, epoch: i64) {
+        if let Some(e) = self.watchers().get_mut(&id) {
+            *e = epoch;
+        }
+        self.watch_progress.send_modify(|n| *n += 1);
+    }
+
+    /// Watch `id` ended.
+    pub(crate) fn watch_ended(&self, id: u64) {
+        self.watchers().remove(&id);
+        self.watch_progress.send_modify(|n| *n += 1);
+    }
+
+    /// Wait (at most `limit`) until every running watch has queued its frames for `epoch`.
+    /// The real SC answers a create only once the new partitions are online, by which time
+    /// watchers have long been told; waiting here keeps that order on the wire.
+    pub(crate) async fn watches_reached(&self, epoch: i64, limit: Duration) {
+        let mut progress = self.watch_progress.subscribe();
+        let wait = async {
+            loop {
+                progress.mark_unchanged();
+                if self.watchers().values().all(|&e| e >= epoch) {
+                    return;
+                }
+                if progress.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
     }
 }

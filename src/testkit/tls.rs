@@ -10,6 +10,23 @@ use tokio_rustls::TlsAcceptor;
 
 use super::error::TestkitError;
 
+/// A client certificate and key signed by the cluster's CA (PEM), for clients that insist
+/// on presenting one (the official client's `verified` TLS policy does). The servers do not
+/// ask for client certificates.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The private key (PKCS#8), PEM.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity").finish_non_exhaustive()
+    }
+}
+
 /// A certificate authority that signs the cluster's server certificates.
 pub(crate) struct Authority {
     ca_pem: String,
@@ -45,6 +62,20 @@ impl Authority {
     /// The CA certificate, PEM.
     pub(crate) fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// A client certificate for `name`, signed by this CA.
+    pub(crate) fn client_identity(&self, name: &str) -> Result<ClientIdentity, TestkitError> {
+        let key = KeyPair::generate().map_err(tls_error)?;
+        let mut params = CertificateParams::new(vec![name.to_owned()]).map_err(tls_error)?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let cert = params.signed_by(&key, &self.issuer).map_err(tls_error)?;
+        Ok(ClientIdentity {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// A TLS acceptor presenting a certificate for `name`, signed by this CA.

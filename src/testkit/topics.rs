@@ -16,6 +16,13 @@ const RETENTION_SECONDS_MIN: u32 = 10;
 const SEGMENT_SIZE_MIN: u32 = 1024;
 const PARTITION_SIZE_MIN: u64 = 2 * SEGMENT_SIZE_MIN as u64;
 const DEFAULT_SEGMENT_SIZE: u32 = 1_073_741_824;
+/// Most partitions one topic may have here: a request for billions would exhaust memory
+/// (the real SC has no such limit, but spreads them over real SPUs).
+pub(crate) const MAX_PARTITIONS: u32 = 10_000;
+
+fn too_many(count: u64) -> String {
+    format!("{count} partitions exceed the testkit limit of {MAX_PARTITIONS}")
+}
 
 fn status(name: &str, error_code: ErrorCode, message: Option<String>) -> Status {
     Status {
@@ -106,6 +113,9 @@ fn validate_assigned(maps: &[PartitionMap], state: &State) -> Result<(), String>
 /// spread round-robin.
 pub(crate) fn place(spus: &[i32], from: u32, to: u32, factor: u32) -> Vec<(u32, Vec<i32>)> {
     let n = spus.len();
+    if n == 0 {
+        return Vec::new();
+    }
     (from..to)
         .map(|p| {
             let replicas = (0..factor as usize)
@@ -113,6 +123,16 @@ pub(crate) fn place(spus: &[i32], from: u32, to: u32, factor: u32) -> Vec<(u32, 
                 .collect();
             (p, replicas)
         })
+        .collect()
+}
+
+/// The ids of the SPUs that are up, in order: computed placement uses only those.
+fn online_spus(state: &State) -> Vec<i32> {
+    state
+        .spus
+        .iter()
+        .filter(|(_, s)| s.online)
+        .map(|(&id, _)| id)
         .collect()
 }
 
@@ -145,6 +165,10 @@ fn validate(state: &State, name: &str, spec: &TopicSpec) -> Result<(), Status> {
     }
     let reason = match &spec.replicas {
         ReplicaSpec::Computed(p) if p.partitions == 0 => "partition must be greater than 0",
+        ReplicaSpec::Computed(p) if p.partitions > MAX_PARTITIONS => {
+            let reason = too_many(p.partitions.into());
+            return Err(status(name, ErrorCode::TopicError, Some(reason)));
+        }
         ReplicaSpec::Computed(p) if p.replication_factor == 0 => {
             "replication factor must be greater than 0"
         }
@@ -170,7 +194,7 @@ pub(crate) fn create(state: &mut State, name: &str, spec: TopicSpec, dry_run: bo
         ReplicaSpec::Assigned(maps) => maps.iter().map(|m| (m.id, m.replicas.clone())).collect(),
         ReplicaSpec::Computed(p) => {
             let p = p.clone();
-            let spus: Vec<i32> = state.spus.keys().copied().collect();
+            let spus = online_spus(state);
             if p.replication_factor as usize > spus.len() {
                 let reason = format!(
                     "need {} more SPU",
@@ -261,8 +285,16 @@ pub(crate) fn add_partitions(state: &mut State, name: &str, count: u32) -> Statu
         return status(name, ErrorCode::TopicInvalidReplicaType, message);
     };
     let from = param.partitions;
+    let total = u64::from(from) + u64::from(count);
+    if total > u64::from(MAX_PARTITIONS) {
+        return status(name, ErrorCode::TopicError, Some(too_many(total)));
+    }
     param.partitions += count;
-    let spus: Vec<i32> = state.spus.keys().copied().collect();
+    let spus = online_spus(state);
+    if spus.is_empty() {
+        let reason = Some("no online SPU to place partitions on".to_owned());
+        return status(name, ErrorCode::TopicError, reason);
+    }
     let factor = (param.replication_factor as usize).min(spus.len()) as u32;
     let placement = place(&spus, from, from + count, factor);
     add_partitions_to(state, name, &mut entry, placement);
@@ -328,6 +360,11 @@ mod tests {
         assert_eq!(bad_name.error_code, ErrorCode::TopicInvalidName);
         let zero = create(&mut s, "z", TopicSpec::computed(0, 1), false);
         assert_eq!(zero.error_code, ErrorCode::TopicError);
+        let huge = create(&mut s, "h", TopicSpec::computed(u32::MAX, 1), false);
+        assert_eq!(huge.error_code, ErrorCode::TopicError);
+        assert!(create(&mut s, "ok", TopicSpec::computed(1, 1), false).is_ok());
+        let overflow = add_partitions(&mut s, "ok", u32::MAX);
+        assert_eq!(overflow.error_code, ErrorCode::TopicError);
         let mut small = TopicSpec::computed(1, 1);
         small.storage = Some(TopicStorageConfig {
             segment_size: Some(10),

@@ -55,7 +55,8 @@ pub(crate) async fn run<S: View>(
 ) {
     let mut events = conn.shared().meta_events();
     events.mark_unchanged();
-    let (epoch, mut current) = snapshot::<S>(&conn, summary);
+    let (epoch, current) = snapshot::<S>(&conn, summary);
+    let id = conn.shared().watch_started(epoch);
     let first = WatchResponse::<S> {
         update: MetadataUpdate {
             epoch,
@@ -63,29 +64,42 @@ pub(crate) async fn run<S: View>(
             all: current.values().cloned().collect(),
         },
     };
-    if !conn.reply(correlation_id, version, &first).await {
-        return;
+    if conn.reply(correlation_id, version, &first).await {
+        follow(&conn, id, correlation_id, version, summary, current, events).await;
     }
+    conn.shared().watch_ended(id);
+}
+
+/// Send one frame per change until the connection closes.
+async fn follow<S: View>(
+    conn: &Conn,
+    id: u64,
+    correlation_id: i32,
+    version: i16,
+    summary: bool,
+    mut current: BTreeMap<String, Metadata<S>>,
+    mut events: tokio::sync::watch::Receiver<u64>,
+) {
     loop {
         tokio::select! {
             _ = conn.closed().cancelled() => return,
             changed = events.changed() => if changed.is_err() { return },
         }
-        let (epoch, next) = snapshot::<S>(&conn, summary);
+        let (epoch, next) = snapshot::<S>(conn, summary);
         let changes = diff(&current, &next);
         current = next;
-        if changes.is_empty() {
-            continue;
+        if !changes.is_empty() {
+            let frame = WatchResponse::<S> {
+                update: MetadataUpdate {
+                    epoch,
+                    changes,
+                    all: Vec::new(),
+                },
+            };
+            if !conn.reply(correlation_id, version, &frame).await {
+                return;
+            }
         }
-        let frame = WatchResponse::<S> {
-            update: MetadataUpdate {
-                epoch,
-                changes,
-                all: Vec::new(),
-            },
-        };
-        if !conn.reply(correlation_id, version, &frame).await {
-            return;
-        }
+        conn.shared().watch_sent(id, epoch);
     }
 }

@@ -783,3 +783,35 @@ async fn a_topic_consumer_picks_up_partitions_added_mid_stream() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn dropping_every_producer_handle_still_delivers_what_was_buffered() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("dropped", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            linger: Duration::from_secs(3600),
+            batch_size: 1 << 20,
+            ..ProducerOptions::default()
+        });
+        let mut receipts = Vec::new();
+        for i in 0..50 {
+            receipts.push(
+                producer
+                    .enqueue("dropped", None, format!("{i}").as_bytes())
+                    .await
+                    .unwrap(),
+            );
+        }
+        drop(producer);
+        for (i, receipt) in receipts.into_iter().enumerate() {
+            assert_eq!(receipt.wait().await.unwrap().offset, i as i64);
+        }
+    })
+    .await;
+}

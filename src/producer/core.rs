@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use actix::Addr;
+use actix::WeakAddr;
 use tokio::sync::Semaphore;
 
 use super::accumulator::Accumulator;
@@ -23,7 +23,8 @@ pub(crate) struct Core {
     pub(crate) options: ProducerOptions,
     pub(crate) acc: Mutex<Accumulator>,
     pub(crate) budget: Semaphore,
-    pub(crate) actor: OnceLock<Addr<ProducerActor>>,
+    /// Weak, so that dropping every `Producer` handle stops (and drains) the actor.
+    pub(crate) actor: OnceLock<WeakAddr<ProducerActor>>,
     topics: RwLock<HashMap<String, (Arc<str>, u32)>>,
     partitioner: Arc<dyn Partitioner>,
 }
@@ -146,7 +147,7 @@ impl Core {
             Instant::now(),
         );
         if pushed.wake {
-            if let Some(actor) = self.actor.get() {
+            if let Some(actor) = self.actor.get().and_then(WeakAddr::upgrade) {
                 actor.do_send(Wake);
             }
         }

@@ -36,6 +36,16 @@ use crate::connection::runtime;
 pub struct Producer {
     core: Arc<Core>,
     actor: Addr<ProducerActor>,
+    _close_on_drop: Arc<CloseOnDrop>,
+}
+
+/// Closes (drains, then stops) the actor when the last `Producer` clone goes.
+struct CloseOnDrop(Addr<ProducerActor>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.do_send(Close);
+    }
 }
 
 impl std::fmt::Debug for Producer {
@@ -54,8 +64,12 @@ impl FluvioClient {
             let core = core.clone();
             runtime::start(move |_| ProducerActor::new(core))
         };
-        let _ = core.actor.set(actor.clone());
-        Producer { core, actor }
+        let _ = core.actor.set(actor.downgrade());
+        Producer {
+            core,
+            _close_on_drop: Arc::new(CloseOnDrop(actor.clone())),
+            actor,
+        }
     }
 }
 

@@ -171,3 +171,212 @@ async fn connects_negotiates_discovers_and_moves_records() {
     })
     .await;
 }
+
+mod high_level {
+    use super::*;
+    use actix_fluvio::admin::{AdminError, TopicConfig};
+    use actix_fluvio::consumer::{ConsumerOptions, Offset};
+    use actix_fluvio::producer::{key_partition, ProducerOptions};
+    use actix_fluvio::protocol::record::Compression;
+
+    #[tokio::test]
+    async fn admin_calls_match_the_cluster() {
+        let Some(_addr) = cluster() else { return };
+        bounded(async {
+            let client = FluvioClient::connect(ClientConfig::default())
+                .await
+                .unwrap();
+            let admin = client.admin();
+            let topic = unique("actix-fluvio-admin");
+            admin
+                .create_topic(&topic, TopicConfig::new(3))
+                .await
+                .unwrap();
+            let err = admin
+                .create_topic(&topic, TopicConfig::new(3))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, AdminError::TopicAlreadyExists(_)), "{err}");
+            let described = admin
+                .get_topic(&topic)
+                .await
+                .unwrap()
+                .expect("topic listed");
+            println!(
+                "topic {}: {:?} {:?}",
+                described.name, described.spec.replicas, described.status.resolution
+            );
+            assert!(admin.get_topic(&unique("missing")).await.unwrap().is_none());
+            let partitions = admin.list_partitions(Some(&topic)).await.unwrap();
+            assert_eq!(partitions.len(), 3);
+            for p in &partitions {
+                println!(
+                    "partition {}-{} leader {} replicas {:?} {:?} hw {} leo {}",
+                    p.topic,
+                    p.partition,
+                    p.leader,
+                    p.replicas,
+                    p.status,
+                    p.high_watermark,
+                    p.end_offset
+                );
+            }
+            let spus = admin.list_spus().await.unwrap();
+            assert!(spus.iter().any(|s| s.online), "{spus:?}");
+            for s in &spus {
+                println!(
+                    "spu {} {} {:?} {:?} online={}",
+                    s.id, s.name, s.spu_type, s.public_endpoint, s.online
+                );
+            }
+            admin.delete_topic(&topic).await.unwrap();
+            let err = admin.delete_topic(&topic).await.unwrap_err();
+            assert!(matches!(err, AdminError::TopicNotFound(_)), "{err}");
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn producer_and_consumer_round_trip_with_every_codec_and_offsets() {
+        let Some(_addr) = cluster() else { return };
+        bounded(async {
+            let client = FluvioClient::connect(ClientConfig::default())
+                .await
+                .unwrap();
+            let topic = unique("actix-fluvio-pc");
+            client
+                .admin()
+                .create_topic(&topic, TopicConfig::new(2))
+                .await
+                .unwrap();
+            let mut expected = Vec::new();
+            for codec in [
+                Compression::None,
+                Compression::Gzip,
+                Compression::Snappy,
+                Compression::Lz4,
+                Compression::Zstd,
+            ] {
+                let producer = client.producer(ProducerOptions {
+                    compression: codec,
+                    ..ProducerOptions::default()
+                });
+                let records: Vec<(Option<String>, String)> = (0..200)
+                    .map(|i| (Some(format!("key-{}", i % 7)), format!("{codec}-{i}")))
+                    .collect();
+                let metas = producer.send_batch(&topic, records.clone()).await.unwrap();
+                for ((key, value), meta) in records.into_iter().zip(metas) {
+                    assert_eq!(
+                        meta.partition,
+                        key_partition(key.as_ref().unwrap().as_bytes(), 2)
+                    );
+                    expected.push((meta.partition, meta.offset, value));
+                }
+            }
+            for partition in 0..2 {
+                let mine: Vec<_> = expected.iter().filter(|e| e.0 == partition).collect();
+                for w in mine.windows(2) {
+                    assert_eq!(
+                        w[1].1,
+                        w[0].1 + 1,
+                        "contiguous offsets on partition {partition}"
+                    );
+                }
+                let options = ConsumerOptions {
+                    disable_continuous: true,
+                    ..ConsumerOptions::default()
+                };
+                let mut stream = client
+                    .partition_consumer(&topic, partition, options)
+                    .await
+                    .unwrap();
+                let mut got = Vec::new();
+                while let Some(r) = stream.next().await {
+                    let r = r.unwrap();
+                    got.push((
+                        r.partition,
+                        r.offset,
+                        String::from_utf8(r.value.to_vec()).unwrap(),
+                    ));
+                }
+                let want: Vec<_> = mine.into_iter().cloned().collect();
+                assert_eq!(got, want, "partition {partition}");
+                let (start, end) = client.partition_offsets(&topic, partition).await.unwrap();
+                assert_eq!((start, end), (0, got.len() as i64));
+                let tail = client
+                    .partition_consumer(
+                        &topic,
+                        partition,
+                        ConsumerOptions {
+                            offset: Offset::FromEnd(3),
+                            disable_continuous: true,
+                            ..ConsumerOptions::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let mut tail = tail;
+                let mut n = 0;
+                while let Some(r) = tail.next().await {
+                    assert!(r.unwrap().offset >= end - 3);
+                    n += 1;
+                }
+                assert_eq!(n, 3);
+            }
+            let _ = client.admin().delete_topic(&topic).await;
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn consumer_offsets_commit_and_resume() {
+        let Some(_addr) = cluster() else { return };
+        bounded(async {
+            let client = FluvioClient::connect(ClientConfig::default())
+                .await
+                .unwrap();
+            let topic = unique("actix-fluvio-co");
+            client
+                .admin()
+                .create_topic(&topic, TopicConfig::new(1))
+                .await
+                .unwrap();
+            let producer = client.producer(ProducerOptions::default());
+            producer
+                .send_batch(&topic, (0..30).map(|i| (None::<&[u8]>, i.to_string())))
+                .await
+                .unwrap();
+            let id = unique("consumer");
+            let options = ConsumerOptions {
+                consumer_id: Some(id.clone()),
+                ..ConsumerOptions::default()
+            };
+            let mut stream = client
+                .partition_consumer(&topic, 0, options.clone())
+                .await
+                .unwrap();
+            for _ in 0..12 {
+                stream.next().await.unwrap().unwrap();
+            }
+            stream.commit(11).await.unwrap();
+            drop(stream);
+            let offsets = client.admin().list_consumer_offsets().await.unwrap();
+            assert!(
+                offsets
+                    .iter()
+                    .any(|o| o.consumer_id == id && o.offset == 11),
+                "{offsets:?}"
+            );
+            let mut resumed = client.partition_consumer(&topic, 0, options).await.unwrap();
+            assert_eq!(resumed.next().await.unwrap().unwrap().offset, 12);
+            drop(resumed);
+            client
+                .admin()
+                .delete_consumer_offset(&id, &topic, 0)
+                .await
+                .unwrap();
+            let _ = client.admin().delete_topic(&topic).await;
+        })
+        .await;
+    }
+}

@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod codec;
 pub mod connection;
 pub mod consumer;
+pub mod pipeline;
 pub mod producer;
 pub mod protocol;
 pub mod telemetry;

@@ -23,7 +23,8 @@ pub struct ConsumerOptions {
     pub disable_continuous: bool,
     /// Consumer id for offset commits; with one, a stored offset wins over `offset`.
     pub consumer_id: Option<String>,
-    /// Commit the last delivered offset this often (needs a consumer id).
+    /// Commit the last delivered offset this often, and when the stream stops (needs a
+    /// consumer id). Without it, only explicit commits store offsets.
     pub auto_commit: Option<Duration>,
     /// Most records buffered between the fetcher and the reader.
     pub buffer_records: usize,

@@ -60,6 +60,21 @@ impl Fetcher {
         if let Err(error) = self.run_inner().await {
             let _ = self.tx.send(Err(error));
         }
+        // End the reader's stream, but keep serving commits (e.g. the final commit of a
+        // stop-at-end reader) while the stream's session lives.
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.tx, closed));
+        while let Some(command) = self.control.recv().await {
+            match command {
+                Control::Commit(offset, reply) => {
+                    let _ = reply.send(self.commit(offset).await);
+                }
+                Control::Stop => {
+                    self.commit_delivered().await;
+                    break;
+                }
+            }
+        }
     }
 
     async fn run_inner(&mut self) -> Result<(), ConsumerError> {
@@ -370,7 +385,11 @@ impl Fetcher {
         Ok(())
     }
 
+    /// With auto commit: store the last delivered offset (on the interval and on stop).
     async fn commit_delivered(&mut self) {
+        if self.options.auto_commit.is_none() {
+            return;
+        }
         let delivered = self.delivered.load(Ordering::Acquire);
         if self.options.consumer_id.is_some() && delivered > self.committed {
             if let Err(error) = self.commit(delivered).await {

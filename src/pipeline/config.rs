@@ -1,0 +1,46 @@
+//! Pipeline settings.
+
+use std::time::Duration;
+
+/// How a pipeline reads, commits, restarts and stops.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// The topic to read (every partition).
+    pub source: String,
+    /// The consumer id offsets are committed under; a new pipeline with the same id resumes.
+    pub consumer_id: String,
+    /// Where workers' outputs go (`None`: the worker is the sink).
+    pub sink: Option<String>,
+    /// Partition-affine workers: partition `p` goes to worker `p % workers`.
+    pub workers: usize,
+    /// Commit after this many acknowledged records...
+    pub commit_every: usize,
+    /// ...or this long after the last commit, whichever comes first.
+    pub commit_interval: Duration,
+    /// Most worker restarts within `restart_window` before the pipeline fails.
+    pub max_restarts: u32,
+    /// The window for `max_restarts`.
+    pub restart_window: Duration,
+    /// Delay before restarting a failed worker.
+    pub restart_backoff: Duration,
+    /// Stop each partition at the end it had when the pipeline started.
+    pub exit_at_end: bool,
+}
+
+impl PipelineConfig {
+    /// Copy `source` to `sink` through workers, committing under `consumer_id`.
+    pub fn new(source: impl Into<String>, consumer_id: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            consumer_id: consumer_id.into(),
+            sink: None,
+            workers: 1,
+            commit_every: 1000,
+            commit_interval: Duration::from_secs(1),
+            max_restarts: 10,
+            restart_window: Duration::from_secs(60),
+            restart_backoff: Duration::from_millis(100),
+            exit_at_end: false,
+        }
+    }
+}

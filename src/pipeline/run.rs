@@ -1,0 +1,338 @@
+//! Running a pipeline: one task per partition reads, hands each record to its worker, sends
+//! the worker's outputs to the sink, acknowledges, commits in batches, restarts failed
+//! workers (redelivering from the last committed offset) and drains on request.
+//!
+//! ```text
+//!  partition p ──PartitionStream──▶ worker p % n ──outputs──▶ Producer (sink)
+//!        ▲                             │ answer = ack              │ acknowledged
+//!        └── commit (consumer id) ◀── OffsetTracker ◀──────────────┘
+//! ```
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use actix::{MailboxError, Recipient};
+use tokio::sync::watch;
+
+use super::config::PipelineConfig;
+use super::tracker::OffsetTracker;
+use super::worker::{Output, Process, WorkerError};
+use crate::cluster::FluvioClient;
+use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord};
+use crate::producer::{Producer, ProducerError, ProducerOptions};
+
+/// Why a pipeline stopped.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// Reading failed.
+    #[error(transparent)]
+    Consumer(#[from] ConsumerError),
+    /// Writing to the sink failed.
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    /// Workers failed more often than `max_restarts` within `restart_window`.
+    #[error("worker {worker} restarted {restarts} times within the window; last failure: {last}")]
+    TooManyRestarts {
+        /// The worker index.
+        worker: usize,
+        /// Restarts counted.
+        restarts: usize,
+        /// The last failure.
+        last: String,
+    },
+}
+
+/// Counts of what flowed.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// Records acknowledged by workers.
+    pub acked: AtomicU64,
+    /// Records delivered again after a restart.
+    pub redelivered: AtomicU64,
+    /// Worker restarts.
+    pub restarts: AtomicU64,
+    /// Offset commits.
+    pub commits: AtomicU64,
+}
+
+type Factory = Arc<dyn Fn(usize) -> Recipient<Process> + Send + Sync>;
+
+struct Workers {
+    factory: Factory,
+    slots: Vec<Mutex<(Recipient<Process>, VecDeque<Instant>)>>,
+}
+
+/// A running pipeline.
+#[derive(Debug)]
+pub struct PipelineHandle {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), PipelineError>>>,
+    producer: Option<Producer>,
+    stats: Arc<PipelineStats>,
+}
+
+/// Start a pipeline: `worker(i)` starts worker `i` and returns its recipient (called again
+/// to restart it). Start each worker on an arbiter of its own
+/// (`actix::Arbiter::new()`), so that a panic takes down only that worker.
+///
+/// # Errors
+/// The source topic's partitions cannot be read.
+pub async fn start_pipeline<F>(
+    client: &FluvioClient,
+    config: PipelineConfig,
+    worker: F,
+) -> Result<PipelineHandle, PipelineError>
+where
+    F: Fn(usize) -> Recipient<Process> + Send + Sync + 'static,
+{
+    let partitions = client
+        .partition_count(&config.source)
+        .await
+        .map_err(ConsumerError::from)?;
+    let factory: Factory = Arc::new(worker);
+    let workers = Arc::new(Workers {
+        slots: (0..config.workers.max(1))
+            .map(|i| Mutex::new((factory(i), VecDeque::new())))
+            .collect(),
+        factory,
+    });
+    let producer = config
+        .sink
+        .as_ref()
+        .map(|_| client.producer(ProducerOptions::default()));
+    let (stop, stop_rx) = watch::channel(false);
+    let stats = Arc::new(PipelineStats::default());
+    let config = Arc::new(config);
+    let tasks = (0..partitions)
+        .map(|partition| {
+            let task = PartitionTask {
+                client: client.clone(),
+                config: config.clone(),
+                partition,
+                workers: workers.clone(),
+                producer: producer.clone(),
+                stop: stop_rx.clone(),
+                stats: stats.clone(),
+            };
+            tokio::spawn(task.run())
+        })
+        .collect();
+    Ok(PipelineHandle {
+        stop,
+        tasks,
+        producer,
+        stats,
+    })
+}
+
+impl PipelineHandle {
+    /// What flowed so far.
+    pub fn stats(&self) -> &PipelineStats {
+        &self.stats
+    }
+
+    /// Wait until every partition ended (`exit_at_end`) or one failed.
+    ///
+    /// # Errors
+    /// The first partition's failure.
+    pub async fn wait(self) -> Result<Arc<PipelineStats>, PipelineError> {
+        self.finish().await
+    }
+
+    /// Stop fetching, let records in flight finish, flush the sink, commit what was
+    /// acknowledged, then stop.
+    ///
+    /// # Errors
+    /// The first partition's failure.
+    pub async fn drain(self) -> Result<Arc<PipelineStats>, PipelineError> {
+        let _ = self.stop.send(true);
+        self.finish().await
+    }
+
+    async fn finish(self) -> Result<Arc<PipelineStats>, PipelineError> {
+        let mut first_error = None;
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(join) => {
+                    first_error.get_or_insert(PipelineError::TooManyRestarts {
+                        worker: 0,
+                        restarts: 0,
+                        last: join.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(producer) = self.producer {
+            producer.close().await?;
+        }
+        first_error.map_or(Ok(self.stats), Err)
+    }
+}
+
+struct PartitionTask {
+    client: FluvioClient,
+    config: Arc<PipelineConfig>,
+    partition: u32,
+    workers: Arc<Workers>,
+    producer: Option<Producer>,
+    stop: watch::Receiver<bool>,
+    stats: Arc<PipelineStats>,
+}
+
+enum Session {
+    Finished,
+    Restart,
+}
+
+impl PartitionTask {
+    async fn run(mut self) -> Result<(), PipelineError> {
+        let mut highest_processed = -1;
+        loop {
+            match self.session(&mut highest_processed).await? {
+                Session::Finished => return Ok(()),
+                Session::Restart => continue,
+            }
+        }
+    }
+
+    /// Read from the last committed offset until the end, a stop, or a worker failure.
+    async fn session(&mut self, highest_processed: &mut i64) -> Result<Session, PipelineError> {
+        let options = ConsumerOptions {
+            consumer_id: Some(self.config.consumer_id.clone()),
+            disable_continuous: self.config.exit_at_end,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = self
+            .client
+            .partition_consumer(&self.config.source, self.partition, options)
+            .await?;
+        let committer = stream.committer();
+        let mut tracker = OffsetTracker::new(None);
+        let (mut since_commit, mut last_commit) = (0usize, Instant::now());
+        let worker_index = self.partition as usize % self.workers.slots.len();
+        let outcome = loop {
+            let record = tokio::select! {
+                biased;
+                _ = self.stop.changed() => break Session::Finished,
+                record = stream.next() => record,
+            };
+            let Some(record) = record else {
+                break Session::Finished;
+            };
+            let record = record?;
+            let offset = record.offset;
+            if offset <= *highest_processed {
+                self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("fluvio_pipeline_redelivered_total").increment(1);
+            }
+            tracker.delivered(offset);
+            match self.process(worker_index, record).await {
+                Ok(()) => {
+                    tracker.acked(offset);
+                    *highest_processed = (*highest_processed).max(offset);
+                    self.stats.acked.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("fluvio_pipeline_acked_total").increment(1);
+                    since_commit += 1;
+                }
+                Err(failure) => {
+                    self.restart(worker_index, failure).await?;
+                    self.commit(&committer, &mut tracker).await?;
+                    return Ok(Session::Restart);
+                }
+            }
+            if since_commit >= self.config.commit_every
+                || last_commit.elapsed() >= self.config.commit_interval
+            {
+                self.commit(&committer, &mut tracker).await?;
+                since_commit = 0;
+                last_commit = Instant::now();
+            }
+        };
+        self.commit(&committer, &mut tracker).await?;
+        Ok(outcome)
+    }
+
+    /// Hand the record to its worker and send the outputs; `Err` is the worker's failure.
+    async fn process(&self, worker: usize, record: ConsumerRecord) -> Result<(), String> {
+        let recipient = self.workers.slots[worker]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone();
+        let outputs: Vec<Output> = match recipient.send(Process(record)).await {
+            Ok(Ok(outputs)) => outputs,
+            Ok(Err(WorkerError(message))) => return Err(message),
+            Err(MailboxError::Closed) => return Err("the worker stopped (panicked?)".into()),
+            Err(MailboxError::Timeout) => return Err("the worker timed out".into()),
+        };
+        if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
+            let mut receipts = Vec::with_capacity(outputs.len());
+            for output in outputs {
+                let receipt = producer
+                    .enqueue(sink, output.key.as_deref(), &output.value)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                receipts.push(receipt);
+            }
+            for receipt in receipts {
+                receipt.wait().await.map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn restart(&self, worker: usize, failure: String) -> Result<(), PipelineError> {
+        let restarts = {
+            let mut slot = self.workers.slots[worker]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            slot.1.push_back(now);
+            while slot
+                .1
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > self.config.restart_window)
+            {
+                slot.1.pop_front();
+            }
+            slot.1.len()
+        };
+        tracing::warn!(worker, partition = self.partition, %failure, restarts, "pipeline worker failed; restarting");
+        if restarts > self.config.max_restarts as usize {
+            return Err(PipelineError::TooManyRestarts {
+                worker,
+                restarts,
+                last: failure,
+            });
+        }
+        tokio::time::sleep(self.config.restart_backoff).await;
+        let fresh = (self.workers.factory)(worker);
+        self.workers.slots[worker]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0 = fresh;
+        self.stats.restarts.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("fluvio_pipeline_restarts_total").increment(1);
+        Ok(())
+    }
+
+    async fn commit(
+        &self,
+        committer: &crate::consumer::Committer,
+        tracker: &mut OffsetTracker,
+    ) -> Result<(), PipelineError> {
+        if let Some(offset) = tracker.committable() {
+            committer.commit(offset).await?;
+            tracker.committed(offset);
+            self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}

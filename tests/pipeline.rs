@@ -1,0 +1,190 @@
+//! Pipelines on the embedded test cluster: a worker that panics on chosen records is
+//! restarted and nothing is skipped; a drain leaves every acknowledged record in the sink and
+//! the committed offset on the last processed record.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+
+struct Upper {
+    panic_on: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Actor for Upper {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for Upper {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let value = String::from_utf8_lossy(&msg.0.value).to_string();
+        if self.panic_on.lock().unwrap().remove(&value) {
+            panic!("worker panics on {value} (once)");
+        }
+        Ok(vec![Output::value(value.to_uppercase())])
+    }
+}
+
+fn worker(
+    panic_on: Arc<Mutex<HashSet<String>>>,
+) -> impl Fn(usize) -> Recipient<Process> + Send + Sync {
+    move |_| {
+        let panic_on = panic_on.clone();
+        let arbiter = Arbiter::new();
+        Upper::start_in_arbiter(&arbiter.handle(), move |_| Upper { panic_on }).recipient()
+    }
+}
+
+async fn read(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in 0..partitions {
+        let options = ConsumerOptions {
+            disable_continuous: true,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client.partition_consumer(topic, p, options).await.unwrap();
+        while let Some(r) = stream.next().await {
+            out.push(String::from_utf8(r.unwrap().value.to_vec()).unwrap());
+        }
+    }
+    out
+}
+
+async fn setup(partitions: u32, records: usize) -> (TestCluster, FluvioClient) {
+    let cluster = TestCluster::start(TestClusterConfig::default())
+        .await
+        .unwrap();
+    let client = FluvioClient::connect(ClientConfig::new(cluster.sc_addr()))
+        .await
+        .unwrap();
+    client
+        .admin()
+        .create_topic("source", TopicConfig::new(partitions))
+        .await
+        .unwrap();
+    client
+        .admin()
+        .create_topic("sink", TopicConfig::new(1))
+        .await
+        .unwrap();
+    let producer = client.producer(ProducerOptions::default());
+    producer
+        .send_batch(
+            "source",
+            (0..records).map(|i| (Some(format!("k{i}")), format!("rec-{i:03}"))),
+        )
+        .await
+        .unwrap();
+    (cluster, client)
+}
+
+#[actix_rt::test]
+async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(2, 100).await;
+        let panic_on: HashSet<String> = ["rec-017", "rec-058", "rec-090"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut config = PipelineConfig::new("source", "copier");
+        config.sink = Some("sink".into());
+        config.workers = 2;
+        config.commit_every = 10;
+        config.exit_at_end = true;
+        config.restart_backoff = Duration::from_millis(10);
+        let pipeline = start_pipeline(&client, config, worker(Arc::new(Mutex::new(panic_on))))
+            .await
+            .unwrap();
+        let stats = pipeline.wait().await.unwrap();
+        assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 3);
+
+        let sink = read(&client, "sink", 1).await;
+        let distinct: HashSet<&String> = sink.iter().collect();
+        let expected: HashSet<String> = (0..100).map(|i| format!("REC-{i:03}")).collect();
+        assert_eq!(distinct.len(), 100, "every record processed at least once");
+        assert!(expected.iter().all(|e| distinct.contains(e)));
+        let duplicates = sink.len() - distinct.len();
+        assert_eq!(
+            duplicates as u64,
+            stats.redelivered.load(std::sync::atomic::Ordering::Relaxed),
+            "duplicates are exactly the counted redeliveries"
+        );
+
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        for p in 0..2u32 {
+            let (_, end) = client.partition_offsets("source", p).await.unwrap();
+            let committed = offsets
+                .iter()
+                .find(|o| o.consumer_id == "copier" && o.replica_id.partition == p)
+                .map(|o| o.offset);
+            assert_eq!(
+                committed,
+                Some(end - 1),
+                "partition {p} committed to its last record"
+            );
+        }
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[actix_rt::test]
+async fn a_drain_commits_exactly_what_was_processed_and_a_rerun_continues() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(1, 40).await;
+        let mut config = PipelineConfig::new("source", "drainer");
+        config.sink = Some("sink".into());
+        config.commit_every = 1_000_000;
+        config.commit_interval = Duration::from_secs(3600);
+        let pipeline = start_pipeline(&client, config.clone(), worker(Default::default()))
+            .await
+            .unwrap();
+        while pipeline
+            .stats()
+            .acked
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < 40
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        pipeline.drain().await.unwrap();
+        assert_eq!(read(&client, "sink", 1).await.len(), 40);
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        let committed = offsets
+            .iter()
+            .find(|o| o.consumer_id == "drainer")
+            .map(|o| o.offset);
+        assert_eq!(committed, Some(39));
+
+        // More records, and the same consumer id continues where it stopped.
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch(
+                "source",
+                (40..50).map(|i| (None::<String>, format!("rec-{i:03}"))),
+            )
+            .await
+            .unwrap();
+        config.exit_at_end = true;
+        start_pipeline(&client, config, worker(Default::default()))
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        let sink = read(&client, "sink", 1).await;
+        assert_eq!(sink.len(), 50, "no record copied twice: {sink:?}");
+        assert_eq!(sink[49], "REC-049");
+    })
+    .await
+    .expect("test timed out");
+}

@@ -1,0 +1,84 @@
+//! Copy every record of SOURCE (all partitions) to SINK with its value upper-cased, through
+//! a user actor, committing offsets under the consumer id; run again with the same id and it
+//! continues where it stopped:
+//!
+//! ```text
+//! cargo run --release --example pipeline -- SOURCE SINK --consumer-id ID [--exit-at-end] [--metrics-addr ADDR]
+//! ```
+//! Ctrl-C (or SIGTERM) drains: in-flight records finish, the sink is flushed, offsets are
+//! committed.
+
+#[path = "common/args.rs"]
+mod args;
+
+use actix::prelude::*;
+use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+
+const VALUED: &[&str] = &["--consumer-id", "--metrics-addr"];
+
+/// The user actor: upper-cases each value.
+struct Upper;
+
+impl Actor for Upper {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for Upper {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let value = String::from_utf8_lossy(&msg.0.value).to_uppercase();
+        Ok(vec![Output {
+            key: msg.0.key,
+            value: value.into(),
+        }])
+    }
+}
+
+#[actix_rt::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args::Args::from_env();
+    let usage =
+        "usage: pipeline SOURCE SINK --consumer-id ID [--exit-at-end] [--metrics-addr ADDR]";
+    let source = args.positional(0, VALUED).ok_or(usage)?.to_owned();
+    let sink = args.positional(1, VALUED).ok_or(usage)?.to_owned();
+    let consumer_id = args.value("--consumer-id").ok_or(usage)?.to_owned();
+    if let Some(addr) = args.value("--metrics-addr") {
+        actix_fluvio::telemetry::serve_prometheus(addr.parse()?)?;
+        eprintln!("serving /metrics on {addr}");
+    }
+    let client = FluvioClient::connect(ClientConfig::default()).await?;
+    let mut config = PipelineConfig::new(source, consumer_id);
+    config.sink = Some(sink);
+    config.exit_at_end = args.flag("--exit-at-end");
+    let pipeline = start_pipeline(&client, config, |_| {
+        Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
+    })
+    .await?;
+    let stats = if args.flag("--exit-at-end") {
+        pipeline.wait().await?
+    } else {
+        shutdown_signal().await;
+        eprintln!("draining...");
+        pipeline.drain().await?
+    };
+    let acked = stats.acked.load(std::sync::atomic::Ordering::Relaxed);
+    println!("copied {acked} records");
+    System::current().stop();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::protocol::spu::SmartModuleInvocation;
+
 /// How a pipeline reads, commits, restarts and stops.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -25,6 +27,8 @@ pub struct PipelineConfig {
     pub restart_backoff: Duration,
     /// Stop each partition at the end it had when the pipeline started.
     pub exit_at_end: bool,
+    /// SmartModules applied on the SPU before records reach the workers.
+    pub smartmodules: Vec<SmartModuleInvocation>,
 }
 
 impl PipelineConfig {
@@ -41,6 +45,7 @@ impl PipelineConfig {
             restart_window: Duration::from_secs(60),
             restart_backoff: Duration::from_millis(100),
             exit_at_end: false,
+            smartmodules: Vec::new(),
         }
     }
 }

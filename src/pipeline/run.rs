@@ -207,6 +207,7 @@ impl PartitionTask {
         let options = ConsumerOptions {
             consumer_id: Some(self.config.consumer_id.clone()),
             disable_continuous: self.config.exit_at_end,
+            smartmodules: self.config.smartmodules.clone(),
             ..ConsumerOptions::default()
         };
         let mut stream = self

@@ -1,0 +1,153 @@
+//! A long-running, Prometheus-monitored worker configured by file:
+//! `cargo run --release --example worker -- config/worker.toml`.
+//!
+//! It reads the source topic under a consumer id (resuming where it stopped), upper-cases
+//! each value in a user actor, writes the sink topic, serves `/metrics`, and drains on
+//! Ctrl-C or SIGTERM.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct WorkerToml {
+    #[serde(default)]
+    cluster: ClusterToml,
+    pipeline: PipelineToml,
+    metrics: Option<MetricsToml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ClusterToml {
+    endpoint: Option<String>,
+    request_timeout_secs: Option<u64>,
+    max_reconnect_attempts: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PipelineToml {
+    source: String,
+    sink: String,
+    consumer_id: String,
+    #[serde(default = "one")]
+    workers: usize,
+    commit_every: Option<usize>,
+    commit_interval_ms: Option<u64>,
+    #[serde(default)]
+    smartmodules: Vec<SmartModuleToml>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SmartModuleToml {
+    name: String,
+    kind: String,
+    #[serde(default)]
+    params: BTreeMap<String, String>,
+    initial: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricsToml {
+    addr: String,
+}
+
+fn one() -> usize {
+    1
+}
+
+struct Upper;
+
+impl Actor for Upper {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for Upper {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let value = String::from_utf8_lossy(&msg.0.value).to_uppercase();
+        Ok(vec![Output {
+            key: msg.0.key,
+            value: value.into(),
+        }])
+    }
+}
+
+fn invocation(sm: &SmartModuleToml) -> Result<SmartModuleInvocation, String> {
+    let wasm = SmartModuleWasm::predefined(&sm.name);
+    let mut invocation = match sm.kind.as_str() {
+        "filter" => SmartModuleInvocation::filter(wasm),
+        "map" => SmartModuleInvocation::map(wasm),
+        "filter-map" => SmartModuleInvocation::filter_map(wasm),
+        "array-map" => SmartModuleInvocation::array_map(wasm),
+        "aggregate" => SmartModuleInvocation::aggregate(
+            wasm,
+            sm.initial.clone().unwrap_or_default().into_bytes(),
+        ),
+        other => return Err(format!("unknown SmartModule kind '{other}'")),
+    };
+    for (k, v) in &sm.params {
+        invocation = invocation.with_param(k, v);
+    }
+    Ok(invocation)
+}
+
+#[actix_rt::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "config/worker.toml".into());
+    let file: WorkerToml = toml::from_str(&std::fs::read_to_string(&path)?)?;
+    if let Some(metrics) = &file.metrics {
+        actix_fluvio::telemetry::serve_prometheus(metrics.addr.parse()?)?;
+        eprintln!("metrics on http://{}/metrics", metrics.addr);
+    }
+    let mut client_config = ClientConfig {
+        sc_endpoint: file.cluster.endpoint.clone(),
+        ..ClientConfig::default()
+    };
+    if let Some(secs) = file.cluster.request_timeout_secs {
+        client_config.connection.request_timeout = Duration::from_secs(secs);
+    }
+    if let Some(attempts) = file.cluster.max_reconnect_attempts {
+        client_config.connection.reconnect.max_attempts = Some(attempts);
+    }
+    let client = FluvioClient::connect(client_config).await?;
+    let p = &file.pipeline;
+    let mut config = PipelineConfig::new(&p.source, &p.consumer_id);
+    config.sink = Some(p.sink.clone());
+    config.workers = p.workers;
+    config.smartmodules = p
+        .smartmodules
+        .iter()
+        .map(invocation)
+        .collect::<Result<_, _>>()?;
+    if let Some(n) = p.commit_every {
+        config.commit_every = n;
+    }
+    if let Some(ms) = p.commit_interval_ms {
+        config.commit_interval = Duration::from_millis(ms);
+    }
+    let pipeline = start_pipeline(&client, config, |_| {
+        Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
+    })
+    .await?;
+    eprintln!(
+        "worker running: {} -> {} as {}",
+        p.source, p.sink, p.consumer_id
+    );
+    tokio::signal::ctrl_c().await?;
+    eprintln!("draining...");
+    let stats = pipeline.drain().await?;
+    eprintln!(
+        "stopped after {} records",
+        stats.acked.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    System::current().stop();
+    Ok(())
+}

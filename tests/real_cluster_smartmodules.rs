@@ -663,3 +663,39 @@ async fn smartmodules_build_for_wasm32() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn runtime_error_comes_after_the_records_before_it() {
+    scoped(|modules, scope| async move {
+        let input = ["1", "2", "x", "4"];
+        let topic = scope.topic("sm-bad-numbers", &input).await;
+        let aggregate = scope.smartmodule("sm-aggregate", &modules.aggregate).await;
+        let chain = vec![SmartModuleInvocation::generic_aggregate(
+            predefined(&aggregate),
+            "10",
+        )];
+        let (got, error) = consume(&scope.client, &topic, chain).await;
+        let want = vec![(0, "11".to_string()), (1, "13".to_string())];
+        if got.len() == input.len() && error.is_none() {
+            panic!(
+                "records came back without the SmartModule error ({got:?}): the SPU did not \
+                 apply the SmartModule (an SPU built without its SmartModule engine passes \
+                 records through)"
+            );
+        }
+        assert_eq!(got, want, "the sums before the failing record");
+        match error {
+            Some(ConsumerError::SmartModule {
+                offset,
+                code,
+                message,
+            }) => {
+                assert_eq!(offset, 2, "{message}");
+                assert_eq!(code.code(), 6004, "a runtime error: {code:?}");
+                println!("runtime error after {got:?}: {message}");
+            }
+            other => panic!("expected a SmartModule runtime error at offset 2, got {other:?}"),
+        }
+    })
+    .await;
+}

@@ -33,6 +33,7 @@ pub(crate) enum Control {
 
 pub(crate) type Delivery = Result<Vec<ConsumerRecord>, ConsumerError>;
 
+#[derive(Debug)]
 enum Flow {
     Done,
     Restart,
@@ -223,8 +224,8 @@ impl Fetcher {
         conn: &Connection,
         stream_id: u32,
     ) -> Result<Option<Flow>, ConsumerError> {
-        match &p.error_code {
-            ErrorCode::None => {}
+        let failed = match &p.error_code {
+            ErrorCode::None => None,
             ErrorCode::OffsetEvicted { next_available, .. } => {
                 tracing::warn!(topic = %self.topic, partition = self.partition, from = self.next, to = next_available, "offset evicted by retention; skipping ahead");
                 metrics::counter!(telemetry::OFFSET_EVICTED, "topic" => self.topic.to_string())
@@ -232,21 +233,32 @@ impl Fetcher {
                 self.next = *next_available;
                 return Ok(Some(Flow::Restart));
             }
-            code if code.code() / 1000 == 6 => {
+            code if code.code() / 1000 == 6 => Some({
                 metrics::counter!(telemetry::SMARTMODULE_ERRORS, "topic" => self.topic.to_string())
                     .increment(1);
-                return Err(ConsumerError::SmartModule {
+                ConsumerError::SmartModule {
                     offset: match code {
                         ErrorCode::SmartModuleRuntimeError(e) => e.offset,
                         _ => self.next,
                     },
                     code: code.clone(),
                     message: code.to_string(),
-                });
-            }
+                }
+            }),
             code => return Err(self.server(code.clone())),
-        }
+        };
         let records = self.collect(&p)?;
+        if let Some(error) = failed {
+            // A runtime error comes with what the chain produced before the failing record:
+            // deliver that first, then the error (as the official client does).
+            if !records.is_empty() {
+                let permits = records.len().min(self.options.buffer_records.max(1)) as u32;
+                if !self.wait_for_credits(permits).await? || self.tx.send(Ok(records)).is_err() {
+                    return Ok(Some(Flow::Done));
+                }
+            }
+            return Err(error);
+        }
         if p.records.batches.is_empty() && p.records.truncated_bytes > 0 {
             if self.max_bytes >= self.options.max_bytes_ceiling {
                 return Err(ConsumerError::BatchTooLarge {
@@ -330,9 +342,14 @@ impl Fetcher {
         &mut self,
         p: &FetchablePartitionResponse,
     ) -> Result<Vec<ConsumerRecord>, ConsumerError> {
+        // SmartModule output: the 0.18 SPU reports wrong offset deltas when the output spans
+        // several input batches, so the position only moves at the frame's end (by
+        // `next_filter_offset`), and records are only dropped when below the frame's start.
+        let transformed = !self.options.smartmodules.is_empty();
+        let start = self.next;
         let mut out = Vec::new();
         for batch in &p.records.batches {
-            if batch.last_offset() < self.next {
+            if !transformed && batch.last_offset() < self.next {
                 continue;
             }
             let corrupt = |cause| ConsumerError::Corrupt {
@@ -343,10 +360,10 @@ impl Fetcher {
             for record in RecordIter::new(&raw).map_err(corrupt)? {
                 let record = record.map_err(corrupt)?;
                 let offset = batch.base_offset + record.offset_delta;
-                if offset < self.next {
+                if offset < if transformed { start } else { self.next } {
                     continue;
                 }
-                if self.end.is_some_and(|end| offset >= end) {
+                if !transformed && self.end.is_some_and(|end| offset >= end) {
                     break;
                 }
                 let timestamp = if batch.first_timestamp <= 0 {
@@ -362,7 +379,14 @@ impl Fetcher {
                     key: record.key.map(|k| raw.slice_ref(k)),
                     value: raw.slice_ref(record.value),
                 });
-                self.next = offset + 1;
+                if !transformed {
+                    self.next = offset + 1;
+                }
+            }
+        }
+        if transformed {
+            if let Some(next) = p.next_offset_for_fetch() {
+                self.next = self.next.max(next);
             }
         }
         Ok(out)
@@ -404,5 +428,72 @@ impl Fetcher {
             partition: self.partition,
             code,
         }
+    }
+}
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests {
+    use super::*;
+    use crate::cluster::ClientConfig;
+    use crate::protocol::record::{BatchBuilder, Compression, RecordSet};
+    use crate::protocol::{SmartModuleErrorKind, SmartModuleRuntimeError};
+    use crate::testkit::{TestCluster, TestClusterConfig};
+
+    #[tokio::test]
+    async fn smartmodule_runtime_error_comes_after_the_records_before_it() {
+        let cluster = TestCluster::start(TestClusterConfig::default())
+            .await
+            .unwrap();
+        let client = FluvioClient::connect(ClientConfig::new(cluster.sc_addr()))
+            .await
+            .unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_control_tx, control) = mpsc::unbounded_channel();
+        let mut fetcher = Fetcher {
+            client: client.clone(),
+            topic: "numbers".into(),
+            partition: 0,
+            options: ConsumerOptions::default(),
+            tx,
+            control,
+            credits: Arc::new(Semaphore::new(10)),
+            delivered: Arc::new(AtomicI64::new(-1)),
+            next: 0,
+            end: None,
+            max_bytes: 1024,
+            committed: -1,
+            session: None,
+        };
+        // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.
+        let mut builder = BatchBuilder::new(1_700_000_000_000);
+        builder.push(None, b"11", 1_700_000_000_000);
+        builder.push(None, b"13", 1_700_000_000_000);
+        let error = SmartModuleRuntimeError {
+            hint: "invalid digit found in string".into(),
+            offset: 2,
+            kind: SmartModuleErrorKind::Aggregate,
+            ..Default::default()
+        };
+        let p = FetchablePartitionResponse {
+            error_code: ErrorCode::SmartModuleRuntimeError(Box::new(error)),
+            next_filter_offset: 2,
+            records: RecordSet::new(vec![builder.build(Compression::None).unwrap()]),
+            ..Default::default()
+        };
+
+        let outcome = fetcher.frame(p, client.sc(), 1).await;
+
+        assert!(
+            matches!(outcome, Err(ConsumerError::SmartModule { offset: 2, .. })),
+            "{outcome:?}"
+        );
+        let delivered = rx.try_recv().expect("records before the error").unwrap();
+        let got: Vec<_> = delivered
+            .iter()
+            .map(|r| (r.offset, r.value.clone()))
+            .collect();
+        assert_eq!(got, vec![(0, "11".into()), (1, "13".into())]);
+        assert_eq!(fetcher.next, 2);
+        cluster.shutdown().await;
     }
 }

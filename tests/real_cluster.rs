@@ -31,6 +31,28 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("real-cluster step timed out")
 }
 
+/// Wait until the SC no longer lists any partition of `topic`. (A 0.18 SC that gets a topic
+/// created while it is still removing another one's replicas can stall the new topic's
+/// provisioning until its 90 s limit; tests leave the cluster settled.)
+async fn settled_after_delete(client: &FluvioClient, topic: &str) {
+    for _ in 0..100 {
+        let partitions = client
+            .sc()
+            .request(&ListRequest::<PartitionSpec>::new(vec![]))
+            .await
+            .unwrap();
+        if !partitions
+            .objects
+            .iter()
+            .any(|p| p.name.starts_with(&format!("{topic}-")))
+        {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -168,6 +190,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
             .await
             .unwrap();
         assert_eq!(status.error_code, ErrorCode::None, "{status:?}");
+        settled_after_delete(&client, &topic).await;
     })
     .await;
 }
@@ -232,6 +255,7 @@ mod high_level {
             admin.delete_topic(&topic).await.unwrap();
             let err = admin.delete_topic(&topic).await.unwrap_err();
             assert!(matches!(err, AdminError::TopicNotFound(_)), "{err}");
+            settled_after_delete(&client, &topic).await;
         })
         .await;
     }
@@ -324,6 +348,7 @@ mod high_level {
                 assert_eq!(n, 3);
             }
             let _ = client.admin().delete_topic(&topic).await;
+            settled_after_delete(&client, &topic).await;
         })
         .await;
     }
@@ -376,6 +401,7 @@ mod high_level {
                 .await
                 .unwrap();
             let _ = client.admin().delete_topic(&topic).await;
+            settled_after_delete(&client, &topic).await;
         })
         .await;
     }

@@ -368,6 +368,20 @@ impl Scope {
                 println!("cleanup: delete topic {topic}: {e}");
             }
         }
+        // A 0.18 SC that gets a topic created while it still removes another one's replicas
+        // can stall the new topic's provisioning: wait until the deleted partitions are gone.
+        for _ in 0..100 {
+            let left = self
+                .admin
+                .list_partitions(None)
+                .await
+                .map(|ps| ps.iter().any(|p| topics.contains(&p.topic)));
+            if !matches!(left, Ok(true)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
         for name in &smartmodules {
             if let Err(e) = bounded("delete SmartModule", self.admin.delete_smartmodule(name)).await
             {

@@ -78,6 +78,11 @@ pub(crate) struct SpuConnect {
 #[rtype(result = "()")]
 pub(crate) struct Refresh;
 
+/// Stop: the last client handle is gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Shutdown;
+
 /// A copy of the cache.
 #[derive(Message)]
 #[rtype(result = "MetadataCache")]
@@ -381,6 +386,16 @@ impl Handler<Refresh> for ClusterActor {
 
     fn handle(&mut self, _: Refresh, ctx: &mut Context<Self>) {
         self.refresh(ctx);
+    }
+}
+
+impl Handler<Shutdown> for ClusterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
+        self.waiters.clear();
+        self.spus.clear();
+        ctx.stop();
     }
 }
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use actix::Addr;
 use tokio::sync::oneshot;
 
-use super::actor::{ClusterActor, FindLeader, PartitionCount, Refresh, Snapshot, SpuConnect};
+use super::actor::{
+    ClusterActor, FindLeader, PartitionCount, Refresh, Shutdown, Snapshot, SpuConnect,
+};
 use super::config::{ClientConfig, EndpointSource};
 use super::error::ClientError;
 use super::metadata::{MetadataCache, SpuTarget};
@@ -38,6 +40,13 @@ struct Inner {
     endpoint: String,
     source: EndpointSource,
     config: ClientConfig,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The cluster actor keeps timers and watch streams: it would outlive the client.
+        self.actor.do_send(Shutdown);
+    }
 }
 
 impl std::fmt::Debug for FluvioClient {

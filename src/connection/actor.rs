@@ -252,11 +252,14 @@ impl Handler<Cancel> for ConnectionActor {
 impl Handler<Close> for ConnectionActor {
     type Result = ();
 
-    fn handle(&mut self, _: Close, _: &mut Context<Self>) {
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
         if let Some(mut writer) = self.writer.take() {
             writer.close();
         }
         self.close("closed by the client".into());
+        // Drop the read half too, so the socket is released now (with live handles the
+        // supervisor restarts the actor, which stays closed).
+        ctx.stop();
     }
 }
 

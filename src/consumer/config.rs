@@ -11,7 +11,8 @@ use crate::protocol::spu::{Isolation, SmartModuleInvocation, DEFAULT_MAX_FETCH_B
 pub struct ConsumerOptions {
     /// Where to start (when no committed offset applies).
     pub offset: Offset,
-    /// Bytes per fetch frame.
+    /// Bytes per fetch frame (default 4 MiB: the SPU waits for an acknowledgement after
+    /// each frame, so fewer, larger frames cost fewer round trips).
     pub max_bytes: i32,
     /// Largest `max_bytes` the consumer grows to when a batch does not fit.
     pub max_bytes_ceiling: i32,
@@ -36,7 +37,7 @@ impl Default for ConsumerOptions {
     fn default() -> Self {
         Self {
             offset: Offset::Beginning,
-            max_bytes: DEFAULT_MAX_FETCH_BYTES,
+            max_bytes: 4 * DEFAULT_MAX_FETCH_BYTES,
             max_bytes_ceiling: 64 * 1024 * 1024,
             isolation: Isolation::ReadUncommitted,
             smartmodules: Vec::new(),

@@ -55,6 +55,9 @@ pub enum ConsumerError {
     /// The consumer stopped.
     #[error("the consumer is stopped")]
     Stopped,
+    /// No stream session to commit on right now (the stream is reconnecting); retry.
+    #[error("no stream session to commit on (reconnecting); retry the commit")]
+    NoSession,
 }
 
 impl From<ConnectionError> for ConsumerError {
@@ -64,9 +67,10 @@ impl From<ConnectionError> for ConsumerError {
 }
 
 impl ConsumerError {
-    /// Whether reconnecting and resuming may get past it.
-    pub(crate) fn is_retriable(&self) -> bool {
+    /// Whether retrying (reconnecting and resuming, or committing again) may get past it.
+    pub fn is_retriable(&self) -> bool {
         match self {
+            ConsumerError::NoSession => true,
             ConsumerError::Client(e) => e.is_retriable(),
             ConsumerError::Server { code, .. } => matches!(
                 code,

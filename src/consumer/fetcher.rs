@@ -397,11 +397,23 @@ impl Fetcher {
             return Err(ConsumerError::NoConsumerId);
         }
         let Some((conn, stream_id)) = &self.session else {
-            return Err(ConsumerError::Stopped);
+            return Err(ConsumerError::NoSession);
         };
         let response = conn
             .request(&UpdateConsumerOffsetRequest::new(offset, *stream_id))
-            .await?;
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => {
+                // The stream's connection went away: the next stream brings a new session.
+                self.session = None;
+                return Err(error.into());
+            }
+        };
+        if response.error_code == ErrorCode::FetchSessionNotFoud {
+            self.session = None;
+            return Err(ConsumerError::NoSession);
+        }
         if response.error_code != ErrorCode::None {
             return Err(self.server(response.error_code));
         }

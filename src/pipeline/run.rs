@@ -329,11 +329,35 @@ impl PartitionTask {
         committer: &crate::consumer::Committer,
         tracker: &mut OffsetTracker,
     ) -> Result<(), PipelineError> {
-        if let Some(offset) = tracker.committable() {
-            committer.commit(offset).await?;
-            tracker.committed(offset);
-            self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        let Some(offset) = tracker.committable() else {
+            return Ok(());
+        };
+        // A reconnecting stream has no session to commit on for a moment: retry briefly, then
+        // leave it to the next commit (the offset stays uncommitted, never skipped).
+        for attempt in 0..20u32 {
+            match committer.commit(offset).await {
+                Ok(()) => {
+                    tracker.committed(offset);
+                    self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(error) if error.is_retriable() => {
+                    tracing::debug!(partition = self.partition, offset, %error, attempt, "commit deferred");
+                    tokio::time::sleep(
+                        self.config
+                            .restart_backoff
+                            .max(std::time::Duration::from_millis(50)),
+                    )
+                    .await;
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
+        tracing::warn!(
+            partition = self.partition,
+            offset,
+            "commit deferred: no stream session yet"
+        );
         Ok(())
     }
 }

@@ -19,6 +19,14 @@
 //! | `fluvio_consumer_lag` | gauge | `topic`, `partition` | high watermark minus the next offset to read |
 //! | `fluvio_consumer_offset_evicted_total` | counter | `topic` | times the next offset had been removed by retention |
 //! | `fluvio_smartmodule_errors_total` | counter | `topic` | streams stopped by a SmartModule error |
+//! | `fluvio_pipeline_acked_total` | counter | | records acknowledged by pipeline workers |
+//! | `fluvio_pipeline_redelivered_total` | counter | | records delivered again after a worker restart |
+//! | `fluvio_pipeline_restarts_total` | counter | | pipeline worker restarts |
+//!
+//! Tracing: every request runs in a `fluvio.request` span (API key, version, address) and
+//! every pipeline record in a `fluvio.pipeline.record` span (topic, partition, offset); both
+//! are children of whatever span is current where they start, so a user's span is their
+//! parent.
 
 /// Requests sent.
 pub const REQUESTS: &str = "fluvio_requests_total";
@@ -51,6 +59,13 @@ pub const OFFSET_EVICTED: &str = "fluvio_consumer_offset_evicted_total";
 /// SmartModule errors.
 pub const SMARTMODULE_ERRORS: &str = "fluvio_smartmodule_errors_total";
 
+/// Pipeline records acknowledged.
+pub const PIPELINE_ACKED: &str = "fluvio_pipeline_acked_total";
+/// Pipeline records redelivered.
+pub const PIPELINE_REDELIVERED: &str = "fluvio_pipeline_redelivered_total";
+/// Pipeline worker restarts.
+pub const PIPELINE_RESTARTS: &str = "fluvio_pipeline_restarts_total";
+
 /// Describe every metric to the installed recorder (units and help texts).
 pub fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
@@ -76,6 +91,12 @@ pub fn describe() {
         "next offset removed by retention; skipped ahead"
     );
     describe_counter!(SMARTMODULE_ERRORS, "streams stopped by a SmartModule error");
+    describe_counter!(PIPELINE_ACKED, "records acknowledged by pipeline workers");
+    describe_counter!(
+        PIPELINE_REDELIVERED,
+        "records delivered again after a worker restart"
+    );
+    describe_counter!(PIPELINE_RESTARTS, "pipeline worker restarts");
 }
 
 /// Install a Prometheus recorder and serve `/metrics` on `addr` (feature `prometheus`).

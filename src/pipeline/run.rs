@@ -22,6 +22,7 @@ use super::worker::{Output, Process, WorkerError};
 use crate::cluster::FluvioClient;
 use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord};
 use crate::producer::{Producer, ProducerError, ProducerOptions};
+use crate::telemetry;
 
 /// Why a pipeline stopped.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -231,15 +232,16 @@ impl PartitionTask {
             let offset = record.offset;
             if offset <= *highest_processed {
                 self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("fluvio_pipeline_redelivered_total").increment(1);
+                metrics::counter!(telemetry::PIPELINE_REDELIVERED).increment(1);
             }
             tracker.delivered(offset);
-            match self.process(worker_index, record).await {
+            let span = tracing::debug_span!("fluvio.pipeline.record", topic = %self.config.source, partition = self.partition, offset);
+            match tracing::Instrument::instrument(self.process(worker_index, record), span).await {
                 Ok(()) => {
                     tracker.acked(offset);
                     *highest_processed = (*highest_processed).max(offset);
                     self.stats.acked.fetch_add(1, Ordering::Relaxed);
-                    metrics::counter!("fluvio_pipeline_acked_total").increment(1);
+                    metrics::counter!(telemetry::PIPELINE_ACKED).increment(1);
                     since_commit += 1;
                 }
                 Err(failure) => {
@@ -320,7 +322,7 @@ impl PartitionTask {
             .unwrap_or_else(|e| e.into_inner())
             .0 = fresh;
         self.stats.restarts.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("fluvio_pipeline_restarts_total").increment(1);
+        metrics::counter!(telemetry::PIPELINE_RESTARTS).increment(1);
         Ok(())
     }
 

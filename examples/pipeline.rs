@@ -61,7 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         shutdown_signal().await;
         eprintln!("draining...");
-        pipeline.drain().await?
+        pipeline
+            .drain_within(std::time::Duration::from_secs(30))
+            .await?
     };
     let acked = stats.acked.load(std::sync::atomic::Ordering::Relaxed);
     println!("copied {acked} records");

@@ -143,7 +143,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     tokio::signal::ctrl_c().await?;
     eprintln!("draining...");
-    let stats = pipeline.drain().await?;
+    let stats = pipeline
+        .drain_within(std::time::Duration::from_secs(30))
+        .await?;
     eprintln!(
         "stopped after {} records",
         stats.acked.load(std::sync::atomic::Ordering::Relaxed)

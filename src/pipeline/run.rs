@@ -34,6 +34,9 @@ pub enum PipelineError {
     /// Writing to the sink failed.
     #[error(transparent)]
     Producer(#[from] ProducerError),
+    /// A drain did not finish within its deadline.
+    #[error("the drain did not finish within {0:?}")]
+    DrainTimeout(std::time::Duration),
     /// Workers failed more often than `max_restarts` within `restart_window`.
     #[error("worker {worker} restarted {restarts} times within the window; last failure: {last}")]
     TooManyRestarts {
@@ -151,6 +154,20 @@ impl PipelineHandle {
     pub async fn drain(self) -> Result<Arc<PipelineStats>, PipelineError> {
         let _ = self.stop.send(true);
         self.finish().await
+    }
+
+    /// As [`PipelineHandle::drain`], giving up after `deadline` (records not yet acknowledged
+    /// then stay uncommitted and are read again by the next run with the same consumer id).
+    ///
+    /// # Errors
+    /// The first partition's failure, or [`PipelineError::DrainTimeout`].
+    pub async fn drain_within(
+        self,
+        deadline: std::time::Duration,
+    ) -> Result<Arc<PipelineStats>, PipelineError> {
+        tokio::time::timeout(deadline, self.drain())
+            .await
+            .map_err(|_| PipelineError::DrainTimeout(deadline))?
     }
 
     async fn finish(self) -> Result<Arc<PipelineStats>, PipelineError> {

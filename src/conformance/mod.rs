@@ -80,3 +80,30 @@ where
     let again = decoded.to_bytes(version).expect("re-encode");
     assert_eq!(bytes, again);
 }
+
+/// One frame of the captured CLI session (`tests/data/fluvio-0.18-cli-session.jsonl`).
+pub(crate) struct Frame {
+    pub(crate) request: bool,
+    pub(crate) api_key: u16,
+    pub(crate) version: Version,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The captured frames exchanged with the server on `port` (9003 = SC, 9010 = SPU).
+pub(crate) fn captured_frames(port: u64) -> Vec<Frame> {
+    const CAPTURE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fluvio-0.18-cli-session.jsonl"
+    ));
+    CAPTURE
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json line"))
+        .filter(|v| v["server_port"] == port)
+        .map(|v| Frame {
+            request: v["dir"] == "request",
+            api_key: v["api_key"].as_u64().expect("api_key") as u16,
+            version: v["api_version"].as_i64().expect("api_version") as Version,
+            bytes: hex::decode(v["frame_hex"].as_str().expect("frame_hex")).expect("hex"),
+        })
+        .collect()
+}

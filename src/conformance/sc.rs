@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use bytes::{Buf, BufMut};
 use proptest::prelude::*;
 
-use super::{conform, round_trip};
+use super::{captured_frames, conform, round_trip, Frame};
 use crate::protocol::sc::*;
 use crate::protocol::{
     Decode, DecodeError, Encode, EncodeError, ErrorCode, RequestMessage, ResponseMessage, Version,
@@ -345,29 +345,9 @@ fn envelope_body_must_be_consumed() {
 
 // ---- the captured CLI session ----------------------------------------------------------
 
-const CAPTURE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/fluvio-0.18-cli-session.jsonl"
-));
-
-struct Frame {
-    request: bool,
-    api_key: u16,
-    version: Version,
-    bytes: Vec<u8>,
-}
-
 fn sc_frames() -> Vec<Frame> {
-    CAPTURE
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json line"))
-        .filter(|f| f["server_port"] == 9003)
-        .map(|f| Frame {
-            request: f["dir"] == "request",
-            api_key: f["api_key"].as_u64().expect("api_key") as u16,
-            version: f["api_version"].as_i64().expect("api_version") as Version,
-            bytes: hex::decode(f["frame_hex"].as_str().expect("frame_hex")).expect("hex"),
-        })
+    captured_frames(9003)
+        .into_iter()
         .filter(|f| (1001..=1006).contains(&f.api_key) && f.api_key != MIRRORING_KEY)
         .collect()
 }

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 
 use proptest::prelude::*;
 
-use super::{conform, round_trip};
+use super::{captured_frames, conform, round_trip, Frame};
 use crate::protocol::spu::*;
 use crate::protocol::{Decode, Encode, Request, RequestMessage, ResponseMessage, Version};
 
@@ -252,31 +252,8 @@ fn invocation_constructors_pick_their_kinds() {
 
 // ---- the captured CLI session ----------------------------------------------------------------
 
-const CAPTURE: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/fluvio-0.18-cli-session.jsonl"
-));
-
-/// One SPU frame of the capture.
-struct Frame {
-    request: bool,
-    api_key: u16,
-    api_version: Version,
-    bytes: Vec<u8>,
-}
-
 fn spu_frames() -> Vec<Frame> {
-    CAPTURE
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("json line"))
-        .filter(|v| v["server_port"] == 9010)
-        .map(|v| Frame {
-            request: v["dir"] == "request",
-            api_key: v["api_key"].as_u64().expect("api_key") as u16,
-            api_version: v["api_version"].as_i64().expect("api_version") as Version,
-            bytes: hex::decode(v["frame_hex"].as_str().expect("frame_hex")).expect("hex"),
-        })
-        .collect()
+    captured_frames(9010)
 }
 
 /// Decode a request frame (header + body) and check it re-encodes to the same bytes.
@@ -302,7 +279,7 @@ fn response_frame<R: Encode + Decode + PartialEq + Debug>(bytes: &[u8], version:
 
 /// Decode one frame with our type for its API key; `false` if the key is not ours to check.
 fn check_frame(frame: &Frame) -> bool {
-    let (b, v) = (&frame.bytes[..], frame.api_version);
+    let (b, v) = (&frame.bytes[..], frame.version);
     match (frame.api_key, frame.request) {
         (PRODUCE_KEY, true) => drop(request_frame::<ProduceRequest>(b)),
         (PRODUCE_KEY, false) => drop(response_frame::<ProduceResponse>(b, v)),
@@ -404,7 +381,7 @@ fn captured_offsets_responses_are_found_by_replica() {
     let response = spu_frames()
         .iter()
         .find(|f| !f.request && f.api_key == FETCH_OFFSETS_KEY)
-        .map(|f| response_frame::<FetchOffsetsResponse>(&f.bytes, f.api_version))
+        .map(|f| response_frame::<FetchOffsetsResponse>(&f.bytes, f.version))
         .expect("a FetchOffsets response");
     let p = response
         .find_partition(&ReplicaKey::new("golden-topic", 0))
@@ -471,7 +448,7 @@ fn cli_produce_responses_report_consecutive_offsets() {
     let responses: Vec<ProduceResponse> = spu_frames()
         .iter()
         .filter(|f| !f.request && f.api_key == PRODUCE_KEY)
-        .map(|f| response_frame(&f.bytes, f.api_version))
+        .map(|f| response_frame(&f.bytes, f.version))
         .collect();
     let offsets = |partition| -> Vec<i64> {
         responses
@@ -491,7 +468,7 @@ fn cli_stream_frames_give_the_offsets_to_acknowledge() {
     let frames: Vec<StreamFetchResponse> = spu_frames()
         .iter()
         .filter(|f| !f.request && f.api_key == STREAM_FETCH_KEY)
-        .map(|f| response_frame(&f.bytes, f.api_version))
+        .map(|f| response_frame(&f.bytes, f.version))
         .collect();
     let next: Vec<_> = frames
         .iter()

@@ -12,12 +12,13 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::record::ConsumerRecord;
+use super::stream::fetch_offsets;
 use crate::cluster::FluvioClient;
 use crate::connection::Connection;
 use crate::protocol::record::RecordIter;
 use crate::protocol::spu::{
-    FetchConsumerOffsetsRequest, FetchOffsetsRequest, FetchablePartitionResponse, ReplicaKey,
-    StreamFetchRequest, UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
+    FetchConsumerOffsetsRequest, FetchablePartitionResponse, ReplicaKey, StreamFetchRequest,
+    UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
 };
 use crate::protocol::ErrorCode;
 use crate::telemetry;
@@ -113,24 +114,7 @@ impl Fetcher {
     /// The first offset to read: the committed offset + 1 for a known consumer id, else the
     /// configured start resolved against the partition's range.
     async fn start_offset(&mut self, conn: &Connection) -> Result<i64, ConsumerError> {
-        let offsets = conn
-            .request(&FetchOffsetsRequest::new(
-                self.topic.to_string(),
-                self.partition,
-            ))
-            .await?;
-        let replica = ReplicaKey::new(self.topic.to_string(), self.partition);
-        let p = offsets
-            .find_partition(&replica)
-            .ok_or_else(|| ConsumerError::Server {
-                topic: self.topic.to_string(),
-                partition: self.partition,
-                code: ErrorCode::Other("no offsets for the partition".into()),
-            })?;
-        if p.error_code != ErrorCode::None {
-            return Err(self.server(p.error_code.clone()));
-        }
-        let (start, end) = (p.start_offset, p.last_stable_offset);
+        let (start, end) = fetch_offsets(conn, &self.topic, self.partition).await?;
         if self.options.disable_continuous {
             self.end = Some(end);
         }
@@ -366,11 +350,7 @@ impl Fetcher {
                 if !transformed && self.end.is_some_and(|end| offset >= end) {
                     break;
                 }
-                let timestamp = if batch.first_timestamp <= 0 {
-                    -1
-                } else {
-                    batch.first_timestamp + record.timestamp_delta
-                };
+                let timestamp = batch.record_timestamp(record.timestamp_delta);
                 out.push(ConsumerRecord {
                     topic: self.topic.clone(),
                     partition: self.partition,

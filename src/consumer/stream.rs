@@ -13,7 +13,7 @@ use super::error::ConsumerError;
 use super::fetcher::{Control, Delivery, Fetcher};
 use super::record::ConsumerRecord;
 use crate::cluster::FluvioClient;
-use crate::protocol::record::RecordSet;
+use crate::protocol::record::{RecordIter, RecordSet};
 use crate::protocol::spu::FetchRequest;
 use crate::protocol::ErrorCode;
 
@@ -97,24 +97,7 @@ impl FluvioClient {
         partition: u32,
     ) -> Result<(i64, i64), ConsumerError> {
         let conn = self.leader_connection(topic, partition).await?;
-        let response = conn
-            .request(&crate::protocol::spu::FetchOffsetsRequest::new(
-                topic, partition,
-            ))
-            .await?;
-        let replica = crate::protocol::spu::ReplicaKey::new(topic, partition);
-        let server = |code| ConsumerError::Server {
-            topic: topic.into(),
-            partition,
-            code,
-        };
-        let p = response
-            .find_partition(&replica)
-            .ok_or_else(|| server(ErrorCode::Other("no offsets for the partition".into())))?;
-        if p.error_code != ErrorCode::None {
-            return Err(server(p.error_code.clone()));
-        }
-        Ok((p.start_offset, p.last_stable_offset))
+        fetch_offsets(&conn, topic, partition).await
     }
 
     /// Read one batch of records of `topic`/`partition` from `offset` (one fetch request,
@@ -156,6 +139,33 @@ impl FluvioClient {
     }
 }
 
+/// The first available offset and the high watermark of `topic`/`partition`, asked of its
+/// leader `conn`.
+pub(crate) async fn fetch_offsets(
+    conn: &crate::connection::Connection,
+    topic: &str,
+    partition: u32,
+) -> Result<(i64, i64), ConsumerError> {
+    let response = conn
+        .request(&crate::protocol::spu::FetchOffsetsRequest::new(
+            topic, partition,
+        ))
+        .await?;
+    let replica = crate::protocol::spu::ReplicaKey::new(topic, partition);
+    let server = |code| ConsumerError::Server {
+        topic: topic.into(),
+        partition,
+        code,
+    };
+    let p = response
+        .find_partition(&replica)
+        .ok_or_else(|| server(ErrorCode::Other("no offsets for the partition".into())))?;
+    if p.error_code != ErrorCode::None {
+        return Err(server(p.error_code.clone()));
+    }
+    Ok((p.start_offset, p.last_stable_offset))
+}
+
 /// The records of a record set from `from` on.
 fn records_from(
     topic: &str,
@@ -166,11 +176,13 @@ fn records_from(
     let topic: Arc<str> = topic.into();
     let mut out = Vec::new();
     for batch in &set.batches {
-        let records = batch.records().map_err(|cause| ConsumerError::Corrupt {
+        let corrupt = |cause| ConsumerError::Corrupt {
             offset: batch.base_offset,
             cause,
-        })?;
-        for record in records {
+        };
+        let raw = batch.raw_records().map_err(corrupt)?;
+        for record in RecordIter::new(&raw).map_err(corrupt)? {
+            let record = record.map_err(corrupt)?;
             let offset = batch.base_offset + record.offset_delta;
             if offset < from {
                 continue;
@@ -179,13 +191,9 @@ fn records_from(
                 topic: topic.clone(),
                 partition,
                 offset,
-                timestamp: if batch.first_timestamp <= 0 {
-                    -1
-                } else {
-                    batch.first_timestamp + record.timestamp_delta
-                },
-                key: record.key,
-                value: record.value,
+                timestamp: batch.record_timestamp(record.timestamp_delta),
+                key: record.key.map(|k| raw.slice_ref(k)),
+                value: raw.slice_ref(record.value),
             });
         }
     }

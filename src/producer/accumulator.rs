@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::slot::BatchSlot;
-use crate::protocol::record::{Batch, BatchBuilder};
+use crate::protocol::record::{Batch, BatchBuilder, BATCH_OVERHEAD};
+use crate::protocol::Encode;
 
 /// A partition of a topic.
 pub(crate) type PartitionKey = (Arc<str>, u32);
@@ -82,7 +83,8 @@ impl Accumulator {
         reserved: usize,
         now: Instant,
     ) -> Pushed {
-        let size = BatchBuilder::record_size(key, value, 0);
+        // `reserved` is the record's encoded size (the buffer bytes it holds).
+        let size = reserved;
         let queue = self.queues.entry((topic.clone(), partition)).or_default();
         let mut wake = false;
         if let Some(open) = &queue.open {
@@ -224,9 +226,9 @@ impl Sealed {
     /// Approximate wire size (uncompressed payload plus batch header).
     pub(crate) fn encoded_len(&self) -> usize {
         match (&self.batch, &self.builder) {
-            (Some(batch), _) => batch.payload.len() + 61,
-            (None, Some(builder)) => builder.payload_len() + 61,
-            (None, None) => 61,
+            (Some(batch), _) => batch.encoded_len(0),
+            (None, Some(builder)) => builder.payload_len() + BATCH_OVERHEAD,
+            (None, None) => BATCH_OVERHEAD,
         }
     }
 }

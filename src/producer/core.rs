@@ -15,7 +15,7 @@ use super::error::ProducerError;
 use super::partitioner::{KeyHashRoundRobin, Partitioner};
 use super::slot::DeliveryFuture;
 use crate::cluster::FluvioClient;
-use crate::protocol::record::{BatchBuilder, Compression};
+use crate::protocol::record::{BatchBuilder, Compression, BATCH_OVERHEAD};
 use crate::protocol::sc::CompressionAlgorithm;
 
 pub(crate) struct Core {
@@ -117,7 +117,8 @@ impl Core {
         let (topic, count) = self.topic(topic).await?;
         let size = BatchBuilder::record_size(key, value, 0);
         let max = self.options.max_request_size.min(self.options.buffer_bytes);
-        if size + 61 > max {
+        // The record alone in a batch: its payload's count prefix, the batch framing.
+        if size + 4 + BATCH_OVERHEAD > max {
             return Err(ProducerError::RecordTooLarge { size, max });
         }
         let permits = size as u32;

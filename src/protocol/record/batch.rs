@@ -24,6 +24,8 @@ const HEADER_LEN: usize = 45;
 const CRC_HEADER_LEN: usize = 36;
 /// `base_offset` and `batch_len`.
 const PREAMBLE_LEN: usize = 12;
+/// Bytes a batch adds around its payload (preamble and header, no schema id).
+pub const BATCH_OVERHEAD: usize = PREAMBLE_LEN + HEADER_LEN;
 
 /// A record batch as it travels on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +151,15 @@ impl Batch {
     /// How many records the header says the batch holds.
     pub fn records_len(&self) -> usize {
         usize::try_from(i64::from(self.last_offset_delta) + 1).unwrap_or(0)
+    }
+
+    /// The timestamp of a record with `timestamp_delta` (-1 when the batch has none).
+    pub fn record_timestamp(&self, timestamp_delta: i64) -> i64 {
+        if self.first_timestamp <= 0 {
+            -1
+        } else {
+            self.first_timestamp + timestamp_delta
+        }
     }
 
     /// Offset of the last record.

@@ -10,7 +10,7 @@ mod compression;
 mod entry;
 mod record_set;
 
-pub use batch::Batch;
+pub use batch::{Batch, BATCH_OVERHEAD};
 pub use builder::BatchBuilder;
 pub use compression::{Compression, MAX_DECOMPRESSED_LEN};
 pub use entry::{Record, RecordIter, RecordRef};

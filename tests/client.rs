@@ -579,6 +579,58 @@ async fn a_continuous_consumer_sees_new_records_and_survives_an_spu_restart() {
 }
 
 #[tokio::test]
+async fn a_consumer_at_the_end_can_commit_again_soon_after_a_reconnect() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("idle", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch("idle", (0..20).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+        let options = ConsumerOptions {
+            consumer_id: Some("idler".into()),
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client.partition_consumer("idle", 0, options).await.unwrap();
+        for _ in 0..20 {
+            stream.next().await.unwrap().unwrap();
+        }
+        // The stream is at the end; its session goes with the connection. No new record will
+        // come, yet the resumed stream must bring a session to commit on.
+        cluster.drop_connections();
+        let started = std::time::Instant::now();
+        loop {
+            match stream.commit(19).await {
+                Ok(()) => break,
+                Err(error)
+                    if error.is_retriable() && started.elapsed() < Duration::from_secs(10) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(other) => panic!("no commit after the reconnect: {other}"),
+            }
+        }
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        assert!(
+            offsets
+                .iter()
+                .any(|o| o.consumer_id == "idler" && o.offset == 19),
+            "{offsets:?}"
+        );
+        producer.send("idle", None::<&[u8]>, b"20").await.unwrap();
+        let next = stream.next().await.unwrap().unwrap();
+        assert_eq!(next.offset, 20, "the re-read record is not delivered again");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_consumer_id_resumes_after_its_committed_offset() {
     let cluster = cluster(1).await;
     bounded(async {

@@ -82,6 +82,7 @@ impl Fetcher {
     async fn run_inner(&mut self) -> Result<(), ConsumerError> {
         let mut attempt = 0;
         let mut started = false;
+        let mut resumed = false;
         loop {
             let outcome = async {
                 let conn = self
@@ -92,7 +93,7 @@ impl Fetcher {
                     self.next = self.start_offset(&conn).await?;
                     started = true;
                 }
-                self.stream(&conn, &mut attempt).await
+                self.stream(&conn, &mut attempt, resumed).await
             }
             .await;
             match outcome {
@@ -104,6 +105,7 @@ impl Fetcher {
                     self.session = None;
                     self.client.refresh_metadata();
                     attempt += 1;
+                    resumed = true;
                     tokio::time::sleep(delay).await;
                 }
                 Err(error) => return Err(error),
@@ -147,18 +149,28 @@ impl Fetcher {
             .map(|c| c.offset))
     }
 
+    /// Stream from `next`. After a reconnect of a stream with a consumer id (and no
+    /// SmartModule, whose state a re-read would disturb), start one record earlier: the SPU
+    /// answers only when it has records, and commits need the session id of an answer, so
+    /// without this a consumer at the end could not commit until new records arrive. The
+    /// re-read record is below `next` and is not delivered again.
     async fn stream(
         &mut self,
         conn: &Connection,
         attempt: &mut u32,
+        resumed: bool,
     ) -> Result<Flow, ConsumerError> {
         if self.end.is_some_and(|end| self.next >= end) {
             return Ok(Flow::Done);
         }
-        let mut request =
-            StreamFetchRequest::new(self.topic.to_string(), self.partition, self.next)
-                .with_max_bytes(self.max_bytes)
-                .with_isolation(self.options.isolation);
+        let prime = resumed
+            && self.next > 0
+            && self.options.consumer_id.is_some()
+            && self.options.smartmodules.is_empty();
+        let from = if prime { self.next - 1 } else { self.next };
+        let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, from)
+            .with_max_bytes(self.max_bytes)
+            .with_isolation(self.options.isolation);
         request.smartmodules = self.options.smartmodules.clone();
         request.consumer_id = self.options.consumer_id.clone();
         let mut stream = conn.stream(&request).await?;

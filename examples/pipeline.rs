@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example pipeline -- SOURCE SINK --consumer-id ID [--exit-at-end] [--metrics-addr ADDR]
 //! ```
-//! Ctrl-C (or SIGTERM) drains: in-flight records finish, the sink is flushed, offsets are
+//! Ctrl-C, SIGTERM or an actix `System` stop drains: in-flight records finish, the sink is flushed, offsets are
 //! committed.
 
 #[path = "common/args.rs"]
@@ -56,31 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
     })
     .await?;
-    let stats = if args.flag("--exit-at-end") {
-        pipeline.wait().await?
-    } else {
-        shutdown_signal().await;
-        eprintln!("draining...");
-        pipeline
-            .drain_within(std::time::Duration::from_secs(30))
-            .await?
-    };
+    // Ends by itself with --exit-at-end; Ctrl-C, SIGTERM or a System stop drain it.
+    let stats = pipeline
+        .drain_on_shutdown(std::time::Duration::from_secs(30))
+        .await?;
     let acked = stats.acked.load(std::sync::atomic::Ordering::Relaxed);
     println!("copied {acked} records");
     System::current().stop();
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -3,7 +3,7 @@
 //!
 //! It reads the source topic under a consumer id (resuming where it stopped), upper-cases
 //! each value in a user actor, writes the sink topic, serves `/metrics`, and drains on
-//! Ctrl-C or SIGTERM.
+//! Ctrl-C, SIGTERM or an actix `System` stop.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -141,10 +141,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "worker running: {} -> {} as {}",
         p.source, p.sink, p.consumer_id
     );
-    tokio::signal::ctrl_c().await?;
-    eprintln!("draining...");
     let stats = pipeline
-        .drain_within(std::time::Duration::from_secs(30))
+        .drain_on_shutdown(std::time::Duration::from_secs(30))
         .await?;
     eprintln!(
         "stopped after {} records",

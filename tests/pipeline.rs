@@ -10,7 +10,9 @@ use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::ConsumerOptions;
-use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+use actix_fluvio::pipeline::{
+    start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
+};
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 
@@ -187,4 +189,94 @@ async fn a_drain_commits_exactly_what_was_processed_and_a_rerun_continues() {
     })
     .await
     .expect("test timed out");
+}
+
+#[actix_rt::test]
+async fn a_system_stop_drains_the_pipeline() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(2, 60).await;
+        let mut config = PipelineConfig::new("source", "stopped");
+        config.sink = Some("sink".into());
+        config.commit_every = 1_000_000;
+        config.commit_interval = Duration::from_secs(3600);
+        let pipeline = start_pipeline(&client, config, worker(Default::default()))
+            .await
+            .unwrap();
+        while pipeline
+            .stats()
+            .acked
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < 60
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Nothing committed yet (huge commit batch): only the drain commits.
+        actix_rt::spawn(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            System::current().stop();
+        });
+        let stats = pipeline
+            .drain_on_shutdown(Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 60);
+        assert_eq!(read(&client, "sink", 1).await.len(), 60);
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        for p in 0..2u32 {
+            let (_, end) = client.partition_offsets("source", p).await.unwrap();
+            let committed = offsets
+                .iter()
+                .find(|o| o.consumer_id == "stopped" && o.replica_id.partition == p)
+                .map(|o| o.offset);
+            assert_eq!(committed, Some(end - 1), "partition {p} committed on stop");
+        }
+    })
+    .await
+    .expect("the System stop did not drain the pipeline");
+}
+
+/// Fails every record of partition 1.
+struct FailsPartitionOne;
+
+impl Actor for FailsPartitionOne {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for FailsPartitionOne {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        if msg.0.partition == 1 {
+            return Err(WorkerError("partition 1 is poison".into()));
+        }
+        Ok(vec![Output::value(msg.0.value)])
+    }
+}
+
+#[actix_rt::test]
+async fn a_partition_that_fails_for_good_stops_the_whole_pipeline() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(2, 20).await;
+        let mut config = PipelineConfig::new("source", "poisoned");
+        config.sink = Some("sink".into());
+        config.workers = 2;
+        config.max_restarts = 2;
+        config.restart_backoff = Duration::from_millis(10);
+        // Continuous: partition 0 alone would run forever.
+        let pipeline = start_pipeline(&client, config, |_| {
+            FailsPartitionOne::start_in_arbiter(&Arbiter::new().handle(), |_| FailsPartitionOne)
+                .recipient()
+        })
+        .await
+        .unwrap();
+        match pipeline.wait().await {
+            Err(PipelineError::TooManyRestarts { worker, last, .. }) => {
+                assert_eq!(worker, 1);
+                assert!(last.contains("poison"), "{last}");
+            }
+            other => panic!("expected TooManyRestarts, got {other:?}"),
+        }
+    })
+    .await
+    .expect("the pipeline kept running after a partition failed for good");
 }

@@ -37,6 +37,9 @@ pub enum PipelineError {
     /// A drain did not finish within its deadline.
     #[error("the drain did not finish within {0:?}")]
     DrainTimeout(std::time::Duration),
+    /// A partition task panicked or was cancelled (a bug: reported, never hidden).
+    #[error("a pipeline task ended abnormally: {0}")]
+    Task(String),
     /// Workers failed more often than `max_restarts` within `restart_window`.
     #[error("worker {worker} restarted {restarts} times within the window; last failure: {last}")]
     TooManyRestarts {
@@ -69,11 +72,13 @@ struct Workers {
     slots: Vec<Mutex<(Recipient<Process>, VecDeque<Instant>)>>,
 }
 
-/// A running pipeline.
+/// A running pipeline. When one partition fails for good (too many worker restarts, a sink or
+/// source error), the others drain and the pipeline stops with that error.
 #[derive(Debug)]
 pub struct PipelineHandle {
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<Result<(), PipelineError>>>,
+    first_error: Option<PipelineError>,
     producer: Option<Producer>,
     stats: Arc<PipelineStats>,
 }
@@ -108,6 +113,7 @@ where
         .as_ref()
         .map(|_| client.producer(ProducerOptions::default()));
     let (stop, stop_rx) = watch::channel(false);
+    let stop = Arc::new(stop);
     let stats = Arc::new(PipelineStats::default());
     let config = Arc::new(config);
     let tasks = (0..partitions)
@@ -121,12 +127,20 @@ where
                 stop: stop_rx.clone(),
                 stats: stats.clone(),
             };
-            tokio::spawn(task.run())
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let result = task.run().await;
+                if result.is_err() {
+                    let _ = stop.send(true);
+                }
+                result
+            })
         })
         .collect();
     Ok(PipelineHandle {
         stop,
         tasks,
+        first_error: None,
         producer,
         stats,
     })
@@ -138,7 +152,7 @@ impl PipelineHandle {
         &self.stats
     }
 
-    /// Wait until every partition ended (`exit_at_end`) or one failed.
+    /// Wait until every partition ended (`exit_at_end`) or one failed (the others then drain).
     ///
     /// # Errors
     /// The first partition's failure.
@@ -170,27 +184,57 @@ impl PipelineHandle {
             .map_err(|_| PipelineError::DrainTimeout(deadline))?
     }
 
-    async fn finish(self) -> Result<Arc<PipelineStats>, PipelineError> {
-        let mut first_error = None;
-        for task in self.tasks {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(join) => {
-                    first_error.get_or_insert(PipelineError::TooManyRestarts {
-                        worker: 0,
-                        restarts: 0,
-                        last: join.to_string(),
-                    });
-                }
+    /// Run until the pipeline ends by itself (as [`PipelineHandle::wait`]) or a
+    /// [`shutdown_signal`](super::shutdown_signal) arrives (Ctrl-C, SIGTERM, `System` stop),
+    /// then drain within `deadline`.
+    ///
+    /// `System::stop` also stops the workers' arbiters: a record that was in a stopped worker
+    /// is not acknowledged, so it stays uncommitted and the next run reads it again.
+    ///
+    /// ```no_run
+    /// # async fn run(pipeline: actix_fluvio::pipeline::PipelineHandle) {
+    /// let stats = pipeline
+    ///     .drain_on_shutdown(std::time::Duration::from_secs(30))
+    ///     .await
+    ///     .unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`PipelineHandle::drain_within`].
+    pub async fn drain_on_shutdown(
+        mut self,
+        deadline: std::time::Duration,
+    ) -> Result<Arc<PipelineStats>, PipelineError> {
+        tokio::select! {
+            () = self.join_tasks() => {}
+            () = super::shutdown_signal() => {
+                tracing::info!("shutdown requested: draining the pipeline");
             }
         }
-        if let Some(producer) = self.producer {
+        self.drain_within(deadline).await
+    }
+
+    /// Await the partition tasks, keeping the first failure; safe to cancel and call again.
+    async fn join_tasks(&mut self) {
+        while let Some(task) = self.tasks.first_mut() {
+            let result = task.await;
+            self.tasks.remove(0);
+            let error = match result {
+                Ok(Ok(())) => continue,
+                Ok(Err(error)) => error,
+                Err(join) => PipelineError::Task(join.to_string()),
+            };
+            self.first_error.get_or_insert(error);
+        }
+    }
+
+    async fn finish(mut self) -> Result<Arc<PipelineStats>, PipelineError> {
+        self.join_tasks().await;
+        if let Some(producer) = self.producer.take() {
             producer.close().await?;
         }
-        first_error.map_or(Ok(self.stats), Err)
+        self.first_error.map_or(Ok(self.stats), Err)
     }
 }
 
@@ -207,6 +251,12 @@ struct PartitionTask {
 enum Session {
     Finished,
     Restart,
+}
+
+impl Session {
+    fn is_finished(&self) -> bool {
+        matches!(self, Session::Finished)
+    }
 }
 
 impl PartitionTask {
@@ -262,20 +312,22 @@ impl PartitionTask {
                     since_commit += 1;
                 }
                 Err(failure) => {
-                    self.restart(worker_index, failure).await?;
-                    self.commit(&committer, &mut tracker).await?;
-                    return Ok(Session::Restart);
+                    let outcome = self.restart(worker_index, failure).await?;
+                    self.commit(&committer, &mut tracker, outcome.is_finished())
+                        .await?;
+                    return Ok(outcome);
                 }
             }
             if since_commit >= self.config.commit_every
                 || last_commit.elapsed() >= self.config.commit_interval
             {
-                self.commit(&committer, &mut tracker).await?;
+                self.commit(&committer, &mut tracker, false).await?;
                 since_commit = 0;
                 last_commit = Instant::now();
             }
         };
-        self.commit(&committer, &mut tracker).await?;
+        self.commit(&committer, &mut tracker, outcome.is_finished())
+            .await?;
         Ok(outcome)
     }
 
@@ -308,7 +360,13 @@ impl PartitionTask {
         Ok(())
     }
 
-    async fn restart(&self, worker: usize, failure: String) -> Result<(), PipelineError> {
+    /// Restart the failed worker after the backoff, or finish when the pipeline is stopping
+    /// (a drain, or a `System` stop that took the worker down with its arbiter).
+    async fn restart(&mut self, worker: usize, failure: String) -> Result<Session, PipelineError> {
+        if *self.stop.borrow() {
+            tracing::info!(worker, partition = self.partition, %failure, "worker stopped while draining");
+            return Ok(Session::Finished);
+        }
         let restarts = {
             let mut slot = self.workers.slots[worker]
                 .lock()
@@ -332,7 +390,10 @@ impl PartitionTask {
                 last: failure,
             });
         }
-        tokio::time::sleep(self.config.restart_backoff).await;
+        tokio::select! {
+            _ = self.stop.changed() => return Ok(Session::Finished),
+            () = tokio::time::sleep(self.config.restart_backoff) => {}
+        }
         let fresh = (self.workers.factory)(worker);
         self.workers.slots[worker]
             .lock()
@@ -340,43 +401,44 @@ impl PartitionTask {
             .0 = fresh;
         self.stats.restarts.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(telemetry::PIPELINE_RESTARTS).increment(1);
-        Ok(())
+        Ok(Session::Restart)
     }
 
+    /// Commit what the tracker allows. A reconnecting stream has no session to commit on for
+    /// a moment: retry for a second (`last`: the session's final commit, for 30 s), then leave
+    /// it to the next commit; the offset stays uncommitted, never skipped.
     async fn commit(
         &self,
         committer: &crate::consumer::Committer,
         tracker: &mut OffsetTracker,
+        last: bool,
     ) -> Result<(), PipelineError> {
         let Some(offset) = tracker.committable() else {
             return Ok(());
         };
-        // A reconnecting stream has no session to commit on for a moment: retry briefly, then
-        // leave it to the next commit (the offset stays uncommitted, never skipped).
-        for attempt in 0..20u32 {
+        let patience = std::time::Duration::from_secs(if last { 30 } else { 1 });
+        let pause = self
+            .config
+            .restart_backoff
+            .clamp(std::time::Duration::from_millis(50), patience);
+        let started = Instant::now();
+        loop {
             match committer.commit(offset).await {
                 Ok(()) => {
                     tracker.committed(offset);
                     self.stats.commits.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
+                Err(error) if error.is_retriable() && started.elapsed() < patience => {
+                    tracing::debug!(partition = self.partition, offset, %error, "commit waits for the stream's session");
+                    tokio::time::sleep(pause).await;
+                }
                 Err(error) if error.is_retriable() => {
-                    tracing::debug!(partition = self.partition, offset, %error, attempt, "commit deferred");
-                    tokio::time::sleep(
-                        self.config
-                            .restart_backoff
-                            .max(std::time::Duration::from_millis(50)),
-                    )
-                    .await;
+                    tracing::warn!(partition = self.partition, offset, %error, "commit deferred");
+                    return Ok(());
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        tracing::warn!(
-            partition = self.partition,
-            offset,
-            "commit deferred: no stream session yet"
-        );
-        Ok(())
     }
 }

@@ -66,6 +66,61 @@ pub const PIPELINE_REDELIVERED: &str = "fluvio_pipeline_redelivered_total";
 /// Pipeline worker restarts.
 pub const PIPELINE_RESTARTS: &str = "fluvio_pipeline_restarts_total";
 
+/// A server error code as a span field: `none`, or the code's name (`NotLeaderForPartition`,
+/// `Other`, ...) without its payload. Formatted only when a subscriber records the field.
+pub(crate) fn code(code: &crate::protocol::ErrorCode) -> CodeName<'_> {
+    CodeName(code)
+}
+
+/// See [`code`].
+pub(crate) struct CodeName<'a>(&'a crate::protocol::ErrorCode);
+
+impl std::fmt::Display for CodeName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        /// Passes on the leading identifier of the `Debug` output (the variant's name).
+        struct Name<'a, 'b> {
+            out: &'a mut std::fmt::Formatter<'b>,
+            done: bool,
+        }
+        impl Write for Name<'_, '_> {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                if self.done {
+                    return Ok(());
+                }
+                let end = s
+                    .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .unwrap_or(s.len());
+                self.done = end < s.len();
+                self.out.write_str(&s[..end])
+            }
+        }
+        if *self.0 == crate::protocol::ErrorCode::None {
+            return f.write_str("none");
+        }
+        write!(
+            Name {
+                out: f,
+                done: false
+            },
+            "{:?}",
+            self.0
+        )
+    }
+}
+
+/// Record a failure on `span`: its kind and message (formatted only when recorded).
+pub(crate) fn record_error(
+    span: &tracing::Span,
+    kind: &'static str,
+    error: &dyn std::fmt::Display,
+) {
+    if !span.is_disabled() {
+        span.record("error_kind", kind);
+        span.record("error", tracing::field::display(error));
+    }
+}
+
 /// Describe every metric to the installed recorder (units and help texts).
 pub fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};

@@ -179,17 +179,36 @@ impl Connection {
         version: i16,
     ) -> Result<R::Response, ConnectionError> {
         use tracing::Instrument;
-        let span = tracing::debug_span!("fluvio.request", api_key = R::API_KEY, version, addr = %self.inner.target.addr);
+        let span = tracing::debug_span!(
+            "fluvio.request",
+            api_key = R::API_KEY,
+            version,
+            addr = %self.inner.target.addr,
+            correlation_id = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+            error_code = tracing::field::Empty,
+            error_kind = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
         let api = R::API_KEY.to_string();
         metrics::counter!(telemetry::REQUESTS, "api" => api.clone()).increment(1);
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).increment(1.0);
         let started = Instant::now();
-        let result = self.request_inner(request, version).instrument(span).await;
+        let result = self
+            .request_inner(request, version, &span)
+            .instrument(span.clone())
+            .await;
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).decrement(1.0);
         match &result {
-            Ok(_) => metrics::histogram!(telemetry::REQUEST_DURATION, "api" => api)
-                .record(started.elapsed().as_secs_f64()),
+            Ok(response) => {
+                if let Some(code) = R::response_error_code(response) {
+                    span.record("error_code", tracing::field::display(telemetry::code(code)));
+                }
+                metrics::histogram!(telemetry::REQUEST_DURATION, "api" => api)
+                    .record(started.elapsed().as_secs_f64())
+            }
             Err(error) => {
+                telemetry::record_error(&span, error.kind(), error);
                 metrics::counter!(telemetry::REQUEST_ERRORS, "api" => api, "kind" => error.kind())
                     .increment(1);
             }
@@ -201,6 +220,7 @@ impl Connection {
         &self,
         request: &R,
         version: i16,
+        span: &tracing::Span,
     ) -> Result<R::Response, ConnectionError> {
         let deadline = Instant::now() + self.inner.config.request_timeout;
         let timeout = || self.timeout_error(R::API_KEY);
@@ -209,7 +229,8 @@ impl Connection {
             .map_err(|_| timeout())?
             .map_err(|_| self.closed_error())?;
         let (id, frame) = self.frame(request, version)?;
-        tracing::trace!(correlation_id = id, bytes = frame.len(), "request");
+        span.record("correlation_id", id);
+        span.record("bytes", frame.len());
         let (tx, rx) = oneshot::channel();
         let submitted = self.inner.actor.send(Submit {
             id,
@@ -239,14 +260,41 @@ impl Connection {
         &self,
         request: &R,
     ) -> Result<ResponseStream<R::Response>, ConnectionError> {
+        let span = tracing::debug_span!(
+            "fluvio.request",
+            api_key = R::API_KEY,
+            version = tracing::field::Empty,
+            stream = true,
+            addr = %self.inner.target.addr,
+            correlation_id = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+            error_kind = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        let result = self.stream_inner(request, &span).await;
+        if let Err(error) = &result {
+            telemetry::record_error(&span, error.kind(), error);
+        }
+        result
+    }
+
+    async fn stream_inner<R: Request>(
+        &self,
+        request: &R,
+        span: &tracing::Span,
+    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
         let version = self.version_of::<R>()?;
+        span.record("version", version);
         let (id, frame) = self.frame(request, version)?;
+        span.record("correlation_id", id);
+        span.record("bytes", frame.len());
         let (tx, rx) = mpsc::unbounded_channel();
         let submit = self.inner.actor.send(Submit {
             id,
             frame,
             reply: Reply::Stream(tx),
         });
+        let submit = tracing::Instrument::instrument(submit, span.clone());
         tokio::time::timeout(self.inner.config.request_timeout, submit)
             .await
             .map_err(|_| self.timeout_error(R::API_KEY))?

@@ -25,6 +25,10 @@ impl Request for ApiVersionsRequest {
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 2;
     type Response = ApiVersionsResponse;
+
+    fn response_error_code(response: &ApiVersionsResponse) -> Option<&ErrorCode> {
+        Some(&response.error_code)
+    }
 }
 
 wire_struct! {

@@ -15,6 +15,13 @@ pub trait Request: Encode + Decode {
     const MAX_API_VERSION: Version;
     /// The response type, decoded at the request's version.
     type Response: Encode + Decode;
+
+    /// The server's error code in `response`, for APIs whose answer carries one at the top
+    /// (or, for produce, the first failed partition's); recorded on the request's span.
+    fn response_error_code(response: &Self::Response) -> Option<&super::ErrorCode> {
+        let _ = response;
+        None
+    }
 }
 
 wire_struct! {

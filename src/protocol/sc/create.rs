@@ -70,4 +70,8 @@ impl<S: CreatableSpec> Request for CreateRequest<S> {
     const MIN_API_VERSION: Version = MIN_OBJECT_VERSION;
     const MAX_API_VERSION: Version = MAX_OBJECT_VERSION;
     type Response = Status;
+
+    fn response_error_code(response: &Status) -> Option<&crate::protocol::ErrorCode> {
+        Some(&response.error_code)
+    }
 }

@@ -33,6 +33,10 @@ impl Request for DeleteConsumerOffsetRequest {
     const MIN_API_VERSION: i16 = 23;
     const MAX_API_VERSION: i16 = 25;
     type Response = DeleteConsumerOffsetResponse;
+
+    fn response_error_code(response: &DeleteConsumerOffsetResponse) -> Option<&ErrorCode> {
+        Some(&response.error_code)
+    }
 }
 
 wire_struct! {

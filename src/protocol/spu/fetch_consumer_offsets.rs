@@ -45,6 +45,10 @@ impl Request for FetchConsumerOffsetsRequest {
     const MIN_API_VERSION: i16 = 23;
     const MAX_API_VERSION: i16 = 25;
     type Response = FetchConsumerOffsetsResponse;
+
+    fn response_error_code(response: &FetchConsumerOffsetsResponse) -> Option<&ErrorCode> {
+        Some(&response.error_code)
+    }
 }
 
 wire_struct! {

@@ -146,6 +146,18 @@ impl Request for ProduceRequest {
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 25;
     type Response = ProduceResponse;
+
+    /// The first failed partition's code, else `None` (no error).
+    fn response_error_code(response: &ProduceResponse) -> Option<&ErrorCode> {
+        static NO_ERROR: ErrorCode = ErrorCode::None;
+        let codes = response.responses.iter().flat_map(|t| &t.partitions);
+        Some(
+            codes
+                .map(|p| &p.error_code)
+                .find(|c| **c != ErrorCode::None)
+                .unwrap_or(&NO_ERROR),
+        )
+    }
 }
 
 wire_struct! {

@@ -30,6 +30,10 @@ impl Request for UpdateConsumerOffsetRequest {
     const MIN_API_VERSION: i16 = 23;
     const MAX_API_VERSION: i16 = 25;
     type Response = UpdateConsumerOffsetResponse;
+
+    fn response_error_code(response: &UpdateConsumerOffsetResponse) -> Option<&ErrorCode> {
+        Some(&response.error_code)
+    }
 }
 
 wire_struct! {

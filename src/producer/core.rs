@@ -107,12 +107,15 @@ impl Core {
     }
 
     /// Queue a record, waiting for buffer room when `wait`, else failing with `QueueFull`.
+    /// `parent` (the caller's span) becomes the batch's parent span if it has none yet; it
+    /// is set under the accumulator's lock, so before the actor can send the batch.
     pub(crate) async fn enqueue(
         &self,
         topic: &str,
         key: Option<&[u8]>,
         value: &[u8],
         wait: bool,
+        parent: Option<&tracing::Span>,
     ) -> Result<DeliveryFuture, ProducerError> {
         let (topic, count) = self.topic(topic).await?;
         let size = BatchBuilder::record_size(key, value, 0);
@@ -138,15 +141,22 @@ impl Core {
             PartitionerKind::Specific(p) => p,
             _ => self.partitioner.partition(count, key, value),
         };
-        let pushed = self.acc.lock().unwrap_or_else(|e| e.into_inner()).push(
-            &topic,
-            partition,
-            key,
-            value,
-            now_ms(),
-            size,
-            Instant::now(),
-        );
+        let pushed = {
+            let mut acc = self.acc.lock().unwrap_or_else(|e| e.into_inner());
+            let pushed = acc.push(
+                &topic,
+                partition,
+                key,
+                value,
+                now_ms(),
+                size,
+                Instant::now(),
+            );
+            if let Some(span) = parent {
+                pushed.slot.adopt_parent(span);
+            }
+            pushed
+        };
         if pushed.wake {
             if let Some(actor) = self.actor.get().and_then(WeakAddr::upgrade) {
                 actor.do_send(Wake);

@@ -84,7 +84,13 @@ impl Producer {
         key: Option<&[u8]>,
         value: &[u8],
     ) -> Result<RecordMetadata, ProducerError> {
-        self.enqueue(topic, key, value).await?.wait().await
+        // The caller waits for this record: its span becomes the batch's parent span.
+        let parent = tracing::Span::current();
+        self.core
+            .enqueue(topic, key, value, true, Some(&parent))
+            .await?
+            .wait()
+            .await
     }
 
     /// Queue one record, waiting only for buffer room; the returned future resolves on
@@ -98,7 +104,7 @@ impl Producer {
         key: Option<&[u8]>,
         value: &[u8],
     ) -> Result<DeliveryFuture, ProducerError> {
-        self.core.enqueue(topic, key, value, true).await
+        self.core.enqueue(topic, key, value, true, None).await
     }
 
     /// Queue one record without waiting for buffer room.
@@ -111,7 +117,7 @@ impl Producer {
         key: Option<&[u8]>,
         value: &[u8],
     ) -> Result<DeliveryFuture, ProducerError> {
-        self.core.enqueue(topic, key, value, false).await
+        self.core.enqueue(topic, key, value, false, None).await
     }
 
     /// Send records in order and wait for all of them; offsets come back in order.
@@ -127,10 +133,13 @@ impl Producer {
         K: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
+        let parent = tracing::Span::current();
         let mut receipts = Vec::new();
         for (key, value) in records {
+            let key = key.as_ref().map(AsRef::as_ref);
             receipts.push(
-                self.enqueue(topic, key.as_ref().map(AsRef::as_ref), value.as_ref())
+                self.core
+                    .enqueue(topic, key, value.as_ref(), true, Some(&parent))
                     .await?,
             );
         }
@@ -216,7 +225,7 @@ impl Handler<Produce> for ProducerActor {
     fn handle(&mut self, msg: Produce, _: &mut Context<Self>) -> Self::Result {
         let core = self.core();
         Box::pin(async move {
-            core.enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true)
+            core.enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true, None)
                 .await?
                 .wait()
                 .await
@@ -231,7 +240,7 @@ impl Handler<ProduceRecord> for ProducerActor {
         let core = self.core();
         Box::pin(async move {
             if let Err(error) = core
-                .enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true)
+                .enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true, None)
                 .await
             {
                 tracing::error!(topic = %msg.topic, %error, "record dropped");

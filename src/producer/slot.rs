@@ -21,6 +21,9 @@ pub struct RecordMetadata {
 pub(crate) struct BatchSlot {
     result: OnceLock<Result<i64, ProducerError>>,
     notify: Notify,
+    /// The span of the first `send`/`send_batch` caller whose record joined the batch: the
+    /// parent of the batch's `fluvio.produce` span.
+    parent: OnceLock<tracing::Span>,
 }
 
 impl BatchSlot {
@@ -29,6 +32,19 @@ impl BatchSlot {
         if self.result.set(result).is_ok() {
             self.notify.notify_waiters();
         }
+    }
+
+    /// Adopt `span` as the batch's parent span, unless it has one or `span` is none. Clones
+    /// the span at most once per batch.
+    pub(crate) fn adopt_parent(&self, span: &tracing::Span) {
+        if self.parent.get().is_none() && !span.is_none() {
+            let _ = self.parent.set(span.clone());
+        }
+    }
+
+    /// The batch's parent span, if a caller gave one.
+    pub(crate) fn parent(&self) -> Option<&tracing::Span> {
+        self.parent.get()
     }
 
     pub(crate) fn is_settled(&self) -> bool {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Semaphore};
+use tracing::Instrument;
 
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
@@ -20,14 +21,18 @@ use crate::protocol::spu::{
     FetchConsumerOffsetsRequest, FetchablePartitionResponse, ReplicaKey, StreamFetchRequest,
     UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
 };
-use crate::protocol::ErrorCode;
+use crate::protocol::{Encode, ErrorCode};
 use crate::telemetry;
 
 /// Sent by the reader.
 #[derive(Debug)]
 pub(crate) enum Control {
-    /// Store `offset` (the last processed record) for the consumer id.
-    Commit(i64, oneshot::Sender<Result<(), ConsumerError>>),
+    /// Store `offset` (the last processed record) for the consumer id, in the caller's span.
+    Commit(
+        i64,
+        oneshot::Sender<Result<(), ConsumerError>>,
+        tracing::Span,
+    ),
     /// Commit what was delivered, then stop.
     Stop,
 }
@@ -68,8 +73,8 @@ impl Fetcher {
         drop(std::mem::replace(&mut self.tx, closed));
         while let Some(command) = self.control.recv().await {
             match command {
-                Control::Commit(offset, reply) => {
-                    let _ = reply.send(self.commit(offset).await);
+                Control::Commit(offset, reply, span) => {
+                    let _ = reply.send(self.commit(offset).instrument(span).await);
                 }
                 Control::Stop => {
                     self.commit_delivered().await;
@@ -200,8 +205,8 @@ impl Fetcher {
                     }
                 }
                 command = self.control.recv() => match command {
-                    Some(Control::Commit(offset, reply)) => {
-                        let _ = reply.send(self.commit(offset).await);
+                    Some(Control::Commit(offset, reply, span)) => {
+                        let _ = reply.send(self.commit(offset).instrument(span).await);
                     }
                     Some(Control::Stop) | None => {
                         self.commit_delivered().await;
@@ -213,12 +218,50 @@ impl Fetcher {
         }
     }
 
-    /// Handle one frame; `Some` ends this stream (done, or restart from `next`).
+    /// Handle one frame in a `fluvio.fetch` span; `Some` ends this stream (done, or restart
+    /// from `next`).
     async fn frame(
         &mut self,
         p: FetchablePartitionResponse,
         conn: &Connection,
         stream_id: u32,
+    ) -> Result<Option<Flow>, ConsumerError> {
+        let span = tracing::debug_span!(
+            "fluvio.fetch",
+            topic = %self.topic,
+            partition = self.partition,
+            stream_id,
+            offset = self.next,
+            next = tracing::field::Empty,
+            records = 0usize,
+            bytes = tracing::field::Empty,
+            high_watermark = p.high_watermark,
+            error_code = %telemetry::code(&p.error_code),
+            error = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            let bytes: usize = p.records.batches.iter().map(|b| b.encoded_len(0)).sum();
+            span.record("bytes", bytes);
+        }
+        let result = self
+            .frame_inner(p, conn, stream_id, &span)
+            .instrument(span.clone())
+            .await;
+        if !span.is_disabled() {
+            span.record("next", self.next);
+            if let Err(error) = &result {
+                span.record("error", tracing::field::display(error));
+            }
+        }
+        result
+    }
+
+    async fn frame_inner(
+        &mut self,
+        p: FetchablePartitionResponse,
+        conn: &Connection,
+        stream_id: u32,
+        span: &tracing::Span,
     ) -> Result<Option<Flow>, ConsumerError> {
         let failed = match &p.error_code {
             ErrorCode::None => None,
@@ -244,6 +287,7 @@ impl Fetcher {
             code => return Err(self.server(code.clone())),
         };
         let records = self.collect(&p)?;
+        span.record("records", records.len());
         if let Some(error) = failed {
             // A runtime error comes with what the chain produced before the failing record:
             // deliver that first, then the error (as the official client does).
@@ -278,12 +322,15 @@ impl Fetcher {
             // works. At most one frame waits unread, so memory stays bounded. A failed
             // acknowledgement means a dead connection, which the stream reports itself.
             let (conn, next) = (conn.clone(), self.next);
-            tokio::spawn(async move {
-                let ack = UpdateOffsetsRequest::single(stream_id, next);
-                if let Err(error) = conn.request(&ack).await {
-                    tracing::debug!(%error, "stream acknowledgement failed");
+            tokio::spawn(
+                async move {
+                    let ack = UpdateOffsetsRequest::single(stream_id, next);
+                    if let Err(error) = conn.request(&ack).await {
+                        tracing::debug!(%error, "stream acknowledgement failed");
+                    }
                 }
-            });
+                .instrument(span.clone()),
+            );
         }
         let (topic, partition) = (self.topic.to_string(), self.partition.to_string());
         metrics::gauge!(telemetry::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone())
@@ -321,8 +368,8 @@ impl Fetcher {
                     return Ok(true);
                 }
                 command = self.control.recv() => match command {
-                    Some(Control::Commit(offset, reply)) => {
-                        let _ = reply.send(self.commit(offset).await);
+                    Some(Control::Commit(offset, reply, span)) => {
+                        let _ = reply.send(self.commit(offset).instrument(span).await);
                     }
                     Some(Control::Stop) | None => {
                         self.commit_delivered().await;

@@ -75,7 +75,8 @@ impl FluvioClient {
             committed: -1,
             session: None,
         };
-        tokio::spawn(fetcher.run());
+        // The fetcher's spans (`fluvio.fetch`, its requests) are children of the caller's.
+        tokio::spawn(tracing::Instrument::in_current_span(fetcher.run()));
         Ok(PartitionStream {
             rx,
             buffer: VecDeque::new(),
@@ -311,7 +312,7 @@ impl Committer {
         }
         let (tx, rx) = oneshot::channel();
         self.control
-            .send(Control::Commit(offset, tx))
+            .send(Control::Commit(offset, tx, tracing::Span::current()))
             .map_err(|_| ConsumerError::Stopped)?;
         rx.await.map_err(|_| ConsumerError::Stopped)?
     }

@@ -37,7 +37,7 @@ impl FluvioClient {
         let (tx, rx) = mpsc::channel(16);
         let client = self.clone();
         let topic = topic.to_owned();
-        let supervisor = tokio::spawn(async move {
+        let supervisor = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let mut started = HashSet::new();
             let mut count = count;
             loop {
@@ -82,7 +82,7 @@ impl FluvioClient {
                     }
                 }
             }
-        });
+        }));
         Ok(TopicStream {
             rx,
             buffer: Default::default(),

@@ -128,13 +128,14 @@ where
                 stats: stats.clone(),
             };
             let stop = stop.clone();
-            tokio::spawn(async move {
+            // The partition's spans are children of the span `start_pipeline` runs in.
+            tokio::spawn(tracing::Instrument::in_current_span(async move {
                 let result = task.run().await;
                 if result.is_err() {
                     let _ = stop.send(true);
                 }
                 result
-            })
+            }))
         })
         .collect();
     Ok(PipelineHandle {
@@ -302,8 +303,16 @@ impl PartitionTask {
                 metrics::counter!(telemetry::PIPELINE_REDELIVERED).increment(1);
             }
             tracker.delivered(offset);
-            let span = tracing::debug_span!("fluvio.pipeline.record", topic = %self.config.source, partition = self.partition, offset);
-            match tracing::Instrument::instrument(self.process(worker_index, record), span).await {
+            let span = tracing::debug_span!(
+                "fluvio.pipeline.record",
+                topic = %self.config.source,
+                partition = self.partition,
+                offset,
+                worker = worker_index,
+                outputs = tracing::field::Empty,
+            );
+            let processed = self.process(worker_index, record, &span);
+            match tracing::Instrument::instrument(processed, span.clone()).await {
                 Ok(()) => {
                     tracker.acked(offset);
                     *highest_processed = (*highest_processed).max(offset);
@@ -332,7 +341,12 @@ impl PartitionTask {
     }
 
     /// Hand the record to its worker and send the outputs; `Err` is the worker's failure.
-    async fn process(&self, worker: usize, record: ConsumerRecord) -> Result<(), String> {
+    async fn process(
+        &self,
+        worker: usize,
+        record: ConsumerRecord,
+        span: &tracing::Span,
+    ) -> Result<(), String> {
         let recipient = self.workers.slots[worker]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -344,6 +358,7 @@ impl PartitionTask {
             Err(MailboxError::Closed) => return Err("the worker stopped (panicked?)".into()),
             Err(MailboxError::Timeout) => return Err("the worker timed out".into()),
         };
+        span.record("outputs", outputs.len());
         if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
             let mut receipts = Vec::with_capacity(outputs.len());
             for output in outputs {

@@ -23,10 +23,29 @@
 //! | `fluvio_pipeline_redelivered_total` | counter | | records delivered again after a worker restart |
 //! | `fluvio_pipeline_restarts_total` | counter | | pipeline worker restarts |
 //!
-//! Tracing: every request runs in a `fluvio.request` span (API key, version, address) and
-//! every pipeline record in a `fluvio.pipeline.record` span (topic, partition, offset); both
-//! are children of whatever span is current where they start, so a user's span is their
-//! parent.
+//! ## Spans
+//!
+//! Spans are at `DEBUG` level. A field in *italics* is recorded once known, so it is absent
+//! when that point was not reached (e.g. no `bytes` when the request could not be encoded).
+//! `error_code` is `none` or the server code's name (`NotLeaderForPartition`, `Other`, ...).
+//!
+//! | span | fields | where |
+//! |---|---|---|
+//! | `fluvio.request` | `api_key`, `version`, `addr`, *`correlation_id`*, *`bytes`* (request frame), *`error_code`* (for answers that carry one), *`error_kind`*, *`error`*; `stream = true` for a streaming request | every request a [`crate::connection::Connection`] sends, in the caller's task |
+//! | `fluvio.produce` | `partitions`, *`topic`* (one topic), *`partition`* (one partition), *`records`*, *`bytes`* (encoded batches), *`error_code`*, *`base_offset`* (one partition, accepted), *`error`* | each produce request; its `fluvio.request` is a child |
+//! | `fluvio.fetch` | `topic`, `partition`, `stream_id`, `offset` (next offset before the frame), *`next`* (after it), `records`, *`bytes`* (encoded batches), `high_watermark`, `error_code`, *`error`* | each stream-fetch frame a consumer handles; its acknowledgement request is a child |
+//! | `fluvio.pipeline.record` | `topic`, `partition`, `offset`, `worker`, *`outputs`* | each record a pipeline hands to a worker; the outputs' enqueue happens inside it |
+//!
+//! Parents: a request's span is a child of the span current where it is made, so admin
+//! calls, `fetch_batch`, offset look-ups and commits made in a user's span are its
+//! descendants (a commit runs on the consumer's task in the committing caller's span). A
+//! consumer's fetcher, a topic consumer and a pipeline's partition tasks run in the span
+//! current where they were started: start them outside any span to get root spans. A
+//! `fluvio.produce` span is a child of the span of the first `Producer::send` or
+//! `send_batch` caller whose record is in the request (one span capture per call; other
+//! callers' spans are linked with `follows_from`); requests holding only `enqueue`d,
+//! `try_send` or actor-message records are root spans, which keeps the per-record path free
+//! of span work.
 
 /// Requests sent.
 pub const REQUESTS: &str = "fluvio_requests_total";

@@ -7,6 +7,9 @@
 //! curl http://127.0.0.1:8080/metrics
 //! ```
 
+#[path = "common/logs.rs"]
+mod logs;
+
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::producer::{Producer, ProducerError, ProducerOptions};
 use actix_web::{get, post, web, App, HttpResponse, HttpServer};
@@ -40,6 +43,7 @@ async fn metrics_route(handle: web::Data<PrometheusHandle>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logs::init();
     let bind = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".into());

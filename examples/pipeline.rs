@@ -5,11 +5,13 @@
 //! ```text
 //! cargo run --release --example pipeline -- SOURCE SINK --consumer-id ID [--exit-at-end] [--metrics-addr ADDR]
 //! ```
-//! Ctrl-C, SIGTERM or an actix `System` stop drains: in-flight records finish, the sink is flushed, offsets are
-//! committed.
+//! Ctrl-C, SIGTERM or an actix `System` stop drains: in-flight records finish, the sink is
+//! flushed, offsets are committed. Logs go to stderr (`RUST_LOG`, default `warn`).
 
 #[path = "common/args.rs"]
 mod args;
+#[path = "common/logs.rs"]
+mod logs;
 
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
@@ -38,6 +40,7 @@ impl Handler<Process> for Upper {
 
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logs::init();
     let args = args::Args::from_env();
     let usage =
         "usage: pipeline SOURCE SINK --consumer-id ID [--exit-at-end] [--metrics-addr ADDR]";

@@ -5,6 +5,9 @@
 //! each value in a user actor, writes the sink topic, serves `/metrics`, and drains on
 //! Ctrl-C, SIGTERM or an actix `System` stop.
 
+#[path = "common/logs.rs"]
+mod logs;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -99,6 +102,7 @@ fn invocation(sm: &SmartModuleToml) -> Result<SmartModuleInvocation, String> {
 
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logs::init();
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "config/worker.toml".into());

@@ -195,6 +195,16 @@ async fn admin_manages_topics_partitions_and_spus_with_typed_errors() {
         let spus = admin.list_spus().await.unwrap();
         assert_eq!(spus.len(), 2);
         assert!(spus.iter().all(|s| s.online && s.public_endpoint.is_some()));
+        assert!(matches!(
+            admin.register_spu(7001, "no-port", "127.0.0.1:7002").await,
+            Err(AdminError::InvalidConfiguration { .. })
+        ));
+        // The embedded cluster has no custom SPUs: the SC's refusal comes back typed.
+        let refused = admin
+            .register_spu(7001, "127.0.0.1:7001", "127.0.0.1:7002")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Some(ErrorCode::SpuError), "{refused}");
 
         admin.add_partitions("orders", 1).await.unwrap();
         assert_eq!(

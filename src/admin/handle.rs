@@ -7,9 +7,10 @@ use super::info::{PartitionInfo, SpuInfo, TopicWatch};
 use crate::cluster::{ClientError, FluvioClient};
 use crate::protocol::record::Compression;
 use crate::protocol::sc::{
-    AddPartition, CreateRequest, DeleteRequest, ListRequest, Metadata, PartitionSpec,
-    SmartModuleMetadata, SmartModuleSpec, SmartModuleWasm, SmartModuleWasmFormat, SpuSpec,
-    TopicSpec, UpdateRequest, UpdateTopicAction, WatchRequest,
+    AddPartition, CreateRequest, CustomSpuKey, CustomSpuSpec, DeleteRequest, EncryptionType,
+    Endpoint, IngressAddr, IngressPort, ListRequest, Metadata, PartitionSpec, SmartModuleMetadata,
+    SmartModuleSpec, SmartModuleWasm, SmartModuleWasmFormat, SpuSpec, TopicSpec, UpdateRequest,
+    UpdateTopicAction, WatchRequest,
 };
 use crate::protocol::spu::{
     ConsumerOffset, DeleteConsumerOffsetRequest, FetchConsumerOffsetsRequest,
@@ -164,6 +165,52 @@ impl Admin {
         Ok(spus)
     }
 
+    /// Register a custom SPU (one started by hand, e.g. `fluvio-run spu -i ID`) as
+    /// `custom-spu-ID`, like `fluvio cluster spu register`: `public` is where clients
+    /// connect, `private` where the SC connects, both `host:port`, plaintext.
+    ///
+    /// # Errors
+    /// [`AdminError::InvalidConfiguration`] for an address without a port, the server's
+    /// refusal (e.g. the id is taken), or a connection failure.
+    pub async fn register_spu(
+        &self,
+        id: i32,
+        public: &str,
+        private: &str,
+    ) -> Result<(), AdminError> {
+        let (public_host, public_port) = host_port(public)?;
+        let (private_host, private_port) = host_port(private)?;
+        let spec = CustomSpuSpec {
+            id,
+            public_endpoint: IngressPort {
+                port: public_port,
+                ingress: vec![IngressAddr {
+                    hostname: Some(public_host.to_owned()),
+                    ip: None,
+                }],
+                encryption: EncryptionType::Plaintext,
+            },
+            private_endpoint: Endpoint {
+                port: private_port,
+                host: private_host.to_owned(),
+                encryption: EncryptionType::Plaintext,
+            },
+            rack: None,
+            public_endpoint_local: None,
+        };
+        let request = CreateRequest::new(format!("custom-spu-{id}"), spec);
+        check(self.client.sc().request(&request).await?)
+    }
+
+    /// Remove custom SPU `id` from the cluster's SPUs.
+    ///
+    /// # Errors
+    /// The server's refusal (e.g. no such SPU), or a connection failure.
+    pub async fn unregister_spu(&self, id: i32) -> Result<(), AdminError> {
+        let request = DeleteRequest::<CustomSpuSpec>::new(CustomSpuKey::Id(id));
+        check(self.client.sc().request(&request).await?)
+    }
+
     /// Store a SmartModule from its raw wasm bytes (compressed here as the SC expects).
     ///
     /// # Errors
@@ -283,4 +330,16 @@ impl Admin {
             .await?
             .objects)
     }
+}
+
+/// `host:port` split at the last colon.
+fn host_port(addr: &str) -> Result<(&str, u16), AdminError> {
+    addr.rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse().ok()?)))
+        .filter(|(host, _)| !host.is_empty())
+        .ok_or_else(|| AdminError::InvalidConfiguration {
+            name: addr.to_owned(),
+            code: ErrorCode::InvalidCreateRequest,
+            message: Some("expected host:port".into()),
+        })
 }

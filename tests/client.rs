@@ -641,6 +641,56 @@ async fn a_consumer_at_the_end_can_commit_again_soon_after_a_reconnect() {
 }
 
 #[tokio::test]
+async fn a_finished_consumer_commits_after_its_connection_was_lost() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("done", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch("done", (0..10).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+        let options = ConsumerOptions {
+            consumer_id: Some("finisher".into()),
+            disable_continuous: true,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client.partition_consumer("done", 0, options).await.unwrap();
+        let mut last = -1;
+        while let Some(record) = stream.next().await {
+            last = record.unwrap().offset;
+        }
+        // The stream ended (nothing left to read); its session dies with the connection.
+        cluster.drop_connections();
+        let started = std::time::Instant::now();
+        loop {
+            match stream.commit(last).await {
+                Ok(()) => break,
+                Err(error)
+                    if error.is_retriable() && started.elapsed() < Duration::from_secs(10) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(other) => panic!("no commit after the connection was lost: {other}"),
+            }
+        }
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        assert!(
+            offsets
+                .iter()
+                .any(|o| o.consumer_id == "finisher" && o.offset == 9),
+            "{offsets:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_consumer_id_resumes_after_its_committed_offset() {
     let cluster = cluster(1).await;
     bounded(async {

@@ -15,11 +15,11 @@ use super::error::ConsumerError;
 use super::record::ConsumerRecord;
 use super::stream::fetch_offsets;
 use crate::cluster::FluvioClient;
-use crate::connection::Connection;
+use crate::connection::{Connection, ResponseStream};
 use crate::protocol::record::RecordIter;
 use crate::protocol::spu::{
     FetchConsumerOffsetsRequest, FetchablePartitionResponse, ReplicaKey, StreamFetchRequest,
-    UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
+    StreamFetchResponse, UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
 };
 use crate::protocol::{Encode, ErrorCode};
 use crate::telemetry;
@@ -36,6 +36,9 @@ pub(crate) enum Control {
     /// Commit what was delivered, then stop.
     Stop,
 }
+
+/// How long a stream opened for commits may take to answer.
+const SESSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(crate) type Delivery = Result<Vec<ConsumerRecord>, ConsumerError>;
 
@@ -60,6 +63,8 @@ pub(crate) struct Fetcher {
     pub(crate) max_bytes: i32,
     pub(crate) committed: i64,
     pub(crate) session: Option<(Connection, u32)>,
+    /// A stream opened only for its session id (see [`Fetcher::commit`]).
+    pub(crate) session_stream: Option<ResponseStream<StreamFetchResponse>>,
 }
 
 impl Fetcher {
@@ -87,7 +92,6 @@ impl Fetcher {
     async fn run_inner(&mut self) -> Result<(), ConsumerError> {
         let mut attempt = 0;
         let mut started = false;
-        let mut resumed = false;
         loop {
             let outcome = async {
                 let conn = self
@@ -98,7 +102,7 @@ impl Fetcher {
                     self.next = self.start_offset(&conn).await?;
                     started = true;
                 }
-                self.stream(&conn, &mut attempt, resumed).await
+                self.stream(&conn, &mut attempt).await
             }
             .await;
             match outcome {
@@ -110,7 +114,6 @@ impl Fetcher {
                     self.session = None;
                     self.client.refresh_metadata();
                     attempt += 1;
-                    resumed = true;
                     tokio::time::sleep(delay).await;
                 }
                 Err(error) => return Err(error),
@@ -154,28 +157,18 @@ impl Fetcher {
             .map(|c| c.offset))
     }
 
-    /// Stream from `next`. After a reconnect of a stream with a consumer id (and no
-    /// SmartModule, whose state a re-read would disturb), start one record earlier: the SPU
-    /// answers only when it has records, and commits need the session id of an answer, so
-    /// without this a consumer at the end could not commit until new records arrive. The
-    /// re-read record is below `next` and is not delivered again.
     async fn stream(
         &mut self,
         conn: &Connection,
         attempt: &mut u32,
-        resumed: bool,
     ) -> Result<Flow, ConsumerError> {
         if self.end.is_some_and(|end| self.next >= end) {
             return Ok(Flow::Done);
         }
-        let prime = resumed
-            && self.next > 0
-            && self.options.consumer_id.is_some()
-            && self.options.smartmodules.is_empty();
-        let from = if prime { self.next - 1 } else { self.next };
-        let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, from)
-            .with_max_bytes(self.max_bytes)
-            .with_isolation(self.options.isolation);
+        let mut request =
+            StreamFetchRequest::new(self.topic.to_string(), self.partition, self.next)
+                .with_max_bytes(self.max_bytes)
+                .with_isolation(self.options.isolation);
         request.smartmodules = self.options.smartmodules.clone();
         request.consumer_id = self.options.consumer_id.clone();
         let mut stream = conn.stream(&request).await?;
@@ -200,6 +193,7 @@ impl Fetcher {
                     };
                     *attempt = 0;
                     self.session = Some((conn.clone(), frame.stream_id));
+                    self.session_stream = None;
                     if let Some(flow) = self.frame(frame.partition, conn, frame.stream_id).await? {
                         return Ok(flow);
                     }
@@ -233,7 +227,7 @@ impl Fetcher {
             stream_id,
             offset = self.next,
             next = tracing::field::Empty,
-            records = 0usize,
+            records = tracing::field::Empty,
             bytes = tracing::field::Empty,
             high_watermark = p.high_watermark,
             error_code = %telemetry::code(&p.error_code),
@@ -431,10 +425,27 @@ impl Fetcher {
         Ok(out)
     }
 
+    /// Store `offset` for the consumer id. Commits ride on a stream session (the SPU finds
+    /// the consumer id through the stream id). When there is none (the stream's connection
+    /// was lost while the fetcher was idle, finished or waiting for the reader), open one: a
+    /// stream from the last delivered record, kept only for its id.
     async fn commit(&mut self, offset: i64) -> Result<(), ConsumerError> {
         if self.options.consumer_id.is_none() {
             return Err(ConsumerError::NoConsumerId);
         }
+        if self.session.is_none() {
+            self.open_session().await?;
+        }
+        match self.update_consumer_offset(offset).await {
+            Err(ConsumerError::NoSession) => {
+                self.open_session().await?;
+                self.update_consumer_offset(offset).await
+            }
+            result => result,
+        }
+    }
+
+    async fn update_consumer_offset(&mut self, offset: i64) -> Result<(), ConsumerError> {
         let Some((conn, stream_id)) = &self.session else {
             return Err(ConsumerError::NoSession);
         };
@@ -444,7 +455,7 @@ impl Fetcher {
         let response = match response {
             Ok(response) => response,
             Err(error) => {
-                // The stream's connection went away: the next stream brings a new session.
+                // The stream's connection went away: a new stream brings a new session.
                 self.session = None;
                 return Err(error.into());
             }
@@ -458,6 +469,33 @@ impl Fetcher {
         }
         self.committed = offset;
         Ok(())
+    }
+
+    /// A stream from the record before `next` (the SPU answers only when it has records),
+    /// without SmartModules, never acknowledged: the SPU sends one frame, whose stream id is
+    /// the session, then waits. The stream is kept so its id stays registered.
+    async fn open_session(&mut self) -> Result<(), ConsumerError> {
+        let conn = self
+            .client
+            .leader_connection(&self.topic, self.partition)
+            .await?;
+        let from = (self.next - 1).max(0);
+        let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, from)
+            .with_max_bytes(self.max_bytes)
+            .with_isolation(self.options.isolation);
+        request.consumer_id = self.options.consumer_id.clone();
+        let mut stream = conn.stream(&request).await?;
+        let first = tokio::time::timeout(SESSION_TIMEOUT, stream.next()).await;
+        match first {
+            Ok(Some(Ok(frame))) => {
+                tracing::debug!(topic = %self.topic, partition = self.partition, stream_id = frame.stream_id, "opened a stream for commits");
+                self.session = Some((conn, frame.stream_id));
+                self.session_stream = Some(stream);
+                Ok(())
+            }
+            Ok(Some(Err(error))) => Err(error.into()),
+            Ok(None) | Err(_) => Err(ConsumerError::NoSession),
+        }
     }
 
     /// With auto commit: store the last delivered offset (on the interval and on stop).
@@ -514,6 +552,7 @@ mod tests {
             max_bytes: 1024,
             committed: -1,
             session: None,
+            session_stream: None,
         };
         // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.
         let mut builder = BatchBuilder::new(1_700_000_000_000);

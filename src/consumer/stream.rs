@@ -74,6 +74,7 @@ impl FluvioClient {
             end: None,
             committed: -1,
             session: None,
+            session_stream: None,
         };
         // The fetcher's spans (`fluvio.fetch`, its requests) are children of the caller's.
         tokio::spawn(tracing::Instrument::in_current_span(fetcher.run()));

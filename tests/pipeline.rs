@@ -280,3 +280,87 @@ async fn a_partition_that_fails_for_good_stops_the_whole_pipeline() {
     .await
     .expect("the pipeline kept running after a partition failed for good");
 }
+
+/// Tags each value with its origin; a mailbox of one message, so that senders contend.
+struct Tagger;
+
+impl Actor for Tagger {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1);
+    }
+}
+
+impl Handler<Process> for Tagger {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let r = msg.0;
+        Ok(vec![Output::value(format!("{}:{}", r.partition, r.offset))])
+    }
+}
+
+#[actix_rt::test]
+async fn records_reach_a_shared_worker_and_the_sink_in_partition_order() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(2, 3000).await;
+        let mut config = PipelineConfig::new("source", "ordered");
+        config.sink = Some("sink".into());
+        config.workers = 1;
+        config.exit_at_end = true;
+        let pipeline = start_pipeline(&client, config, |_| {
+            Tagger::start_in_arbiter(&Arbiter::new().handle(), |_| Tagger).recipient()
+        })
+        .await
+        .unwrap();
+        let stats = pipeline.wait().await.unwrap();
+        assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 3000);
+        let sink = read(&client, "sink", 1).await;
+        assert_eq!(sink.len(), 3000);
+        for p in 0..2u32 {
+            let offsets: Vec<i64> = sink
+                .iter()
+                .filter_map(|v| v.split_once(':'))
+                .filter(|(partition, _)| *partition == p.to_string())
+                .map(|(_, offset)| offset.parse().unwrap())
+                .collect();
+            let (_, end) = client.partition_offsets("source", p).await.unwrap();
+            assert_eq!(
+                offsets,
+                (0..end).collect::<Vec<i64>>(),
+                "partition {p} in order"
+            );
+        }
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[actix_rt::test]
+async fn an_idle_pipeline_commits_on_the_interval() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(1, 25).await;
+        let mut config = PipelineConfig::new("source", "idler");
+        config.sink = Some("sink".into());
+        config.commit_every = 1_000_000;
+        config.commit_interval = Duration::from_millis(200);
+        let pipeline = start_pipeline(&client, config, worker(Default::default()))
+            .await
+            .unwrap();
+        // No record arrives after the 25th: only the interval can commit it.
+        loop {
+            let offsets = client.admin().list_consumer_offsets().await.unwrap();
+            if offsets
+                .iter()
+                .any(|o| o.consumer_id == "idler" && o.offset == 24)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        pipeline.drain().await.unwrap();
+    })
+    .await
+    .expect("the last records were never committed while the pipeline was idle");
+}

@@ -15,6 +15,9 @@ pub struct PipelineConfig {
     pub sink: Option<String>,
     /// Partition-affine workers: partition `p` goes to worker `p % workers`.
     pub workers: usize,
+    /// Records per partition whose outputs may wait for the sink's acknowledgement at once
+    /// (the worker goes on with the next records meanwhile, so the sink batches).
+    pub max_in_flight: usize,
     /// Commit after this many acknowledged records...
     pub commit_every: usize,
     /// ...or this long after the last commit, whichever comes first.
@@ -39,6 +42,7 @@ impl PipelineConfig {
             consumer_id: consumer_id.into(),
             sink: None,
             workers: 1,
+            max_in_flight: 1000,
             commit_every: 1000,
             commit_interval: Duration::from_secs(1),
             max_restarts: 10,

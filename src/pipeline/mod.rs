@@ -1,13 +1,53 @@
 //! Pipelines: a topic's records through user actors (workers) to a sink topic, with
 //! at-least-once offset commits, worker restarts with redelivery, and drain.
 //!
-//! Each partition's records reach its worker (`partition % workers`) one at a time and in
-//! order; the worker's answer acknowledges the record (after its outputs are acknowledged by
-//! the sink). Offsets are committed under the pipeline's consumer id only up to the last
-//! record below which everything was acknowledged, in batches. A worker that fails (answers
-//! an error, or stops — e.g. panics on its own arbiter) is restarted after a backoff and the
-//! partition resumes from the last committed offset, so nothing is skipped; redeliveries are
-//! counted (`fluvio_pipeline_redelivered_total`).
+//! Each partition's records reach its worker (`partition % workers`) in order, without
+//! waiting for the previous answer (up to [`PipelineConfig::max_in_flight`] records between
+//! the stream and their acknowledgement); answers are taken in order, so the sink receives
+//! each partition's outputs in order. The worker's answer acknowledges the record once its
+//! outputs are acknowledged by the sink. Offsets are committed under the pipeline's consumer
+//! id only up to the last record below which everything was acknowledged, in batches (and on
+//! the interval when the partition is idle). A worker that fails (answers an error, or stops —
+//! e.g. panics on its own arbiter) is restarted after a backoff and the partition resumes from
+//! the last committed offset, so nothing is skipped; redeliveries are counted
+//! (`fluvio_pipeline_redelivered_total`).
+//!
+//! A worker may hand a record on to more actors of its own and answer when they are done;
+//! the pipeline keeps the order of answers either way:
+//!
+//! ```no_run
+//! use actix::prelude::*;
+//! use actix_fluvio::pipeline::{Output, Process, WorkerError};
+//!
+//! /// A second stage: looks something up for a value.
+//! #[derive(Message)]
+//! #[rtype(result = "String")]
+//! struct Enrich(String);
+//!
+//! struct Parse {
+//!     enrich: Recipient<Enrich>,
+//! }
+//!
+//! impl Actor for Parse {
+//!     type Context = Context<Self>;
+//! }
+//!
+//! impl Handler<Process> for Parse {
+//!     type Result = ResponseFuture<Result<Vec<Output>, WorkerError>>;
+//!
+//!     fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+//!         let enrich = self.enrich.clone();
+//!         let value = String::from_utf8_lossy(&msg.0.value).into_owned();
+//!         Box::pin(async move {
+//!             let enriched = enrich
+//!                 .send(Enrich(value))
+//!                 .await
+//!                 .map_err(|e| WorkerError(e.to_string()))?;
+//!             Ok(vec![Output::value(enriched)])
+//!         })
+//!     }
+//! }
+//! ```
 //!
 //! [`PipelineHandle::drain_on_shutdown`] drains on Ctrl-C, SIGTERM or `System` stop; when one
 //! partition fails for good, the others drain and the pipeline stops with that error.

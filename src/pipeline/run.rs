@@ -1,6 +1,7 @@
-//! Running a pipeline: one task per partition reads, hands each record to its worker, sends
-//! the worker's outputs to the sink, acknowledges, commits in batches, restarts failed
-//! workers (redelivering from the last committed offset) and drains on request.
+//! Running a pipeline: one task per partition reads, hands records to its worker (several
+//! at once, in order), sends the worker's outputs to the sink, acknowledges, commits in
+//! batches, restarts failed workers (redelivering from the last committed offset) and drains
+//! on request.
 //!
 //! ```text
 //!  partition p ──PartitionStream──▶ worker p % n ──outputs──▶ Producer (sink)
@@ -15,13 +16,14 @@ use std::time::Instant;
 
 use actix::{MailboxError, Recipient};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use super::config::PipelineConfig;
 use super::tracker::OffsetTracker;
 use super::worker::{Output, Process, WorkerError};
 use crate::cluster::FluvioClient;
-use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord};
-use crate::producer::{Producer, ProducerError, ProducerOptions};
+use crate::consumer::{ConsumerError, ConsumerOptions};
+use crate::producer::{DeliveryFuture, Producer, ProducerError, ProducerOptions};
 use crate::telemetry;
 
 /// Why a pipeline stopped.
@@ -239,6 +241,13 @@ impl PipelineHandle {
     }
 }
 
+/// A record handed to its worker, waiting for the answer.
+struct Pending {
+    offset: i64,
+    answer: std::pin::Pin<Box<actix::dev::RecipientRequest<Process>>>,
+    span: tracing::Span,
+}
+
 struct PartitionTask {
     client: FluvioClient,
     config: Arc<PipelineConfig>,
@@ -271,7 +280,11 @@ impl PartitionTask {
         }
     }
 
-    /// Read from the last committed offset until the end, a stop, or a worker failure.
+    /// Read from the last committed offset until the end, a stop, or a failure. Records reach
+    /// the worker in order without waiting for the previous answer; answers are taken in
+    /// order, their outputs go to the sink without waiting, and each record is acknowledged
+    /// when the sink acknowledged its outputs. At most `max_in_flight` records are between
+    /// the stream and their acknowledgement.
     async fn session(&mut self, highest_processed: &mut i64) -> Result<Session, PipelineError> {
         let options = ConsumerOptions {
             consumer_id: Some(self.config.consumer_id.clone()),
@@ -285,46 +298,81 @@ impl PartitionTask {
             .await?;
         let committer = stream.committer();
         let mut tracker = OffsetTracker::new(None);
+        let mut answers: VecDeque<Pending> = VecDeque::new();
+        let mut in_flight: JoinSet<(i64, Result<(), String>)> = JoinSet::new();
         let (mut since_commit, mut last_commit) = (0usize, Instant::now());
         let worker_index = self.partition as usize % self.workers.slots.len();
-        let outcome = loop {
-            let record = tokio::select! {
-                biased;
-                _ = self.stop.changed() => break Session::Finished,
-                record = stream.next() => record,
-            };
-            let Some(record) = record else {
-                break Session::Finished;
-            };
-            let record = record?;
-            let offset = record.offset;
-            if offset <= *highest_processed {
-                self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!(telemetry::PIPELINE_REDELIVERED).increment(1);
+        let window = self.config.max_in_flight.max(1);
+        let (mut failure, mut ended) = (None, false);
+        loop {
+            if ended && answers.is_empty() && in_flight.is_empty() {
+                break;
             }
-            tracker.delivered(offset);
-            let span = tracing::debug_span!(
-                "fluvio.pipeline.record",
-                topic = %self.config.source,
-                partition = self.partition,
-                offset,
-                worker = worker_index,
-                outputs = tracing::field::Empty,
-            );
-            let processed = self.process(worker_index, record, &span);
-            match tracing::Instrument::instrument(processed, span.clone()).await {
-                Ok(()) => {
-                    tracker.acked(offset);
-                    *highest_processed = (*highest_processed).max(offset);
-                    self.stats.acked.fetch_add(1, Ordering::Relaxed);
-                    metrics::counter!(telemetry::PIPELINE_ACKED).increment(1);
-                    since_commit += 1;
+            tokio::select! {
+                biased;
+                _ = self.stop.changed() => break,
+                // An idle partition still commits what was acknowledged, on the interval.
+                () = tokio::time::sleep_until((last_commit + self.config.commit_interval).into()),
+                    if since_commit > 0 => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match self.settle(done, &mut tracker, highest_processed) {
+                        Ok(()) => since_commit += 1,
+                        Err(error) => {
+                            failure = Some(error);
+                            break;
+                        }
+                    }
                 }
-                Err(failure) => {
-                    let outcome = self.restart(worker_index, failure).await?;
-                    self.commit(&committer, &mut tracker, outcome.is_finished())
-                        .await?;
-                    return Ok(outcome);
+                answer = async { answers.front_mut().expect("checked").answer.as_mut().await },
+                    if !answers.is_empty() =>
+                {
+                    let Pending { offset, span, .. } = answers.pop_front().expect("checked");
+                    let sent = self.send_outputs(answer, &span);
+                    match tracing::Instrument::instrument(sent, span.clone()).await {
+                        Ok(receipts) => {
+                            let acked = async move {
+                                for receipt in receipts {
+                                    receipt.wait().await.map_err(|e| e.to_string())?;
+                                }
+                                Ok(())
+                            };
+                            in_flight.spawn(tracing::Instrument::instrument(
+                                async move { (offset, acked.await) },
+                                span,
+                            ));
+                        }
+                        Err(error) => {
+                            failure = Some(error);
+                            break;
+                        }
+                    }
+                }
+                record = stream.next(), if !ended && answers.len() + in_flight.len() < window => {
+                    let Some(record) = record else {
+                        // The end: finish what is under way first.
+                        ended = true;
+                        continue;
+                    };
+                    let record = record?;
+                    let offset = record.offset;
+                    if offset <= *highest_processed {
+                        self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!(telemetry::PIPELINE_REDELIVERED).increment(1);
+                    }
+                    tracker.delivered(offset);
+                    let span = tracing::debug_span!(
+                        "fluvio.pipeline.record",
+                        topic = %self.config.source,
+                        partition = self.partition,
+                        offset,
+                        worker = worker_index,
+                        outputs = tracing::field::Empty,
+                    );
+                    answers.push_back(Pending {
+                        offset,
+                        answer: Box::pin(self.worker(worker_index).send(Process(record))),
+                        span,
+                    });
                 }
             }
             if since_commit >= self.config.commit_every
@@ -334,33 +382,67 @@ impl PartitionTask {
                 since_commit = 0;
                 last_commit = Instant::now();
             }
+        }
+        // Records the worker has not answered yet are dropped (read again after a restart);
+        // what went to the sink finishes: acknowledged records get committed.
+        drop(answers);
+        while let Some(done) = in_flight.join_next().await {
+            if let Err(error) = self.settle(done, &mut tracker, highest_processed) {
+                failure.get_or_insert(error);
+            }
+        }
+        let outcome = match failure {
+            Some(failure) => self.restart(worker_index, failure).await?,
+            None => Session::Finished,
         };
         self.commit(&committer, &mut tracker, outcome.is_finished())
             .await?;
         Ok(outcome)
     }
 
-    /// Hand the record to its worker and send the outputs; `Err` is the worker's failure.
-    async fn process(
+    /// Account for a record whose outputs the sink answered; `Err` is the failure.
+    fn settle(
         &self,
-        worker: usize,
-        record: ConsumerRecord,
-        span: &tracing::Span,
+        done: Result<(i64, Result<(), String>), tokio::task::JoinError>,
+        tracker: &mut OffsetTracker,
+        highest_processed: &mut i64,
     ) -> Result<(), String> {
-        let recipient = self.workers.slots[worker]
+        let (offset, result) = done.map_err(|e| format!("acknowledgement task: {e}"))?;
+        result?;
+        tracker.acked(offset);
+        *highest_processed = (*highest_processed).max(offset);
+        self.stats.acked.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(telemetry::PIPELINE_ACKED).increment(1);
+        Ok(())
+    }
+
+    /// A fresh sender to worker `index`. (Each sender may put one message past a full
+    /// mailbox, so sends never wait and stay in order; `max_in_flight` bounds them.)
+    fn worker(&self, index: usize) -> Recipient<Process> {
+        self.workers.slots[index]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .0
-            .clone();
-        let outputs: Vec<Output> = match recipient.send(Process(record)).await {
+            .clone()
+    }
+
+    /// Enqueue the worker's outputs on the sink; the receipts to wait for. `Err` is the
+    /// worker's failure (or the sink refusing an output).
+    async fn send_outputs(
+        &self,
+        answer: Result<Result<Vec<Output>, WorkerError>, MailboxError>,
+        span: &tracing::Span,
+    ) -> Result<Vec<DeliveryFuture>, String> {
+        let outputs = match answer {
             Ok(Ok(outputs)) => outputs,
             Ok(Err(WorkerError(message))) => return Err(message),
             Err(MailboxError::Closed) => return Err("the worker stopped (panicked?)".into()),
             Err(MailboxError::Timeout) => return Err("the worker timed out".into()),
         };
         span.record("outputs", outputs.len());
+        let mut receipts = Vec::new();
         if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
-            let mut receipts = Vec::with_capacity(outputs.len());
+            receipts.reserve(outputs.len());
             for output in outputs {
                 let receipt = producer
                     .enqueue(sink, output.key.as_deref(), &output.value)
@@ -368,11 +450,8 @@ impl PartitionTask {
                     .map_err(|e| e.to_string())?;
                 receipts.push(receipt);
             }
-            for receipt in receipts {
-                receipt.wait().await.map_err(|e| e.to_string())?;
-            }
         }
-        Ok(())
+        Ok(receipts)
     }
 
     /// Restart the failed worker after the backoff, or finish when the pipeline is stopping

@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | `fluvio_requests_total` | counter | `api` | requests sent, by API key |
 //! | `fluvio_request_errors_total` | counter | `api`, `kind` | requests that failed (timeout, lost, closed, decode, ...) |
+//! | `fluvio_response_errors_total` | counter | `api`, `code` | answers that carry a server error code (admin refusals, produce and fetch errors, ...), by code name |
 //! | `fluvio_request_duration_seconds` | histogram | `api` | time from submit to response |
 //! | `fluvio_requests_in_flight` | gauge | | requests awaiting a response |
 //! | `fluvio_reconnects_total` | counter | | connections re-established |
@@ -51,6 +52,8 @@
 pub const REQUESTS: &str = "fluvio_requests_total";
 /// Requests failed.
 pub const REQUEST_ERRORS: &str = "fluvio_request_errors_total";
+/// Answers carrying a server error code.
+pub const RESPONSE_ERRORS: &str = "fluvio_response_errors_total";
 /// Request latency.
 pub const REQUEST_DURATION: &str = "fluvio_request_duration_seconds";
 /// Requests awaiting a response.
@@ -85,8 +88,14 @@ pub const PIPELINE_REDELIVERED: &str = "fluvio_pipeline_redelivered_total";
 /// Pipeline worker restarts.
 pub const PIPELINE_RESTARTS: &str = "fluvio_pipeline_restarts_total";
 
-/// A server error code as a span field: `none`, or the code's name (`NotLeaderForPartition`,
-/// `Other`, ...) without its payload. Formatted only when a subscriber records the field.
+/// Count an answer of API `api_key` that carries the server error `code`.
+pub(crate) fn count_response_error(api_key: u16, code: &crate::protocol::ErrorCode) {
+    metrics::counter!(RESPONSE_ERRORS, "api" => api_key.to_string(), "code" => self::code(code).to_string())
+        .increment(1);
+}
+
+/// A server error code as a span field or metric label: `none`, or the code's name
+/// (`NotLeaderForPartition`, `Other`, ...) without its payload. Formatted only when used.
 pub(crate) fn code(code: &crate::protocol::ErrorCode) -> CodeName<'_> {
     CodeName(code)
 }

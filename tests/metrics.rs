@@ -47,6 +47,12 @@ async fn counters_match_the_records_that_flowed() {
             .create_topic("m", TopicConfig::new(1))
             .await
             .unwrap();
+        // A refused request: the answer's error code is counted by name.
+        client
+            .admin()
+            .create_topic("m", TopicConfig::new(1))
+            .await
+            .unwrap_err();
         let producer = client.producer(ProducerOptions::default());
         producer
             .send_batch("m", (0..25).map(|i| (None::<&[u8]>, format!("{i:02}"))))
@@ -83,6 +89,15 @@ async fn counters_match_the_records_that_flowed() {
         );
         assert!(body.contains("fluvio_requests_total{api=\"0\"}"), "{body}");
         assert!(body.contains("fluvio_request_duration_seconds"), "{body}");
+        let refused = body.lines().find(|l| {
+            l.starts_with("fluvio_response_errors_total{")
+                && l.contains("code=\"TopicAlreadyExists\"")
+        });
+        assert_eq!(
+            refused.and_then(|l| l.rsplit(' ').next()),
+            Some("1"),
+            "{body}"
+        );
     })
     .await
     .expect("test timed out");

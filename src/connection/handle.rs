@@ -203,6 +203,9 @@ impl Connection {
             Ok(response) => {
                 if let Some(code) = R::response_error_code(response) {
                     span.record("error_code", tracing::field::display(telemetry::code(code)));
+                    if *code != crate::protocol::ErrorCode::None {
+                        telemetry::count_response_error(R::API_KEY, code);
+                    }
                 }
                 metrics::histogram!(telemetry::REQUEST_DURATION, "api" => api)
                     .record(started.elapsed().as_secs_f64())

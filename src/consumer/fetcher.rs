@@ -257,6 +257,12 @@ impl Fetcher {
         stream_id: u32,
         span: &tracing::Span,
     ) -> Result<Option<Flow>, ConsumerError> {
+        if p.error_code != ErrorCode::None {
+            telemetry::count_response_error(
+                <StreamFetchRequest as crate::protocol::Request>::API_KEY,
+                &p.error_code,
+            );
+        }
         let failed = match &p.error_code {
             ErrorCode::None => None,
             ErrorCode::OffsetEvicted { next_available, .. } => {

@@ -35,6 +35,7 @@ struct ClusterToml {
 #[derive(Debug, Deserialize)]
 struct PipelineToml {
     source: String,
+    partition: Option<u32>,
     sink: String,
     consumer_id: String,
     #[serde(default = "one")]
@@ -125,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let p = &file.pipeline;
     let mut config = PipelineConfig::new(&p.source, &p.consumer_id);
     config.sink = Some(p.sink.clone());
+    config.partition = p.partition;
     config.workers = p.workers;
     config.smartmodules = p
         .smartmodules

@@ -364,3 +364,33 @@ async fn an_idle_pipeline_commits_on_the_interval() {
     .await
     .expect("the last records were never committed while the pipeline was idle");
 }
+
+#[actix_rt::test]
+async fn a_pipeline_can_read_one_partition() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(2, 200).await;
+        let tagger = |_| Tagger::start_in_arbiter(&Arbiter::new().handle(), |_| Tagger).recipient();
+        let mut config = PipelineConfig::new("source", "one");
+        config.sink = Some("sink".into());
+        config.partition = Some(5);
+        match start_pipeline(&client, config.clone(), tagger).await {
+            Err(PipelineError::Consumer(error)) => {
+                assert!(error.to_string().contains("partition 5"), "{error}")
+            }
+            other => panic!("expected a missing partition, got {other:?}"),
+        }
+        config.partition = Some(1);
+        config.exit_at_end = true;
+        start_pipeline(&client, config, tagger)
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        let (_, end) = client.partition_offsets("source", 1).await.unwrap();
+        let expected: Vec<String> = (0..end).map(|o| format!("1:{o}")).collect();
+        assert_eq!(read(&client, "sink", 1).await, expected);
+    })
+    .await
+    .expect("test timed out");
+}

@@ -7,8 +7,10 @@ use crate::protocol::spu::SmartModuleInvocation;
 /// How a pipeline reads, commits, restarts and stops.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
-    /// The topic to read (every partition).
+    /// The topic to read.
     pub source: String,
+    /// Read only this partition of `source` (`None`: every partition).
+    pub partition: Option<u32>,
     /// The consumer id offsets are committed under; a new pipeline with the same id resumes.
     pub consumer_id: String,
     /// Where workers' outputs go (`None`: the worker is the sink).
@@ -39,6 +41,7 @@ impl PipelineConfig {
     pub fn new(source: impl Into<String>, consumer_id: impl Into<String>) -> Self {
         Self {
             source: source.into(),
+            partition: None,
             consumer_id: consumer_id.into(),
             sink: None,
             workers: 1,

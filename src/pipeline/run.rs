@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use super::config::PipelineConfig;
 use super::tracker::OffsetTracker;
 use super::worker::{Output, Process, WorkerError};
-use crate::cluster::FluvioClient;
+use crate::cluster::{ClientError, FluvioClient};
 use crate::consumer::{ConsumerError, ConsumerOptions};
 use crate::producer::{DeliveryFuture, Producer, ProducerError, ProducerOptions};
 use crate::telemetry;
@@ -99,10 +99,21 @@ pub async fn start_pipeline<F>(
 where
     F: Fn(usize) -> Recipient<Process> + Send + Sync + 'static,
 {
-    let partitions = client
+    let count = client
         .partition_count(&config.source)
         .await
         .map_err(ConsumerError::from)?;
+    let partitions: Vec<u32> = match config.partition {
+        None => (0..count).collect(),
+        Some(partition) if partition < count => vec![partition],
+        Some(partition) => {
+            let missing = ClientError::PartitionNotFound {
+                topic: config.source.clone(),
+                partition,
+            };
+            return Err(ConsumerError::from(missing).into());
+        }
+    };
     let factory: Factory = Arc::new(worker);
     let workers = Arc::new(Workers {
         slots: (0..config.workers.max(1))
@@ -118,7 +129,8 @@ where
     let stop = Arc::new(stop);
     let stats = Arc::new(PipelineStats::default());
     let config = Arc::new(config);
-    let tasks = (0..partitions)
+    let tasks = partitions
+        .into_iter()
         .map(|partition| {
             let task = PartitionTask {
                 client: client.clone(),

@@ -588,6 +588,20 @@ async fn a_continuous_consumer_sees_new_records_and_survives_an_spu_restart() {
     .await;
 }
 
+/// Commit `offset`, retrying retriable failures (no session yet) for up to 10 s.
+async fn commit_within_10s(stream: &actix_fluvio::consumer::PartitionStream, offset: i64) {
+    let started = std::time::Instant::now();
+    loop {
+        match stream.commit(offset).await {
+            Ok(()) => return,
+            Err(error) if error.is_retriable() && started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(other) => panic!("no commit of {offset}: {other}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_consumer_at_the_end_can_commit_again_soon_after_a_reconnect() {
     let cluster = cluster(1).await;
@@ -614,18 +628,7 @@ async fn a_consumer_at_the_end_can_commit_again_soon_after_a_reconnect() {
         // The stream is at the end; its session goes with the connection. No new record will
         // come, yet the resumed stream must bring a session to commit on.
         cluster.drop_connections();
-        let started = std::time::Instant::now();
-        loop {
-            match stream.commit(19).await {
-                Ok(()) => break,
-                Err(error)
-                    if error.is_retriable() && started.elapsed() < Duration::from_secs(10) =>
-                {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(other) => panic!("no commit after the reconnect: {other}"),
-            }
-        }
+        commit_within_10s(&stream, 19).await;
         let offsets = client.admin().list_consumer_offsets().await.unwrap();
         assert!(
             offsets
@@ -667,18 +670,7 @@ async fn a_finished_consumer_commits_after_its_connection_was_lost() {
         }
         // The stream ended (nothing left to read); its session dies with the connection.
         cluster.drop_connections();
-        let started = std::time::Instant::now();
-        loop {
-            match stream.commit(last).await {
-                Ok(()) => break,
-                Err(error)
-                    if error.is_retriable() && started.elapsed() < Duration::from_secs(10) =>
-                {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(other) => panic!("no commit after the connection was lost: {other}"),
-            }
-        }
+        commit_within_10s(&stream, last).await;
         let offsets = client.admin().list_consumer_offsets().await.unwrap();
         assert!(
             offsets

@@ -61,6 +61,23 @@ async fn read(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<String
     out
 }
 
+/// Every partition of "source" committed on its last record under `consumer_id`.
+async fn assert_committed_to_the_end(client: &FluvioClient, consumer_id: &str, partitions: u32) {
+    let offsets = client.admin().list_consumer_offsets().await.unwrap();
+    for p in 0..partitions {
+        let (_, end) = client.partition_offsets("source", p).await.unwrap();
+        let committed = offsets
+            .iter()
+            .find(|o| o.consumer_id == consumer_id && o.replica_id.partition == p)
+            .map(|o| o.offset);
+        assert_eq!(
+            committed,
+            Some(end - 1),
+            "partition {p} committed to its last record"
+        );
+    }
+}
+
 async fn setup(partitions: u32, records: usize) -> (TestCluster, FluvioClient) {
     let cluster = TestCluster::start(TestClusterConfig::default())
         .await
@@ -121,19 +138,7 @@ async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
             "duplicates are exactly the counted redeliveries"
         );
 
-        let offsets = client.admin().list_consumer_offsets().await.unwrap();
-        for p in 0..2u32 {
-            let (_, end) = client.partition_offsets("source", p).await.unwrap();
-            let committed = offsets
-                .iter()
-                .find(|o| o.consumer_id == "copier" && o.replica_id.partition == p)
-                .map(|o| o.offset);
-            assert_eq!(
-                committed,
-                Some(end - 1),
-                "partition {p} committed to its last record"
-            );
-        }
+        assert_committed_to_the_end(&client, "copier", 2).await;
     })
     .await
     .expect("test timed out");
@@ -221,15 +226,7 @@ async fn a_system_stop_drains_the_pipeline() {
             .unwrap();
         assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 60);
         assert_eq!(read(&client, "sink", 1).await.len(), 60);
-        let offsets = client.admin().list_consumer_offsets().await.unwrap();
-        for p in 0..2u32 {
-            let (_, end) = client.partition_offsets("source", p).await.unwrap();
-            let committed = offsets
-                .iter()
-                .find(|o| o.consumer_id == "stopped" && o.replica_id.partition == p)
-                .map(|o| o.offset);
-            assert_eq!(committed, Some(end - 1), "partition {p} committed on stop");
-        }
+        assert_committed_to_the_end(&client, "stopped", 2).await;
     })
     .await
     .expect("the System stop did not drain the pipeline");

@@ -3,7 +3,7 @@
 //! Two kinds of entry: a one-shot reply (most APIs) and a stream of replies on one id (stream
 //! fetch, watch). Pure bookkeeping, tested without an actor system.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
@@ -44,7 +44,7 @@ pub(crate) enum Dispatch {
     Delivered,
     /// No request has this id (late reply after a timeout, or a confused server).
     Unknown,
-    /// The caller had stopped waiting; the entry is gone.
+    /// The caller had stopped waiting (or cancelled the request); the answer is dropped.
     Abandoned,
 }
 
@@ -52,7 +52,13 @@ pub(crate) enum Dispatch {
 #[derive(Debug, Default)]
 pub(crate) struct Correlations {
     pending: HashMap<i32, Reply>,
+    /// The latest cancelled ids (timed out, dropped streams): their late answers are
+    /// expected, not a confused server.
+    cancelled: VecDeque<i32>,
 }
+
+/// How many cancelled ids are remembered.
+const REMEMBERED_CANCELS: usize = 256;
 
 impl Correlations {
     pub(crate) fn insert(&mut self, id: i32, reply: Reply) {
@@ -67,10 +73,15 @@ impl Correlations {
 
     pub(crate) fn cancel(&mut self, id: i32) {
         self.pending.remove(&id);
+        if self.cancelled.len() == REMEMBERED_CANCELS {
+            self.cancelled.pop_front();
+        }
+        self.cancelled.push_back(id);
     }
 
     pub(crate) fn dispatch(&mut self, id: i32, body: Bytes) -> Dispatch {
         match self.pending.remove(&id) {
+            None if self.cancelled.contains(&id) => Dispatch::Abandoned,
             None => Dispatch::Unknown,
             Some(Reply::Unary(tx)) => match tx.send(Ok(body)) {
                 Ok(()) => Dispatch::Delivered,
@@ -163,5 +174,24 @@ mod tests {
             Err(ConnectionError::Lost { .. })
         ));
         assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn late_answers_to_cancelled_requests_are_abandoned_not_unknown() {
+        let mut table = Correlations::default();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        table.insert(9, Reply::Stream(tx));
+        table.cancel(9);
+        assert_eq!(table.dispatch(9, Bytes::new()), Dispatch::Abandoned);
+        assert_eq!(table.dispatch(9, Bytes::new()), Dispatch::Abandoned);
+        assert_eq!(table.dispatch(10, Bytes::new()), Dispatch::Unknown);
+        for id in 100..100 + REMEMBERED_CANCELS as i32 {
+            table.cancel(id);
+        }
+        assert_eq!(
+            table.dispatch(9, Bytes::new()),
+            Dispatch::Unknown,
+            "bounded memory"
+        );
     }
 }

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use actix_fluvio::admin::{Admin, TopicConfig};
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerError, ConsumerOptions};
+use actix_fluvio::pipeline::{
+    start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
+};
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
 use actix_fluvio::protocol::ErrorCode;
@@ -732,6 +735,63 @@ async fn runtime_error_comes_after_the_records_before_it() {
             }
             other => panic!("expected a SmartModule runtime error at offset 2, got {other:?}"),
         }
+    })
+    .await;
+}
+
+/// A pipeline worker that tags each value it gets.
+struct Tag;
+
+impl actix::Actor for Tag {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<Process> for Tag {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut actix::Context<Self>) -> Self::Result {
+        let value = String::from_utf8_lossy(&msg.0.value).into_owned();
+        Ok(vec![Output::value(format!("seen:{value}"))])
+    }
+}
+
+#[actix_rt::test]
+async fn a_pipeline_applies_its_smartmodules_on_the_spu_before_its_worker() {
+    scoped(|modules, scope| async move {
+        let source = scope.topic("sm-pipe-source", &FRUITS).await;
+        let sink = scope.topic("sm-pipe-sink", &[]).await;
+        let map = scope.smartmodule("sm-pipe-map", &modules.map).await;
+        let mut config = PipelineConfig::new(&source, unique("sm-pipe"));
+        config.sink = Some(sink.clone());
+        config.exit_at_end = true;
+        config.smartmodules = vec![SmartModuleInvocation::map(predefined(&map))];
+        // A SmartModule just stored reaches the SPU a moment after the SC confirms it.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let pipeline = start_pipeline(&scope.client, config.clone(), |_| {
+                actix::Actor::start_in_arbiter(&actix::Arbiter::new().handle(), |_| Tag).recipient()
+            })
+            .await
+            .expect("pipeline");
+            match bounded("pipeline run", pipeline.wait()).await {
+                Ok(_) => break,
+                Err(PipelineError::Consumer(ConsumerError::SmartModule { code, .. }))
+                    if matches!(code, ErrorCode::SmartModuleNotFound { .. })
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("pipeline through a SmartModule: {e}"),
+            }
+        }
+        let (copied, error) = consume(&scope.client, &sink, vec![]).await;
+        assert!(error.is_none(), "{error:?}");
+        let want: Vec<(i64, String)> = ["APPLE", "BANANA", "CHERRY", "DATE"]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64, format!("seen:{v}")))
+            .collect();
+        assert_eq!(copied, want, "mapped on the SPU, then tagged by the worker");
     })
     .await;
 }

@@ -391,3 +391,65 @@ async fn a_pipeline_can_read_one_partition() {
     .await
     .expect("test timed out");
 }
+
+/// Panics on the `at`-th record it handles (counted across restarts), upper-cases the rest.
+struct PanicsOnce {
+    handled: Arc<std::sync::atomic::AtomicUsize>,
+    at: usize,
+}
+
+impl Actor for PanicsOnce {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for PanicsOnce {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let n = self
+            .handled
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if n == self.at {
+            panic!("worker panics on its record number {n}");
+        }
+        let value = String::from_utf8_lossy(&msg.0.value).to_uppercase();
+        Ok(vec![Output::value(value)])
+    }
+}
+
+#[actix_rt::test]
+async fn a_worker_shared_by_partitions_is_restarted_once_per_failure() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(2, 400).await;
+        let mut config = PipelineConfig::new("source", "shared");
+        config.sink = Some("sink".into());
+        config.workers = 1;
+        config.exit_at_end = true;
+        config.restart_backoff = Duration::from_millis(10);
+        // The 10th record: both partitions' records are then waiting in the mailbox, so both
+        // partitions see the worker stop.
+        let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pipeline = start_pipeline(&client, config, move |_| {
+            let handled = handled.clone();
+            PanicsOnce::start_in_arbiter(&Arbiter::new().handle(), move |_| PanicsOnce {
+                handled,
+                at: 10,
+            })
+            .recipient()
+        })
+        .await
+        .unwrap();
+        let stats = pipeline.wait().await.unwrap();
+        assert_eq!(
+            stats.restarts.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "one panic, one restart, though both partitions saw the worker stop"
+        );
+        let sink: HashSet<String> = read(&client, "sink", 1).await.into_iter().collect();
+        assert_eq!(sink.len(), 400, "every record processed at least once");
+        assert_committed_to_the_end(&client, "shared", 2).await;
+    })
+    .await
+    .expect("test timed out");
+}

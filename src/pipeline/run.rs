@@ -71,7 +71,14 @@ type Factory = Arc<dyn Fn(usize) -> Recipient<Process> + Send + Sync>;
 
 struct Workers {
     factory: Factory,
-    slots: Vec<Mutex<(Recipient<Process>, VecDeque<Instant>)>>,
+    slots: Vec<Mutex<Slot>>,
+}
+
+/// One worker: its current actor, which incarnation that is, and its recent failures.
+struct Slot {
+    recipient: Recipient<Process>,
+    generation: u64,
+    failures: VecDeque<Instant>,
 }
 
 /// A running pipeline. When one partition fails for good (too many worker restarts, a sink or
@@ -117,7 +124,13 @@ where
     let factory: Factory = Arc::new(worker);
     let workers = Arc::new(Workers {
         slots: (0..config.workers.max(1))
-            .map(|i| Mutex::new((factory(i), VecDeque::new())))
+            .map(|i| {
+                Mutex::new(Slot {
+                    recipient: factory(i),
+                    generation: 0,
+                    failures: VecDeque::new(),
+                })
+            })
             .collect(),
         factory,
     });
@@ -256,6 +269,8 @@ impl PipelineHandle {
 /// A record handed to its worker, waiting for the answer.
 struct Pending {
     offset: i64,
+    /// The worker's generation the record went to.
+    generation: u64,
     answer: std::pin::Pin<Box<actix::dev::RecipientRequest<Process>>>,
     span: tracing::Span,
 }
@@ -330,7 +345,7 @@ impl PartitionTask {
                     match self.settle(done, &mut tracker, highest_processed) {
                         Ok(()) => since_commit += 1,
                         Err(error) => {
-                            failure = Some(error);
+                            failure = Some((error, self.worker(worker_index).1));
                             break;
                         }
                     }
@@ -338,7 +353,8 @@ impl PartitionTask {
                 answer = async { answers.front_mut().expect("checked").answer.as_mut().await },
                     if !answers.is_empty() =>
                 {
-                    let Pending { offset, span, .. } = answers.pop_front().expect("checked");
+                    let Pending { offset, generation, span, .. } =
+                        answers.pop_front().expect("checked");
                     let sent = self.send_outputs(answer, &span);
                     match tracing::Instrument::instrument(sent, span.clone()).await {
                         Ok(receipts) => {
@@ -354,7 +370,7 @@ impl PartitionTask {
                             ));
                         }
                         Err(error) => {
-                            failure = Some(error);
+                            failure = Some((error, generation));
                             break;
                         }
                     }
@@ -380,9 +396,11 @@ impl PartitionTask {
                         worker = worker_index,
                         outputs = tracing::field::Empty,
                     );
+                    let (worker, generation) = self.worker(worker_index);
                     answers.push_back(Pending {
                         offset,
-                        answer: Box::pin(self.worker(worker_index).send(Process(record))),
+                        generation,
+                        answer: Box::pin(worker.send(Process(record))),
                         span,
                     });
                 }
@@ -400,11 +418,11 @@ impl PartitionTask {
         drop(answers);
         while let Some(done) = in_flight.join_next().await {
             if let Err(error) = self.settle(done, &mut tracker, highest_processed) {
-                failure.get_or_insert(error);
+                failure.get_or_insert((error, self.worker(worker_index).1));
             }
         }
         let outcome = match failure {
-            Some(failure) => self.restart(worker_index, failure).await?,
+            Some((failure, generation)) => self.restart(worker_index, generation, failure).await?,
             None => Session::Finished,
         };
         self.commit(&committer, &mut tracker, outcome.is_finished())
@@ -428,14 +446,14 @@ impl PartitionTask {
         Ok(())
     }
 
-    /// A fresh sender to worker `index`. (Each sender may put one message past a full
-    /// mailbox, so sends never wait and stay in order; `max_in_flight` bounds them.)
-    fn worker(&self, index: usize) -> Recipient<Process> {
-        self.workers.slots[index]
+    /// A fresh sender to worker `index`, and its generation. (Each sender may put one
+    /// message past a full mailbox, so sends never wait and stay in order; `max_in_flight`
+    /// bounds them.)
+    fn worker(&self, index: usize) -> (Recipient<Process>, u64) {
+        let slot = self.workers.slots[index]
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .clone()
+            .unwrap_or_else(|e| e.into_inner());
+        (slot.recipient.clone(), slot.generation)
     }
 
     /// Enqueue the worker's outputs on the sink; the receipts to wait for. `Err` is the
@@ -466,48 +484,55 @@ impl PartitionTask {
         Ok(receipts)
     }
 
-    /// Restart the failed worker after the backoff, or finish when the pipeline is stopping
-    /// (a drain, or a `System` stop that took the worker down with its arbiter).
-    async fn restart(&mut self, worker: usize, failure: String) -> Result<Session, PipelineError> {
+    /// Replace the failed worker (unless another partition already replaced that generation),
+    /// then pause for the backoff; or finish when the pipeline is stopping (a drain, or a
+    /// `System` stop that took the worker down with its arbiter).
+    async fn restart(
+        &mut self,
+        worker: usize,
+        generation: u64,
+        failure: String,
+    ) -> Result<Session, PipelineError> {
         if *self.stop.borrow() {
             tracing::info!(worker, partition = self.partition, %failure, "worker stopped while draining");
             return Ok(Session::Finished);
         }
-        let restarts = {
+        {
             let mut slot = self.workers.slots[worker]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            slot.1.push_back(now);
-            while slot
-                .1
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > self.config.restart_window)
-            {
-                slot.1.pop_front();
+            if slot.generation == generation {
+                let now = Instant::now();
+                let window = self.config.restart_window;
+                slot.failures.push_back(now);
+                while slot
+                    .failures
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > window)
+                {
+                    slot.failures.pop_front();
+                }
+                let restarts = slot.failures.len();
+                tracing::warn!(worker, partition = self.partition, %failure, restarts, "pipeline worker failed; restarting");
+                if restarts > self.config.max_restarts as usize {
+                    return Err(PipelineError::TooManyRestarts {
+                        worker,
+                        restarts,
+                        last: failure,
+                    });
+                }
+                slot.recipient = (self.workers.factory)(worker);
+                slot.generation += 1;
+                self.stats.restarts.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(telemetry::PIPELINE_RESTARTS).increment(1);
+            } else {
+                tracing::debug!(worker, partition = self.partition, %failure, "worker already restarted");
             }
-            slot.1.len()
-        };
-        tracing::warn!(worker, partition = self.partition, %failure, restarts, "pipeline worker failed; restarting");
-        if restarts > self.config.max_restarts as usize {
-            return Err(PipelineError::TooManyRestarts {
-                worker,
-                restarts,
-                last: failure,
-            });
         }
         tokio::select! {
-            _ = self.stop.changed() => return Ok(Session::Finished),
-            () = tokio::time::sleep(self.config.restart_backoff) => {}
+            _ = self.stop.changed() => Ok(Session::Finished),
+            () = tokio::time::sleep(self.config.restart_backoff) => Ok(Session::Restart),
         }
-        let fresh = (self.workers.factory)(worker);
-        self.workers.slots[worker]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0 = fresh;
-        self.stats.restarts.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!(telemetry::PIPELINE_RESTARTS).increment(1);
-        Ok(Session::Restart)
     }
 
     /// Commit what the tracker allows. A reconnecting stream has no session to commit on for

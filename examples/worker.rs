@@ -42,6 +42,7 @@ struct PipelineToml {
     workers: usize,
     commit_every: Option<usize>,
     commit_interval_ms: Option<u64>,
+    worker_timeout_ms: Option<u64>,
     #[serde(default)]
     smartmodules: Vec<SmartModuleToml>,
 }
@@ -139,6 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(ms) = p.commit_interval_ms {
         config.commit_interval = Duration::from_millis(ms);
     }
+    config.worker_timeout = p.worker_timeout_ms.map(Duration::from_millis);
     let pipeline = start_pipeline(&client, config, |_| {
         Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
     })

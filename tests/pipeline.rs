@@ -453,3 +453,52 @@ async fn a_worker_shared_by_partitions_is_restarted_once_per_failure() {
     .await
     .expect("test timed out");
 }
+
+/// Never answers its first `rec-005` (the answer stays pending); upper-cases the rest.
+struct HangsOnce {
+    hung: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Actor for HangsOnce {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for HangsOnce {
+    type Result = ResponseFuture<Result<Vec<Output>, WorkerError>>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let value = String::from_utf8_lossy(&msg.0.value).to_string();
+        if value == "rec-005" && !self.hung.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(std::future::pending());
+        }
+        Box::pin(async move { Ok(vec![Output::value(value.to_uppercase())]) })
+    }
+}
+
+#[actix_rt::test]
+async fn a_worker_that_does_not_answer_in_time_is_restarted() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(1, 50).await;
+        let mut config = PipelineConfig::new("source", "patient");
+        config.sink = Some("sink".into());
+        config.exit_at_end = true;
+        config.worker_timeout = Some(Duration::from_millis(300));
+        config.restart_backoff = Duration::from_millis(10);
+        let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pipeline = start_pipeline(&client, config, move |_| {
+            let hung = hung.clone();
+            HangsOnce::start_in_arbiter(&Arbiter::new().handle(), move |_| HangsOnce { hung })
+                .recipient()
+        })
+        .await
+        .unwrap();
+        let stats = pipeline.wait().await.unwrap();
+        assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let sink: HashSet<String> = read(&client, "sink", 1).await.into_iter().collect();
+        let expected: HashSet<String> = (0..50).map(|i| format!("REC-{i:03}")).collect();
+        assert_eq!(sink, expected, "every record, the hung one included");
+        assert_committed_to_the_end(&client, "patient", 1).await;
+    })
+    .await
+    .expect("a hung worker stalled the pipeline");
+}

@@ -24,6 +24,10 @@ pub struct PipelineConfig {
     pub commit_every: usize,
     /// ...or this long after the last commit, whichever comes first.
     pub commit_interval: Duration,
+    /// A worker that leaves its oldest record unanswered this long (from the record's turn,
+    /// i.e. from the previous answer) counts as failed and is restarted (`None`: wait
+    /// forever). The stuck actor cannot be stopped from outside; it is only replaced.
+    pub worker_timeout: Option<Duration>,
     /// Most worker restarts within `restart_window` before the pipeline fails.
     pub max_restarts: u32,
     /// The window for `max_restarts`.
@@ -48,6 +52,7 @@ impl PipelineConfig {
             max_in_flight: 1000,
             commit_every: 1000,
             commit_interval: Duration::from_secs(1),
+            worker_timeout: None,
             max_restarts: 10,
             restart_window: Duration::from_secs(60),
             restart_backoff: Duration::from_millis(100),

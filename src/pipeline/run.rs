@@ -340,7 +340,8 @@ impl PartitionTask {
             }
             tokio::select! {
                 biased;
-                _ = self.stop.changed() => break,
+                // A drain: read nothing more, finish what the worker and the sink hold.
+                _ = self.stop.changed(), if !ended => ended = true,
                 // An idle partition still commits what was acknowledged, on the interval.
                 () = tokio::time::sleep_until((last_commit + self.config.commit_interval).into()),
                     if since_commit > 0 => {}
@@ -429,8 +430,8 @@ impl PartitionTask {
                 last_commit = Instant::now();
             }
         }
-        // Records the worker has not answered yet are dropped (read again after a restart);
-        // what went to the sink finishes: acknowledged records get committed.
+        // After a failure, records the worker has not answered are dropped (read again after
+        // the restart); what went to the sink finishes: acknowledged records get committed.
         drop(answers);
         while let Some(done) = in_flight.join_next().await {
             if let Err(error) = self.settle(done, &mut tracker, highest_processed) {

@@ -71,6 +71,19 @@ impl Conn {
         self.send_raw(buf.freeze()).await
     }
 
+    /// As [`Conn::reply`], on a task of its own (handlers answer without waiting).
+    pub(crate) fn spawn_reply<T: Encode + Send + Sync + 'static>(
+        self: &Arc<Self>,
+        correlation_id: i32,
+        version: i16,
+        body: T,
+    ) {
+        let conn = self.clone();
+        tokio::spawn(async move {
+            conn.reply(correlation_id, version, &body).await;
+        });
+    }
+
     /// Send an encoded response payload (correlation id and body) after the injected delay.
     pub(crate) async fn send_raw(&self, payload: Bytes) -> bool {
         let delay = self.shared.faults.delay();

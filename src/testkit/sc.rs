@@ -73,18 +73,6 @@ pub(crate) struct Sc {
     pub(crate) shared: Arc<Shared>,
 }
 
-fn spawn_reply<T: crate::protocol::Encode + Send + Sync + 'static>(
-    conn: &Arc<Conn>,
-    id: i32,
-    version: i16,
-    body: T,
-) {
-    let conn = conn.clone();
-    tokio::spawn(async move {
-        conn.reply(id, version, &body).await;
-    });
-}
-
 fn list<S: View>(shared: &Shared, req: &ListRequest<S>) -> ListResponse<S> {
     let state = shared.lock();
     let objects = S::objects(&state, shared.tls, req.summary, Some(req.system))
@@ -298,14 +286,14 @@ impl Service for Sc {
                     error_code: error,
                     ..versions(SC_VERSIONS, SC_PLATFORM_VERSION)
                 };
-                spawn_reply(conn, id, version, body);
+                conn.spawn_reply(id, version, body);
                 return true;
             }
             // List and watch answers have no error field: the SC closes the connection.
             let Some(status) = self.injected(&msg.request, error) else {
                 return false;
             };
-            spawn_reply(conn, id, version, status);
+            conn.spawn_reply(id, version, status);
             return true;
         }
         match msg.request {
@@ -316,7 +304,7 @@ impl Service for Sc {
                     return false;
                 }
                 let body = versions(SC_VERSIONS, SC_PLATFORM_VERSION);
-                spawn_reply(conn, id, version, body);
+                conn.spawn_reply(id, version, body);
             }
             AnyRequest::Sc(ScRequest::Create(req)) => {
                 let status = self.create(*req);
@@ -331,7 +319,7 @@ impl Service for Sc {
                 self.reply_after_watches(conn, id, version, status);
             }
             AnyRequest::Sc(ScRequest::List(req)) => match list_any(&self.shared, req) {
-                Some(body) => spawn_reply(conn, id, version, body),
+                Some(body) => conn.spawn_reply(id, version, body),
                 None => return false,
             },
             AnyRequest::Sc(ScRequest::Watch(req)) => return spawn_watch(conn, id, version, req),

@@ -19,7 +19,7 @@ use crate::protocol::spu::{
 use crate::protocol::spu::{
     FETCH_KEY, FETCH_OFFSETS_KEY, PRODUCE_KEY, STREAM_FETCH_KEY, UPDATE_OFFSETS_KEY,
 };
-use crate::protocol::{AnyRequest, ApiVersionsResponse, Encode, ErrorCode, RequestMessage, Server};
+use crate::protocol::{AnyRequest, ApiVersionsResponse, ErrorCode, RequestMessage, Server};
 
 /// The platform version an SPU reports.
 pub const SPU_PLATFORM_VERSION: &str = "0.0.0";
@@ -44,18 +44,6 @@ fn spu_versions(client_version: &str) -> ApiVersionsResponse {
 pub(crate) struct Spu {
     pub(crate) id: i32,
     pub(crate) shared: Arc<Shared>,
-}
-
-fn spawn_reply<T: Encode + Send + Sync + 'static>(
-    conn: &Arc<Conn>,
-    id: i32,
-    version: i16,
-    body: T,
-) {
-    let conn = conn.clone();
-    tokio::spawn(async move {
-        conn.reply(id, version, &body).await;
-    });
 }
 
 /// Every partition of `req` answered with `error`.
@@ -306,7 +294,7 @@ impl Spu {
                 SpuResponse::FetchConsumerOffsets(self.fetch_consumer_offsets(&r))
             }
         };
-        spawn_reply(conn, id, version, body);
+        conn.spawn_reply(id, version, body);
     }
 }
 
@@ -322,10 +310,10 @@ impl Service for Spu {
                     error_code: error.unwrap_or(ErrorCode::None),
                     ..spu_versions(&r.client_version)
                 };
-                spawn_reply(conn, id, version, body);
+                conn.spawn_reply(id, version, body);
             }
             (AnyRequest::Spu(req), Some(error)) => {
-                spawn_reply(conn, id, version, self.injected(&req, error));
+                conn.spawn_reply(id, version, self.injected(&req, error));
             }
             (AnyRequest::Spu(req), None) => self.handle(conn, id, version, req),
             // SC requests cannot reach an SPU (frames decode per server).

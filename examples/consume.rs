@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerOptions, ConsumerRecord, Offset};
-use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
 
 const VALUED: &[&str] = &[
     "--partition",
@@ -61,20 +61,11 @@ fn options(args: &args::Args) -> Result<ConsumerOptions, Box<dyn std::error::Err
     };
     let mut smartmodules = Vec::new();
     if let Some(wasm) = wasm {
-        let mut invocation = match args.value("--kind").unwrap_or("filter") {
-            "filter" => SmartModuleInvocation::filter(wasm),
-            "map" => SmartModuleInvocation::map(wasm),
-            "filter-map" => SmartModuleInvocation::filter_map(wasm),
-            "array-map" => SmartModuleInvocation::array_map(wasm),
-            "aggregate" => SmartModuleInvocation::aggregate(
-                wasm,
-                args.value("--aggregate-initial")
-                    .unwrap_or("")
-                    .as_bytes()
-                    .to_vec(),
-            ),
-            other => return Err(format!("unknown --kind {other}").into()),
-        };
+        let kind = args.value("--kind").unwrap_or("filter");
+        let initial = args.value("--aggregate-initial").unwrap_or("");
+        let kind = SmartModuleKind::from_name(kind, initial.as_bytes().to_vec())
+            .ok_or_else(|| format!("unknown --kind {kind}"))?;
+        let mut invocation = SmartModuleInvocation::new(wasm, kind);
         for param in args.values("--param") {
             let (k, v) = param.split_once('=').ok_or("--param takes K=V")?;
             invocation = invocation.with_param(k, v);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
-use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -85,17 +85,10 @@ impl Handler<Process> for Upper {
 
 fn invocation(sm: &SmartModuleToml) -> Result<SmartModuleInvocation, String> {
     let wasm = SmartModuleWasm::predefined(&sm.name);
-    let mut invocation = match sm.kind.as_str() {
-        "filter" => SmartModuleInvocation::filter(wasm),
-        "map" => SmartModuleInvocation::map(wasm),
-        "filter-map" => SmartModuleInvocation::filter_map(wasm),
-        "array-map" => SmartModuleInvocation::array_map(wasm),
-        "aggregate" => SmartModuleInvocation::aggregate(
-            wasm,
-            sm.initial.clone().unwrap_or_default().into_bytes(),
-        ),
-        other => return Err(format!("unknown SmartModule kind '{other}'")),
-    };
+    let initial = sm.initial.clone().unwrap_or_default().into_bytes();
+    let kind = SmartModuleKind::from_name(&sm.kind, initial)
+        .ok_or_else(|| format!("unknown SmartModule kind '{}'", sm.kind))?;
+    let mut invocation = SmartModuleInvocation::new(wasm, kind);
     for (k, v) in &sm.params {
         invocation = invocation.with_param(k, v);
     }

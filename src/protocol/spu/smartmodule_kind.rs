@@ -93,6 +93,28 @@ impl Payload<'_> {
 }
 
 impl SmartModuleKind {
+    /// The kind the `fluvio` CLI and config files name `filter`, `map`, `filter-map`,
+    /// `array-map` or `aggregate` (which starts from `accumulator`); `None` for other names.
+    ///
+    /// ```
+    /// use actix_fluvio::protocol::spu::SmartModuleKind;
+    ///
+    /// assert_eq!(SmartModuleKind::from_name("filter-map", ""), Some(SmartModuleKind::FilterMap));
+    /// assert_eq!(SmartModuleKind::from_name("join", ""), None);
+    /// ```
+    pub fn from_name(name: &str, accumulator: impl Into<Bytes>) -> Option<Self> {
+        Some(match name {
+            "filter" => Self::Filter,
+            "map" => Self::Map,
+            "filter-map" => Self::FilterMap,
+            "array-map" => Self::ArrayMap,
+            "aggregate" => Self::Aggregate {
+                accumulator: accumulator.into(),
+            },
+            _ => return None,
+        })
+    }
+
     fn parts(&self) -> (u8, Payload<'_>) {
         match self {
             Self::Filter => (0, Payload::Unit),

@@ -1,8 +1,9 @@
 //! The client stack (cluster client, admin, producer, consumer) against the embedded test
 //! cluster, from plain tokio and from an actix system.
 
+mod common;
+
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 
 use actix_fluvio::admin::{AdminError, TopicChange, TopicConfig};
@@ -17,11 +18,7 @@ use actix_fluvio::protocol::sc::CompressionAlgorithm;
 use actix_fluvio::protocol::ErrorCode;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f)
-        .await
-        .expect("test timed out")
-}
+use common::bounded;
 
 async fn cluster(spus: usize) -> TestCluster {
     TestCluster::start(TestClusterConfig {

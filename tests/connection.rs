@@ -1,6 +1,8 @@
 //! The connection actor against scripted servers on loopback: multiplexing, unknown ids,
 //! dropped sockets, timeouts, streams, oversized frames, reconnects, versions and TLS.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +19,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::codec::Framed;
+
+use common::{bounded, connection_config};
 
 /// One accepted connection of a scripted server.
 struct Peer<S> {
@@ -91,24 +95,9 @@ where
     addr
 }
 
-fn config() -> ConnectionConfig {
-    ConnectionConfig {
-        request_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        reconnect: ReconnectPolicy::disabled(),
-        ..ConnectionConfig::default()
-    }
-}
-
 /// A request whose response (an `ApiVersionsResponse`) tells which request it answers.
 fn ping() -> ApiVersionsRequest {
     ApiVersionsRequest::default()
-}
-
-async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test timed out")
 }
 
 #[tokio::test]
@@ -128,7 +117,7 @@ async fn responses_out_of_order_reach_their_requests() {
     })
     .await;
     bounded(async {
-        let conn = Connection::connect(addr.to_string(), config())
+        let conn = Connection::connect(addr.to_string(), connection_config())
             .await
             .unwrap();
         assert_eq!(conn.versions().platform, "0.18.1");
@@ -156,7 +145,7 @@ async fn unknown_correlation_ids_are_skipped() {
     })
     .await;
     bounded(async {
-        let conn = Connection::connect(addr.to_string(), config())
+        let conn = Connection::connect(addr.to_string(), connection_config())
             .await
             .unwrap();
         assert_eq!(
@@ -178,7 +167,7 @@ async fn a_dropped_socket_fails_every_request_in_flight() {
     })
     .await;
     bounded(async {
-        let conn = Connection::connect(addr.to_string(), config())
+        let conn = Connection::connect(addr.to_string(), connection_config())
             .await
             .unwrap();
         let started = Instant::now();
@@ -215,7 +204,7 @@ async fn an_unanswered_request_times_out_and_its_late_reply_is_dropped() {
             addr.to_string(),
             ConnectionConfig {
                 request_timeout: Duration::from_millis(200),
-                ..config()
+                ..connection_config()
             },
         )
         .await
@@ -250,7 +239,7 @@ async fn a_stream_gets_every_response_on_its_correlation_id() {
     })
     .await;
     bounded(async {
-        let conn = Connection::connect(addr.to_string(), config())
+        let conn = Connection::connect(addr.to_string(), connection_config())
             .await
             .unwrap();
         let mut stream = conn.stream(&ping()).await.unwrap();
@@ -281,7 +270,7 @@ async fn an_oversized_frame_from_the_server_is_an_error_not_an_allocation() {
             addr.to_string(),
             ConnectionConfig {
                 max_frame_len: 1 << 20,
-                ..config()
+                ..connection_config()
             },
         )
         .await
@@ -300,7 +289,7 @@ async fn a_server_older_than_we_support_is_named_with_both_ranges() {
     })
     .await;
     bounded(async {
-        let conn = Connection::connect(addr.to_string(), config())
+        let conn = Connection::connect(addr.to_string(), connection_config())
             .await
             .unwrap();
         let err = conn.request(&ping()).await.unwrap_err();
@@ -318,7 +307,7 @@ async fn a_refused_connect_is_a_retriable_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let err = bounded(Connection::connect(addr.to_string(), config()))
+    let err = bounded(Connection::connect(addr.to_string(), connection_config()))
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectionError::Connect { .. }), "{err}");
@@ -350,7 +339,7 @@ async fn reconnects_after_a_server_restart_with_the_configured_backoff() {
             addr.to_string(),
             ConnectionConfig {
                 reconnect: policy,
-                ..config()
+                ..connection_config()
             },
         )
         .await
@@ -393,7 +382,7 @@ async fn reconnecting_gives_up_after_max_attempts() {
                     initial_delay: Duration::from_millis(20),
                     ..ReconnectPolicy::default()
                 },
-                ..config()
+                ..connection_config()
             },
         )
         .await
@@ -484,7 +473,7 @@ mod tls {
                     domain: "sc.fluvio.test".into(),
                     ca: Pem::Inline(auth.ca_pem.clone()),
                 },
-                ..config()
+                ..connection_config()
             },
         ))
         .await
@@ -510,7 +499,7 @@ mod tls {
                     domain: "sc.fluvio.test".into(),
                     ca: Pem::Inline(other.ca_pem),
                 },
-                ..config()
+                ..connection_config()
             },
         ))
         .await
@@ -526,7 +515,7 @@ mod tls {
             addr.to_string(),
             ConnectionConfig {
                 tls: TlsPolicy::DangerAcceptAnyCertificate,
-                ..config()
+                ..connection_config()
             },
         ))
         .await

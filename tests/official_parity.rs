@@ -2,8 +2,7 @@
 //! cluster: keyed records land on the same partitions, and what our producer writes with
 //! every codec the official consumer reads back.
 
-use std::future::Future;
-use std::time::Duration;
+mod common;
 
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
@@ -14,11 +13,7 @@ use fluvio::consumer::ConsumerConfigExtBuilder;
 use fluvio::{Fluvio, FluvioClusterConfig, Offset};
 use futures_util::StreamExt;
 
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("test timed out")
-}
+use common::bounded;
 
 async fn setup() -> (TestCluster, FluvioClient, Fluvio) {
     let cluster = TestCluster::start(TestClusterConfig::default())

@@ -2,6 +2,8 @@
 //! restarted and nothing is skipped; a drain leaves every acknowledged record in the sink and
 //! the committed offset on the last processed record.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,12 +11,13 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::pipeline::{
     start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+
+use common::read_values;
 
 struct Upper {
     panic_on: Arc<Mutex<HashSet<String>>>,
@@ -44,21 +47,6 @@ fn worker(
         let arbiter = Arbiter::new();
         Upper::start_in_arbiter(&arbiter.handle(), move |_| Upper { panic_on }).recipient()
     }
-}
-
-async fn read(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in 0..partitions {
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
-        let mut stream = client.partition_consumer(topic, p, options).await.unwrap();
-        while let Some(r) = stream.next().await {
-            out.push(String::from_utf8(r.unwrap().value.to_vec()).unwrap());
-        }
-    }
-    out
 }
 
 /// Every partition of "source" committed on its last record under `consumer_id`.
@@ -126,7 +114,7 @@ async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
         let stats = pipeline.wait().await.unwrap();
         assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 3);
 
-        let sink = read(&client, "sink", 1).await;
+        let sink = read_values(&client, "sink", 1).await;
         let distinct: HashSet<&String> = sink.iter().collect();
         let expected: HashSet<String> = (0..100).map(|i| format!("REC-{i:03}")).collect();
         assert_eq!(distinct.len(), 100, "every record processed at least once");
@@ -164,7 +152,7 @@ async fn a_drain_commits_exactly_what_was_processed_and_a_rerun_continues() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         pipeline.drain().await.unwrap();
-        assert_eq!(read(&client, "sink", 1).await.len(), 40);
+        assert_eq!(read_values(&client, "sink", 1).await.len(), 40);
         let offsets = client.admin().list_consumer_offsets().await.unwrap();
         let committed = offsets
             .iter()
@@ -188,7 +176,7 @@ async fn a_drain_commits_exactly_what_was_processed_and_a_rerun_continues() {
             .wait()
             .await
             .unwrap();
-        let sink = read(&client, "sink", 1).await;
+        let sink = read_values(&client, "sink", 1).await;
         assert_eq!(sink.len(), 50, "no record copied twice: {sink:?}");
         assert_eq!(sink[49], "REC-049");
     })
@@ -225,7 +213,7 @@ async fn a_system_stop_drains_the_pipeline() {
             .await
             .unwrap();
         assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 60);
-        assert_eq!(read(&client, "sink", 1).await.len(), 60);
+        assert_eq!(read_values(&client, "sink", 1).await.len(), 60);
         assert_committed_to_the_end(&client, "stopped", 2).await;
     })
     .await
@@ -313,7 +301,7 @@ async fn records_reach_a_shared_worker_and_the_sink_in_partition_order() {
         .unwrap();
         let stats = pipeline.wait().await.unwrap();
         assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 3000);
-        let sink = read(&client, "sink", 1).await;
+        let sink = read_values(&client, "sink", 1).await;
         assert_eq!(sink.len(), 3000);
         for p in 0..2u32 {
             let offsets: Vec<i64> = sink
@@ -386,7 +374,7 @@ async fn a_pipeline_can_read_one_partition() {
             .unwrap();
         let (_, end) = client.partition_offsets("source", 1).await.unwrap();
         let expected: Vec<String> = (0..end).map(|o| format!("1:{o}")).collect();
-        assert_eq!(read(&client, "sink", 1).await, expected);
+        assert_eq!(read_values(&client, "sink", 1).await, expected);
     })
     .await
     .expect("test timed out");
@@ -446,7 +434,7 @@ async fn a_worker_shared_by_partitions_is_restarted_once_per_failure() {
             1,
             "one panic, one restart, though both partitions saw the worker stop"
         );
-        let sink: HashSet<String> = read(&client, "sink", 1).await.into_iter().collect();
+        let sink: HashSet<String> = read_values(&client, "sink", 1).await.into_iter().collect();
         assert_eq!(sink.len(), 400, "every record processed at least once");
         assert_committed_to_the_end(&client, "shared", 2).await;
     })
@@ -494,7 +482,7 @@ async fn a_worker_that_does_not_answer_in_time_is_restarted() {
         .unwrap();
         let stats = pipeline.wait().await.unwrap();
         assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 1);
-        let sink: HashSet<String> = read(&client, "sink", 1).await.into_iter().collect();
+        let sink: HashSet<String> = read_values(&client, "sink", 1).await.into_iter().collect();
         let expected: HashSet<String> = (0..50).map(|i| format!("REC-{i:03}")).collect();
         assert_eq!(sink, expected, "every record, the hung one included");
         assert_committed_to_the_end(&client, "patient", 1).await;
@@ -542,7 +530,7 @@ async fn a_drain_finishes_the_records_already_handed_to_the_worker() {
         // All 100 records are in the worker's mailbox by now: the drain lets them finish.
         let stats = pipeline.drain().await.unwrap();
         assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 100);
-        assert_eq!(read(&client, "sink", 1).await.len(), 100);
+        assert_eq!(read_values(&client, "sink", 1).await.len(), 100);
         assert_committed_to_the_end(&client, "finisher", 1).await;
     })
     .await

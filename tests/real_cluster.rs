@@ -2,7 +2,9 @@
 //! `FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --test real_cluster -- --nocapture`), and says
 //! so when it skips.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::Duration;
 
 use actix_fluvio::cluster::{ClientConfig, EndpointSource, FluvioClient};
 use actix_fluvio::protocol::record::{BatchBuilder, Compression, RecordSet};
@@ -14,6 +16,8 @@ use actix_fluvio::protocol::spu::{
     UpdateOffsetsRequest, DEFAULT_PRODUCE_TIMEOUT,
 };
 use actix_fluvio::protocol::ErrorCode;
+
+use common::unique;
 
 fn cluster() -> Option<String> {
     match std::env::var("FLUVIO_SC_ADDR") {
@@ -51,14 +55,6 @@ async fn settled_after_delete(client: &FluvioClient, topic: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
 
 #[tokio::test]

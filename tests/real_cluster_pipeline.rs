@@ -11,17 +11,20 @@
 //!
 //! [`Admin::register_spu`]: actix_fluvio::admin::Admin::register_spu
 
+mod common;
+
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::producer::ProducerOptions;
+
+use common::{read_values, unique};
 
 const RECORDS: usize = 60_000;
 /// Values of ~1 KB: each source partition (30 MB) is far more than a consumer reads ahead
@@ -66,11 +69,7 @@ struct LocalCluster {
 
 impl LocalCluster {
     fn start(bin: PathBuf) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("actix-fluvio-e2e-{nanos}"));
+        let dir = std::env::temp_dir().join(unique("actix-fluvio-e2e"));
         std::fs::create_dir_all(dir.join("spu")).unwrap();
         let [sc_public, sc_private, spu_public, spu_private] = free_ports();
         let mut cluster = Self {
@@ -232,21 +231,6 @@ fn value(i: usize) -> String {
     format!("rec-{i:06}-{}", "x".repeat(PADDING))
 }
 
-async fn read_all(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<String> {
-    let mut out = Vec::new();
-    for p in 0..partitions {
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
-        let mut stream = client.partition_consumer(topic, p, options).await.unwrap();
-        while let Some(record) = stream.next().await {
-            out.push(String::from_utf8(record.unwrap().value.to_vec()).unwrap());
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn the_pipeline_example_copies_everything_across_an_spu_restart() {
     let Some(bin) = fluvio_run() else { return };
@@ -333,7 +317,7 @@ async fn the_pipeline_example_copies_everything_across_an_spu_restart() {
         "the SPU restart did not reach the source streams"
     );
 
-    let sink = read_all(&client, "e2e-sink", 1).await;
+    let sink = read_values(&client, "e2e-sink", 1).await;
     let distinct: HashSet<&String> = sink.iter().collect();
     let expected: HashSet<String> = (0..RECORDS).map(|i| value(i).to_uppercase()).collect();
     let missing = expected.iter().filter(|e| !distinct.contains(e)).count();

@@ -8,12 +8,14 @@
 //! `wasm32-unknown-unknown`, in a generated Cargo project under `<target>/smartmodules/`; the
 //! `.wasm` files are cached there, keyed by a hash of the sources, so reruns do not rebuild.
 
+mod common;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use actix_fluvio::admin::{Admin, TopicConfig};
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
@@ -25,6 +27,8 @@ use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
 use actix_fluvio::protocol::ErrorCode;
 use futures_util::FutureExt;
+
+use common::unique;
 
 // ---------------------------------------------------------------------------------------------
 // The SmartModule sources (a generated workspace of three cdylib crates).
@@ -256,14 +260,6 @@ fn modules() -> Option<&'static Modules> {
 // The cluster.
 
 const FRUITS: [&str; 4] = ["apple", "banana", "cherry", "date"];
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
 
 async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(120), f)

@@ -2,10 +2,11 @@
 //! API (create, list, watch, update, delete), produce and offsets, stream fetch with
 //! acknowledgements, consumer offsets, and every injected fault.
 
-use std::future::Future;
+mod common;
+
 use std::time::Duration;
 
-use actix_fluvio::connection::{Connection, ConnectionConfig, ReconnectPolicy};
+use actix_fluvio::connection::Connection;
 use actix_fluvio::protocol::record::{Batch, Compression, Record};
 use actix_fluvio::protocol::sc::{
     AddPartition, CompressionAlgorithm, CreateRequest, DeleteRequest, ListRequest, ListResponse,
@@ -21,20 +22,7 @@ use actix_fluvio::protocol::spu::{
 use actix_fluvio::protocol::ErrorCode;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test timed out")
-}
-
-fn config() -> ConnectionConfig {
-    ConnectionConfig {
-        request_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        reconnect: ReconnectPolicy::disabled(),
-        ..ConnectionConfig::default()
-    }
-}
+use common::{bounded, connect};
 
 async fn cluster(spus: usize) -> TestCluster {
     TestCluster::start(TestClusterConfig {
@@ -43,10 +31,6 @@ async fn cluster(spus: usize) -> TestCluster {
     })
     .await
     .expect("cluster starts")
-}
-
-async fn connect(addr: String) -> Connection {
-    Connection::connect(addr, config()).await.expect("connects")
 }
 
 async fn create_topic(sc: &Connection, name: &str, spec: TopicSpec) {

@@ -2,7 +2,8 @@
 //! `Connection`: dropped sockets, slow responses, injected error codes, SPU stop and restart,
 //! and TLS.
 
-use std::future::Future;
+mod common;
+
 use std::time::Duration;
 
 use actix_fluvio::connection::{
@@ -21,24 +22,7 @@ use actix_fluvio::protocol::spu::{
 use actix_fluvio::protocol::{ErrorCode, Server};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test timed out")
-}
-
-fn config() -> ConnectionConfig {
-    ConnectionConfig {
-        request_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        reconnect: ReconnectPolicy::disabled(),
-        ..ConnectionConfig::default()
-    }
-}
-
-async fn connect(addr: String) -> Connection {
-    Connection::connect(addr, config()).await.expect("connects")
-}
+use common::{bounded, connect, connection_config};
 
 /// A one-SPU cluster with topic `t` (one partition); returns the cluster, SC and SPU
 /// connections.
@@ -126,7 +110,7 @@ async fn a_response_delay_makes_requests_time_out_until_it_is_lifted() {
         let spu_addr = cluster.spu_addr(cluster.spu_ids()[0]).unwrap();
         let impatient = ConnectionConfig {
             request_timeout: Duration::from_millis(200),
-            ..config()
+            ..connection_config()
         };
         let spu = Connection::connect(spu_addr.clone(), impatient)
             .await
@@ -220,7 +204,7 @@ async fn a_stopped_spu_refuses_connections_and_restarts_with_its_data() {
             ),
             "{err}"
         );
-        let refused = Connection::connect(addr.clone(), config())
+        let refused = Connection::connect(addr.clone(), connection_config())
             .await
             .unwrap_err();
         assert!(
@@ -269,7 +253,7 @@ async fn tls_clusters_present_certificates_for_the_domain_and_spu_names() {
                 domain,
                 ca: ca.clone(),
             },
-            ..config()
+            ..connection_config()
         };
         let sc = Connection::connect(cluster.sc_addr(), verified(cluster.domain().into()))
             .await
@@ -295,7 +279,9 @@ async fn tls_clusters_present_certificates_for_the_domain_and_spu_names() {
             matches!(wrong, Err(ConnectionError::Tls { .. })),
             "{wrong:?}"
         );
-        assert!(Connection::connect(addr, config()).await.is_err());
+        assert!(Connection::connect(addr, connection_config())
+            .await
+            .is_err());
     })
     .await;
 }
@@ -307,7 +293,7 @@ async fn a_reconnecting_connection_recovers_after_an_spu_restart() {
         let id = cluster.spu_ids()[0];
         let patient = ConnectionConfig {
             reconnect: ReconnectPolicy::default(),
-            ..config()
+            ..connection_config()
         };
         let spu = Connection::connect(cluster.spu_addr(id).unwrap(), patient)
             .await

@@ -6,8 +6,7 @@
 //! async-global-executor, through fluvio-future), so it needs no particular runtime; the test
 //! cluster runs on tokio tasks of the test's multi-threaded runtime.
 
-use std::future::Future;
-use std::time::Duration;
+mod common;
 
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use fluvio::config::{TlsCerts, TlsConfig, TlsPolicy};
@@ -16,11 +15,7 @@ use fluvio::metadata::topic::TopicSpec;
 use fluvio::{Fluvio, FluvioClusterConfig, Offset, RecordKey};
 use futures_util::StreamExt;
 
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("test timed out")
-}
+use common::bounded;
 
 async fn start(spus: usize) -> (TestCluster, Fluvio) {
     let cluster = TestCluster::start(TestClusterConfig {

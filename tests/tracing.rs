@@ -5,9 +5,10 @@
 //! Spans are opened on other tasks and threads (the fetcher, the producer actor), so the
 //! capturing subscriber must be the global default: every check is in the one test below.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ use tracing::Instrument;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
+
+use common::bounded;
 
 /// A closed span: its name, its recorded fields, and its ancestors' names (nearest first).
 #[derive(Debug, Clone)]
@@ -104,12 +107,6 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
             ancestors,
         });
     }
-}
-
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f)
-        .await
-        .expect("test timed out")
 }
 
 fn requests_with_api(capture: &Capture, api_key: u16) -> Vec<Closed> {

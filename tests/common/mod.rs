@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests: each test file that needs them says `mod common;`
+//! (not every file uses every helper).
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::connection::{Connection, ConnectionConfig, ReconnectPolicy};
+use actix_fluvio::consumer::ConsumerOptions;
+
+/// `f`, failing the test if it hangs for a minute.
+pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("test timed out")
+}
+
+/// Short timeouts and no reconnects: a test sees failures at once.
+pub fn connection_config() -> ConnectionConfig {
+    ConnectionConfig {
+        request_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        reconnect: ReconnectPolicy::disabled(),
+        ..ConnectionConfig::default()
+    }
+}
+
+/// A [`Connection`] to `addr` with [`connection_config`].
+pub async fn connect(addr: String) -> Connection {
+    Connection::connect(addr, connection_config())
+        .await
+        .expect("connects")
+}
+
+/// `prefix` made unique to this process and moment (names on a shared real cluster).
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Every value of `topic`'s first `partitions` partitions, partition by partition, up to
+/// their ends when read.
+pub async fn read_values(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in 0..partitions {
+        let options = ConsumerOptions {
+            disable_continuous: true,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client.partition_consumer(topic, p, options).await.unwrap();
+        while let Some(record) = stream.next().await {
+            out.push(String::from_utf8(record.unwrap().value.to_vec()).unwrap());
+        }
+    }
+    out
+}

@@ -150,6 +150,28 @@ impl FluvioClient {
         self.spu_connection(target).await
     }
 
+    /// A connection of its own (outside the pool, no reconnect) to the leader of
+    /// `topic`/`partition`. The SPU ends a stream only when its connection closes, so a
+    /// stream that must not outlive its use (a SmartModule stream restarted to reset the
+    /// chain's state) goes on one of these, closed with its last handle.
+    ///
+    /// # Errors
+    /// As [`FluvioClient::partition_leader`], or the connection failing.
+    pub(crate) async fn private_leader_connection(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Connection, ClientError> {
+        let leader = self.partition_leader(topic, partition).await?;
+        let target = Target {
+            addr: leader.addr.into(),
+            tls_prefix: Some(leader.name),
+        };
+        let mut config = self.inner.config.connection.clone();
+        config.reconnect.enabled = false;
+        Ok(Connection::open(target, Arc::new(config)).await?)
+    }
+
     /// The connection to the SPU `target`.
     ///
     /// # Errors

@@ -18,7 +18,8 @@ pub struct ConsumerOptions {
     pub max_bytes_ceiling: i32,
     /// Read uncommitted or committed records.
     pub isolation: Isolation,
-    /// SmartModules applied on the SPU, chained in order.
+    /// SmartModules applied on the SPU, chained in order (see [`crate::consumer`] for what
+    /// a stream through them delivers).
     pub smartmodules: Vec<SmartModuleInvocation>,
     /// Stop at the end offset that existed when the stream started.
     pub disable_continuous: bool,

@@ -2,24 +2,30 @@
 //! fetch on the leader, acknowledges every frame on the same connection, hands records to the
 //! reader within its credits, commits offsets, and reconnects after faults, resuming at the
 //! first offset it has not delivered (no gap, no duplicate).
+//!
+//! With SmartModules the position after a frame is where the SPU's chain stopped
+//! (`next_filter_offset`), whatever the chain kept; output records are numbered as
+//! [`super::transformed`] explains. An aggregate at the end of the chain carries its
+//! accumulator into every stream the fetcher opens, and a stop-at-end stream whose remaining
+//! input gives no output ends after a silence ([`super::tail`]).
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tracing::Instrument;
 
+use super::collect;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::record::ConsumerRecord;
 use super::stream::fetch_offsets;
+use super::tail::silence_without_output;
 use crate::cluster::FluvioClient;
 use crate::connection::{Connection, ResponseStream};
-use crate::protocol::record::RecordIter;
 use crate::protocol::spu::{
-    FetchConsumerOffsetsRequest, FetchablePartitionResponse, ReplicaKey, StreamFetchRequest,
-    StreamFetchResponse, UpdateConsumerOffsetRequest, UpdateOffsetsRequest,
+    FetchablePartitionResponse, SmartModuleContextData, SmartModuleKind, StreamFetchRequest,
+    StreamFetchResponse, UpdateOffsetsRequest,
 };
 use crate::protocol::{Encode, ErrorCode};
 use crate::telemetry;
@@ -38,10 +44,10 @@ pub(crate) enum Control {
 }
 
 /// The most a stream opened for commits asks for: its records are not read, only its id.
-const SESSION_MAX_BYTES: i32 = 1;
+pub(crate) const SESSION_MAX_BYTES: i32 = 1;
 
 /// How long a stream opened for commits may take to answer.
-const SESSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const SESSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(crate) type Delivery = Result<Vec<ConsumerRecord>, ConsumerError>;
 
@@ -51,10 +57,23 @@ enum Flow {
     Restart,
 }
 
+/// The fetcher's ends of what it shares with its reader.
+pub(crate) struct ReaderLink {
+    /// Where records go.
+    pub(crate) tx: mpsc::UnboundedSender<Delivery>,
+    /// Commits and stops.
+    pub(crate) control: mpsc::UnboundedReceiver<Control>,
+    /// Room in the reader's buffer, in records.
+    pub(crate) credits: Arc<Semaphore>,
+    /// Offset of the last record the reader handed out (-1: none).
+    pub(crate) delivered: Arc<AtomicI64>,
+}
+
 pub(crate) struct Fetcher {
     pub(crate) client: FluvioClient,
     pub(crate) topic: Arc<str>,
     pub(crate) partition: u32,
+    /// The reader's options; an aggregate's accumulator in `smartmodules` follows the output.
     pub(crate) options: ConsumerOptions,
     pub(crate) tx: mpsc::UnboundedSender<Delivery>,
     pub(crate) control: mpsc::UnboundedReceiver<Control>,
@@ -71,6 +90,59 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
+    /// A fetcher of `topic`/`partition` that delivers to `reader`.
+    pub(crate) fn new(
+        client: FluvioClient,
+        topic: &str,
+        partition: u32,
+        options: ConsumerOptions,
+        reader: ReaderLink,
+    ) -> Self {
+        Self {
+            client,
+            topic: topic.into(),
+            partition,
+            max_bytes: options.max_bytes,
+            options,
+            tx: reader.tx,
+            control: reader.control,
+            credits: reader.credits,
+            delivered: reader.delivered,
+            next: 0,
+            end: None,
+            committed: -1,
+            session: None,
+            session_stream: None,
+        }
+    }
+
+    fn transformed(&self) -> bool {
+        !self.options.smartmodules.is_empty()
+    }
+
+    /// Whether the chain ends with an aggregate whose accumulator the fetcher carries from
+    /// stream to stream (its output value is the accumulator).
+    fn carries_accumulator(&self) -> bool {
+        matches!(
+            self.options.smartmodules.last().map(|m| &m.kind),
+            Some(
+                SmartModuleKind::Aggregate { .. }
+                    | SmartModuleKind::Generic(SmartModuleContextData::Aggregate { .. })
+            )
+        )
+    }
+
+    /// The next stream of a chain ending with an aggregate starts from `value`.
+    fn carry_accumulator(&mut self, value: bytes::Bytes) {
+        if let Some(
+            SmartModuleKind::Aggregate { accumulator }
+            | SmartModuleKind::Generic(SmartModuleContextData::Aggregate { accumulator }),
+        ) = self.options.smartmodules.last_mut().map(|m| &mut m.kind)
+        {
+            *accumulator = value;
+        }
+    }
+
     pub(crate) async fn run(mut self) {
         if let Err(error) = self.run_inner().await {
             let _ = self.tx.send(Err(error));
@@ -97,10 +169,17 @@ impl Fetcher {
         let mut started = false;
         loop {
             let outcome = async {
-                let conn = self
-                    .client
-                    .leader_connection(&self.topic, self.partition)
-                    .await?;
+                // A stream restarted to reset an aggregate must not leave the old one running
+                // on the SPU, which ends streams only with their connection.
+                let conn = if self.carries_accumulator() {
+                    self.client
+                        .private_leader_connection(&self.topic, self.partition)
+                        .await?
+                } else {
+                    self.client
+                        .leader_connection(&self.topic, self.partition)
+                        .await?
+                };
                 if !started {
                     self.next = self.start_offset(&conn).await?;
                     started = true;
@@ -138,28 +217,6 @@ impl Fetcher {
         Ok(self.options.offset.resolve(start, end))
     }
 
-    async fn stored_offset(&self) -> Result<Option<i64>, ConsumerError> {
-        let Some(id) = &self.options.consumer_id else {
-            return Ok(None);
-        };
-        let conn = self.client.consumer_offset_connection().await?;
-        let replica = ReplicaKey::new(self.topic.to_string(), self.partition);
-        let response = conn
-            .request(&FetchConsumerOffsetsRequest::with_opts(
-                Some(replica.clone()),
-                Some(id.clone()),
-            ))
-            .await?;
-        if response.error_code != ErrorCode::None {
-            return Err(self.server(response.error_code));
-        }
-        Ok(response
-            .consumers
-            .iter()
-            .find(|c| &c.consumer_id == id && c.replica_id == replica)
-            .map(|c| c.offset))
-    }
-
     async fn stream(
         &mut self,
         conn: &Connection,
@@ -168,20 +225,29 @@ impl Fetcher {
         if self.end.is_some_and(|end| self.next >= end) {
             return Ok(Flow::Done);
         }
-        let mut request =
-            StreamFetchRequest::new(self.topic.to_string(), self.partition, self.next)
-                .with_max_bytes(self.max_bytes)
-                .with_isolation(self.options.isolation);
-        request.smartmodules = self.options.smartmodules.clone();
-        request.consumer_id = self.options.consumer_id.clone();
+        let request = self.request(self.next);
         let mut stream = conn.stream(&request).await?;
         let mut ticker = self.options.auto_commit.map(tokio::time::interval);
+        // A stop-at-end SmartModule stream ends after a silence when the rest gives no output.
+        let silence = |fetcher: &Self| match fetcher.end {
+            Some(end) if fetcher.transformed() => {
+                Some(tokio::time::Instant::now() + silence_without_output(end - fetcher.next))
+            }
+            _ => None,
+        };
+        let mut quiet_until = silence(self);
         loop {
             let tick = async {
                 match ticker.as_mut() {
                     Some(t) => {
                         t.tick().await;
                     }
+                    None => std::future::pending().await,
+                }
+            };
+            let quiet = async {
+                match quiet_until {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
                     None => std::future::pending().await,
                 }
             };
@@ -200,6 +266,7 @@ impl Fetcher {
                     if let Some(flow) = self.frame(frame.partition, conn, frame.stream_id).await? {
                         return Ok(flow);
                     }
+                    quiet_until = silence(self);
                 }
                 command = self.control.recv() => match command {
                     Some(Control::Commit(offset, reply, span)) => {
@@ -211,8 +278,22 @@ impl Fetcher {
                     }
                 },
                 () = tick => self.commit_delivered().await,
+                () = quiet => {
+                    tracing::info!(topic = %self.topic, partition = self.partition, next = self.next, end = ?self.end, "no SmartModule output up to the end; done");
+                    return Ok(Flow::Done);
+                }
             }
         }
+    }
+
+    /// A stream fetch from `offset` with the reader's options (and the carried accumulator).
+    fn request(&self, offset: i64) -> StreamFetchRequest {
+        let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, offset)
+            .with_max_bytes(self.max_bytes)
+            .with_isolation(self.options.isolation);
+        request.smartmodules = self.options.smartmodules.clone();
+        request.consumer_id = self.options.consumer_id.clone();
+        request
     }
 
     /// Handle one frame in a `fluvio.fetch` span; `Some` ends this stream (done, or restart
@@ -289,7 +370,14 @@ impl Fetcher {
             }),
             code => return Err(self.server(code.clone())),
         };
-        let records = self.collect(&p)?;
+        let (records, restart) = if self.transformed() {
+            self.take_output(&p, failed.as_ref())?
+        } else {
+            let (records, next) =
+                collect::stored(&self.topic, self.partition, &p.records, self.next, self.end)?;
+            self.next = next;
+            (records, false)
+        };
         span.record("records", records.len());
         if let Some(error) = failed {
             // A runtime error comes with what the chain produced before the failing record:
@@ -316,11 +404,8 @@ impl Fetcher {
             tracing::info!(topic = %self.topic, partition = self.partition, max_bytes = self.max_bytes, "batch larger than max_bytes; growing the fetch");
             return Ok(Some(Flow::Restart));
         }
-        if p.next_filter_offset > self.next {
-            self.next = p.next_filter_offset;
-        }
         let finished = self.end.is_some_and(|end| self.next >= end);
-        if !finished {
+        if !finished && !restart {
             // Acknowledge before delivering: the SPU prepares the next frame while the reader
             // works. At most one frame waits unread, so memory stays bounded. A failed
             // acknowledgement means a dead connection, which the stream reports itself.
@@ -355,7 +440,41 @@ impl Fetcher {
         if finished {
             return Ok(Some(Flow::Done));
         }
+        if restart {
+            return Ok(Some(Flow::Restart));
+        }
         Ok(None)
+    }
+
+    /// The SmartModule output of a frame, numbered (see [`super::transformed`]); moves `next`
+    /// to where the chain stopped and carries an aggregate's accumulator. `true` asks for a
+    /// new stream: the SPU cut the frame at `max_bytes` after its chain had already run over
+    /// the next batch, which an aggregate would count twice on the next frame.
+    fn take_output(
+        &mut self,
+        p: &FetchablePartitionResponse,
+        failed: Option<&ConsumerError>,
+    ) -> Result<(Vec<ConsumerRecord>, bool), ConsumerError> {
+        let frame_next = p.next_offset_for_fetch().unwrap_or(self.next);
+        let limit = match failed {
+            Some(ConsumerError::SmartModule { offset, .. }) => frame_next.min(*offset),
+            _ => frame_next,
+        };
+        let output = collect::transformed(
+            &self.topic,
+            self.partition,
+            &p.records,
+            self.next,
+            self.end,
+            limit,
+        )?;
+        let carried = self.carries_accumulator() && output.last_value.is_some();
+        if let Some(value) = output.last_value.filter(|_| carried) {
+            self.carry_accumulator(value);
+        }
+        self.next = self.next.max(frame_next);
+        let cut = carried && frame_next < p.high_watermark;
+        Ok((output.records, cut))
     }
 
     /// Wait until the reader has room for `permits` records, serving commits meanwhile;
@@ -383,149 +502,7 @@ impl Fetcher {
         }
     }
 
-    /// The frame's records from `next` on (and below `end`), advancing `next`.
-    fn collect(
-        &mut self,
-        p: &FetchablePartitionResponse,
-    ) -> Result<Vec<ConsumerRecord>, ConsumerError> {
-        // SmartModule output: the 0.18 SPU reports wrong offset deltas when the output spans
-        // several input batches, so the position only moves at the frame's end (by
-        // `next_filter_offset`), and records are only dropped when below the frame's start.
-        let transformed = !self.options.smartmodules.is_empty();
-        let start = self.next;
-        let mut out = Vec::new();
-        for batch in &p.records.batches {
-            if !transformed && batch.last_offset() < self.next {
-                continue;
-            }
-            let corrupt = |cause| ConsumerError::Corrupt {
-                offset: batch.base_offset,
-                cause,
-            };
-            let raw: Bytes = batch.raw_records().map_err(corrupt)?;
-            for record in RecordIter::new(&raw).map_err(corrupt)? {
-                let record = record.map_err(corrupt)?;
-                let offset = batch.base_offset + record.offset_delta;
-                if offset < if transformed { start } else { self.next } {
-                    continue;
-                }
-                if !transformed && self.end.is_some_and(|end| offset >= end) {
-                    break;
-                }
-                let timestamp = batch.record_timestamp(record.timestamp_delta);
-                out.push(ConsumerRecord {
-                    topic: self.topic.clone(),
-                    partition: self.partition,
-                    offset,
-                    timestamp,
-                    key: record.key.map(|k| raw.slice_ref(k)),
-                    value: raw.slice_ref(record.value),
-                });
-                if !transformed {
-                    self.next = offset + 1;
-                }
-            }
-        }
-        if transformed {
-            if let Some(next) = p.next_offset_for_fetch() {
-                self.next = self.next.max(next);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Store `offset` for the consumer id. Commits ride on a stream session (the SPU finds
-    /// the consumer id through the stream id). When there is none (the stream's connection
-    /// was lost while the fetcher was idle, finished or waiting for the reader), open one: a
-    /// stream from the last delivered record, kept only for its id.
-    async fn commit(&mut self, offset: i64) -> Result<(), ConsumerError> {
-        if self.options.consumer_id.is_none() {
-            return Err(ConsumerError::NoConsumerId);
-        }
-        if self.session.is_none() {
-            self.open_session().await?;
-        }
-        match self.update_consumer_offset(offset).await {
-            Err(ConsumerError::NoSession) => {
-                self.open_session().await?;
-                self.update_consumer_offset(offset).await
-            }
-            result => result,
-        }
-    }
-
-    async fn update_consumer_offset(&mut self, offset: i64) -> Result<(), ConsumerError> {
-        let Some((conn, stream_id)) = &self.session else {
-            return Err(ConsumerError::NoSession);
-        };
-        let response = conn
-            .request(&UpdateConsumerOffsetRequest::new(offset, *stream_id))
-            .await;
-        let response = match response {
-            Ok(response) => response,
-            Err(error) => {
-                // The stream's connection went away: a new stream brings a new session.
-                self.session = None;
-                return Err(error.into());
-            }
-        };
-        if response.error_code == ErrorCode::FetchSessionNotFoud {
-            self.session = None;
-            return Err(ConsumerError::NoSession);
-        }
-        if response.error_code != ErrorCode::None {
-            return Err(self.server(response.error_code));
-        }
-        self.committed = offset;
-        Ok(())
-    }
-
-    /// A stream from the record before `next` (the SPU answers only when it has records),
-    /// without SmartModules, at most [`SESSION_MAX_BYTES`] per frame, never acknowledged:
-    /// the SPU sends one frame, whose stream id is the session, then waits. The stream is
-    /// kept so its id stays registered. A frame with an error (e.g. an SPU that does not lead
-    /// the partition yet) registers no session: that error is returned.
-    async fn open_session(&mut self) -> Result<(), ConsumerError> {
-        let conn = self
-            .client
-            .leader_connection(&self.topic, self.partition)
-            .await?;
-        let from = (self.next - 1).max(0);
-        let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, from)
-            .with_max_bytes(SESSION_MAX_BYTES)
-            .with_isolation(self.options.isolation);
-        request.consumer_id = self.options.consumer_id.clone();
-        let mut stream = conn.stream(&request).await?;
-        let first = tokio::time::timeout(SESSION_TIMEOUT, stream.next()).await;
-        match first {
-            Ok(Some(Ok(frame))) if frame.partition.error_code != ErrorCode::None => {
-                Err(self.server(frame.partition.error_code))
-            }
-            Ok(Some(Ok(frame))) => {
-                tracing::debug!(topic = %self.topic, partition = self.partition, stream_id = frame.stream_id, "opened a stream for commits");
-                self.session = Some((conn, frame.stream_id));
-                self.session_stream = Some(stream);
-                Ok(())
-            }
-            Ok(Some(Err(error))) => Err(error.into()),
-            Ok(None) | Err(_) => Err(ConsumerError::NoSession),
-        }
-    }
-
-    /// With auto commit: store the last delivered offset (on the interval and on stop).
-    async fn commit_delivered(&mut self) {
-        if self.options.auto_commit.is_none() {
-            return;
-        }
-        let delivered = self.delivered.load(Ordering::Acquire);
-        if self.options.consumer_id.is_some() && delivered > self.committed {
-            if let Err(error) = self.commit(delivered).await {
-                tracing::warn!(topic = %self.topic, partition = self.partition, %error, "offset commit failed");
-            }
-        }
-    }
-
-    fn server(&self, code: ErrorCode) -> ConsumerError {
+    pub(crate) fn server(&self, code: ErrorCode) -> ConsumerError {
         ConsumerError::Server {
             topic: self.topic.to_string(),
             partition: self.partition,
@@ -539,6 +516,7 @@ mod tests {
     use super::*;
     use crate::cluster::ClientConfig;
     use crate::protocol::record::{BatchBuilder, Compression, RecordSet};
+    use crate::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
     use crate::protocol::{SmartModuleErrorKind, SmartModuleRuntimeError};
     use crate::testkit::{TestCluster, TestClusterConfig};
 
@@ -552,22 +530,25 @@ mod tests {
             .unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (_control_tx, control) = mpsc::unbounded_channel();
-        let mut fetcher = Fetcher {
-            client: client.clone(),
-            topic: "numbers".into(),
-            partition: 0,
-            options: ConsumerOptions::default(),
-            tx,
-            control,
-            credits: Arc::new(Semaphore::new(10)),
-            delivered: Arc::new(AtomicI64::new(-1)),
-            next: 0,
-            end: None,
-            max_bytes: 1024,
-            committed: -1,
-            session: None,
-            session_stream: None,
+        let options = ConsumerOptions {
+            smartmodules: vec![SmartModuleInvocation::aggregate(
+                SmartModuleWasm::predefined("sum"),
+                "10",
+            )],
+            ..ConsumerOptions::default()
         };
+        let mut fetcher = Fetcher::new(
+            client.clone(),
+            "numbers",
+            0,
+            options,
+            ReaderLink {
+                tx,
+                control,
+                credits: Arc::new(Semaphore::new(10)),
+                delivered: Arc::new(AtomicI64::new(-1)),
+            },
+        );
         // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.
         let mut builder = BatchBuilder::new(1_700_000_000_000);
         builder.push(None, b"11", 1_700_000_000_000);
@@ -598,6 +579,11 @@ mod tests {
             .collect();
         assert_eq!(got, vec![(0, "11".into()), (1, "13".into())]);
         assert_eq!(fetcher.next, 2);
+        let carried = &fetcher.options.smartmodules[0].kind;
+        assert!(
+            matches!(carried, SmartModuleKind::Aggregate { accumulator } if accumulator.as_ref() == b"13"),
+            "the next stream continues from the last sum: {carried:?}"
+        );
         cluster.shutdown().await;
     }
 }

@@ -8,12 +8,12 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::collect;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
-use super::fetcher::{Control, Delivery, Fetcher};
+use super::fetcher::{Control, Delivery, Fetcher, ReaderLink};
 use super::record::ConsumerRecord;
 use crate::cluster::FluvioClient;
-use crate::protocol::record::{RecordIter, RecordSet};
 use crate::protocol::spu::FetchRequest;
 use crate::protocol::ErrorCode;
 
@@ -60,22 +60,18 @@ impl FluvioClient {
         let credits = Arc::new(Semaphore::new(capacity));
         let delivered = Arc::new(AtomicI64::new(-1));
         let consumer_id = options.consumer_id.clone();
-        let fetcher = Fetcher {
-            client: self.clone(),
-            topic: topic.into(),
+        let fetcher = Fetcher::new(
+            self.clone(),
+            topic,
             partition,
-            max_bytes: options.max_bytes,
             options,
-            tx,
-            control: control_rx,
-            credits: credits.clone(),
-            delivered: delivered.clone(),
-            next: 0,
-            end: None,
-            committed: -1,
-            session: None,
-            session_stream: None,
-        };
+            ReaderLink {
+                tx,
+                control: control_rx,
+                credits: credits.clone(),
+                delivered: delivered.clone(),
+            },
+        );
         // The fetcher's spans (`fluvio.fetch`, its requests) are children of the caller's.
         tokio::spawn(tracing::Instrument::in_current_span(fetcher.run()));
         Ok(PartitionStream {
@@ -137,7 +133,8 @@ impl FluvioClient {
                 code: p.error_code.clone(),
             });
         }
-        records_from(topic, partition, &p.records, offset)
+        let (records, _) = collect::stored(&topic.into(), partition, &p.records, offset, None)?;
+        Ok(records)
     }
 }
 
@@ -166,40 +163,6 @@ pub(crate) async fn fetch_offsets(
         return Err(server(p.error_code.clone()));
     }
     Ok((p.start_offset, p.last_stable_offset))
-}
-
-/// The records of a record set from `from` on.
-fn records_from(
-    topic: &str,
-    partition: u32,
-    set: &RecordSet,
-    from: i64,
-) -> Result<Vec<ConsumerRecord>, ConsumerError> {
-    let topic: Arc<str> = topic.into();
-    let mut out = Vec::new();
-    for batch in &set.batches {
-        let corrupt = |cause| ConsumerError::Corrupt {
-            offset: batch.base_offset,
-            cause,
-        };
-        let raw = batch.raw_records().map_err(corrupt)?;
-        for record in RecordIter::new(&raw).map_err(corrupt)? {
-            let record = record.map_err(corrupt)?;
-            let offset = batch.base_offset + record.offset_delta;
-            if offset < from {
-                continue;
-            }
-            out.push(ConsumerRecord {
-                topic: topic.clone(),
-                partition,
-                offset,
-                timestamp: batch.record_timestamp(record.timestamp_delta),
-                key: record.key.map(|k| raw.slice_ref(k)),
-                value: raw.slice_ref(record.value),
-            });
-        }
-    }
-    Ok(out)
 }
 
 impl PartitionStream {

@@ -1,12 +1,15 @@
 //! Which offset may be committed: the highest offset below which every delivered record was
 //! acknowledged, whatever order the acknowledgements come in (as Alpakka's committer does).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Delivered offsets of one partition, acknowledged or not, above the last commit.
+/// Delivered offsets of one partition, acknowledged or not, above the last commit. Several
+/// records may share an offset (the outputs of one input through an array-map SmartModule):
+/// the offset counts as acknowledged once all of them are.
 #[derive(Debug, Clone, Default)]
 pub struct OffsetTracker {
-    pending: BTreeSet<i64>,
+    /// Offsets with records not acknowledged yet, and how many.
+    pending: BTreeMap<i64, usize>,
     acked: BTreeSet<i64>,
     committed: Option<i64>,
 }
@@ -22,20 +25,25 @@ impl OffsetTracker {
 
     /// A record was handed to a worker.
     pub fn delivered(&mut self, offset: i64) {
-        self.pending.insert(offset);
+        *self.pending.entry(offset).or_default() += 1;
     }
 
-    /// A worker finished the record at `offset`.
+    /// A worker finished a record at `offset`.
     pub fn acked(&mut self, offset: i64) {
-        if self.pending.remove(&offset) {
+        let Some(left) = self.pending.get_mut(&offset) else {
+            return;
+        };
+        *left -= 1;
+        if *left == 0 {
+            self.pending.remove(&offset);
             self.acked.insert(offset);
         }
     }
 
     /// The offset to commit now, if it moved: every delivered record at or below it is acked.
     pub fn committable(&self) -> Option<i64> {
-        let below = match self.pending.first() {
-            Some(&first_unacked) => self.acked.range(..first_unacked).next_back(),
+        let below = match self.pending.first_key_value() {
+            Some((&first_unacked, _)) => self.acked.range(..first_unacked).next_back(),
             None => self.acked.last(),
         };
         below
@@ -56,7 +64,7 @@ impl OffsetTracker {
 
     /// Records handed out and not yet acknowledged.
     pub fn in_flight(&self) -> usize {
-        self.pending.len()
+        self.pending.values().sum()
     }
 }
 
@@ -81,6 +89,22 @@ mod tests {
         assert_eq!(t.committable(), Some(3));
         t.acked(4);
         assert_eq!(t.committable(), Some(4));
+    }
+
+    #[test]
+    fn records_sharing_an_offset_hold_it_until_all_are_acked() {
+        let mut t = OffsetTracker::new(None);
+        for o in [0, 1, 1, 1, 2] {
+            t.delivered(o);
+        }
+        t.acked(0);
+        t.acked(1);
+        t.acked(2);
+        assert_eq!(t.committable(), Some(0));
+        assert_eq!(t.in_flight(), 2);
+        t.acked(1);
+        t.acked(1);
+        assert_eq!(t.committable(), Some(2));
     }
 
     proptest! {

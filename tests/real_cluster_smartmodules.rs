@@ -1,275 +1,52 @@
-//! SmartModules on the consumer, against a real Fluvio cluster: runs only when
+//! SmartModules on the consumer against a real Fluvio cluster: runs only when
 //! `FLUVIO_SC_ADDR` is set and the SC has an online SPU (e.g.
 //! `FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --test real_cluster_smartmodules -- --nocapture`),
 //! and says so when it skips.
 //!
-//! The three SmartModules (a filter with a `needle` parameter, an upper-casing map and a
-//! summing aggregate) are built from source at test time with `fluvio-smartmodule` for
-//! `wasm32-unknown-unknown`, in a generated Cargo project under `<target>/smartmodules/`; the
-//! `.wasm` files are cached there, keyed by a hash of the sources, so reruns do not rebuild.
+//! Every topic shape users have (one record per batch from the official producer, as the CLI
+//! writes; large batches from ours; every codec; mixes; more than one stream frame; records
+//! produced while the stream is open) is read through every kind of SmartModule (filter with
+//! and without its parameter, map, filter-map, array-map, aggregate, chains; stored and ad
+//! hoc), by our consumer and by the official client in the same test. Both must deliver
+//! exactly what the chain makes of the input, record for record; our offsets must never pass
+//! the true input offset, and must equal it where the frames tell it (one record per batch,
+//! one output per input). The modules are the fixture crates in `tests/fixtures/smartmodules`.
 
 mod common;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_fluvio::admin::{Admin, TopicConfig};
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::consumer::{ConsumerError, ConsumerOptions};
+use actix_fluvio::consumer::{ConsumerError, ConsumerOptions, Offset};
 use actix_fluvio::pipeline::{
     start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::protocol::record::Compression;
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
 use actix_fluvio::protocol::ErrorCode;
 use futures_util::FutureExt;
 
+use common::shapes::{self, Rec, Step, Write};
+use common::smartmodules::Modules;
 use common::unique;
 
-// ---------------------------------------------------------------------------------------------
-// The SmartModule sources (a generated workspace of three cdylib crates).
-
-const SMARTMODULE_CRATE: &str = "fluvio-smartmodule = \"=0.50.1\"";
-
-const WORKSPACE_TOML: &str = r#"[workspace]
-resolver = "2"
-members = ["filter", "map", "aggregate"]
-
-[profile.release]
-lto = true
-opt-level = "s"
-"#;
-
-const FILTER_RS: &str = r#"use std::sync::{Arc, Mutex, OnceLock};
-
-use fluvio_smartmodule::dataplane::smartmodule::SmartModuleExtraParams;
-use fluvio_smartmodule::{smartmodule, Result, SmartModuleRecord};
-
-static NEEDLE: OnceLock<String> = OnceLock::new();
-
-#[smartmodule(init)]
-fn init(params: SmartModuleExtraParams) -> Result<()> {
-    let needle = params.get("needle").cloned().unwrap_or_else(|| "a".to_string());
-    let _ = NEEDLE.set(needle);
-    Ok(())
-}
-
-/// Keeps the values that contain the `needle` parameter (default "a").
-#[smartmodule(filter)]
-pub fn filter(record: &SmartModuleRecord) -> Result<bool> {
-    let value = std::str::from_utf8(record.value.as_ref())?;
-    Ok(value.contains(NEEDLE.get().map(String::as_str).unwrap_or("a")))
-}
-"#;
-
-const MAP_RS: &str = r#"use fluvio_smartmodule::{smartmodule, RecordData, Result, SmartModuleRecord};
-
-/// Upper-cases the value.
-#[smartmodule(map)]
-pub fn map(record: &SmartModuleRecord) -> Result<(Option<RecordData>, RecordData)> {
-    let value = std::str::from_utf8(record.value.as_ref())?;
-    Ok((record.key.clone(), value.to_uppercase().into()))
-}
-"#;
-
-const AGGREGATE_RS: &str = r#"use fluvio_smartmodule::{smartmodule, RecordData, Result, SmartModuleRecord};
-
-/// Sums integer values; the accumulator is decimal text (empty = 0).
-#[smartmodule(aggregate)]
-pub fn aggregate(accumulator: RecordData, current: &SmartModuleRecord) -> Result<RecordData> {
-    let acc = std::str::from_utf8(accumulator.as_ref())?.trim();
-    let acc: i64 = if acc.is_empty() { 0 } else { acc.parse()? };
-    let value: i64 = std::str::from_utf8(current.value.as_ref())?.trim().parse()?;
-    Ok((acc + value).to_string().into())
-}
-"#;
-
-const MODULES: [(&str, &str); 3] = [
-    ("filter", FILTER_RS),
-    ("map", MAP_RS),
-    ("aggregate", AGGREGATE_RS),
-];
-
-fn member_toml(name: &str) -> String {
-    format!(
-        "[package]\nname = \"sm_{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\n{SMARTMODULE_CRATE}\n"
-    )
-}
-
-/// FNV-1a 64 over everything that determines the build: stable across Rust releases.
-fn source_hash() -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes.iter().chain([0xffu8].iter()) {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    feed(WORKSPACE_TOML.as_bytes());
-    for (name, source) in MODULES {
-        feed(name.as_bytes());
-        feed(member_toml(name).as_bytes());
-        feed(source.as_bytes());
-    }
-    format!("{hash:016x}")
-}
-
-/// The built modules (raw wasm).
-struct Modules {
-    filter: Vec<u8>,
-    map: Vec<u8>,
-    aggregate: Vec<u8>,
-}
-
-/// Why the modules are not there.
-enum Unavailable {
-    /// A missing prerequisite: the test skips.
-    Skip(String),
-    /// A broken build: the test fails.
-    Fail(String),
-}
-
-/// `<target dir>/smartmodules` (the target dir of this build, as cargo reports it to tests).
-fn cache_root() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("smartmodules")
-}
-
-fn run(command: &mut Command) -> Result<String, String> {
-    let shown = format!("{command:?}");
-    let output = command
-        .output()
-        .map_err(|e| format!("{shown}: cannot run: {e}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{shown}: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
-/// Make sure rustc can build for wasm32-unknown-unknown, adding the target once if needed.
-fn ensure_wasm_target() -> Result<(), Unavailable> {
-    const TARGET: &str = "wasm32-unknown-unknown";
-    let installed = |_: ()| {
-        run(Command::new("rustup").args(["target", "list", "--installed"]))
-            .map(|out| out.lines().any(|l| l.trim() == TARGET))
-    };
-    match installed(()) {
-        Ok(true) => return Ok(()),
-        Ok(false) => {}
-        Err(e) => {
-            return Err(Unavailable::Skip(format!(
-                "wasm32 target unavailable (rustup not usable: {e})"
-            )))
-        }
-    }
-    println!("adding the {TARGET} target with rustup (once)");
-    match run(Command::new("rustup").args(["target", "add", TARGET])) {
-        Ok(_) if installed(()) == Ok(true) => Ok(()),
-        Ok(_) => Err(Unavailable::Skip(
-            "wasm32 target unavailable (rustup target add did not install it)".into(),
-        )),
-        Err(e) => Err(Unavailable::Skip(format!("wasm32 target unavailable: {e}"))),
-    }
-}
-
-fn build_modules() -> Result<Modules, Unavailable> {
-    let root = cache_root();
-    let cached = root.join(source_hash());
-    let wasm_path = |name: &str| cached.join(format!("sm_{name}.wasm"));
-    let read = || -> std::io::Result<Modules> {
-        Ok(Modules {
-            filter: std::fs::read(wasm_path("filter"))?,
-            map: std::fs::read(wasm_path("map"))?,
-            aggregate: std::fs::read(wasm_path("aggregate"))?,
-        })
-    };
-    if let Ok(modules) = read() {
-        println!("SmartModules from the cache {}", cached.display());
-        return Ok(modules);
-    }
-    ensure_wasm_target()?;
-
-    let fail = |what: &str, e: &dyn std::fmt::Display| Unavailable::Fail(format!("{what}: {e}"));
-    let project = cached.join("project");
-    for (name, source) in MODULES {
-        let dir = project.join(name);
-        std::fs::create_dir_all(dir.join("src")).map_err(|e| fail("create project", &e))?;
-        std::fs::write(dir.join("Cargo.toml"), member_toml(name))
-            .map_err(|e| fail("write Cargo.toml", &e))?;
-        std::fs::write(dir.join("src/lib.rs"), source).map_err(|e| fail("write lib.rs", &e))?;
-    }
-    std::fs::write(project.join("Cargo.toml"), WORKSPACE_TOML)
-        .map_err(|e| fail("write workspace", &e))?;
-
-    // One target dir for every source version, so dependencies stay built across edits.
-    let target_dir = root.join("build");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let started = Instant::now();
-    println!(
-        "building the SmartModules in {} (first run only)",
-        project.display()
-    );
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(&project)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown"])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // This test's own build settings must not leak into the wasm build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_MAKEFLAGS")
-        .env_remove("MAKEFLAGS");
-    run(&mut command).map_err(|e| Unavailable::Fail(format!("SmartModule build failed: {e}")))?;
-    println!("SmartModules built in {:.1?}", started.elapsed());
-    let release = target_dir.join("wasm32-unknown-unknown/release");
-    for (name, _) in MODULES {
-        std::fs::copy(release.join(format!("sm_{name}.wasm")), wasm_path(name))
-            .map_err(|e| fail("copy the wasm", &e))?;
-    }
-    read().map_err(|e| fail("read the wasm", &e))
-}
-
-/// The modules, built once per test binary; `None` (after printing why) when the wasm32
-/// target is unavailable.
-fn modules() -> Option<&'static Modules> {
-    static MODULES: OnceLock<Result<Modules, Unavailable>> = OnceLock::new();
-    match MODULES.get_or_init(build_modules) {
-        Ok(modules) => Some(modules),
-        Err(Unavailable::Skip(why)) => {
-            println!("SKIPPED: {why}");
-            None
-        }
-        Err(Unavailable::Fail(why)) => panic!("{why}"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The cluster.
-
-const FRUITS: [&str; 4] = ["apple", "banana", "cherry", "date"];
+/// Bytes per stream frame, for both clients: small, so every shape takes several frames.
+const FRAME: i32 = 32 * 1024;
 
 async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(120), f)
+    tokio::time::timeout(Duration::from_secs(180), f)
         .await
         .unwrap_or_else(|_| panic!("real-cluster step timed out: {what}"))
 }
 
-/// A connected client when `FLUVIO_SC_ADDR` names an SC with an online SPU and the
-/// SmartModules are built; else `None`, after printing why.
-async fn setup() -> Option<(FluvioClient, &'static Modules)> {
+/// Our client, the official client and the modules, when `FLUVIO_SC_ADDR` names an SC with
+/// an online SPU; else `None`, after printing why.
+async fn setup() -> Option<(FluvioClient, fluvio::Fluvio, &'static Modules)> {
     let addr = match std::env::var("FLUVIO_SC_ADDR") {
         Ok(addr) if !addr.is_empty() => addr,
         _ => {
@@ -290,61 +67,61 @@ async fn setup() -> Option<(FluvioClient, &'static Modules)> {
         );
         return None;
     }
-    let modules = tokio::task::spawn_blocking(modules).await.unwrap()?;
-    Some((client, modules))
+    let official = fluvio::Fluvio::connect_with_config(&fluvio::FluvioClusterConfig::new(&addr))
+        .await
+        .expect("the official client connects");
+    let modules = tokio::task::spawn_blocking(common::smartmodules::modules)
+        .await
+        .unwrap()?;
+    Some((client, official, modules))
 }
 
 /// What a test created, deleted at the end whether or not the test passed.
 #[derive(Clone)]
 struct Scope {
     client: FluvioClient,
+    official: Arc<fluvio::Fluvio>,
+    modules: &'static Modules,
     admin: Admin,
     /// (topics, SmartModules)
     created: Arc<Mutex<(Vec<String>, Vec<String>)>>,
 }
 
 impl Scope {
-    fn new(client: &FluvioClient) -> Self {
-        Self {
-            client: client.clone(),
-            admin: client.admin(),
-            created: Arc::default(),
-        }
-    }
-
-    /// A new one-partition topic holding `values` (offsets 0..).
-    async fn topic(&self, prefix: &str, values: &[&str]) -> String {
+    /// A new topic of `partitions`, waiting until its leaders take records.
+    async fn topic(&self, prefix: &str, partitions: u32) -> String {
         let topic = unique(prefix);
         bounded(
             "create topic",
-            self.admin.create_topic(&topic, TopicConfig::new(1)),
+            self.admin
+                .create_topic(&topic, TopicConfig::new(partitions)),
         )
         .await
         .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
         self.created.lock().unwrap().0.push(topic.clone());
-        // One batch: an SPU 0.18 gives wrong offsets to SmartModule output that spans
-        // several stored batches (stored delta d of a record in a later batch B comes back as d + S - B instead of d + B - S, S the output's base), which is not
-        // what these tests are about.
-        let producer = self.client.producer(ProducerOptions {
-            linger: Duration::from_millis(200),
-            ..ProducerOptions::default()
-        });
-        let records = values.iter().map(|v| (None::<&[u8]>, v.as_bytes()));
         let deadline = Instant::now() + Duration::from_secs(30);
-        let receipts = loop {
-            // A new partition may take a moment to get its leader.
-            match bounded("produce", producer.send_batch(&topic, records.clone())).await {
-                Ok(receipts) => break receipts,
-                Err(e) if Instant::now() < deadline => {
-                    println!("produce to {topic} not ready yet ({e}); retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(e) => panic!("produce to {topic}: {e}"),
+        for p in 0..partitions {
+            while let Err(e) = self.client.partition_offsets(&topic, p).await {
+                assert!(Instant::now() < deadline, "{topic}-{p} has no leader: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-        };
-        let offsets: Vec<i64> = receipts.iter().map(|r| r.offset).collect();
-        assert_eq!(offsets, (0..values.len() as i64).collect::<Vec<_>>());
+        }
         topic
+    }
+
+    /// Write `count` records of [`shapes::value`] from `first` the `how` way; their inputs.
+    async fn write(&self, topic: &str, first: i64, count: i64, how: Write) -> Vec<Rec> {
+        let values: Vec<String> = (first..first + count).map(shapes::value).collect();
+        bounded(
+            "write",
+            shapes::write(&self.client, &self.official, topic, first, &values, how),
+        )
+        .await;
+        let keyed = how == Write::OfficialPerRecord;
+        (first..)
+            .zip(values)
+            .map(|(o, v)| (o, keyed.then(|| format!("k{o}")), v))
+            .collect()
     }
 
     /// Store `wasm` under a unique name.
@@ -393,17 +170,21 @@ impl Scope {
 /// Run `body` with a fresh [`Scope`], clean up, then report the body's outcome.
 async fn scoped<F, Fut>(body: F)
 where
-    F: FnOnce(&'static Modules, Scope) -> Fut,
+    F: FnOnce(Scope) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some((client, modules)) = setup().await else {
+    let Some((client, official, modules)) = setup().await else {
         return;
     };
     let started = Instant::now();
-    let scope = Scope::new(&client);
-    let outcome = AssertUnwindSafe(body(modules, scope.clone()))
-        .catch_unwind()
-        .await;
+    let scope = Scope {
+        admin: client.admin(),
+        client,
+        official: Arc::new(official),
+        modules,
+        created: Arc::default(),
+    };
+    let outcome = AssertUnwindSafe(body(scope.clone())).catch_unwind().await;
     scope.cleanup().await;
     println!("done in {:.1?}", started.elapsed());
     if let Err(panic) = outcome {
@@ -411,46 +192,101 @@ where
     }
 }
 
-/// Every record of partition 0 (up to the end when the stream starts) through `chain`.
-async fn consume(
+/// A chain under test: what it does and how it is invoked.
+struct Chain {
+    label: &'static str,
+    steps: Vec<Step>,
+    invocations: Vec<SmartModuleInvocation>,
+}
+
+fn predefined(name: &str) -> SmartModuleWasm {
+    SmartModuleWasm::predefined(name)
+}
+
+fn adhoc(wasm: &[u8]) -> SmartModuleWasm {
+    SmartModuleWasm::adhoc(wasm).expect("gzip the wasm")
+}
+
+/// Every kind of module, stored and ad hoc, alone and chained, with and without parameters.
+async fn chains(scope: &Scope) -> Vec<Chain> {
+    let m = scope.modules;
+    let filter = scope.smartmodule("sm-filter", &m.filter).await;
+    let filter_map = scope.smartmodule("sm-filter-map", &m.filter_map).await;
+    let array_map = scope.smartmodule("sm-array-map", &m.array_map).await;
+    let aggregate = scope.smartmodule("sm-aggregate", &m.aggregate).await;
+    let filter_7 = SmartModuleInvocation::filter(predefined(&filter)).with_param("needle", "7");
+    vec![
+        Chain {
+            label: "stored filter needle=7",
+            steps: vec![Step::Filter("7")],
+            invocations: vec![filter_7.clone()],
+        },
+        Chain {
+            label: "ad-hoc generic filter, default needle (matches nothing)",
+            steps: vec![Step::Filter("a")],
+            invocations: vec![SmartModuleInvocation::generic(adhoc(&m.filter))],
+        },
+        Chain {
+            label: "ad-hoc map",
+            steps: vec![Step::Map],
+            invocations: vec![SmartModuleInvocation::map(adhoc(&m.map))],
+        },
+        Chain {
+            label: "stored generic filter-map",
+            steps: vec![Step::FilterMap],
+            invocations: vec![SmartModuleInvocation::generic(predefined(&filter_map))],
+        },
+        Chain {
+            label: "stored array-map",
+            steps: vec![Step::ArrayMap],
+            invocations: vec![SmartModuleInvocation::array_map(predefined(&array_map))],
+        },
+        Chain {
+            label: "stored aggregate from 10",
+            steps: vec![Step::Aggregate("10")],
+            invocations: vec![SmartModuleInvocation::aggregate(
+                predefined(&aggregate),
+                "10",
+            )],
+        },
+        Chain {
+            label: "stored filter needle=7 | ad-hoc map",
+            steps: vec![Step::Filter("7"), Step::Map],
+            invocations: vec![filter_7, SmartModuleInvocation::map(adhoc(&m.map))],
+        },
+        Chain {
+            label: "stored array-map | stored filter-map",
+            steps: vec![Step::ArrayMap, Step::FilterMap],
+            invocations: vec![
+                SmartModuleInvocation::array_map(predefined(&array_map)),
+                SmartModuleInvocation::filter_map(predefined(&filter_map)),
+            ],
+        },
+        Chain {
+            label: "stored filter needle=3 | generic aggregate from 0",
+            steps: vec![Step::Filter("3"), Step::Aggregate("0")],
+            invocations: vec![
+                SmartModuleInvocation::filter(predefined(&filter)).with_param("needle", "3"),
+                SmartModuleInvocation::generic_aggregate(predefined(&aggregate), "0"),
+            ],
+        },
+    ]
+}
+
+/// Our consumer through `chain`, retrying while a just-stored module is not on the SPU yet.
+async fn ours(
     client: &FluvioClient,
     topic: &str,
-    chain: Vec<SmartModuleInvocation>,
-) -> (Vec<(i64, String)>, Option<ConsumerError>) {
-    let options = ConsumerOptions {
-        smartmodules: chain,
-        disable_continuous: true,
-        ..Default::default()
-    };
-    let read = || async {
-        let options = options.clone();
-        let mut stream = client
-            .partition_consumer(topic, 0, options)
-            .await
-            .expect("partition consumer");
-        let mut out = Vec::new();
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(record) => out.push((
-                    record.offset,
-                    String::from_utf8_lossy(&record.value).into_owned(),
-                )),
-                Err(e) => return (out, Some(e)),
-            }
-        }
-        (out, None)
-    };
-    // A SmartModule just stored reaches the SPU a moment after the SC confirms it.
+    chain: &[SmartModuleInvocation],
+    options: ConsumerOptions,
+) -> (Vec<Rec>, Option<ConsumerError>) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let outcome = tokio::time::timeout(Duration::from_secs(60), read())
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "consuming {topic} through SmartModules gave no end within 60 s \
-                     (the SPU sends no frame when a SmartModule leaves nothing)"
-                )
-            });
+        let outcome = bounded(
+            "our consumer",
+            shapes::ours(client, topic, chain, options.clone()),
+        )
+        .await;
         match &outcome {
             (got, Some(ConsumerError::SmartModule { code, .. }))
                 if got.is_empty()
@@ -464,272 +300,468 @@ async fn consume(
     }
 }
 
-/// Consume `topic` through `chain` and check the output is exactly `want`, telling apart an
-/// SPU without a SmartModule engine (records come back unchanged) and SmartModule errors.
-async fn expect(
-    client: &FluvioClient,
-    label: &str,
-    topic: &str,
-    input: &[&str],
-    chain: Vec<SmartModuleInvocation>,
-    want: &[(i64, &str)],
-) {
-    let started = Instant::now();
-    let (got, error) = consume(client, topic, chain).await;
-    if let Some(error) = error {
-        panic!(
-            "{label}: the SPU answered with an error after {} record(s) {got:?}: {error} \
-             ({error:?}); if every SmartModule fails, the SPU may lack a SmartModule engine",
-            got.len()
-        );
-    }
-    let unchanged: Vec<(i64, String)> = input
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i as i64, v.to_string()))
-        .collect();
-    let want: Vec<(i64, String)> = want.iter().map(|(o, v)| (*o, v.to_string())).collect();
-    if got == unchanged && want != unchanged {
-        panic!(
-            "{label}: records came back unchanged: the SPU did not apply the SmartModule \
-             (an SPU built without its SmartModule engine passes records through)"
-        );
-    }
-    assert_eq!(got, want, "{label}: (offset, value) out of the SmartModule");
-    println!("{label}: {got:?} in {:.1?}", started.elapsed());
+fn records(list: &[Rec]) -> Vec<(&Option<String>, &str)> {
+    list.iter().map(|(_, k, v)| (k, v.as_str())).collect()
 }
 
-fn predefined(name: &str) -> SmartModuleWasm {
-    SmartModuleWasm::predefined(name)
-}
-
-fn adhoc(wasm: &[u8]) -> SmartModuleWasm {
-    SmartModuleWasm::adhoc(wasm).expect("gzip the wasm")
-}
-
-const NUMBERS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
-
-/// Running sums of 1..=10 starting from 10, at offsets 0..=9.
-const SUMS: [(i64, &str); 10] = [
-    (0, "11"),
-    (1, "13"),
-    (2, "16"),
-    (3, "20"),
-    (4, "25"),
-    (5, "31"),
-    (6, "38"),
-    (7, "46"),
-    (8, "55"),
-    (9, "65"),
-];
-
-// ---------------------------------------------------------------------------------------------
-// The tests.
-
-#[tokio::test]
-async fn predefined_filter_with_and_without_its_parameter() {
-    scoped(|modules, scope| async move {
-        let topic = scope.topic("sm-fruits", &FRUITS).await;
-        let filter = scope.smartmodule("sm-filter", &modules.filter).await;
-        let c = &scope.client;
-        let an = [(1, "banana")];
-        let with_a = [(0, "apple"), (1, "banana"), (3, "date")];
-        let kinds = [
-            ("filter", SmartModuleInvocation::filter(predefined(&filter))),
-            (
-                "generic",
-                SmartModuleInvocation::generic(predefined(&filter)),
-            ),
-        ];
-        for (kind, invocation) in kinds {
-            let label = format!("predefined {kind} needle=an");
-            let chain = vec![invocation.clone().with_param("needle", "an")];
-            expect(c, &label, &topic, &FRUITS, chain, &an).await;
-            let label = format!("predefined {kind} default needle");
-            expect(c, &label, &topic, &FRUITS, vec![invocation], &with_a).await;
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn predefined_map_upper_cases() {
-    scoped(|modules, scope| async move {
-        let topic = scope.topic("sm-fruits", &FRUITS).await;
-        let map = scope.smartmodule("sm-map", &modules.map).await;
-        let c = &scope.client;
-        let want = [(0, "APPLE"), (1, "BANANA"), (2, "CHERRY"), (3, "DATE")];
-        let kinds = [
-            ("map", SmartModuleInvocation::map(predefined(&map))),
-            ("generic", SmartModuleInvocation::generic(predefined(&map))),
-        ];
-        for (kind, invocation) in kinds {
-            let label = format!("predefined {kind}");
-            expect(c, &label, &topic, &FRUITS, vec![invocation], &want).await;
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn predefined_aggregate_sums_from_the_initial_accumulator() {
-    scoped(|modules, scope| async move {
-        let topic = scope.topic("sm-numbers", &NUMBERS).await;
-        let aggregate = scope.smartmodule("sm-aggregate", &modules.aggregate).await;
-        let c = &scope.client;
-        let kinds = [
-            (
-                "aggregate",
-                SmartModuleInvocation::aggregate(predefined(&aggregate), "10"),
-            ),
-            (
-                "generic aggregate",
-                SmartModuleInvocation::generic_aggregate(predefined(&aggregate), "10"),
-            ),
-        ];
-        for (kind, invocation) in kinds {
-            let label = format!("predefined {kind} from 10");
-            expect(c, &label, &topic, &NUMBERS, vec![invocation], &SUMS).await;
-        }
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn adhoc_filter_map_and_aggregate() {
-    scoped(|modules, scope| async move {
-        let fruits = scope.topic("sm-fruits", &FRUITS).await;
-        let numbers = scope.topic("sm-numbers", &NUMBERS).await;
-        let c = &scope.client;
-        let filter =
-            SmartModuleInvocation::generic(adhoc(&modules.filter)).with_param("needle", "an");
-        expect(
-            c,
-            "ad-hoc filter needle=an",
-            &fruits,
-            &FRUITS,
-            vec![filter],
-            &[(1, "banana")],
-        )
-        .await;
-        let map = SmartModuleInvocation::map(adhoc(&modules.map));
-        let want = [(0, "APPLE"), (1, "BANANA"), (2, "CHERRY"), (3, "DATE")];
-        expect(c, "ad-hoc map", &fruits, &FRUITS, vec![map], &want).await;
-        let aggregate = SmartModuleInvocation::generic_aggregate(adhoc(&modules.aggregate), "10");
-        expect(
-            c,
-            "ad-hoc aggregate from 10",
-            &numbers,
-            &NUMBERS,
-            vec![aggregate],
-            &SUMS,
-        )
-        .await;
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn chain_filter_then_map() {
-    scoped(|modules, scope| async move {
-        let topic = scope.topic("sm-fruits", &FRUITS).await;
-        let filter = scope.smartmodule("sm-filter", &modules.filter).await;
-        let map = scope.smartmodule("sm-map", &modules.map).await;
-        let c = &scope.client;
-        let chain = vec![
-            SmartModuleInvocation::filter(predefined(&filter)).with_param("needle", "an"),
-            SmartModuleInvocation::map(predefined(&map)),
-        ];
-        expect(
-            c,
-            "predefined chain filter(an) | map",
-            &topic,
-            &FRUITS,
-            chain,
-            &[(1, "BANANA")],
-        )
-        .await;
-        let chain = vec![
-            SmartModuleInvocation::generic(adhoc(&modules.filter)),
-            SmartModuleInvocation::generic(adhoc(&modules.map)),
-        ];
-        let want = [(0, "APPLE"), (1, "BANANA"), (3, "DATE")];
-        expect(
-            c,
-            "ad-hoc chain filter(a) | map",
-            &topic,
-            &FRUITS,
-            chain,
-            &want,
-        )
-        .await;
-    })
-    .await;
-}
-
-/// The build alone (no SPU needed): the modules are wasm and export their entry points.
-#[tokio::test]
-async fn smartmodules_build_for_wasm32() {
-    if std::env::var("FLUVIO_SC_ADDR").map_or(true, |a| a.is_empty()) {
-        println!("SKIPPED: FLUVIO_SC_ADDR is not set; the SmartModules are built only for a real cluster");
+/// Fail unless `got` holds the (key, value) records of `want`, in order; say where they part.
+fn same_records(label: &str, who: &str, got: &[Rec], want: &[Rec]) {
+    let (g, w) = (records(got), records(want));
+    if g == w {
         return;
     }
-    let started = Instant::now();
-    let Some(modules) = tokio::task::spawn_blocking(modules).await.unwrap() else {
-        return;
+    let at = g.iter().zip(&w).take_while(|(a, b)| a == b).count();
+    let window = |list: &[Rec]| {
+        list.iter()
+            .skip(at.saturating_sub(2))
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
     };
-    let exports = |wasm: &[u8], names: &[&str]| {
-        assert!(wasm.starts_with(b"\0asm"), "not a wasm module");
-        for name in names {
-            assert!(
-                wasm.windows(name.len()).any(|w| w == name.as_bytes()),
-                "no {name} export"
-            );
-        }
-    };
-    exports(&modules.filter, &["filter", "init"]);
-    exports(&modules.map, &["map"]);
-    exports(&modules.aggregate, &["aggregate"]);
-    println!(
-        "filter {} B, map {} B, aggregate {} B, ready in {:.1?}",
-        modules.filter.len(),
-        modules.map.len(),
-        modules.aggregate.len(),
-        started.elapsed()
+    panic!(
+        "{label}: {who}: {} records where {} were expected; they part at #{at}: got {:?}, expected {:?}",
+        got.len(),
+        want.len(),
+        window(got),
+        window(want)
     );
 }
 
-#[tokio::test]
-async fn runtime_error_comes_after_the_records_before_it() {
-    scoped(|modules, scope| async move {
-        let input = ["1", "2", "x", "4"];
-        let topic = scope.topic("sm-bad-numbers", &input).await;
-        let aggregate = scope.smartmodule("sm-aggregate", &modules.aggregate).await;
+/// Check the official client's records against `want`: equal, except that with an aggregate
+/// it counts a batch twice where the SPU cut a frame at `max_bytes` after running the chain
+/// over the next batch (its running totals then jump ahead and keep the surplus). Returns
+/// how many such jumps there were.
+fn official_matches(label: &str, steps: &[Step], theirs: &[Rec], want: &[Rec]) -> usize {
+    let aggregate = steps.iter().any(|s| matches!(s, Step::Aggregate(_)));
+    if !aggregate || records(theirs) == records(want) {
+        same_records(label, "the official consumer", theirs, want);
+        return 0;
+    }
+    let keys = |list: &[Rec]| list.iter().map(|r| r.1.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(theirs),
+        keys(want),
+        "{label}: the official client's keys"
+    );
+    let sums =
+        |list: &[Rec]| -> Vec<i64> { list.iter().map(|r| r.2.parse().expect("a sum")).collect() };
+    let (theirs, want) = (sums(theirs), sums(want));
+    let mut jumps = 0;
+    for k in 1..want.len() {
+        let (step, expected) = (theirs[k] - theirs[k - 1], want[k] - want[k - 1]);
+        if step != expected {
+            assert!(
+                step > expected,
+                "{label}: the official client's total fell at #{k}: {} then {}",
+                theirs[k - 1],
+                theirs[k]
+            );
+            jumps += 1;
+        }
+    }
+    assert!(
+        jumps > 0,
+        "{label}: the official client's first total differs"
+    );
+    jumps
+}
+
+/// The official client's reading of `topic` through `chain`, checked against `want` as
+/// [`official_matches`] does; its records and the batches it counted twice.
+async fn official_side(
+    scope: &Scope,
+    label: &str,
+    topic: &str,
+    chain: &Chain,
+    want: &[Rec],
+) -> (Vec<Rec>, usize) {
+    let read = shapes::official(
+        &scope.official,
+        topic,
+        &chain.invocations,
+        FRAME,
+        want.len(),
+    );
+    let (theirs, error) = bounded("official consumer", read).await;
+    assert!(
+        error.is_none(),
+        "{label}: the official consumer failed: {error:?}"
+    );
+    let recounted = official_matches(label, &chain.steps, &theirs, want);
+    (theirs, recounted)
+}
+
+/// Check `got` (ours) against `want`: the same records in order, offsets never past the
+/// input's, and exact where `exact`.
+fn check_ours(label: &str, got: &[Rec], want: &[Rec], exact: bool) {
+    same_records(label, "our consumer", got, want);
+    for ((offset, _, v), (truth, _, _)) in got.iter().zip(want) {
+        assert!(
+            offset <= truth,
+            "{label}: {v:?} numbered {offset}, past its input's offset {truth}"
+        );
+        if exact {
+            assert_eq!(
+                offset, truth,
+                "{label}: {v:?} must carry its input's offset"
+            );
+        }
+    }
+}
+
+/// Read `topic` (written as `input`) through every chain with both clients and compare.
+async fn every_chain(scope: &Scope, shape: &str, topic: &str, input: &[Rec], one_per_batch: bool) {
+    let options = ConsumerOptions {
+        max_bytes: FRAME,
+        ..ConsumerOptions::default()
+    };
+    for chain in chains(scope).await {
+        let label = format!("{shape}, {}", chain.label);
+        let want = shapes::expected(&chain.steps, input);
+        let started = Instant::now();
+        let (got, error) = ours(&scope.client, topic, &chain.invocations, options.clone()).await;
+        assert!(error.is_none(), "{label}: our consumer failed: {error:?}");
+        let exact = one_per_batch || shapes::one_to_one(&chain.steps);
+        check_ours(&label, &got, &want, exact);
+        let ours_took = started.elapsed();
+        let (theirs, recounted) = official_side(scope, &label, topic, &chain, &want).await;
+        let official_offsets_right = theirs.iter().zip(&want).all(|(t, w)| t.0 == w.0);
+        println!(
+            "{label}: {} records out of {}, {} (ours in {ours_took:.1?}; offsets exact: ours {}, official {})",
+            got.len(),
+            input.len(),
+            match recounted {
+                0 => "equal to the official client's".to_string(),
+                n => format!("the official client counted {n} batch(es) twice"),
+            },
+            got.iter().zip(&want).all(|(g, w)| g.0 == w.0),
+            official_offsets_right,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topic shapes.
+
+/// Write a one-partition topic in `parts` (so many records, written some way), read it
+/// through every chain, and check its layout with `layout_ok`.
+async fn shape(
+    prefix: &str,
+    label: &'static str,
+    parts: &'static [(i64, Write)],
+    layout_ok: fn(&[(i64, usize)]) -> bool,
+) {
+    scoped(|scope| async move {
+        let topic = scope.topic(prefix, 1).await;
+        let mut input = Vec::new();
+        for &(count, how) in parts {
+            let first = input.len() as i64;
+            input.extend(scope.write(&topic, first, count, how).await);
+        }
+        let layout = shapes::layout(&scope.client, &topic, 0).await;
+        assert!(layout_ok(&layout), "{label}: unexpected layout {layout:?}");
+        let one_per_batch = layout.iter().all(|&(_, n)| n == 1);
+        every_chain(&scope, label, &topic, &input, one_per_batch).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_producers_one_record_per_batch() {
+    let parts = &[(150, Write::OfficialPerRecord)];
+    shape("sm-per-record", "one record per batch", parts, |l| {
+        l.iter().all(|&(_, n)| n == 1)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_producers_large_batches() {
+    let parts = &[(4_000, Write::Batched(Compression::None))];
+    shape("sm-batched", "large batches", parts, |l| {
+        l.iter().any(|&(_, n)| n > 100)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_compressed_with_every_codec() {
+    let parts = &[
+        (600, Write::Batched(Compression::Gzip)),
+        (600, Write::Batched(Compression::Snappy)),
+        (600, Write::Batched(Compression::Lz4)),
+        (600, Write::Batched(Compression::Zstd)),
+    ];
+    shape("sm-codecs", "compressed batches", parts, |l| l.len() >= 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mix_of_one_record_batches_and_large_compressed_ones() {
+    let parts = &[
+        (30, Write::OfficialPerRecord),
+        (800, Write::Batched(Compression::Zstd)),
+        (30, Write::OfficialPerRecord),
+        (800, Write::Batched(Compression::None)),
+        (30, Write::OfficialPerRecord),
+    ];
+    shape("sm-mixed", "mixed", parts, |l| {
+        l.iter().filter(|&&(_, n)| n == 1).count() >= 90 && l.iter().any(|&(_, n)| n > 100)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_of_many_stream_frames() {
+    let parts = &[(30_000, Write::Batched(Compression::Lz4))];
+    shape("sm-large", "many frames", parts, |l| l.len() > 10).await;
+}
+
+/// Records written while both clients stream continuously: one record per batch and large
+/// batches, as they come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_produced_while_the_stream_is_open() {
+    scoped(|scope| async move {
+        let topic = scope.topic("sm-live", 1).await;
+        let mut input = scope.write(&topic, 0, 20, Write::OfficialPerRecord).await;
+        for chain in chains(&scope).await {
+            let label = format!("live, {}", chain.label);
+            let options = ConsumerOptions {
+                max_bytes: FRAME,
+                smartmodules: chain.invocations.clone(),
+                offset: Offset::Beginning,
+                ..ConsumerOptions::default()
+            };
+            let mut stream = scope
+                .client
+                .partition_consumer(&topic, 0, options)
+                .await
+                .unwrap();
+            let first = input.len() as i64;
+            input.extend(
+                scope
+                    .write(&topic, first, 500, Write::Batched(Compression::Snappy))
+                    .await,
+            );
+            let first = input.len() as i64;
+            input.extend(
+                scope
+                    .write(&topic, first, 15, Write::OfficialPerRecord)
+                    .await,
+            );
+            let want = shapes::expected(&chain.steps, &input);
+            let mut got = Vec::new();
+            while got.len() < want.len() {
+                let record = bounded(&label, stream.next())
+                    .await
+                    .expect("the stream goes on")
+                    .unwrap_or_else(|e| panic!("{label}: {e}"));
+                got.push((
+                    record.offset,
+                    record.key.map(|k| String::from_utf8_lossy(&k).into_owned()),
+                    String::from_utf8_lossy(&record.value).into_owned(),
+                ));
+            }
+            let extra = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+            assert!(
+                extra.is_err(),
+                "{label}: a record beyond the expected ones: {extra:?}"
+            );
+            check_ours(&label, &got, &want, shapes::one_to_one(&chain.steps));
+            let (_, recounted) = official_side(&scope, &label, &topic, &chain, &want).await;
+            println!(
+                "{label}: {} records, the official client's equal but for {recounted} batch(es) counted twice",
+                got.len()
+            );
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start offsets, errors and pipelines.
+
+/// A stream that starts inside a stored batch: the SPU runs the chain over the whole batch.
+/// One output per input: exactly the records from the start. A filter: every record from the
+/// start, and possibly some of the same batch before it (never one of an earlier batch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_inside_a_batch() {
+    scoped(|scope| async move {
+        let topic = scope.topic("sm-mid-batch", 1).await;
+        let input = scope
+            .write(&topic, 0, 1_000, Write::Batched(Compression::None))
+            .await;
+        let layout = shapes::layout(&scope.client, &topic, 0).await;
+        let &(base, len) = layout.iter().find(|&&(_, n)| n > 10).expect("a large batch");
+        let start = base + len as i64 / 2;
+        let options = ConsumerOptions {
+            offset: Offset::Absolute(start),
+            ..ConsumerOptions::default()
+        };
+        let from_start: Vec<Rec> = input.iter().filter(|r| r.0 >= start).cloned().collect();
+        let map = vec![SmartModuleInvocation::map(adhoc(&scope.modules.map))];
+        let (got, error) = ours(&scope.client, &topic, &map, options.clone()).await;
+        assert!(error.is_none(), "{error:?}");
+        check_ours("map from mid-batch", &got, &shapes::expected(&[Step::Map], &from_start), true);
+        let filter = vec![
+            SmartModuleInvocation::filter(adhoc(&scope.modules.filter)).with_param("needle", "7"),
+        ];
+        let (got, error) = ours(&scope.client, &topic, &filter, options).await;
+        assert!(error.is_none(), "{error:?}");
+        let want = shapes::expected(&[Step::Filter("7")], &input);
+        let skip = want.len() - shapes::expected(&[Step::Filter("7")], &from_start).len();
+        let early = (got.len() + skip)
+            .checked_sub(want.len())
+            .unwrap_or_else(|| panic!("records from the start are missing: {got:?}"));
+        check_ours("filter from mid-batch", &got, &want[skip - early..], false);
+        assert!(
+            want[skip - early..skip].iter().all(|r| r.0 >= base),
+            "records before the start come only from the start's batch"
+        );
+        println!("a filter from {start} (batch {base}+{len}): {early} record(s) of the batch before the start");
+    })
+    .await;
+}
+
+/// A stop-at-end stream ends at the end offset fixed when it started, though frames read
+/// later cover records written since: tiny frames, a reader that takes one record at a time,
+/// and 40 records written after the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_at_end_stream_ends_at_the_end_fixed_at_its_start() {
+    scoped(|scope| async move {
+        let topic = scope.topic("sm-end", 1).await;
+        let input = scope.write(&topic, 0, 60, Write::OfficialPerRecord).await;
+        let options = ConsumerOptions {
+            smartmodules: vec![SmartModuleInvocation::map(adhoc(&scope.modules.map))],
+            disable_continuous: true,
+            max_bytes: 256,
+            buffer_records: 1,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = scope
+            .client
+            .partition_consumer(&topic, 0, options)
+            .await
+            .unwrap();
+        let first = bounded("first record", stream.next())
+            .await
+            .unwrap()
+            .unwrap();
+        scope.write(&topic, 60, 40, Write::OfficialPerRecord).await;
+        let mut got = vec![first.offset];
+        while let Some(record) = bounded("next record", stream.next()).await {
+            got.push(record.unwrap().offset);
+        }
+        let want: Vec<i64> = input.iter().map(|r| r.0).collect();
+        assert_eq!(
+            got, want,
+            "exactly the records up to the end fixed at the start"
+        );
+    })
+    .await;
+}
+
+/// An aggregate resumed from a committed offset starts from the accumulator its invocation
+/// gives: given the last total, it goes on where the committed stream stopped (committed at
+/// the end of a stored batch: the SPU runs a chain over whole batches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_aggregate_continues_from_the_accumulator_it_is_given() {
+    scoped(|scope| async move {
+        let topic = scope.topic("sm-resume", 1).await;
+        let input = scope
+            .write(&topic, 0, 2_000, Write::Batched(Compression::None))
+            .await;
+        let want = shapes::expected(&[Step::Aggregate("0")], &input);
+        let layout = shapes::layout(&scope.client, &topic, 0).await;
+        assert!(layout.len() > 1, "several batches: {layout:?}");
+        let resume_at = layout[1].0 as usize;
+        let consumer_id = unique("sm-resume");
+        let aggregate = |initial: &str| {
+            vec![SmartModuleInvocation::aggregate(
+                adhoc(&scope.modules.aggregate),
+                initial.to_string(),
+            )]
+        };
+        let options = |initial: &str| ConsumerOptions {
+            smartmodules: aggregate(initial),
+            consumer_id: Some(consumer_id.clone()),
+            ..ConsumerOptions::default()
+        };
+        let mut stream = scope
+            .client
+            .partition_consumer(&topic, 0, options("0"))
+            .await
+            .unwrap();
+        let mut last = None;
+        for _ in 0..resume_at {
+            last = Some(bounded("record", stream.next()).await.unwrap().unwrap());
+        }
+        let last = last.unwrap();
+        stream.commit(last.offset).await.expect("commit");
+        drop(stream);
+        let total = String::from_utf8(last.value.to_vec()).unwrap();
+        let (rest, error) = ours(
+            &scope.client,
+            &topic,
+            &aggregate(&total),
+            ConsumerOptions {
+                consumer_id: Some(consumer_id.clone()),
+                ..ConsumerOptions::default()
+            },
+        )
+        .await;
+        assert!(error.is_none(), "{error:?}");
+        check_ours("resumed aggregate", &rest, &want[resume_at..], true);
+    })
+    .await;
+}
+
+/// A runtime error comes as the typed error with the failing record's offset, after every
+/// record before it, whether the input is one batch per record or one batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_error_comes_after_the_records_before_it() {
+    scoped(|scope| async move {
+        let aggregate = scope
+            .smartmodule("sm-aggregate", &scope.modules.aggregate)
+            .await;
         let chain = vec![SmartModuleInvocation::generic_aggregate(
             predefined(&aggregate),
             "10",
         )];
-        let (got, error) = consume(&scope.client, &topic, chain).await;
-        let want = vec![(0, "11".to_string()), (1, "13".to_string())];
-        if got.len() == input.len() && error.is_none() {
-            panic!(
-                "records came back without the SmartModule error ({got:?}): the SPU did not \
-                 apply the SmartModule (an SPU built without its SmartModule engine passes \
-                 records through)"
+        let values: Vec<String> = ["1", "2", "x", "4"].map(String::from).to_vec();
+        for how in [Write::OfficialPerRecord, Write::Batched(Compression::Gzip)] {
+            let topic = scope.topic("sm-bad-numbers", 1).await;
+            bounded(
+                "write",
+                shapes::write(&scope.client, &scope.official, &topic, 0, &values, how),
+            )
+            .await;
+            let (got, error) =
+                ours(&scope.client, &topic, &chain, ConsumerOptions::default()).await;
+            let got: Vec<(i64, &str)> = got.iter().map(|(o, _, v)| (*o, v.as_str())).collect();
+            assert_eq!(
+                got,
+                vec![(0, "11"), (1, "13")],
+                "{how:?}: the sums before the failure"
             );
-        }
-        assert_eq!(got, want, "the sums before the failing record");
-        match error {
-            Some(ConsumerError::SmartModule {
-                offset,
-                code,
-                message,
-            }) => {
-                assert_eq!(offset, 2, "{message}");
-                assert_eq!(code.code(), 6004, "a runtime error: {code:?}");
-                println!("runtime error after {got:?}: {message}");
+            match error {
+                Some(ConsumerError::SmartModule {
+                    offset,
+                    code,
+                    message,
+                }) => {
+                    assert_eq!(offset, 2, "{how:?}: {message}");
+                    assert_eq!(code.code(), 6004, "{how:?}: a runtime error: {code:?}");
+                    println!("{how:?}: runtime error after {got:?}: {message}");
+                }
+                other => panic!("{how:?}: expected a runtime error at offset 2, got {other:?}"),
             }
-            other => panic!("expected a SmartModule runtime error at offset 2, got {other:?}"),
+            let (theirs, error) = shapes::official(&scope.official, &topic, &chain, FRAME, 2).await;
+            let theirs: Vec<&str> = theirs.iter().map(|(_, _, v)| v.as_str()).collect();
+            assert_eq!(theirs, vec!["11", "13"], "{how:?}: the official client");
+            assert!(
+                error.is_some(),
+                "{how:?}: the official client reports the error too"
+            );
         }
     })
     .await;
@@ -751,18 +783,56 @@ impl actix::Handler<Process> for Tag {
     }
 }
 
+/// 10,000 records, one per batch, on 2 partitions, through a filter and a map on the SPU and
+/// then the worker: the sink holds exactly the transformed records.
 #[actix_rt::test]
-async fn a_pipeline_applies_its_smartmodules_on_the_spu_before_its_worker() {
-    scoped(|modules, scope| async move {
-        let source = scope.topic("sm-pipe-source", &FRUITS).await;
-        let sink = scope.topic("sm-pipe-sink", &[]).await;
-        let map = scope.smartmodule("sm-pipe-map", &modules.map).await;
+async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() {
+    scoped(|scope| async move {
+        const COUNT: i64 = 10_000;
+        let source = scope.topic("sm-pipe-source", 2).await;
+        let sink = scope.topic("sm-pipe-sink", 1).await;
+        let filter = scope
+            .smartmodule("sm-pipe-filter", &scope.modules.filter)
+            .await;
+        let map = scope.smartmodule("sm-pipe-map", &scope.modules.map).await;
+        // Our producer with 1-byte batches: one record per batch.
+        let producer = scope.client.producer(ProducerOptions {
+            batch_size: 1,
+            ..ProducerOptions::default()
+        });
+        let values: Vec<String> = (0..COUNT).map(shapes::value).collect();
+        let receipts = bounded(
+            "produce",
+            producer.send_batch(
+                &source,
+                values.iter().map(|v| (None::<&[u8]>, v.as_bytes())),
+            ),
+        )
+        .await
+        .expect("produce");
+        producer.close().await.expect("close");
+        let mut inputs: [Vec<Rec>; 2] = Default::default();
+        for (r, v) in receipts.iter().zip(&values) {
+            inputs[r.partition as usize].push((r.offset, None, v.clone()));
+        }
+        for p in 0..2 {
+            let layout = shapes::layout(&scope.client, &source, p).await;
+            assert_eq!(
+                layout.len(),
+                inputs[p as usize].len(),
+                "one record per batch on {p}"
+            );
+        }
         let mut config = PipelineConfig::new(&source, unique("sm-pipe"));
         config.sink = Some(sink.clone());
         config.exit_at_end = true;
-        config.smartmodules = vec![SmartModuleInvocation::map(predefined(&map))];
+        config.smartmodules = vec![
+            SmartModuleInvocation::filter(predefined(&filter)).with_param("needle", "7"),
+            SmartModuleInvocation::map(predefined(&map)),
+        ];
         // A SmartModule just stored reaches the SPU a moment after the SC confirms it.
         let deadline = Instant::now() + Duration::from_secs(15);
+        let started = Instant::now();
         loop {
             let pipeline = start_pipeline(&scope.client, config.clone(), |_| {
                 actix::Actor::start_in_arbiter(&actix::Arbiter::new().handle(), |_| Tag).recipient()
@@ -777,17 +847,28 @@ async fn a_pipeline_applies_its_smartmodules_on_the_spu_before_its_worker() {
                 {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                Err(e) => panic!("pipeline through a SmartModule: {e}"),
+                Err(e) => panic!("pipeline through a SmartModule chain: {e}"),
             }
         }
-        let (copied, error) = consume(&scope.client, &sink, vec![]).await;
-        assert!(error.is_none(), "{error:?}");
-        let want: Vec<(i64, String)> = ["APPLE", "BANANA", "CHERRY", "DATE"]
+        let steps = [Step::Filter("7"), Step::Map];
+        let mut want: Vec<String> = inputs
             .iter()
-            .enumerate()
-            .map(|(i, v)| (i as i64, format!("seen:{v}")))
+            .flat_map(|input| shapes::expected(&steps, input))
+            .map(|(_, _, v)| format!("seen:{v}"))
             .collect();
-        assert_eq!(copied, want, "mapped on the SPU, then tagged by the worker");
+        let mut copied = common::read_values(&scope.client, &sink, 1).await;
+        assert_eq!(copied.len(), want.len(), "every transformed record, once");
+        want.sort();
+        copied.sort();
+        assert_eq!(
+            copied, want,
+            "the sink holds exactly the transformed records"
+        );
+        println!(
+            "pipeline: {} of {COUNT} records through filter | map | worker in {:.1?}",
+            copied.len(),
+            started.elapsed()
+        );
     })
     .await;
 }

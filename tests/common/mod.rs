@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod shapes;
+pub mod smartmodules;
+
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

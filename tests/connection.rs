@@ -347,7 +347,21 @@ async fn reconnects_after_a_server_restart_with_the_configured_backoff() {
         let err = conn.request(&ping()).await.unwrap_err();
         assert!(matches!(err, ConnectionError::Lost { .. }), "{err}");
         let lost_at = Instant::now();
-        let response = conn.request(&ping()).await.unwrap();
+        // While it reconnects, requests fail at once (retriable) instead of waiting.
+        let err = conn.request(&ping()).await.unwrap_err();
+        assert!(err.is_retriable(), "{err}");
+        assert!(
+            lost_at.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            lost_at.elapsed()
+        );
+        let response = loop {
+            match conn.request(&ping()).await {
+                Ok(response) => break response,
+                Err(e) if e.is_retriable() => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(e) => panic!("{e}"),
+            }
+        };
         assert_eq!(response.platform_version, "after");
         assert!(
             lost_at.elapsed() >= Duration::from_millis(250),

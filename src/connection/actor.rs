@@ -8,9 +8,12 @@
 //! ```
 //! When the socket dies every pending request fails at once with one shared
 //! [`ConnectionError::Lost`]; the actor then stops and its `Supervisor` restarts it, and
-//! `started` reconnects after the policy's backoff. While it reconnects, new requests wait in
-//! the mailbox (or time out in the caller). When the policy gives up, the actor stays up in a
-//! closed state and answers everything with [`ConnectionError::Closed`].
+//! `started` reconnects after the policy's backoff (by default forever). While it
+//! reconnects, new requests fail at once with a retriable [`ConnectionError::Lost`]
+//! ("reconnecting"), so callers retry on their own terms instead of waiting out their
+//! timeout. When a bounded policy gives up, the actor stays up in a closed state and answers
+//! everything with [`ConnectionError::Closed`]. An outage logs a warning when it starts, when
+//! it ends, and every tenth failed attempt in between.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -106,7 +109,7 @@ impl ConnectionActor {
             .then(|| self.config.reconnect.delay(self.attempt));
         let (target, config, tls) = (self.target.clone(), self.config.clone(), self.tls.clone());
         if let Some(delay) = delay {
-            tracing::info!(addr = %target.addr, attempt = self.attempt + 1, ?delay, "reconnecting");
+            tracing::debug!(addr = %target.addr, attempt = self.attempt + 1, ?delay, "reconnecting");
         }
         let fut = async move {
             if let Some(delay) = delay {
@@ -114,7 +117,9 @@ impl ConnectionActor {
             }
             open(&target, &config, tls.as_ref()).await
         };
-        ctx.wait(fut.into_actor(self).map(|result, act, ctx| match result {
+        // Spawned, not awaited: the mailbox keeps being served, and requests submitted
+        // meanwhile fail fast.
+        ctx.spawn(fut.into_actor(self).map(|result, act, ctx| match result {
             Ok(opened) => act.install(opened, ctx),
             Err(error) => act.connect_failed(error, ctx),
         }));
@@ -140,7 +145,7 @@ impl ConnectionActor {
         if self.ever_connected {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
             metrics::counter!(crate::telemetry::RECONNECTS).increment(1);
-            tracing::info!(addr = %self.target.addr, "reconnected");
+            tracing::info!(addr = %self.target.addr, failed_attempts = self.attempt, "reconnected");
         }
         self.ever_connected = true;
         self.attempt = 0;
@@ -158,7 +163,11 @@ impl ConnectionActor {
             return;
         }
         self.attempt += 1;
-        tracing::warn!(addr = %self.target.addr, attempt = self.attempt, %error, "reconnect failed");
+        if self.attempt % 10 == 1 {
+            tracing::warn!(addr = %self.target.addr, attempt = self.attempt, %error, "reconnect failed; retrying with backoff");
+        } else {
+            tracing::debug!(addr = %self.target.addr, attempt = self.attempt, %error, "reconnect failed");
+        }
         if self.config.reconnect.allows(self.attempt) {
             ctx.stop();
         } else {
@@ -235,7 +244,7 @@ impl Handler<Submit> for ConnectionActor {
             }
             None => msg.reply.fail(ConnectionError::Lost {
                 addr: self.target.addr.clone(),
-                cause: "reconnecting".into(),
+                cause: "not connected (reconnecting)".into(),
             }),
         }
     }

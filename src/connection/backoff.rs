@@ -9,9 +9,13 @@ use std::time::Duration;
 /// use actix_fluvio::connection::ReconnectPolicy;
 ///
 /// let policy = ReconnectPolicy { jitter: 0.0, ..ReconnectPolicy::default() };
-/// assert_eq!(policy.delay(0), Duration::from_secs(2));
-/// assert_eq!(policy.delay(1), Duration::from_secs(4));
-/// assert!(policy.allows(4) && !policy.allows(5));
+/// assert_eq!(policy.delay(0), Duration::from_millis(250));
+/// assert_eq!(policy.delay(1), Duration::from_millis(500));
+/// assert_eq!(policy.delay(10), Duration::from_secs(10));
+/// assert!(policy.allows(1_000_000), "a long-running client never gives up");
+///
+/// let bounded = ReconnectPolicy { max_attempts: Some(5), ..ReconnectPolicy::default() };
+/// assert!(bounded.allows(4) && !bounded.allows(5));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectPolicy {
@@ -30,13 +34,13 @@ pub struct ReconnectPolicy {
 }
 
 impl Default for ReconnectPolicy {
-    /// Enabled, 5 attempts, 2 s doubling up to 60 s, ±20 % jitter.
+    /// Enabled, forever, 250 ms doubling up to 10 s, ±20 % jitter.
     fn default() -> Self {
         Self {
             enabled: true,
-            max_attempts: Some(5),
-            initial_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(60),
+            max_attempts: None,
+            initial_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
             multiplier: 2.0,
             jitter: 0.2,
         }
@@ -75,6 +79,7 @@ mod tests {
     fn delays_grow_and_are_capped() {
         let p = ReconnectPolicy {
             jitter: 0.0,
+            initial_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(10),
             ..ReconnectPolicy::default()
         };
@@ -87,7 +92,7 @@ mod tests {
         let p = ReconnectPolicy::default();
         for _ in 0..1000 {
             let d = p.delay(0).as_secs_f64();
-            assert!((1.6..=2.4).contains(&d), "{d}");
+            assert!((0.2..=0.3).contains(&d), "{d}");
         }
     }
 

@@ -6,7 +6,7 @@ use actix::Addr;
 use tokio::sync::oneshot;
 
 use super::actor::{
-    ClusterActor, FindLeader, PartitionCount, Refresh, Shutdown, Snapshot, SpuConnect,
+    CachedLeader, ClusterActor, FindLeader, PartitionCount, Refresh, Shutdown, Snapshot, SpuConnect,
 };
 use super::config::{ClientConfig, EndpointSource};
 use super::error::ClientError;
@@ -37,6 +37,7 @@ pub struct FluvioClient {
 struct Inner {
     sc: Connection,
     actor: Addr<ClusterActor>,
+    changes: tokio::sync::watch::Receiver<u64>,
     endpoint: String,
     source: EndpointSource,
     config: ClientConfig,
@@ -80,18 +81,20 @@ impl FluvioClient {
             )));
         }
         tracing::info!(endpoint = %resolved.endpoint, source = ?resolved.source, platform = %sc.versions().platform, "connected to the SC");
+        let (changes_tx, changes) = tokio::sync::watch::channel(0);
         let actor = {
             let (sc, local, timeout) = (
                 sc.clone(),
                 resolved.config.use_spu_local_address,
                 resolved.config.metadata_timeout,
             );
-            runtime::start(move |_| ClusterActor::new(sc, connection, local, timeout))
+            runtime::start(move |_| ClusterActor::new(sc, connection, local, timeout, changes_tx))
         };
         Ok(Self {
             inner: Arc::new(Inner {
                 sc,
                 actor,
+                changes,
                 endpoint: resolved.endpoint,
                 source: resolved.source,
                 config: resolved.config,
@@ -124,12 +127,37 @@ impl FluvioClient {
         topic: &str,
         partition: u32,
     ) -> Result<SpuTarget, ClientError> {
+        self.find_leader(topic, partition, false).await
+    }
+
+    /// The leader of `topic`/`partition` as the SC reports it now: from a listing made after
+    /// this call, never from the cache (call it after the cached leader failed: it moved, or
+    /// restarted).
+    ///
+    /// # Errors
+    /// As [`FluvioClient::partition_leader`]; a connection error at once while the SC is
+    /// unreachable.
+    pub async fn fresh_partition_leader(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<SpuTarget, ClientError> {
+        self.find_leader(topic, partition, true).await
+    }
+
+    async fn find_leader(
+        &self,
+        topic: &str,
+        partition: u32,
+        fresh: bool,
+    ) -> Result<SpuTarget, ClientError> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .actor
             .send(FindLeader {
                 topic: topic.to_owned(),
                 partition,
+                fresh,
                 tx,
             })
             .await
@@ -150,26 +178,49 @@ impl FluvioClient {
         self.spu_connection(target).await
     }
 
-    /// A connection of its own (outside the pool, no reconnect) to the leader of
-    /// `topic`/`partition`. The SPU ends a stream only when its connection closes, so a
-    /// stream that must not outlive its use (a SmartModule stream restarted to reset the
-    /// chain's state) goes on one of these, closed with its last handle.
+    /// A connection of its own (outside the pool, no reconnect) to the SPU `target`. The
+    /// SPU ends a stream only when its connection closes, so a stream that must not outlive
+    /// its use (a SmartModule stream restarted to reset the chain's state) goes on one of
+    /// these, closed with its last handle.
     ///
     /// # Errors
-    /// As [`FluvioClient::partition_leader`], or the connection failing.
-    pub(crate) async fn private_leader_connection(
+    /// The connection failing.
+    pub(crate) async fn private_spu_connection(
         &self,
-        topic: &str,
-        partition: u32,
+        target: SpuTarget,
     ) -> Result<Connection, ClientError> {
-        let leader = self.partition_leader(topic, partition).await?;
         let target = Target {
-            addr: leader.addr.into(),
-            tls_prefix: Some(leader.name),
+            addr: target.addr.into(),
+            tls_prefix: Some(target.name),
         };
         let mut config = self.inner.config.connection.clone();
         config.reconnect.enabled = false;
         Ok(Connection::open(target, Arc::new(config)).await?)
+    }
+
+    /// Notified whenever SPU or partition metadata changes (a leader may have moved); the
+    /// value is a change counter.
+    pub fn metadata_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.clone()
+    }
+
+    /// The leader of `topic`/`partition` as the cache has it now (no waiting, no SC call).
+    ///
+    /// # Errors
+    /// [`ClientError::Shutdown`].
+    pub async fn cached_leader(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Option<SpuTarget>, ClientError> {
+        self.inner
+            .actor
+            .send(CachedLeader {
+                topic: topic.to_owned(),
+                partition,
+            })
+            .await
+            .map_err(|_| ClientError::Shutdown)
     }
 
     /// The connection to the SPU `target`.

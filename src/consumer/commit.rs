@@ -73,7 +73,11 @@ impl Fetcher {
             return Err(ConsumerError::NoSession);
         }
         if response.error_code != ErrorCode::None {
-            return Err(self.server(response.error_code));
+            return Err(ConsumerError::Commit {
+                topic: self.topic.to_string(),
+                partition: self.partition,
+                code: response.error_code,
+            });
         }
         self.committed = offset;
         Ok(())

@@ -30,7 +30,8 @@ pub struct ConsumerOptions {
     pub auto_commit: Option<Duration>,
     /// Most records buffered between the fetcher and the reader.
     pub buffer_records: usize,
-    /// Backoff between reconnect attempts after a lost stream.
+    /// Backoff between attempts to resume a lost stream (by default forever, 100 ms doubling
+    /// up to 5 s; a bounded policy ends the stream with the last error).
     pub reconnect: ReconnectPolicy,
 }
 
@@ -47,7 +48,6 @@ impl Default for ConsumerOptions {
             auto_commit: None,
             buffer_records: 10_000,
             reconnect: ReconnectPolicy {
-                max_attempts: Some(10),
                 initial_delay: Duration::from_millis(100),
                 max_delay: Duration::from_secs(5),
                 ..ReconnectPolicy::default()

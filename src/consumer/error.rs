@@ -38,6 +38,18 @@ pub enum ConsumerError {
         /// The code.
         code: ErrorCode,
     },
+    /// The SPU did not store a commit. The SPU stores it on the leader of the
+    /// `consumer-offset` system partition, which may be restarting or moving: retriable,
+    /// unless offset management is off ([`ErrorCode::OffsetManagementDisabled`]).
+    #[error("commit on {topic}-{partition} not stored: {code}")]
+    Commit {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The SPU's code.
+        code: ErrorCode,
+    },
     /// A record batch did not decode.
     #[error("corrupt data at offset {offset}: {cause}")]
     Corrupt {
@@ -71,6 +83,7 @@ impl ConsumerError {
     pub fn is_retriable(&self) -> bool {
         match self {
             ConsumerError::NoSession => true,
+            ConsumerError::Commit { code, .. } => *code != ErrorCode::OffsetManagementDisabled,
             ConsumerError::Client(e) => e.is_retriable(),
             ConsumerError::Server { code, .. } => matches!(
                 code,

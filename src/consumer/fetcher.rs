@@ -169,22 +169,29 @@ impl Fetcher {
         let mut started = false;
         loop {
             let outcome = async {
-                // A stream restarted to reset an aggregate must not leave the old one running
-                // on the SPU, which ends streams only with their connection.
-                let conn = if self.carries_accumulator() {
+                // After a failure the cached leader may be gone: ask the SC.
+                let leader = if attempt == 0 {
                     self.client
-                        .private_leader_connection(&self.topic, self.partition)
+                        .partition_leader(&self.topic, self.partition)
                         .await?
                 } else {
                     self.client
-                        .leader_connection(&self.topic, self.partition)
+                        .fresh_partition_leader(&self.topic, self.partition)
                         .await?
+                };
+                // A stream restarted to reset an aggregate must not leave the old one running
+                // on the SPU, which ends streams only with their connection.
+                let leader_id = leader.id;
+                let conn = if self.carries_accumulator() {
+                    self.client.private_spu_connection(leader).await?
+                } else {
+                    self.client.spu_connection(leader).await?
                 };
                 if !started {
                     self.next = self.start_offset(&conn).await?;
                     started = true;
                 }
-                self.stream(&conn, &mut attempt).await
+                self.stream(&conn, leader_id, &mut attempt).await
             }
             .await;
             match outcome {
@@ -192,9 +199,13 @@ impl Fetcher {
                 Ok(Flow::Restart) => continue,
                 Err(error) if error.is_retriable() && self.options.reconnect.allows(attempt) => {
                     let delay = self.options.reconnect.delay(attempt);
-                    tracing::warn!(topic = %self.topic, partition = self.partition, next = self.next, %error, ?delay, "stream lost; resuming");
+                    // Once per outage; the attempts in between are debug.
+                    if attempt == 0 {
+                        tracing::warn!(topic = %self.topic, partition = self.partition, next = self.next, %error, "stream lost; resuming");
+                    } else {
+                        tracing::debug!(topic = %self.topic, partition = self.partition, next = self.next, attempt, %error, ?delay, "stream not resumed yet");
+                    }
                     self.session = None;
-                    self.client.refresh_metadata();
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                 }
@@ -217,9 +228,12 @@ impl Fetcher {
         Ok(self.options.offset.resolve(start, end))
     }
 
+    /// Stream from `next` on `conn` to the leader `leader_id` until the end, a stop, a
+    /// failure, or the SC reporting another leader (then [`Flow::Restart`] there).
     async fn stream(
         &mut self,
         conn: &Connection,
+        leader_id: i32,
         attempt: &mut u32,
     ) -> Result<Flow, ConsumerError> {
         if self.end.is_some_and(|end| self.next >= end) {
@@ -236,6 +250,9 @@ impl Fetcher {
             _ => None,
         };
         let mut quiet_until = silence(self);
+        let mut changes = self.client.metadata_changes();
+        changes.borrow_and_update();
+        let mut watching = true;
         loop {
             let tick = async {
                 match ticker.as_mut() {
@@ -260,7 +277,10 @@ impl Fetcher {
                             cause: "stream ended".into(),
                         })),
                     };
-                    *attempt = 0;
+                    if *attempt > 0 {
+                        tracing::info!(topic = %self.topic, partition = self.partition, next = self.next, attempts = *attempt, "stream resumed");
+                        *attempt = 0;
+                    }
                     self.session = Some((conn.clone(), frame.stream_id));
                     self.session_stream = None;
                     if let Some(flow) = self.frame(frame.partition, conn, frame.stream_id).await? {
@@ -278,6 +298,15 @@ impl Fetcher {
                     }
                 },
                 () = tick => self.commit_delivered().await,
+                changed = changes.changed(), if watching => {
+                    watching = changed.is_ok();
+                    let leader = self.client.cached_leader(&self.topic, self.partition).await?;
+                    if let Some(leader) = leader.filter(|l| l.id != leader_id) {
+                        tracing::info!(topic = %self.topic, partition = self.partition, from = leader_id, to = leader.id, next = self.next, "leader moved; following it");
+                        self.session = None;
+                        return Ok(Flow::Restart);
+                    }
+                }
                 () = quiet => {
                     tracing::info!(topic = %self.topic, partition = self.partition, next = self.next, end = ?self.end, "no SmartModule output up to the end; done");
                     return Ok(Flow::Done);

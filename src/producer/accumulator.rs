@@ -24,7 +24,8 @@ pub(crate) struct Sealed {
     pub(crate) slot: Arc<BatchSlot>,
     pub(crate) records: u32,
     pub(crate) reserved: usize,
-    pub(crate) sealed_at: Instant,
+    /// When its first record came: its delivery timeout counts from here.
+    pub(crate) created_at: Instant,
     pub(crate) attempts: u32,
 }
 
@@ -89,7 +90,7 @@ impl Accumulator {
         let mut wake = false;
         if let Some(open) = &queue.open {
             if !open.builder.is_empty() && open.builder.payload_len() + size > self.batch_size {
-                seal(queue, topic, partition, now);
+                seal(queue, topic, partition);
                 wake = true;
             }
         }
@@ -107,7 +108,7 @@ impl Accumulator {
         open.reserved += reserved;
         let slot = open.slot.clone();
         if open.builder.payload_len() >= self.batch_size {
-            seal(queue, topic, partition, now);
+            seal(queue, topic, partition);
             wake = true;
         }
         Pushed { slot, index, wake }
@@ -126,7 +127,7 @@ impl Accumulator {
                 .as_ref()
                 .is_some_and(|o| now.duration_since(o.opened_at) >= self.linger);
             if force || lingered {
-                seal(queue, topic, *partition, now);
+                seal(queue, topic, *partition);
             }
             let mut taken = Vec::new();
             let mut bytes = 0;
@@ -195,17 +196,17 @@ impl Accumulator {
     }
 
     /// Remove every buffered batch (to fail them when the producer closes).
-    pub(crate) fn take_all(&mut self, now: Instant) -> Vec<Sealed> {
+    pub(crate) fn take_all(&mut self) -> Vec<Sealed> {
         let mut out = Vec::new();
         for ((topic, partition), queue) in self.queues.iter_mut() {
-            seal(queue, topic, *partition, now);
+            seal(queue, topic, *partition);
             out.extend(queue.sealed.drain(..));
         }
         out
     }
 }
 
-fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32, now: Instant) {
+fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
     if let Some(open) = queue.open.take() {
         let records = open.builder.len() as u32;
         queue.sealed.push_back(Sealed {
@@ -216,7 +217,7 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32, now: Instant) {
             slot: open.slot,
             records,
             reserved: open.reserved,
-            sealed_at: now,
+            created_at: open.opened_at,
             attempts: 0,
         });
     }

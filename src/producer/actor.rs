@@ -7,7 +7,7 @@
 //!       └──────────── BatchSlot (base offset) ◀─────┘◀── ProduceResponse / retry / fail
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,11 @@ pub(crate) struct Close;
 pub struct ProducerActor {
     core: Arc<Core>,
     leaders: HashMap<PartitionKey, SpuTarget>,
-    in_flight: Vec<Arc<BatchSlot>>,
+    /// Every batch taken out of the accumulator and not settled yet: in flight, waiting for
+    /// its leader, or waiting to be retried. Flush, close and drain wait for all of them.
+    unsettled: Vec<Arc<BatchSlot>>,
+    /// Partitions whose cached leader failed: their next lookup asks the SC.
+    stale: HashSet<PartitionKey>,
     timer: Option<SpawnHandle>,
     closing_since: Option<Instant>,
     /// A flush is waiting: seal open batches as soon as their partition is free.
@@ -53,7 +57,7 @@ pub struct ProducerActor {
 impl std::fmt::Debug for ProducerActor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProducerActor")
-            .field("in_flight", &self.in_flight.len())
+            .field("unsettled", &self.unsettled.len())
             .finish()
     }
 }
@@ -63,7 +67,8 @@ impl ProducerActor {
         Self {
             core,
             leaders: HashMap::new(),
-            in_flight: Vec::new(),
+            unsettled: Vec::new(),
+            stale: HashSet::new(),
             timer: None,
             closing_since: None,
             flushing: false,
@@ -89,6 +94,9 @@ impl ProducerActor {
         let mut by_spu: HashMap<i32, (SpuTarget, Vec<Vec<Sealed>>)> = HashMap::new();
         let mut unknown = Vec::new();
         for group in groups {
+            // Retried batches are already counted.
+            let fresh = group.iter().filter(|s| s.attempts == 0);
+            self.unsettled.extend(fresh.map(|s| s.slot.clone()));
             let key: PartitionKey = (group[0].topic.clone(), group[0].partition);
             match self.leaders.get(&key) {
                 Some(target) => by_spu
@@ -131,7 +139,30 @@ impl ProducerActor {
     fn lookup_then_send(&mut self, key: PartitionKey, group: Vec<Sealed>, ctx: &mut Context<Self>) {
         let client = self.core.client.clone();
         let (topic, partition) = key.clone();
-        let fut = async move { client.partition_leader(&topic, partition).await };
+        let fresh = self.stale.remove(&key);
+        // A lookup may wait for a leader to come online, but not past the delivery timeout.
+        let left = match (&self.core.options.delivery, group.first()) {
+            (DeliveryGuarantee::AtLeastOnce(policy), Some(first)) => {
+                policy.timeout.saturating_sub(first.created_at.elapsed())
+            }
+            _ => Duration::MAX,
+        };
+        let fut = async move {
+            let lookup = async {
+                if fresh {
+                    client.fresh_partition_leader(&topic, partition).await
+                } else {
+                    client.partition_leader(&topic, partition).await
+                }
+            };
+            match tokio::time::timeout(left, lookup).await {
+                Ok(result) => result,
+                Err(_) => Err(crate::cluster::ClientError::MetadataTimeout {
+                    what: format!("the leader of {topic}-{partition}"),
+                    timeout: left,
+                }),
+            }
+        };
         ctx.spawn(
             fut.into_actor(self)
                 .map(move |result, act, ctx| match result {
@@ -139,7 +170,13 @@ impl ProducerActor {
                         act.leaders.insert(key, target.clone());
                         act.send(target, vec![group], ctx);
                     }
-                    Err(error) => act.failed(group, error.into(), ctx),
+                    Err(error) => {
+                        let mut group = group;
+                        for sealed in &mut group {
+                            sealed.attempts += 1;
+                        }
+                        act.failed(group, error.into(), ctx)
+                    }
                 }),
         );
     }
@@ -203,9 +240,6 @@ impl ProducerActor {
         if groups.is_empty() {
             return;
         }
-        for group in &groups {
-            self.in_flight.extend(group.iter().map(|s| s.slot.clone()));
-        }
         let span = produce_span(&groups);
         let client = self.core.client.clone();
         let fut = async move {
@@ -215,9 +249,8 @@ impl ProducerActor {
         let fut = tracing::Instrument::instrument(fut, span.clone());
         ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
             record_produce_outcome(&span, &groups, &result);
-            act.in_flight.retain(|slot| !slot.is_settled());
             act.answered(groups, result, ctx);
-            act.in_flight.retain(|slot| !slot.is_settled());
+            act.unsettled.retain(|slot| !slot.is_settled());
             act.pump(ctx, false);
         }));
     }
@@ -287,35 +320,38 @@ impl ProducerActor {
     fn failed(&mut self, group: Vec<Sealed>, error: ProducerError, ctx: &mut Context<Self>) {
         let Some(first) = group.first() else { return };
         let key: PartitionKey = (first.topic.clone(), first.partition);
-        let elapsed = first.sealed_at.elapsed();
-        let attempts = first.attempts;
-        let retry = match &self.core.options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy)
-                if error.is_retriable()
-                    && attempts <= policy.max_retries
-                    && elapsed < policy.timeout =>
-            {
-                Some(policy.delay(attempts))
-            }
-            _ => None,
+        let (elapsed, attempts) = (first.created_at.elapsed(), first.attempts);
+        let policy = match &self.core.options.delivery {
+            DeliveryGuarantee::AtLeastOnce(policy) if error.is_retriable() => policy,
+            _ => return self.settle_failed(group, error),
         };
-        let Some(delay) = retry else {
-            let error = match &self.core.options.delivery {
-                DeliveryGuarantee::AtLeastOnce(_) if error.is_retriable() => {
-                    ProducerError::RetriesExhausted {
-                        attempts,
-                        elapsed,
-                        last: Box::new(error),
-                    }
-                }
-                _ => error,
+        if elapsed >= policy.timeout {
+            let error = ProducerError::DeliveryTimeout {
+                timeout: policy.timeout,
+                attempts,
+                last: Box::new(error),
             };
             return self.settle_failed(group, error);
-        };
-        tracing::warn!(topic = %key.0, partition = key.1, attempt = attempts, %error, ?delay, "produce failed; retrying");
+        }
+        if attempts > policy.max_retries {
+            let error = ProducerError::RetriesExhausted {
+                attempts,
+                elapsed,
+                last: Box::new(error),
+            };
+            return self.settle_failed(group, error);
+        }
+        let delay = policy.delay(attempts).min(policy.timeout - elapsed);
+        // Once per outage of a partition, not once per attempt.
+        if attempts == 1 {
+            tracing::warn!(topic = %key.0, partition = key.1, %error, "produce failed; retrying until the delivery timeout");
+        } else {
+            tracing::debug!(topic = %key.0, partition = key.1, attempt = attempts, %error, ?delay, "produce failed again; retrying");
+        }
         metrics::counter!(telemetry::PRODUCE_RETRIES, "topic" => key.0.to_string()).increment(1);
+        // The next attempt looks the leader up again, from metadata newer than this failure.
         self.leaders.remove(&key);
-        self.core.client.refresh_metadata();
+        self.stale.insert(key);
         // The partition stays in flight until the retry, which keeps its records in order.
         ctx.run_later(delay, move |act, ctx| {
             act.core
@@ -332,6 +368,8 @@ impl ProducerActor {
             let code = match &error {
                 ProducerError::Server { code, .. } => code.code().to_string(),
                 ProducerError::RetriesExhausted { .. } => "retries_exhausted".to_owned(),
+                ProducerError::DeliveryTimeout { .. } => "delivery_timeout".to_owned(),
+                ProducerError::DrainDeadline(_) => "drain_deadline".to_owned(),
                 ProducerError::Closed => "closed".to_owned(),
                 _ => "client".to_owned(),
             };
@@ -351,7 +389,7 @@ impl ProducerActor {
     }
 
     fn idle(&self) -> bool {
-        self.in_flight.iter().all(|s| s.is_settled())
+        self.unsettled.iter().all(|s| s.is_settled())
             && self
                 .core
                 .acc
@@ -375,10 +413,11 @@ impl ProducerActor {
                 .acc
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .take_all(Instant::now());
-            self.settle_failed(left, ProducerError::Closed);
-            for slot in &self.in_flight {
-                slot.settle(Err(ProducerError::Closed));
+                .take_all();
+            let error = ProducerError::DrainDeadline(self.core.options.drain_deadline);
+            self.settle_failed(left, error.clone());
+            for slot in &self.unsettled {
+                slot.settle(Err(error.clone()));
             }
             ctx.stop();
             return;
@@ -500,7 +539,8 @@ impl Handler<FlushNow> for ProducerActor {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pending_slots();
-        slots.extend(self.in_flight.iter().cloned());
+        self.unsettled.retain(|slot| !slot.is_settled());
+        slots.extend(self.unsettled.iter().cloned());
         self.flushing = true;
         self.pump(ctx, true);
         MessageResult(slots)

@@ -22,10 +22,12 @@ impl Default for DeliveryGuarantee {
     }
 }
 
-/// Retries under [`DeliveryGuarantee::AtLeastOnce`].
+/// Retries under [`DeliveryGuarantee::AtLeastOnce`]: a retriable failure (lost connection,
+/// leader change, timeout, SPU restart) is retried, with a fresh leader lookup, until the
+/// record is acknowledged or its delivery timeout passes (as Kafka's `delivery.timeout.ms`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt.
+    /// Retries after the first attempt (by default no limit: the delivery timeout decides).
     pub max_retries: u32,
     /// Delay before the first retry.
     pub initial_delay: Duration,
@@ -33,19 +35,21 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Delay growth per retry.
     pub multiplier: f64,
-    /// Longest time a record may take from `send` to acknowledgement, retries included.
+    /// The delivery timeout: the longest time a record may take from being queued to its
+    /// acknowledgement, retries included; then it fails with
+    /// [`super::ProducerError::DeliveryTimeout`].
     pub timeout: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 4 retries, 20 ms doubling to 1 s, 30 s overall.
+    /// Retries without a count limit, 20 ms doubling to 1 s, a 120 s delivery timeout.
     fn default() -> Self {
         Self {
-            max_retries: 4,
+            max_retries: u32::MAX,
             initial_delay: Duration::from_millis(20),
             max_delay: Duration::from_secs(1),
             multiplier: 2.0,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(120),
         }
     }
 }
@@ -103,7 +107,8 @@ pub struct ProducerOptions {
     pub server_timeout: Duration,
     /// Retries.
     pub delivery: DeliveryGuarantee,
-    /// Longest time stopping the producer waits for buffered records to be acknowledged.
+    /// Longest time stopping the producer waits for buffered records to be acknowledged;
+    /// then the rest fail with [`super::ProducerError::DrainDeadline`].
     pub drain_deadline: Duration,
 }
 

@@ -46,16 +46,35 @@ pub enum ProducerError {
     /// The cluster client failed (metadata, connection).
     #[error(transparent)]
     Client(#[from] ClientError),
-    /// Retries were exhausted, or the delivery timeout passed.
+    /// `max_retries` retries failed.
     #[error("gave up after {attempts} attempts in {elapsed:?}: {last}")]
     RetriesExhausted {
         /// Attempts made.
         attempts: u32,
-        /// Time since the batch was sealed.
+        /// Time since the batch's first record was queued.
         elapsed: Duration,
         /// The last failure.
         last: Box<ProducerError>,
     },
+    /// The record was not acknowledged within its delivery timeout
+    /// ([`super::RetryPolicy::timeout`]), retries included.
+    #[error(
+        "not delivered within the delivery timeout of {timeout:?} ({attempts} attempts): {last}"
+    )]
+    DeliveryTimeout {
+        /// The delivery timeout.
+        timeout: Duration,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<ProducerError>,
+    },
+    /// The producer stopped at its drain deadline before the record was acknowledged: it may
+    /// or may not have been stored.
+    #[error(
+        "the producer stopped at its drain deadline ({0:?}) before the record was acknowledged"
+    )]
+    DrainDeadline(Duration),
     /// The producer is closed.
     #[error("the producer is closed")]
     Closed,

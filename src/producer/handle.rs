@@ -9,7 +9,7 @@ use super::actor::{Close, FlushNow, ProducerActor};
 use super::config::ProducerOptions;
 use super::core::Core;
 use super::error::ProducerError;
-use super::slot::{DeliveryFuture, RecordMetadata};
+use super::slot::{BatchSlot, DeliveryFuture, RecordMetadata};
 use crate::cluster::FluvioClient;
 use crate::connection::runtime;
 
@@ -161,27 +161,26 @@ impl Producer {
             .send(FlushNow)
             .await
             .map_err(|_| ProducerError::Closed)?;
-        let mut first_error = None;
-        for slot in slots {
-            if let Err(e) = slot.wait().await {
-                first_error.get_or_insert_with(|| e.clone());
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        settled(slots).await
     }
 
     fn flush_quietly(&self) {
         self.actor.do_send(FlushNow);
     }
 
-    /// Flush, then stop the producer (within the drain deadline).
+    /// Send everything buffered, wait until it is acknowledged, then stop the producer. At
+    /// the drain deadline whatever is left fails with [`ProducerError::DrainDeadline`].
     ///
     /// # Errors
     /// As [`Producer::flush`].
     pub async fn close(&self) -> Result<(), ProducerError> {
-        let result = self.flush().await;
+        let slots = self
+            .actor
+            .send(FlushNow)
+            .await
+            .map_err(|_| ProducerError::Closed)?;
         self.actor.do_send(Close);
-        result
+        settled(slots).await
     }
 
     /// Bytes of records buffered and not yet acknowledged (never above `buffer_bytes`).
@@ -193,6 +192,17 @@ impl Producer {
     pub fn actor(&self) -> Addr<ProducerActor> {
         self.actor.clone()
     }
+}
+
+/// Wait until every slot is settled; the first failure, if any.
+async fn settled(slots: Vec<Arc<BatchSlot>>) -> Result<(), ProducerError> {
+    let mut first_error = None;
+    for slot in slots {
+        if let Err(e) = slot.wait().await {
+            first_error.get_or_insert_with(|| e.clone());
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Produce one record and answer with its metadata once acknowledged.

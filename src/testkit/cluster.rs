@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -17,6 +17,7 @@ use super::spu::Spu;
 use super::state::{Shared, SpuEntry, State, CONSUMER_OFFSET_TOPIC};
 use super::tls::{Authority, ClientIdentity};
 use super::topics;
+use crate::cluster::{ClientConfig, ClientError, FluvioClient};
 use crate::protocol::sc::{PartitionMap, TopicSpec};
 use crate::protocol::{ErrorCode, Server};
 
@@ -53,15 +54,12 @@ impl Running {
 pub struct TestCluster {
     shared: Arc<Shared>,
     root: CancellationToken,
-    sc: Mutex<Option<Running>>,
+    sc: tokio::sync::Mutex<Running>,
+    sc_addr: SocketAddr,
     spus: tokio::sync::Mutex<BTreeMap<i32, Running>>,
     spu_addrs: BTreeMap<i32, SocketAddr>,
     authority: Option<Arc<Authority>>,
     domain: String,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TestCluster {
@@ -112,7 +110,8 @@ impl TestCluster {
         Ok(Self {
             shared,
             root,
-            sc: Mutex::new(Some(sc)),
+            sc_addr: sc.addr,
+            sc: tokio::sync::Mutex::new(sc),
             spus: tokio::sync::Mutex::new(spus),
             spu_addrs,
             authority,
@@ -120,12 +119,18 @@ impl TestCluster {
         })
     }
 
+    /// A client of this cluster (plain TCP; a TLS cluster needs a [`ClientConfig`] with
+    /// its CA).
+    ///
+    /// # Errors
+    /// As [`FluvioClient::connect`].
+    pub async fn client(&self) -> Result<FluvioClient, ClientError> {
+        FluvioClient::connect(ClientConfig::new(self.sc_addr())).await
+    }
+
     /// The SC's `host:port`.
     pub fn sc_addr(&self) -> String {
-        lock(&self.sc)
-            .as_ref()
-            .map(|s| s.addr.to_string())
-            .unwrap_or_default()
+        self.sc_addr.to_string()
     }
 
     /// SPU `id`'s `host:port` (kept across [`TestCluster::stop_spu`] and restarts).
@@ -230,6 +235,55 @@ impl TestCluster {
         Ok(())
     }
 
+    /// Stop the SC: close its port and its connections (watches end). SPUs keep serving.
+    pub async fn stop_sc(&self) {
+        self.sc.lock().await.stop().await;
+    }
+
+    /// Start the SC again on the same port (restarting a running SC stops it first).
+    ///
+    /// # Errors
+    /// The port cannot be bound again.
+    pub async fn restart_sc(&self) -> Result<(), TestkitError> {
+        let mut running = self.sc.lock().await;
+        running.stop().await;
+        let sc = Arc::new(Sc {
+            shared: self.shared.clone(),
+        });
+        *running = serve(
+            self.sc_addr,
+            &self.authority,
+            &self.domain,
+            &self.root,
+            &self.shared,
+            sc,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Make SPU `to` the leader of `topic`/`partition` (as the SC does when a leader dies and
+    /// a follower takes over): watches report the new leader, and the old one answers
+    /// `NotLeaderForPartition` from then on, streams included. The records stay.
+    ///
+    /// # Errors
+    /// [`TestkitError::UnknownPartition`] or [`TestkitError::UnknownSpu`].
+    pub fn move_leader(&self, topic: &str, partition: u32, to: i32) -> Result<(), TestkitError> {
+        let mut state = self.shared.lock();
+        if !state.spus.contains_key(&to) {
+            return Err(TestkitError::UnknownSpu(to));
+        }
+        let entry = partition_mut(&mut state, topic, partition)?;
+        entry.leader = to;
+        if !entry.replicas.contains(&to) {
+            entry.replicas.insert(0, to);
+        }
+        drop(state);
+        // Streams re-read their partition on a data signal: the old leader's now fail.
+        self.shared.data_changed();
+        Ok(())
+    }
+
     fn set_online(&self, id: i32, online: bool) {
         if let Some(spu) = self.shared.lock().spus.get_mut(&id) {
             spu.online = online;
@@ -249,14 +303,9 @@ impl TestCluster {
         offset: i64,
     ) -> Result<(), TestkitError> {
         let mut state = self.shared.lock();
-        let entry = state
-            .partitions
-            .get_mut(&(topic.to_owned(), partition))
-            .ok_or_else(|| TestkitError::UnknownPartition {
-                topic: topic.into(),
-                partition,
-            })?;
-        entry.log.evict_before(offset);
+        partition_mut(&mut state, topic, partition)?
+            .log
+            .evict_before(offset);
         drop(state);
         self.shared.data_changed();
         Ok(())
@@ -265,10 +314,7 @@ impl TestCluster {
     /// Stop every server and wait for the listeners to close.
     pub async fn shutdown(self) {
         self.root.cancel();
-        let sc = lock(&self.sc).take();
-        if let Some(mut sc) = sc {
-            sc.stop().await;
-        }
+        self.sc.lock().await.stop().await;
         for running in self.spus.lock().await.values_mut() {
             running.stop().await;
         }
@@ -279,6 +325,20 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         self.root.cancel();
     }
+}
+
+fn partition_mut<'a>(
+    state: &'a mut State,
+    topic: &str,
+    partition: u32,
+) -> Result<&'a mut super::state::PartitionEntry, TestkitError> {
+    state
+        .partitions
+        .get_mut(&(topic.to_owned(), partition))
+        .ok_or_else(|| TestkitError::UnknownPartition {
+            topic: topic.into(),
+            partition,
+        })
 }
 
 async fn serve<S: Service>(

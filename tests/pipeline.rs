@@ -15,6 +15,7 @@ use actix_fluvio::pipeline::{
     start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::protocol::ErrorCode;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 
 use common::read_values;
@@ -127,6 +128,33 @@ async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
         );
 
         assert_committed_to_the_end(&client, "copier", 2).await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// The SPU stores commits on the leader of the consumer-offset partition; while that peer is
+/// away it refuses them ("update offset in peer"). A retriable refusal: the pipeline goes on
+/// and commits once the peer answers again.
+#[actix_rt::test]
+async fn commits_refused_by_the_offsets_peer_are_retried_not_fatal() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (cluster, client) = setup(1, 100).await;
+        let refused = ErrorCode::Other("update offset in peer: connection refused".into());
+        cluster.fail_next(1006, refused, 5);
+        let mut config = PipelineConfig::new("source", "refused");
+        config.sink = Some("sink".into());
+        config.commit_every = 10;
+        config.exit_at_end = true;
+        let pipeline = start_pipeline(&client, config, worker(Arc::default()))
+            .await
+            .unwrap();
+        pipeline
+            .wait()
+            .await
+            .expect("refused commits are not fatal");
+        assert_eq!(read_values(&client, "sink", 1).await.len(), 100);
+        assert_committed_to_the_end(&client, "refused", 1).await;
     })
     .await
     .expect("test timed out");

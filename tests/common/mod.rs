@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod local_cluster;
 pub mod shapes;
 pub mod smartmodules;
 
@@ -61,4 +62,22 @@ pub async fn read_values(client: &FluvioClient, topic: &str, partitions: u32) ->
         }
     }
     out
+}
+
+/// Create `topic` with `config`, retrying while the SC is not answering (it just came back);
+/// says so for each failed attempt.
+pub async fn create_when_ready(
+    client: &FluvioClient,
+    topic: &str,
+    config: actix_fluvio::admin::TopicConfig,
+) {
+    loop {
+        match client.admin().create_topic(topic, config.clone()).await {
+            Ok(()) => return,
+            Err(e) => {
+                println!("create {topic}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
 }

@@ -1,0 +1,353 @@
+//! Long-running clients through the embedded cluster's faults: SPU outages longer than any
+//! retry count, the SC going away and coming back, leaders moving to another SPU, commits
+//! refused by a peer, and producers flushed or stopped in the middle of it all. Nothing
+//! acknowledged or flushed may be lost, and nothing may give up while its delivery timeout
+//! runs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::consumer::{ConsumerOptions, Offset};
+use actix_fluvio::producer::{DeliveryGuarantee, ProducerError, ProducerOptions};
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+
+/// `f`, failing the test if it takes longer than `secs`.
+async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {secs} s"))
+}
+
+async fn cluster(spus: usize) -> (TestCluster, FluvioClient) {
+    let cluster = TestCluster::start(TestClusterConfig {
+        spus,
+        ..TestClusterConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = cluster.client().await.unwrap();
+    (cluster, client)
+}
+
+/// A one-SPU cluster with a one-partition topic "t".
+async fn cluster_with_topic() -> (TestCluster, FluvioClient) {
+    let (cluster, client) = cluster(1).await;
+    client
+        .admin()
+        .create_topic("t", TopicConfig::new(1))
+        .await
+        .unwrap();
+    (cluster, client)
+}
+
+/// The values of partition 0 of `topic` up to its end, with their offsets.
+async fn stored(client: &FluvioClient, topic: &str) -> BTreeMap<i64, String> {
+    let options = ConsumerOptions {
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
+    let mut out = BTreeMap::new();
+    while let Some(record) = stream.next().await {
+        let record = record.unwrap();
+        out.insert(
+            record.offset,
+            String::from_utf8(record.value.to_vec()).unwrap(),
+        );
+    }
+    out
+}
+
+fn values(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("v{i}")).collect()
+}
+
+/// A new producer's first batch waits for its partition's leader to come online, outside
+/// the accumulator and outside the requests in flight: `flush` still returns only once the
+/// records are stored.
+#[tokio::test]
+async fn flush_waits_for_records_waiting_for_their_leader() {
+    within(60, "the test", async {
+        let (cluster, client) = cluster_with_topic().await;
+        client
+            .producer(ProducerOptions::default())
+            .send("t", None, b"first")
+            .await
+            .unwrap();
+        cluster.stop_spu(5001).await.unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        for v in values(0..200) {
+            producer.enqueue("t", None, v.as_bytes()).await.unwrap();
+        }
+        let restart = async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            cluster.restart_spu(5001).await.unwrap();
+        };
+        let (flushed, ()) = tokio::join!(producer.flush(), restart);
+        flushed.expect("flush after the SPU came back");
+        let got = stored(&client, "t").await;
+        assert_eq!(got.len(), 201, "every flushed record is stored");
+        let want: Vec<String> = std::iter::once("first".to_string())
+            .chain(values(0..200))
+            .collect();
+        assert_eq!(got.into_values().collect::<Vec<_>>(), want);
+    })
+    .await;
+}
+
+/// An SPU down for 10 s, ten times the client's request timeout and far past the old four
+/// retries: the default delivery timeout (120 s) keeps every record alive until it comes
+/// back.
+#[tokio::test]
+async fn a_producer_outlasts_an_spu_outage_within_its_delivery_timeout() {
+    within(90, "the test", async {
+        let cluster = TestCluster::start(TestClusterConfig::default())
+            .await
+            .unwrap();
+        let mut config = ClientConfig::new(cluster.sc_addr());
+        config.connection.request_timeout = Duration::from_secs(1);
+        let client = FluvioClient::connect(config).await.unwrap();
+        client
+            .admin()
+            .create_topic("t", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer.send("t", None, b"warm-up").await.unwrap();
+        cluster.stop_spu(5001).await.unwrap();
+        let started = Instant::now();
+        let send = producer.send_batch("t", values(0..500).into_iter().map(|v| (None::<&[u8]>, v)));
+        let restart = async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            cluster.restart_spu(5001).await.unwrap();
+        };
+        let (receipts, ()) = tokio::join!(send, restart);
+        let receipts = receipts.expect("delivered after a 10 s outage");
+        assert!(started.elapsed() >= Duration::from_secs(10));
+        let offsets: Vec<i64> = receipts.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, (1..501).collect::<Vec<_>>());
+        assert_eq!(stored(&client, "t").await.len(), 501);
+    })
+    .await;
+}
+
+/// Past the delivery timeout a record fails with its typed error, and a producer stopped
+/// at its drain deadline fails every unsettled record (waiting for a retry included):
+/// nothing hangs.
+#[tokio::test]
+async fn delivery_timeouts_and_drain_deadlines_settle_every_record() {
+    within(60, "the test", async {
+        let (cluster, client) = cluster_with_topic().await;
+        let mut options = ProducerOptions::default();
+        if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
+            policy.timeout = Duration::from_secs(2);
+        }
+        let producer = client.producer(options);
+        producer.send("t", None, b"warm-up").await.unwrap();
+        cluster.stop_spu(5001).await.unwrap();
+        let started = Instant::now();
+        let error = producer.send("t", None, b"late").await.unwrap_err();
+        assert!(
+            matches!(error, ProducerError::DeliveryTimeout { .. }),
+            "{error:?}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let producer = client.producer(ProducerOptions {
+            drain_deadline: Duration::from_millis(500),
+            ..ProducerOptions::default()
+        });
+        let mut futures = Vec::new();
+        for v in values(0..50) {
+            futures.push(producer.enqueue("t", None, v.as_bytes()).await.unwrap());
+        }
+        // Let the batch fail once, so it waits for a retry outside the accumulator.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let closed = within(5, "close", producer.close()).await;
+        assert!(
+            matches!(closed, Err(ProducerError::DrainDeadline(_))),
+            "{closed:?}"
+        );
+        for future in futures {
+            let outcome = within(5, "a record's outcome", future.wait()).await;
+            assert!(
+                matches!(outcome, Err(ProducerError::DrainDeadline(_))),
+                "{outcome:?}"
+            );
+        }
+    })
+    .await;
+}
+
+/// A continuous consumer through a 30 s SPU outage (the old default gave up after ten
+/// attempts, 26 s): it resumes where it was, no gap, no duplicate.
+#[tokio::test]
+async fn a_consumer_outlasts_a_long_spu_outage() {
+    within(120, "the test", async {
+        let (cluster, client) = cluster_with_topic().await;
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch("t", values(0..10).into_iter().map(|v| (None::<&[u8]>, v)))
+            .await
+            .unwrap();
+        let mut stream = client
+            .partition_consumer("t", 0, ConsumerOptions::default())
+            .await
+            .unwrap();
+        for i in 0..10 {
+            assert_eq!(stream.next().await.unwrap().unwrap().offset, i);
+        }
+        cluster.stop_spu(5001).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        cluster.restart_spu(5001).await.unwrap();
+        producer
+            .send_batch("t", values(10..20).into_iter().map(|v| (None::<&[u8]>, v)))
+            .await
+            .unwrap();
+        for i in 10..20 {
+            let record = within(30, "a record after the outage", stream.next())
+                .await
+                .expect("the stream goes on")
+                .expect("no error after the outage");
+            assert_eq!(record.offset, i);
+        }
+    })
+    .await;
+}
+
+/// While the SC is down, records for known partitions still flow; lookups and admin calls
+/// that need the SC fail at once with a retriable error instead of hanging; once it is back,
+/// a topic created afterwards works.
+#[tokio::test]
+async fn an_sc_outage_fails_fast_and_is_forgotten_once_the_sc_is_back() {
+    within(90, "the test", async {
+        let (cluster, client) = cluster(1).await;
+        client
+            .admin()
+            .create_topic("known", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer.send("known", None, b"before").await.unwrap();
+        cluster.stop_sc().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        producer
+            .send("known", None, b"during")
+            .await
+            .expect("known partitions keep working");
+        let started = Instant::now();
+        let lookup = within(
+            5,
+            "a lookup while the SC is down",
+            client.partition_count("unknown"),
+        )
+        .await;
+        let error = lookup.expect_err("no SC to ask");
+        assert!(error.is_retriable(), "{error:?}");
+        let listed = within(
+            5,
+            "an admin call while the SC is down",
+            client.admin().list_topics(),
+        )
+        .await;
+        assert!(listed.is_err(), "{listed:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "failed fast: {:?}",
+            started.elapsed()
+        );
+
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        cluster.restart_sc().await.unwrap();
+        let created = common::create_when_ready(&client, "after", TopicConfig::new(1));
+        within(20, "creating a topic after the SC came back", created).await;
+        within(20, "producing to it", producer.send("after", None, b"new"))
+            .await
+            .unwrap();
+        assert_eq!(stored(&client, "after").await.len(), 1);
+        assert_eq!(stored(&client, "known").await.len(), 2);
+    })
+    .await;
+}
+
+/// The SC moves a partition's leader to the other SPU while the SC itself is away, so no
+/// watch says so for seconds: the old leader answers NotLeader, the cached leader is stale,
+/// and only a fresh answer from the SC, once back, tells where to go. The producer and a
+/// continuous consumer with commits follow without losing or repeating a record.
+#[tokio::test]
+async fn producer_and_consumer_follow_a_leader_moved_during_an_sc_outage() {
+    within(90, "the test", async {
+        let (cluster, client) = cluster(2).await;
+        client
+            .admin()
+            .create_topic("moving", TopicConfig::assigned([(0, vec![5001, 5002])]))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch(
+                "moving",
+                values(0..100).into_iter().map(|v| (None::<&[u8]>, v)),
+            )
+            .await
+            .unwrap();
+        let options = ConsumerOptions {
+            consumer_id: Some("follower".into()),
+            offset: Offset::Beginning,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client
+            .partition_consumer("moving", 0, options)
+            .await
+            .unwrap();
+        for i in 0..100 {
+            assert_eq!(stream.next().await.unwrap().unwrap().offset, i);
+        }
+        cluster.stop_sc().await;
+        cluster.move_leader("moving", 0, 5002).unwrap();
+        let send = producer.send_batch(
+            "moving",
+            values(100..200).into_iter().map(|v| (None::<&[u8]>, v)),
+        );
+        let restart = async {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            cluster.restart_sc().await.unwrap();
+        };
+        let (receipts, ()) = tokio::join!(send, restart);
+        let receipts = receipts.expect("delivered to the new leader");
+        assert_eq!(receipts.last().unwrap().offset, 199);
+        for i in 100..200 {
+            let record = within(30, "a record from the new leader", stream.next())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(record.offset, i, "no gap, no duplicate");
+        }
+        within(30, "a commit on the new leader", async {
+            loop {
+                match stream.commit(199).await {
+                    Ok(()) => break,
+                    Err(e) if e.is_retriable() => {
+                        tokio::time::sleep(Duration::from_millis(100)).await
+                    }
+                    Err(e) => panic!("commit: {e}"),
+                }
+            }
+        })
+        .await;
+        let stored = client.admin().list_consumer_offsets().await.unwrap();
+        assert!(stored
+            .iter()
+            .any(|o| o.consumer_id == "follower" && o.offset == 199));
+    })
+    .await;
+}

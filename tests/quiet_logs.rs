@@ -1,0 +1,102 @@
+//! Logs that cannot storm: a client busy through a long SC outage and a long SPU outage
+//! (lookups, a producer, a continuous consumer) writes a handful of warnings, once per state
+//! change, not one per attempt or per millisecond. (Alone in its test binary: it installs
+//! the process-wide subscriber that counts them.)
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+/// Every warning or error logged, as "target: message".
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Warnings {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if *event.metadata().level() <= tracing::Level::WARN {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            let line = format!("{}: {}", event.metadata().target(), message.0);
+            self.0.lock().unwrap().push(line);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_outages_log_a_few_warnings_not_a_storm() {
+    let warnings = Warnings::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(warnings.clone()))
+        .expect("the only subscriber of this binary");
+    let run = async {
+        let cluster = TestCluster::start(TestClusterConfig::default())
+            .await
+            .unwrap();
+        let client = cluster.client().await.unwrap();
+        client
+            .admin()
+            .create_topic("t", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer.send("t", None, b"0").await.unwrap();
+        let mut stream = client
+            .partition_consumer("t", 0, ConsumerOptions::default())
+            .await
+            .unwrap();
+        stream.next().await.unwrap().unwrap();
+        let busy = {
+            let (client, producer) = (client.clone(), producer.clone());
+            tokio::spawn(async move {
+                for i in 1.. {
+                    let _ = client.partition_count("missing").await;
+                    let _ = producer.enqueue("t", None, i.to_string().as_bytes()).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        cluster.stop_sc().await;
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        cluster.restart_sc().await.unwrap();
+        cluster.stop_spu(5001).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        cluster.restart_spu(5001).await.unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(30), stream.next()).await;
+        assert!(
+            matches!(next, Ok(Some(Ok(_)))),
+            "the consumer resumed: {next:?}"
+        );
+        busy.abort();
+        producer
+            .flush()
+            .await
+            .expect("every record delivered after the outages");
+    };
+    tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("the test finished");
+    let warnings = warnings.0.lock().unwrap().clone();
+    println!("{} warnings:\n{}", warnings.len(), warnings.join("\n"));
+    assert!(
+        warnings.len() <= 30,
+        "16 s of outages logged {} warnings (first: {:?})",
+        warnings.len(),
+        warnings.iter().take(10).collect::<Vec<_>>()
+    );
+}

@@ -812,6 +812,28 @@ async fn closing_the_producer_drains_what_it_buffered() {
     .await;
 }
 
+/// Read all of `topic`/0 slowly with `buffer_records` and 4 KiB frames; the most records
+/// the stream ever held unread.
+async fn peak_buffered(client: &FluvioClient, topic: &str, buffer_records: usize) -> usize {
+    let options = ConsumerOptions {
+        buffer_records,
+        max_bytes: 4096,
+        ..to_end()
+    };
+    let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
+    let (mut seen, mut peak) = (0, 0);
+    while let Some(record) = stream.next().await {
+        assert_eq!(record.unwrap().offset, seen);
+        seen += 1;
+        if seen % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        peak = peak.max(stream.buffered());
+    }
+    assert_eq!(seen, 5_000);
+    peak
+}
+
 #[tokio::test]
 async fn a_slow_reader_keeps_the_consumer_buffer_bounded() {
     let cluster = cluster(1).await;
@@ -822,7 +844,11 @@ async fn a_slow_reader_keeps_the_consumer_buffer_bounded() {
             .create_topic("lazy", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions::default());
+        // Stored batches of at most 2 KiB: 4 KiB frames never have to grow.
+        let producer = client.producer(ProducerOptions {
+            batch_size: 2048,
+            ..ProducerOptions::default()
+        });
         producer
             .send_batch(
                 "lazy",
@@ -830,24 +856,21 @@ async fn a_slow_reader_keeps_the_consumer_buffer_bounded() {
             )
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            buffer_records: 100,
-            max_bytes: 4096,
-            ..to_end()
-        };
-        let mut stream = client.partition_consumer("lazy", 0, options).await.unwrap();
-        let mut seen = 0;
-        let mut peak = 0;
-        while let Some(record) = stream.next().await {
-            assert_eq!(record.unwrap().offset, seen);
-            seen += 1;
-            if seen % 500 == 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak = peak.max(stream.buffered());
-        }
-        assert_eq!(seen, 5_000);
-        assert!(peak <= 100, "buffered {peak} records");
+        // A record takes at least 12 bytes on the wire (a 5-byte value, 7 one-byte fields):
+        // a 4 KiB frame holds at most 341 records.
+        let frame = 4096 / 12;
+        let peak = peak_buffered(&client, "lazy", 1_000).await;
+        assert!(
+            peak <= 1_000,
+            "frames smaller than the buffer: {peak} buffered"
+        );
+        // Frames larger than the buffer: each waits until the buffer is empty, so the read
+        // ahead stays within one frame however long the reader takes.
+        let peak = peak_buffered(&client, "lazy", 100).await;
+        assert!(
+            (100..=frame).contains(&peak),
+            "frames larger than the buffer: {peak} buffered, expected 100..={frame}"
+        );
     })
     .await;
 }

@@ -1,8 +1,6 @@
 //! Offset commits of a partition stream. Commits ride on a stream session (the SPU finds
 //! the consumer id through the stream id): the live stream's, or one opened for commits.
 
-use std::sync::atomic::Ordering;
-
 use super::error::ConsumerError;
 use super::fetcher::{Fetcher, SESSION_MAX_BYTES, SESSION_TIMEOUT};
 use crate::protocol::spu::{
@@ -120,7 +118,7 @@ impl Fetcher {
         if self.options.auto_commit.is_none() {
             return;
         }
-        let delivered = self.delivered.load(Ordering::Acquire);
+        let delivered = self.read_ahead.delivered();
         if self.options.consumer_id.is_some() && delivered > self.committed {
             if let Err(error) = self.commit(delivered).await {
                 tracing::warn!(topic = %self.topic, partition = self.partition, %error, "offset commit failed");

@@ -28,7 +28,11 @@ pub struct ConsumerOptions {
     /// Commit the last delivered offset this often, and when the stream stops (needs a
     /// consumer id). Without it, only explicit commits store offsets.
     pub auto_commit: Option<Duration>,
-    /// Most records buffered between the fetcher and the reader.
+    /// Most records fetched ahead of the reader. A fetch frame is passed on when its records
+    /// fit beside those not yet handed out, or, when the frame alone holds more, once none
+    /// is left: at most `max(buffer_records, records of the largest frame)` wait for the
+    /// reader ([`crate::consumer::PartitionStream::buffered`]), plus the one frame the
+    /// fetcher holds until there is room (the SPU sends the next only after that one).
     pub buffer_records: usize,
     /// Backoff between attempts to resume a lost stream (by default forever, 100 ms doubling
     /// up to 5 s; a bounded policy ends the stream with the last error).

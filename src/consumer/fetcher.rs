@@ -1,7 +1,8 @@
 //! The fetcher: one task per partition stream. It resolves the start offset, runs a stream
-//! fetch on the leader, acknowledges every frame on the same connection, hands records to the
-//! reader within its credits, commits offsets, and reconnects after faults, resuming at the
-//! first offset it has not delivered (no gap, no duplicate).
+//! fetch on the leader, hands records to the reader within its read-ahead
+//! ([`super::read_ahead`]), acknowledges every frame on the same connection once the reader
+//! has room for it, commits offsets, and reconnects after faults, resuming at the first
+//! offset it has not delivered (no gap, no duplicate).
 //!
 //! With SmartModules the position after a frame is where the SPU's chain stopped
 //! (`next_filter_offset`), whatever the chain kept; output records are numbered as
@@ -9,15 +10,15 @@
 //! accumulator into every stream the fetcher opens, and a stop-at-end stream whose remaining
 //! input gives no output ends after a silence ([`super::tail`]).
 
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::collect;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
+use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
 use super::stream::fetch_offsets;
 use super::tail::silence_without_output;
@@ -63,10 +64,8 @@ pub(crate) struct ReaderLink {
     pub(crate) tx: mpsc::UnboundedSender<Delivery>,
     /// Commits and stops.
     pub(crate) control: mpsc::UnboundedReceiver<Control>,
-    /// Room in the reader's buffer, in records.
-    pub(crate) credits: Arc<Semaphore>,
-    /// Offset of the last record the reader handed out (-1: none).
-    pub(crate) delivered: Arc<AtomicI64>,
+    /// Room in the reader's buffer, and what it handed out.
+    pub(crate) read_ahead: Arc<ReadAhead>,
 }
 
 pub(crate) struct Fetcher {
@@ -77,9 +76,8 @@ pub(crate) struct Fetcher {
     pub(crate) options: ConsumerOptions,
     pub(crate) tx: mpsc::UnboundedSender<Delivery>,
     pub(crate) control: mpsc::UnboundedReceiver<Control>,
-    pub(crate) credits: Arc<Semaphore>,
-    /// Offset of the last record the reader handed out (-1: none).
-    pub(crate) delivered: Arc<AtomicI64>,
+    /// Room in the reader's buffer, and the offset of the last record it handed out.
+    pub(crate) read_ahead: Arc<ReadAhead>,
     pub(crate) next: i64,
     pub(crate) end: Option<i64>,
     pub(crate) max_bytes: i32,
@@ -106,8 +104,7 @@ impl Fetcher {
             options,
             tx: reader.tx,
             control: reader.control,
-            credits: reader.credits,
-            delivered: reader.delivered,
+            read_ahead: reader.read_ahead,
             next: 0,
             end: None,
             committed: -1,
@@ -411,11 +408,10 @@ impl Fetcher {
         if let Some(error) = failed {
             // A runtime error comes with what the chain produced before the failing record:
             // deliver that first, then the error (as the official client does).
-            if !records.is_empty() {
-                let permits = records.len().min(self.options.buffer_records.max(1)) as u32;
-                if !self.wait_for_credits(permits).await? || self.tx.send(Ok(records)).is_err() {
-                    return Ok(Some(Flow::Done));
-                }
+            if !records.is_empty()
+                && (!self.wait_for_room(records.len()).await? || self.tx.send(Ok(records)).is_err())
+            {
+                return Ok(Some(Flow::Done));
             }
             return Err(error);
         }
@@ -434,10 +430,25 @@ impl Fetcher {
             return Ok(Some(Flow::Restart));
         }
         let finished = self.end.is_some_and(|end| self.next >= end);
+        let (topic, partition) = (self.topic.to_string(), self.partition.to_string());
+        metrics::gauge!(telemetry::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone())
+            .set((p.high_watermark - self.next).max(0) as f64);
+        if !records.is_empty() {
+            let bytes: usize = records.iter().map(|r| r.value.len()).sum();
+            metrics::counter!(telemetry::CONSUMED_RECORDS, "topic" => topic.clone(), "partition" => partition.clone())
+                .increment(records.len() as u64);
+            metrics::counter!(telemetry::CONSUMED_BYTES, "topic" => topic, "partition" => partition)
+                .increment(bytes as u64);
+            // The SPU sends the next frame only once this one is acknowledged: waiting for
+            // room first keeps at most this frame outside the reader's buffer.
+            if !self.wait_for_room(records.len()).await? {
+                return Ok(Some(Flow::Done));
+            }
+        }
         if !finished && !restart {
-            // Acknowledge before delivering: the SPU prepares the next frame while the reader
-            // works. At most one frame waits unread, so memory stays bounded. A failed
-            // acknowledgement means a dead connection, which the stream reports itself.
+            // Acknowledge before handing the records over: the SPU prepares the next frame
+            // while the reader works through these. A failed acknowledgement means a dead
+            // connection, which the stream reports itself.
             let (conn, next) = (conn.clone(), self.next);
             tokio::spawn(
                 async move {
@@ -449,22 +460,8 @@ impl Fetcher {
                 .instrument(span.clone()),
             );
         }
-        let (topic, partition) = (self.topic.to_string(), self.partition.to_string());
-        metrics::gauge!(telemetry::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone())
-            .set((p.high_watermark - self.next).max(0) as f64);
-        if !records.is_empty() {
-            let bytes: usize = records.iter().map(|r| r.value.len()).sum();
-            metrics::counter!(telemetry::CONSUMED_RECORDS, "topic" => topic.clone(), "partition" => partition.clone())
-                .increment(records.len() as u64);
-            metrics::counter!(telemetry::CONSUMED_BYTES, "topic" => topic, "partition" => partition)
-                .increment(bytes as u64);
-            let permits = records.len().min(self.options.buffer_records.max(1)) as u32;
-            if !self.wait_for_credits(permits).await? {
-                return Ok(Some(Flow::Done));
-            }
-            if self.tx.send(Ok(records)).is_err() {
-                return Ok(Some(Flow::Done));
-            }
+        if !records.is_empty() && self.tx.send(Ok(records)).is_err() {
+            return Ok(Some(Flow::Done));
         }
         if finished {
             return Ok(Some(Flow::Done));
@@ -506,16 +503,16 @@ impl Fetcher {
         Ok((output.records, cut))
     }
 
-    /// Wait until the reader has room for `permits` records, serving commits meanwhile;
-    /// `false` when asked to stop.
-    async fn wait_for_credits(&mut self, permits: u32) -> Result<bool, ConsumerError> {
-        let credits = self.credits.clone();
-        let acquire = credits.acquire_many(permits);
-        tokio::pin!(acquire);
+    /// Wait until the reader has room for a frame of `records` records (see
+    /// [`ReadAhead`]), serving commits meanwhile; `false` when asked to stop.
+    async fn wait_for_room(&mut self, records: usize) -> Result<bool, ConsumerError> {
+        let read_ahead = self.read_ahead.clone();
+        let reserve = read_ahead.reserve(records);
+        tokio::pin!(reserve);
         loop {
             tokio::select! {
-                permit = &mut acquire => {
-                    permit.map_err(|_| ConsumerError::Stopped)?.forget();
+                reserved = &mut reserve => {
+                    reserved.map_err(|_| ConsumerError::Stopped)?;
                     return Ok(true);
                 }
                 command = self.control.recv() => match command {
@@ -574,8 +571,7 @@ mod tests {
             ReaderLink {
                 tx,
                 control,
-                credits: Arc::new(Semaphore::new(10)),
-                delivered: Arc::new(AtomicI64::new(-1)),
+                read_ahead: Arc::new(ReadAhead::new(10)),
             },
         );
         // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.

@@ -41,6 +41,7 @@ mod config;
 mod error;
 mod fetcher;
 mod offset;
+mod read_ahead;
 mod record;
 mod stream;
 mod tail;

@@ -2,23 +2,24 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 use super::collect;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::fetcher::{Control, Delivery, Fetcher, ReaderLink};
+use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
 use crate::cluster::FluvioClient;
 use crate::protocol::spu::FetchRequest;
 use crate::protocol::ErrorCode;
 
 /// The records of one partition, in offset order, with no gap and no duplicate across
-/// reconnects. At most `buffer_records` records wait between the SPU and the reader.
+/// reconnects. At most `buffer_records` records wait between the SPU and the reader, or one
+/// fetch frame's when a frame holds more (see [`ConsumerOptions::buffer_records`]).
 ///
 /// ```no_run
 /// # async fn demo(client: actix_fluvio::cluster::FluvioClient) -> Result<(), actix_fluvio::consumer::ConsumerError> {
@@ -36,11 +37,9 @@ use crate::protocol::ErrorCode;
 pub struct PartitionStream {
     rx: mpsc::UnboundedReceiver<Delivery>,
     buffer: VecDeque<ConsumerRecord>,
-    credits: Arc<Semaphore>,
-    delivered: Arc<AtomicI64>,
+    read_ahead: Arc<ReadAhead>,
     control: mpsc::UnboundedSender<Control>,
     consumer_id: Option<String>,
-    capacity: usize,
 }
 
 impl FluvioClient {
@@ -56,9 +55,7 @@ impl FluvioClient {
     ) -> Result<PartitionStream, ConsumerError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let capacity = options.buffer_records.max(1);
-        let credits = Arc::new(Semaphore::new(capacity));
-        let delivered = Arc::new(AtomicI64::new(-1));
+        let read_ahead = Arc::new(ReadAhead::new(options.buffer_records));
         let consumer_id = options.consumer_id.clone();
         let fetcher = Fetcher::new(
             self.clone(),
@@ -68,8 +65,7 @@ impl FluvioClient {
             ReaderLink {
                 tx,
                 control: control_rx,
-                credits: credits.clone(),
-                delivered: delivered.clone(),
+                read_ahead: read_ahead.clone(),
             },
         );
         // The fetcher's spans (`fluvio.fetch`, its requests) are children of the caller's.
@@ -77,11 +73,9 @@ impl FluvioClient {
         Ok(PartitionStream {
             rx,
             buffer: VecDeque::new(),
-            credits,
-            delivered,
+            read_ahead,
             control: control_tx,
             consumer_id,
-            capacity,
         })
     }
 
@@ -173,25 +167,23 @@ impl PartitionStream {
 
     /// The next records as they arrived (one fetch frame's worth), for batch processing.
     pub async fn next_batch(&mut self) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
-        if !self.buffer.is_empty() {
-            let batch: Vec<_> = self.buffer.drain(..).collect();
-            self.handed_out(&batch);
-            return Some(Ok(batch));
-        }
-        match self.rx.recv().await? {
-            Ok(batch) => {
-                self.handed_out(&batch);
-                Some(Ok(batch))
+        let batch = self.next_held().await;
+        if let Some(Ok(records)) = &batch {
+            if let Some(last) = records.last() {
+                self.read_ahead.handed_out(records.len(), last.offset);
             }
-            Err(e) => Some(Err(e)),
         }
+        batch
     }
 
-    fn handed_out(&self, records: &[ConsumerRecord]) {
-        if let Some(last) = records.last() {
-            self.delivered.store(last.offset, Ordering::Release);
-            self.credits.add_permits(records.len());
+    /// Like [`PartitionStream::next_batch`], but the records are not handed out yet: they
+    /// stay buffered and undelivered (auto-commit does not cover them) until the caller
+    /// reports them to the stream's read-ahead as it hands them on to the user.
+    pub(crate) async fn next_held(&mut self) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
+        if !self.buffer.is_empty() {
+            return Some(Ok(self.buffer.drain(..).collect()));
         }
+        self.rx.recv().await
     }
 
     fn poll_record(
@@ -200,8 +192,7 @@ impl PartitionStream {
     ) -> Poll<Option<Result<ConsumerRecord, ConsumerError>>> {
         loop {
             if let Some(record) = self.buffer.pop_front() {
-                self.delivered.store(record.offset, Ordering::Release);
-                self.credits.add_permits(1);
+                self.read_ahead.handed_out(1, record.offset);
                 return Poll::Ready(Some(Ok(record)));
             }
             match self.rx.poll_recv(cx) {
@@ -226,21 +217,21 @@ impl PartitionStream {
     /// # Errors
     /// As [`PartitionStream::commit`].
     pub async fn commit_delivered(&self) -> Result<(), ConsumerError> {
-        match self.delivered.load(Ordering::Acquire) {
+        match self.read_ahead.delivered() {
             -1 => Ok(()),
             offset => self.commit(offset).await,
         }
     }
 
-    /// Records fetched but not yet handed out (never above `buffer_records` plus one frame).
+    /// Records fetched and passed to this stream but not yet handed out: at most
+    /// `buffer_records`, or the records of one fetch frame when a frame holds more.
     pub fn buffered(&self) -> usize {
-        self.capacity
-            .saturating_sub(self.credits.available_permits())
+        self.read_ahead.buffered()
     }
 
     /// The offset of the last record handed out (-1 before the first).
     pub fn last_delivered(&self) -> i64 {
-        self.delivered.load(Ordering::Acquire)
+        self.read_ahead.delivered()
     }
 
     /// A cloneable handle that commits offsets for this stream (for actors that process

@@ -939,3 +939,179 @@ async fn dropping_every_producer_handle_still_delivers_what_was_buffered() {
     })
     .await;
 }
+
+/// The offsets `consumer_id` has stored for `topic`, by partition.
+async fn committed(client: &FluvioClient, consumer_id: &str, topic: &str) -> HashMap<u32, i64> {
+    let offsets = client.admin().list_consumer_offsets().await.unwrap();
+    offsets
+        .iter()
+        .filter(|o| o.consumer_id == consumer_id && o.replica_id.topic == topic)
+        .map(|o| (o.replica_id.partition, o.offset))
+        .collect()
+}
+
+/// Wait up to 5 s for `consumer_id`'s stored offsets of `topic` to be `expected`.
+async fn wait_for_commits(
+    client: &FluvioClient,
+    consumer_id: &str,
+    topic: &str,
+    expected: &HashMap<u32, i64>,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        let stored = committed(client, consumer_id, topic).await;
+        if &stored == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "stored {stored:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `topic` with `partitions` partitions of `records` records each ("0", "1", ...).
+async fn topic_of(client: &FluvioClient, topic: &str, partitions: u32, records: usize) {
+    client
+        .admin()
+        .create_topic(topic, TopicConfig::new(partitions))
+        .await
+        .unwrap();
+    for p in 0..partitions {
+        let producer = client.producer(ProducerOptions {
+            partitioner: PartitionerKind::Specific(p),
+            ..ProducerOptions::default()
+        });
+        producer
+            .send_batch(topic, (0..records).map(|i| (None::<&[u8]>, i.to_string())))
+            .await
+            .unwrap();
+    }
+}
+
+/// A topic consumer of "handed" (2 partitions of 50 records) as `consumer_id`, committing
+/// every `auto_commit`, after `n` records read; the last offset read of each partition.
+async fn read_handed(
+    client: &FluvioClient,
+    consumer_id: &str,
+    auto_commit: Duration,
+    n: usize,
+) -> (actix_fluvio::consumer::TopicStream, HashMap<u32, i64>) {
+    topic_of(client, "handed", 2, 50).await;
+    let options = ConsumerOptions {
+        consumer_id: Some(consumer_id.into()),
+        auto_commit: Some(auto_commit),
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client.topic_consumer("handed", options).await.unwrap();
+    let mut got = HashMap::new();
+    take(&mut stream, n, &mut got).await;
+    (stream, got)
+}
+
+/// The last offset of each partition among the next `n` records of `stream`.
+async fn take(
+    stream: &mut actix_fluvio::consumer::TopicStream,
+    n: usize,
+    got: &mut HashMap<u32, i64>,
+) {
+    for _ in 0..n {
+        let record = stream.next().await.unwrap().unwrap();
+        got.insert(record.partition, record.offset);
+    }
+}
+
+#[tokio::test]
+async fn a_topic_consumer_auto_commits_only_records_it_handed_out() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        let interval = Duration::from_millis(20);
+        let (mut stream, mut got) = read_handed(&client, "handed-id", interval, 10).await;
+        // Many auto-commit intervals: what is stored is what the reader got, not the
+        // batches the topic stream holds for it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(committed(&client, "handed-id", "handed").await, got);
+        take(&mut stream, 5, &mut got).await;
+        wait_for_commits(&client, "handed-id", "handed", &got).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_a_topic_consumer_commits_what_it_handed_out_and_stops() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        // No commit on the interval after the first (empty) one: only the stop commits.
+        let interval = Duration::from_secs(3600);
+        let (stream, got) = read_handed(&client, "dropped-id", interval, 15).await;
+        drop(stream);
+        wait_for_commits(&client, "dropped-id", "handed", &got).await;
+    })
+    .await;
+}
+
+/// Tells the test when a batch arrives and holds it until the test opens the gate.
+struct Gate {
+    arrived: tokio::sync::mpsc::UnboundedSender<usize>,
+    open: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl actix::Actor for Gate {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<actix_fluvio::consumer::Records> for Gate {
+    type Result = actix::ResponseFuture<()>;
+
+    fn handle(
+        &mut self,
+        msg: actix_fluvio::consumer::Records,
+        _: &mut actix::Context<Self>,
+    ) -> Self::Result {
+        let _ = self.arrived.send(msg.0.len());
+        let open = self.open.clone();
+        Box::pin(async move { open.notified().await })
+    }
+}
+
+#[actix_rt::test]
+async fn a_consumer_actor_auto_commits_a_batch_once_the_user_actor_handled_it() {
+    use actix::Actor as _;
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        topic_of(&client, "gated", 1, 20).await;
+        let options = ConsumerOptions {
+            consumer_id: Some("gated-id".into()),
+            auto_commit: Some(Duration::from_millis(20)),
+            ..ConsumerOptions::default()
+        };
+        let stream = client
+            .partition_consumer("gated", 0, options)
+            .await
+            .unwrap();
+        let (arrived, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+        let open = std::sync::Arc::new(tokio::sync::Notify::new());
+        let gate = Gate {
+            arrived,
+            open: open.clone(),
+        }
+        .start();
+        let _consumer =
+            actix_fluvio::consumer::PartitionConsumerActor::new(stream, gate.recipient(), None)
+                .start();
+        assert_eq!(arrivals.recv().await, Some(20));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            committed(&client, "gated-id", "gated").await,
+            HashMap::new(),
+            "nothing handled yet, nothing committed"
+        );
+        open.notify_one();
+        wait_for_commits(&client, "gated-id", "gated", &HashMap::from([(0, 19)])).await;
+    })
+    .await;
+}

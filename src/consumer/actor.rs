@@ -20,7 +20,8 @@ pub struct StreamEnded(pub Option<ConsumerError>);
 
 /// Pulls from a [`PartitionStream`] and sends [`Records`] to a recipient, waiting for each
 /// message to be handled before fetching more (one batch in flight: the user actor's
-/// mailbox never grows).
+/// mailbox never grows). A batch counts as delivered (what auto-commit stores) once the
+/// recipient has handled it.
 pub struct PartitionConsumerActor {
     stream: Option<PartitionStream>,
     committer: Committer,
@@ -65,12 +66,18 @@ impl Actor for PartitionConsumerActor {
         };
         let records = self.records.clone();
         let ended = self.ended.clone();
+        let read_ahead = stream.read_ahead();
         let pump = async move {
             let outcome = loop {
-                match stream.next_batch().await {
+                match stream.next_held().await {
                     Some(Ok(batch)) => {
+                        let (count, last) = (batch.len(), batch.last().map(|r| r.offset));
                         if records.send(Records(batch)).await.is_err() {
                             break None;
+                        }
+                        // Handled: delivered (auto-commit covers it), and its room is free.
+                        if let Some(last) = last {
+                            read_ahead.handed_out(count, last);
                         }
                     }
                     Some(Err(error)) => break Some(error),

@@ -178,12 +178,17 @@ impl PartitionStream {
 
     /// Like [`PartitionStream::next_batch`], but the records are not handed out yet: they
     /// stay buffered and undelivered (auto-commit does not cover them) until the caller
-    /// reports them to the stream's read-ahead as it hands them on to the user.
+    /// reports them to [`PartitionStream::read_ahead`] as it hands them on to the user.
     pub(crate) async fn next_held(&mut self) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
         if !self.buffer.is_empty() {
             return Some(Ok(self.buffer.drain(..).collect()));
         }
         self.rx.recv().await
+    }
+
+    /// The stream's read-ahead, to report records taken with [`PartitionStream::next_held`].
+    pub(crate) fn read_ahead(&self) -> Arc<ReadAhead> {
+        self.read_ahead.clone()
     }
 
     fn poll_record(

@@ -1,24 +1,40 @@
 //! `TopicStream`: every partition of a topic, including partitions added later, merged into
 //! one stream (each partition's records stay in order).
+//!
+//! Each partition's frames wait in the topic stream's buffer still counted as read-ahead
+//! of their partition ([`super::read_ahead`]): a record is delivered, and auto-committed,
+//! only once [`TopicStream::next`] returned it.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
+use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
+use super::stream::PartitionStream;
 use crate::cluster::FluvioClient;
 
 /// How often the topic's partition count is re-read to pick up added partitions.
 const PARTITION_POLL: Duration = Duration::from_secs(1);
 
+/// Records of one partition not yet handed out, with the read-ahead to report them to.
+#[derive(Debug)]
+struct Held {
+    records: std::vec::IntoIter<ConsumerRecord>,
+    read_ahead: Arc<ReadAhead>,
+}
+
+type Item = Result<Held, ConsumerError>;
+
 /// The records of all partitions of a topic.
 #[derive(Debug)]
 pub struct TopicStream {
-    rx: mpsc::Receiver<Result<Vec<ConsumerRecord>, ConsumerError>>,
-    buffer: std::collections::VecDeque<ConsumerRecord>,
+    rx: mpsc::Receiver<Item>,
+    current: Option<Held>,
     _supervisor: tokio::task::JoinHandle<()>,
 }
 
@@ -43,19 +59,12 @@ impl FluvioClient {
             loop {
                 for partition in 0..count {
                     if started.insert(partition) {
-                        let tx = tx.clone();
                         match client
                             .partition_consumer(&topic, partition, options.clone())
                             .await
                         {
-                            Ok(mut stream) => {
-                                tokio::spawn(async move {
-                                    while let Some(item) = stream.next_batch().await {
-                                        if tx.send(item).await.is_err() {
-                                            break;
-                                        }
-                                    }
-                                });
+                            Ok(stream) => {
+                                tokio::spawn(forward(stream, tx.clone()));
                             }
                             Err(e) => {
                                 let _ = tx.send(Err(e)).await;
@@ -85,9 +94,30 @@ impl FluvioClient {
         }));
         Ok(TopicStream {
             rx,
-            buffer: Default::default(),
+            current: None,
             _supervisor: supervisor,
         })
+    }
+}
+
+/// Pass `stream`'s frames to the topic stream, not yet handed out, until either ends. The
+/// stream is dropped with the topic stream, which stops its fetcher (and commits what was
+/// handed out).
+async fn forward(mut stream: PartitionStream, tx: mpsc::Sender<Item>) {
+    let read_ahead = stream.read_ahead();
+    loop {
+        let item = tokio::select! {
+            item = stream.next_held() => item,
+            () = tx.closed() => return,
+        };
+        let Some(item) = item else { return };
+        let held = item.map(|records| Held {
+            records: records.into_iter(),
+            read_ahead: read_ahead.clone(),
+        });
+        if tx.send(held).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -95,11 +125,14 @@ impl TopicStream {
     /// The next record of any partition; `None` once every partition stream ended.
     pub async fn next(&mut self) -> Option<Result<ConsumerRecord, ConsumerError>> {
         loop {
-            if let Some(record) = self.buffer.pop_front() {
-                return Some(Ok(record));
+            if let Some(held) = &mut self.current {
+                if let Some(record) = held.records.next() {
+                    held.read_ahead.handed_out(1, record.offset);
+                    return Some(Ok(record));
+                }
             }
             match self.rx.recv().await? {
-                Ok(batch) => self.buffer.extend(batch),
+                Ok(held) => self.current = Some(held),
                 Err(e) => return Some(Err(e)),
             }
         }

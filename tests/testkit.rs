@@ -325,7 +325,7 @@ async fn stream_fetch_waits_for_acknowledgements_and_resends_from_them() {
         // Data starts at the batch holding offset 1.
         assert_eq!(p.records.batches[0].base_offset, 0);
         assert_eq!(values(&p.records.batches, 1), ["b", "c"]);
-        let next = p.next_offset_for_fetch().unwrap();
+        let next = p.next_offset_for_fetch().unwrap().unwrap();
         assert_eq!(next, 3);
 
         // Unacknowledged: new data is not sent.

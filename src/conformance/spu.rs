@@ -472,7 +472,7 @@ fn cli_stream_frames_give_the_offsets_to_acknowledge() {
         .collect();
     let next: Vec<_> = frames
         .iter()
-        .map(|f| f.partition.next_offset_for_fetch())
+        .map(|f| f.partition.next_offset_for_fetch().unwrap())
         .collect();
     assert_eq!(next, [13, 6, 13, 6, 13, 13, 13].map(Some));
     // The map frame carries its position in next_filter_offset.
@@ -491,7 +491,21 @@ fn cli_stream_frames_give_the_offsets_to_acknowledge() {
         .iter()
         .all(|f| f.topic == "golden-topic" && f.stream_id == 1));
     let empty = FetchablePartitionResponse::default();
-    assert_eq!(empty.next_offset_for_fetch(), None);
+    assert_eq!(empty.next_offset_for_fetch(), Ok(None));
+    // A hostile frame: a batch of 2 records at i64::MAX - 1 ends past i64::MAX.
+    let batch = crate::protocol::record::Batch {
+        base_offset: i64::MAX - 1,
+        last_offset_delta: 1,
+        ..Default::default()
+    };
+    let hostile = FetchablePartitionResponse {
+        records: crate::protocol::record::RecordSet::new(vec![batch]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        hostile.next_offset_for_fetch(),
+        Err(crate::protocol::DecodeError::Overflow { .. })
+    ));
 }
 
 #[test]

@@ -9,13 +9,14 @@ use super::error::ConsumerError;
 use super::record::ConsumerRecord;
 use super::transformed::output_offsets;
 use crate::protocol::record::{Batch, RecordIter, RecordRef, RecordSet};
+use crate::protocol::DecodeError;
 
 /// A decoded batch: its uncompressed records and the records read from them.
 fn decode(batch: &Batch) -> Result<Bytes, ConsumerError> {
     batch.raw_records().map_err(|cause| corrupt(batch, cause))
 }
 
-fn corrupt(batch: &Batch, cause: crate::protocol::DecodeError) -> ConsumerError {
+fn corrupt(batch: &Batch, cause: DecodeError) -> ConsumerError {
     ConsumerError::Corrupt {
         offset: batch.base_offset,
         cause,
@@ -29,19 +30,25 @@ fn record(
     raw: &Bytes,
     r: &RecordRef<'_>,
     offset: i64,
-) -> ConsumerRecord {
-    ConsumerRecord {
+) -> Result<ConsumerRecord, ConsumerError> {
+    Ok(ConsumerRecord {
         topic: topic.clone(),
         partition,
         offset,
-        timestamp: batch.record_timestamp(r.timestamp_delta),
+        timestamp: batch
+            .record_timestamp(r.timestamp_delta)
+            .map_err(|e| corrupt(batch, e))?,
         key: r.key.map(|k| raw.slice_ref(k)),
         value: raw.slice_ref(r.value),
-    }
+    })
 }
 
 /// The stored records of `set` from `from` on and below `end`, and the offset after the last
 /// one taken (`from` when none was).
+///
+/// # Errors
+/// [`ConsumerError::Corrupt`] for a batch that does not decode, or whose offsets or
+/// timestamps pass the range of `i64`.
 pub(crate) fn stored(
     topic: &Arc<str>,
     partition: u32,
@@ -52,21 +59,24 @@ pub(crate) fn stored(
     let mut out = Vec::new();
     let mut next = from;
     for batch in &set.batches {
-        if batch.last_offset() < next {
+        if batch.last_offset().map_err(|e| corrupt(batch, e))? < next {
             continue;
         }
         let raw = decode(batch)?;
         for r in RecordIter::new(&raw).map_err(|e| corrupt(batch, e))? {
             let r = r.map_err(|e| corrupt(batch, e))?;
-            let offset = batch.base_offset.saturating_add(r.offset_delta);
+            let offset =
+                DecodeError::checked_sum("record offset", batch.base_offset, r.offset_delta)
+                    .map_err(|e| corrupt(batch, e))?;
             if offset < next {
                 continue;
             }
             if end.is_some_and(|end| offset >= end) {
                 return Ok((out, next));
             }
-            out.push(record(topic, partition, batch, &raw, &r, offset));
-            next = offset.saturating_add(1);
+            out.push(record(topic, partition, batch, &raw, &r, offset)?);
+            next = DecodeError::checked_sum("next offset", offset, 1)
+                .map_err(|e| corrupt(batch, e))?;
         }
     }
     Ok((out, next))
@@ -105,12 +115,18 @@ pub(crate) fn transformed(
             .get(i + 1)
             .map_or(limit, |next| next.base_offset.min(limit));
         let deltas: Vec<i64> = records.iter().map(|r| r.offset_delta).collect();
+        // Offsets are worked out from `base + |delta|` (see `output_offsets`): it must fit.
+        for &delta in &deltas {
+            let magnitude = i64::try_from(delta.unsigned_abs()).unwrap_or(i64::MAX);
+            DecodeError::checked_sum("output record offset", batch.base_offset, magnitude)
+                .map_err(|e| corrupt(batch, e))?;
+        }
         let offsets = output_offsets(batch.base_offset, batch_limit, &deltas);
         for (k, r) in records.iter().enumerate() {
             if offsets.may_lie_in(k, start, end) {
                 let offset = offsets.offsets[k];
                 out.records
-                    .push(record(topic, partition, batch, &raw, r, offset));
+                    .push(record(topic, partition, batch, &raw, r, offset)?);
             }
         }
         if let Some(last) = records.last() {
@@ -156,6 +172,79 @@ mod tests {
         let (records, next) = stored(&topic(), 0, &set, 200, None).unwrap();
         assert!(records.is_empty());
         assert_eq!(next, 200);
+    }
+
+    /// One stored batch at `base` with records at `deltas`, timestamps from `first`.
+    fn hostile(base: i64, first: i64, deltas: &[(i64, i64)]) -> RecordSet {
+        let records = deltas
+            .iter()
+            .map(|&(offset_delta, timestamp_delta)| Record {
+                timestamp_delta,
+                ..Record::new(offset_delta, "v")
+            })
+            .collect::<Vec<_>>();
+        let mut batch = Batch::from_records(&records, -1, Compression::None).unwrap();
+        (batch.base_offset, batch.first_timestamp) = (base, first);
+        RecordSet::new(vec![batch])
+    }
+
+    fn overflows(result: Result<impl std::fmt::Debug, ConsumerError>) -> bool {
+        matches!(
+            result,
+            Err(ConsumerError::Corrupt {
+                cause: DecodeError::Overflow { .. },
+                ..
+            })
+        )
+    }
+
+    #[test]
+    fn offsets_and_timestamps_past_i64_are_corrupt_data() {
+        // An offset delta past i64::MAX, a last record at i64::MAX (no offset after it),
+        // a timestamp delta past i64::MAX, and a batch whose header ends past i64::MAX.
+        let cases = [
+            hostile(i64::MAX - 1, -1, &[(0, 0), (2, 0)]),
+            hostile(i64::MAX - 1, -1, &[(0, 0), (1, 0)]),
+            hostile(0, i64::MAX - 1, &[(0, 0), (1, 5)]),
+            hostile(i64::MAX, -1, &[(0, 0), (1, 0)]),
+        ];
+        for set in &cases {
+            assert!(overflows(stored(&topic(), 0, set, 0, None)), "{set:?}");
+        }
+        let set = hostile(10, i64::MIN, &[(i64::MIN, i64::MIN)]);
+        assert!(
+            overflows(transformed(&topic(), 0, &set, 0, None, 20)),
+            "|i64::MIN| does not fit past the base"
+        );
+        let set = hostile(0, i64::MAX - 1, &[(0, 9)]);
+        assert!(overflows(transformed(&topic(), 0, &set, 0, None, 1)));
+    }
+
+    proptest::proptest! {
+        /// Any base offset, deltas and first timestamp: offsets and timestamps are exact
+        /// sums, or the batch is corrupt because one of them leaves i64; never a panic.
+        #[test]
+        fn stored_offsets_are_exact_sums_or_corrupt(
+            base in proptest::num::i64::ANY,
+            first in proptest::num::i64::ANY,
+            deltas in proptest::collection::vec((proptest::num::i64::ANY, proptest::num::i64::ANY), 1..8),
+        ) {
+            let set = hostile(base, first, &deltas);
+            match stored(&topic(), 0, &set, i64::MIN, None) {
+                Ok((records, _)) => {
+                    for r in &records {
+                        let exact = deltas.iter().any(|&(offset_delta, timestamp_delta)| {
+                            let timestamp = if first <= 0 { -1 } else { i128::from(first) + i128::from(timestamp_delta) };
+                            i128::from(base) + i128::from(offset_delta) == i128::from(r.offset)
+                                && timestamp == i128::from(r.timestamp)
+                        });
+                        proptest::prop_assert!(exact, "{r:?} is no base + delta");
+                    }
+                }
+                Err(error) => proptest::prop_assert!(overflows(Err::<(), _>(error))),
+            }
+            let _ = transformed(&topic(), 0, &set, i64::MIN, None, i64::MAX);
+        }
     }
 
     #[test]

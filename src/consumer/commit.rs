@@ -91,7 +91,7 @@ impl Fetcher {
             .client
             .leader_connection(&self.topic, self.partition)
             .await?;
-        let from = (self.next - 1).max(0);
+        let from = self.next.saturating_sub(1).max(0);
         let mut request = StreamFetchRequest::new(self.topic.to_string(), self.partition, from)
             .with_max_bytes(SESSION_MAX_BYTES)
             .with_isolation(self.options.isolation);

@@ -58,6 +58,15 @@ pub enum ConsumerError {
         /// The decoder's error.
         cause: DecodeError,
     },
+    /// The SPU sent an offset the consumer cannot go on from: one past the range of `i64`,
+    /// or a position behind the stream's where it must be ahead.
+    #[error("the SPU's {what} {offset} is out of range")]
+    OffsetOutOfRange {
+        /// Which offset.
+        what: &'static str,
+        /// Its value.
+        offset: i64,
+    },
     /// Reconnecting gave up.
     #[error(transparent)]
     Client(#[from] ClientError),

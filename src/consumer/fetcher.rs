@@ -220,7 +220,13 @@ impl Fetcher {
         }
         if let Some(stored) = self.stored_offset().await? {
             self.committed = stored;
-            return Ok((stored + 1).max(start));
+            let after = stored
+                .checked_add(1)
+                .ok_or(ConsumerError::OffsetOutOfRange {
+                    what: "stored consumer offset",
+                    offset: stored,
+                })?;
+            return Ok(after.max(start));
         }
         Ok(self.options.offset.resolve(start, end))
     }
@@ -241,9 +247,10 @@ impl Fetcher {
         let mut ticker = self.options.auto_commit.map(tokio::time::interval);
         // A stop-at-end SmartModule stream ends after a silence when the rest gives no output.
         let silence = |fetcher: &Self| match fetcher.end {
-            Some(end) if fetcher.transformed() => {
-                Some(tokio::time::Instant::now() + silence_without_output(end - fetcher.next))
-            }
+            Some(end) if fetcher.transformed() => Some(
+                tokio::time::Instant::now()
+                    + silence_without_output(end.saturating_sub(fetcher.next)),
+            ),
             _ => None,
         };
         let mut quiet_until = silence(self);
@@ -376,6 +383,13 @@ impl Fetcher {
         let failed = match &p.error_code {
             ErrorCode::None => None,
             ErrorCode::OffsetEvicted { next_available, .. } => {
+                // Going back would deliver records again; staying would ask again forever.
+                if *next_available <= self.next {
+                    return Err(ConsumerError::OffsetOutOfRange {
+                        what: "next available offset after an eviction",
+                        offset: *next_available,
+                    });
+                }
                 tracing::warn!(topic = %self.topic, partition = self.partition, from = self.next, to = next_available, "offset evicted by retention; skipping ahead");
                 metrics::counter!(telemetry::OFFSET_EVICTED, "topic" => self.topic.to_string())
                     .increment(1);
@@ -432,7 +446,7 @@ impl Fetcher {
         let finished = self.end.is_some_and(|end| self.next >= end);
         let (topic, partition) = (self.topic.to_string(), self.partition.to_string());
         metrics::gauge!(telemetry::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone())
-            .set((p.high_watermark - self.next).max(0) as f64);
+            .set(p.high_watermark.saturating_sub(self.next).max(0) as f64);
         if !records.is_empty() {
             let bytes: usize = records.iter().map(|r| r.value.len()).sum();
             metrics::counter!(telemetry::CONSUMED_RECORDS, "topic" => topic.clone(), "partition" => partition.clone())
@@ -481,7 +495,13 @@ impl Fetcher {
         p: &FetchablePartitionResponse,
         failed: Option<&ConsumerError>,
     ) -> Result<(Vec<ConsumerRecord>, bool), ConsumerError> {
-        let frame_next = p.next_offset_for_fetch().unwrap_or(self.next);
+        let frame_next = p
+            .next_offset_for_fetch()
+            .map_err(|cause| ConsumerError::Corrupt {
+                offset: self.next,
+                cause,
+            })?
+            .unwrap_or(self.next);
         let limit = match failed {
             Some(ConsumerError::SmartModule { offset, .. }) => frame_next.min(*offset),
             _ => frame_next,
@@ -546,16 +566,35 @@ mod tests {
     use crate::protocol::{SmartModuleErrorKind, SmartModuleRuntimeError};
     use crate::testkit::{TestCluster, TestClusterConfig};
 
+    /// A fetcher of "numbers"/0 with `options` on a client of `cluster`; the ends of its
+    /// records and of its control channel.
+    async fn fetcher(
+        cluster: &TestCluster,
+        options: ConsumerOptions,
+    ) -> (
+        Fetcher,
+        mpsc::UnboundedReceiver<Delivery>,
+        mpsc::UnboundedSender<Control>,
+    ) {
+        let client = FluvioClient::connect(ClientConfig::new(cluster.sc_addr()))
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let reader = ReaderLink {
+            tx,
+            control,
+            read_ahead: Arc::new(ReadAhead::new(10)),
+        };
+        let fetcher = Fetcher::new(client, "numbers", 0, options, reader);
+        (fetcher, rx, control_tx)
+    }
+
     #[tokio::test]
     async fn smartmodule_runtime_error_comes_after_the_records_before_it() {
         let cluster = TestCluster::start(TestClusterConfig::default())
             .await
             .unwrap();
-        let client = FluvioClient::connect(ClientConfig::new(cluster.sc_addr()))
-            .await
-            .unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let (_control_tx, control) = mpsc::unbounded_channel();
         let options = ConsumerOptions {
             smartmodules: vec![SmartModuleInvocation::aggregate(
                 SmartModuleWasm::predefined("sum"),
@@ -563,17 +602,8 @@ mod tests {
             )],
             ..ConsumerOptions::default()
         };
-        let mut fetcher = Fetcher::new(
-            client.clone(),
-            "numbers",
-            0,
-            options,
-            ReaderLink {
-                tx,
-                control,
-                read_ahead: Arc::new(ReadAhead::new(10)),
-            },
-        );
+        let (mut fetcher, mut rx, _control) = fetcher(&cluster, options).await;
+        let client = fetcher.client.clone();
         // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.
         let mut builder = BatchBuilder::new(1_700_000_000_000);
         builder.push(None, b"11", 1_700_000_000_000);
@@ -609,6 +639,71 @@ mod tests {
             matches!(carried, SmartModuleKind::Aggregate { accumulator } if accumulator.as_ref() == b"13"),
             "the next stream continues from the last sum: {carried:?}"
         );
+        cluster.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn hostile_numbers_in_a_frame_are_clear_errors() {
+        let cluster = TestCluster::start(TestClusterConfig::default())
+            .await
+            .unwrap();
+        let (mut fetcher, mut rx, _control) = fetcher(&cluster, ConsumerOptions::default()).await;
+        let conn = fetcher.client.sc().clone();
+        let batch = |base: i64, records: usize| {
+            let mut builder = BatchBuilder::new(1_700_000_000_000);
+            for _ in 0..records {
+                builder.push(None, b"v", 1_700_000_000_000);
+            }
+            let mut batch = builder.build(Compression::None).unwrap();
+            batch.base_offset = base;
+            RecordSet::new(vec![batch])
+        };
+
+        // Records numbered past i64::MAX.
+        fetcher.next = i64::MAX - 1;
+        let p = FetchablePartitionResponse {
+            records: batch(i64::MAX - 1, 3),
+            ..Default::default()
+        };
+        let outcome = fetcher.frame(p, &conn, 1).await;
+        assert!(
+            matches!(
+                outcome,
+                Err(ConsumerError::Corrupt {
+                    cause: crate::protocol::DecodeError::Overflow { .. },
+                    ..
+                })
+            ),
+            "{outcome:?}"
+        );
+
+        // An eviction that would send the stream back (or nowhere).
+        fetcher.next = 100;
+        for next_available in [100, 5, i64::MIN] {
+            let p = FetchablePartitionResponse {
+                error_code: ErrorCode::OffsetEvicted {
+                    offset: 100,
+                    next_available,
+                },
+                ..Default::default()
+            };
+            let outcome = fetcher.frame(p, &conn, 1).await;
+            assert!(
+                matches!(outcome, Err(ConsumerError::OffsetOutOfRange { offset, .. }) if offset == next_available),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(fetcher.next, 100);
+
+        // A high watermark far below the position: the lag is 0, the records are delivered.
+        fetcher.next = 1;
+        let p = FetchablePartitionResponse {
+            high_watermark: i64::MIN,
+            records: batch(0, 3),
+            ..Default::default()
+        };
+        assert!(fetcher.frame(p, &conn, 1).await.unwrap().is_none());
+        assert_eq!(rx.try_recv().unwrap().unwrap().len(), 2);
         cluster.shutdown().await;
     }
 }

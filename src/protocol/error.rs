@@ -82,6 +82,25 @@ pub enum DecodeError {
         /// Why it is invalid.
         message: String,
     },
+    /// Numbers read from the wire that add up past the range of `i64` (an offset or
+    /// timestamp delta that takes its base out of range).
+    #[error("{what} out of range: {base} + {delta} overflows i64")]
+    Overflow {
+        /// What the sum is.
+        what: &'static str,
+        /// The base (e.g. a batch's base offset).
+        base: i64,
+        /// What was added to it.
+        delta: i64,
+    },
+}
+
+impl DecodeError {
+    /// `base + delta`, or [`DecodeError::Overflow`] naming `what` when it leaves `i64`.
+    pub(crate) fn checked_sum(what: &'static str, base: i64, delta: i64) -> Result<i64, Self> {
+        base.checked_add(delta)
+            .ok_or(DecodeError::Overflow { what, base, delta })
+    }
 }
 
 /// Why a value could not be encoded.
@@ -105,5 +124,16 @@ pub enum EncodeError {
         codec: &'static str,
         /// What the compressor said.
         message: String,
+    },
+    /// Header numbers that add up past the range of `i64` (e.g. a first timestamp plus the
+    /// largest timestamp delta).
+    #[error("{what} out of range: {base} + {delta} overflows i64")]
+    Overflow {
+        /// What the sum is.
+        what: &'static str,
+        /// The base.
+        base: i64,
+        /// What was added to it.
+        delta: i64,
     },
 }

@@ -163,7 +163,7 @@ pub(crate) fn fetch_offsets(
                     // v23 clients ask for their stored offset here.
                     let key = req.consumer_id.clone().map(|c| (c, t.name.clone(), index));
                     if let Some(stored) = key.and_then(|k| state.consumer_offsets.get(&k)) {
-                        out.start_offset = stored.offset + 1;
+                        out.start_offset = stored.offset.saturating_add(1);
                     }
                 }
             }

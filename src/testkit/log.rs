@@ -78,7 +78,7 @@ impl PartitionLog {
 
     /// Forget every batch that ends before `offset` (simulates segment eviction).
     pub(crate) fn evict_before(&mut self, offset: i64) {
-        self.batches.retain(|s| s.batch.last_offset() >= offset);
+        self.batches.retain(|s| ends_at_or_after(&s.batch, offset));
         let first = self.batches.first().map(|s| s.batch.base_offset);
         self.start = first.unwrap_or(self.leo).max(self.start);
     }
@@ -99,7 +99,7 @@ impl PartitionLog {
         Ok(self
             .batches
             .iter()
-            .position(|s| s.batch.last_offset() >= offset))
+            .position(|s| ends_at_or_after(&s.batch, offset)))
     }
 
     /// The raw bytes from the batch holding `offset`, cut at `max_bytes` without regard for
@@ -140,6 +140,12 @@ impl PartitionLog {
         }
         Ok(out)
     }
+}
+
+/// Whether `batch` holds `offset` or later ones. The log numbers batches from 0, so the sum
+/// fits; a batch whose end did not would end past every offset.
+fn ends_at_or_after(batch: &Batch, offset: i64) -> bool {
+    batch.last_offset().map_or(true, |last| last >= offset)
 }
 
 #[cfg(test)]

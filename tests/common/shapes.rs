@@ -97,7 +97,7 @@ pub async fn layout(client: &FluvioClient, topic: &str, partition: u32) -> Vec<(
         for batch in &p.records.batches {
             if batch.base_offset >= next {
                 out.push((batch.base_offset, batch.records_len()));
-                next = batch.last_offset() + 1;
+                next = batch.last_offset().expect("batch end") + 1;
             }
         }
         assert!(next > before, "no progress reading the layout at {next}");

@@ -80,7 +80,8 @@ impl Batch {
     /// `compression`, whose first record has timestamp `first_timestamp`.
     ///
     /// # Errors
-    /// A compression failure, or too many records for the header.
+    /// A compression failure, too many records for the header, or a timestamp delta that
+    /// takes `first_timestamp` out of range.
     pub fn from_records(
         records: &[Record],
         first_timestamp: i64,
@@ -109,6 +110,9 @@ impl Batch {
     }
 
     /// A batch over an uncompressed payload (`u32 count ‖ records`), compressed here.
+    ///
+    /// # Errors
+    /// A compression failure, or a first timestamp plus `max_timestamp_delta` past `i64`.
     pub(crate) fn from_raw_payload(
         raw: BytesMut,
         last_offset_delta: i32,
@@ -123,7 +127,13 @@ impl Batch {
         let max_time_stamp = if first_timestamp < 0 {
             first_timestamp
         } else {
-            first_timestamp + max_timestamp_delta
+            first_timestamp
+                .checked_add(max_timestamp_delta)
+                .ok_or(EncodeError::Overflow {
+                    what: "batch max timestamp",
+                    base: first_timestamp,
+                    delta: max_timestamp_delta,
+                })?
         };
         Ok(Self {
             attributes: compression.id(),
@@ -154,17 +164,26 @@ impl Batch {
     }
 
     /// The timestamp of a record with `timestamp_delta` (-1 when the batch has none).
-    pub fn record_timestamp(&self, timestamp_delta: i64) -> i64 {
+    ///
+    /// # Errors
+    /// [`DecodeError::Overflow`] when the delta takes the first timestamp out of range.
+    pub fn record_timestamp(&self, timestamp_delta: i64) -> Result<i64, DecodeError> {
         if self.first_timestamp <= 0 {
-            -1
-        } else {
-            self.first_timestamp + timestamp_delta
+            return Ok(-1);
         }
+        DecodeError::checked_sum("record timestamp", self.first_timestamp, timestamp_delta)
     }
 
     /// Offset of the last record.
-    pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+    ///
+    /// # Errors
+    /// [`DecodeError::Overflow`] when `last_offset_delta` takes the base offset out of range.
+    pub fn last_offset(&self) -> Result<i64, DecodeError> {
+        DecodeError::checked_sum(
+            "batch last offset",
+            self.base_offset,
+            i64::from(self.last_offset_delta),
+        )
     }
 
     /// The uncompressed payload (`u32 count ‖ records`): the payload itself when the batch is
@@ -358,5 +377,73 @@ impl proptest::arbitrary::Arbitrary for Batch {
                 payload,
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn hostile_offsets_and_timestamps_are_errors_not_overflows() {
+        let batch = Batch {
+            base_offset: i64::MAX,
+            last_offset_delta: 1,
+            first_timestamp: i64::MAX - 1,
+            ..Batch::default()
+        };
+        assert!(matches!(
+            batch.last_offset(),
+            Err(DecodeError::Overflow {
+                base: i64::MAX,
+                delta: 1,
+                ..
+            })
+        ));
+        assert_eq!(batch.record_timestamp(1), Ok(i64::MAX));
+        assert!(matches!(
+            batch.record_timestamp(2),
+            Err(DecodeError::Overflow { .. })
+        ));
+        let low = Batch {
+            base_offset: i64::MIN,
+            last_offset_delta: -1,
+            ..Batch::default()
+        };
+        assert!(low.last_offset().is_err());
+        // A batch without timestamps has none, whatever the delta.
+        assert_eq!(Batch::default().record_timestamp(i64::MIN), Ok(-1));
+    }
+
+    #[test]
+    fn a_timestamp_delta_past_i64_is_refused_when_building() {
+        let records = [Record {
+            timestamp_delta: i64::MAX,
+            ..Record::new(0, "v")
+        }];
+        assert!(matches!(
+            Batch::from_records(&records, 2, Compression::None),
+            Err(EncodeError::Overflow { .. })
+        ));
+    }
+
+    proptest! {
+        /// Any header numbers: the sums are exact when they fit and errors when they do not.
+        #[test]
+        fn sums_are_exact_or_errors(base in any::<i64>(), delta in any::<i32>(), first in any::<i64>(), ts in any::<i64>()) {
+            let batch = Batch { base_offset: base, last_offset_delta: delta, first_timestamp: first, ..Batch::default() };
+            let exact = i128::from(base) + i128::from(delta);
+            match batch.last_offset() {
+                Ok(last) => prop_assert_eq!(i128::from(last), exact),
+                Err(_) => prop_assert!(i64::try_from(exact).is_err()),
+            }
+            let exact = i128::from(first) + i128::from(ts);
+            match batch.record_timestamp(ts) {
+                Ok(-1) if first <= 0 => {}
+                Ok(t) => prop_assert_eq!(i128::from(t), exact),
+                Err(_) => prop_assert!(first > 0 && i64::try_from(exact).is_err()),
+            }
+        }
     }
 }

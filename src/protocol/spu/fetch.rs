@@ -2,7 +2,7 @@
 //! and [`FetchablePartitionResponse`], the partition data shared with StreamFetch.
 
 use crate::protocol::record::RecordSet;
-use crate::protocol::{ErrorCode, Request};
+use crate::protocol::{DecodeError, ErrorCode, Request};
 
 use super::{Isolation, FETCH_KEY};
 
@@ -143,14 +143,22 @@ impl Eq for FetchablePartitionResponse {}
 impl FetchablePartitionResponse {
     /// The offset to acknowledge after this frame: `next_filter_offset` when set, else the
     /// offset after the last whole batch; `None` if there is neither.
-    pub fn next_offset_for_fetch(&self) -> Option<i64> {
+    ///
+    /// # Errors
+    /// [`DecodeError::Overflow`] when the last batch ends past `i64::MAX`.
+    pub fn next_offset_for_fetch(&self) -> Result<Option<i64>, DecodeError> {
         if self.next_filter_offset > 0 {
-            return Some(self.next_filter_offset);
+            return Ok(Some(self.next_filter_offset));
         }
         self.records
             .batches
             .last()
-            .map(|b| b.base_offset + b.records_len() as i64)
+            .map(|b| {
+                // At most 2^31 records: the count always fits an i64.
+                let records = b.records_len() as i64;
+                DecodeError::checked_sum("offset after the last batch", b.base_offset, records)
+            })
+            .transpose()
     }
 }
 

@@ -17,7 +17,7 @@ use super::accumulator::{PartitionKey, Sealed};
 use super::config::DeliveryGuarantee;
 use super::core::Core;
 use super::error::ProducerError;
-use super::slot::BatchSlot;
+use super::slot::{batch_bases, BatchSlot};
 use crate::cluster::SpuTarget;
 use crate::protocol::record::RecordSet;
 use crate::protocol::spu::{ProduceRequest, ProduceResponse};
@@ -275,12 +275,21 @@ impl ProducerActor {
             let answer = response.find_partition(&topic, partition);
             match answer.map(|p| (&p.error_code, p.base_offset)) {
                 Some((ErrorCode::None, base)) => {
-                    let mut base = base;
+                    let Some(bases) = batch_bases(base, group.iter().map(|s| s.records)) else {
+                        let records = group.iter().map(|s| u64::from(s.records)).sum();
+                        let error = ProducerError::OffsetOverflow {
+                            topic: topic.to_string(),
+                            partition,
+                            base_offset: base,
+                            records,
+                        };
+                        self.settle_failed(group, error);
+                        continue;
+                    };
                     let (mut records, mut bytes) = (0u64, 0u64);
-                    for sealed in &group {
+                    for (sealed, base) in group.iter().zip(bases) {
                         self.core.release(sealed.reserved);
                         sealed.slot.settle(Ok(base));
-                        base += i64::from(sealed.records);
                         records += u64::from(sealed.records);
                         bytes += sealed.reserved as u64;
                         metrics::histogram!(telemetry::PRODUCE_BATCH_RECORDS)

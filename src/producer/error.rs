@@ -43,6 +43,19 @@ pub enum ProducerError {
         /// The SPU's code.
         code: ErrorCode,
     },
+    /// The SPU acknowledged records at offsets past `i64::MAX` (a broken or hostile
+    /// answer): they may be stored, but where is unknown. Not retried.
+    #[error("SPU acknowledged {records} records for {topic}-{partition} from base offset {base_offset}: past i64::MAX")]
+    OffsetOverflow {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The base offset the SPU sent.
+        base_offset: i64,
+        /// How many records it acknowledged there.
+        records: u64,
+    },
     /// The cluster client failed (metadata, connection).
     #[error(transparent)]
     Client(#[from] ClientError),

@@ -26,8 +26,26 @@ pub(crate) struct BatchSlot {
     parent: OnceLock<tracing::Span>,
 }
 
+/// The base offset of each of a run of batches (their record counts) stored one after
+/// another from `base`, as a produce response acknowledges them; `None` when the offset of
+/// any of their records would pass `i64::MAX` (`base` comes from the network).
+pub(crate) fn batch_bases(base: i64, batches: impl IntoIterator<Item = u32>) -> Option<Vec<i64>> {
+    let mut bases = Vec::new();
+    let mut next = Some(base);
+    for records in batches {
+        let first = next?;
+        if records > 0 {
+            first.checked_add(i64::from(records) - 1)?;
+        }
+        bases.push(first);
+        next = first.checked_add(i64::from(records));
+    }
+    Some(bases)
+}
+
 impl BatchSlot {
-    /// Settle the batch (only the first call counts) and wake every waiter.
+    /// Settle the batch (only the first call counts) and wake every waiter. A base offset
+    /// comes from [`batch_bases`]: every record's offset fits an `i64`.
     pub(crate) fn settle(&self, result: Result<i64, ProducerError>) {
         if self.result.set(result).is_ok() {
             self.notify.notify_waiters();
@@ -87,6 +105,7 @@ impl DeliveryFuture {
         match self.slot.wait().await {
             Ok(base) => Ok(RecordMetadata {
                 partition: self.partition,
+                // `batch_bases` checked that the batch's last offset fits.
                 offset: base + i64::from(self.index),
             }),
             Err(error) => Err(error.clone()),
@@ -100,5 +119,52 @@ impl std::future::IntoFuture for DeliveryFuture {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.wait())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bases_past_i64_are_refused() {
+        assert_eq!(batch_bases(10, [3, 2, 5]), Some(vec![10, 13, 15]));
+        assert_eq!(batch_bases(i64::MAX, [1]), Some(vec![i64::MAX]));
+        assert_eq!(batch_bases(i64::MAX, [2]), None);
+        assert_eq!(
+            batch_bases(i64::MAX - 2, [2, 1]),
+            Some(vec![i64::MAX - 2, i64::MAX])
+        );
+        assert_eq!(batch_bases(i64::MAX - 2, [2, 2]), None);
+        assert_eq!(
+            batch_bases(i64::MAX, [1, 0]),
+            None,
+            "no offset after i64::MAX"
+        );
+    }
+
+    proptest! {
+        /// Any base and counts: consecutive bases when the last record's offset fits,
+        /// `None` exactly when it does not.
+        #[test]
+        fn bases_are_consecutive_or_none(
+            base in prop_oneof![any::<i64>(), (i64::MAX - (1 << 34))..=i64::MAX],
+            counts in proptest::collection::vec(1u32..=u32::MAX, 1..6),
+        ) {
+            let total: i128 = counts.iter().map(|&c| i128::from(c)).sum();
+            let last = i128::from(base) + total - 1;
+            match batch_bases(base, counts.iter().copied()) {
+                Some(bases) => {
+                    prop_assert!(last <= i128::from(i64::MAX));
+                    let mut expected = i128::from(base);
+                    for (b, c) in bases.iter().zip(&counts) {
+                        prop_assert_eq!(i128::from(*b), expected);
+                        expected += i128::from(*c);
+                    }
+                }
+                None => prop_assert!(last > i128::from(i64::MAX)),
+            }
+        }
     }
 }

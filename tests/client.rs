@@ -1115,3 +1115,61 @@ async fn a_consumer_actor_auto_commits_a_batch_once_the_user_actor_handled_it() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_batch_too_large_for_the_connection_frames_is_a_clear_error() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("huge", TopicConfig::new(1))
+            .await
+            .unwrap();
+        // Two records of 1,000 and 100 KiB: a 1 MiB fetch from 0 fills its frame, which
+        // with its headers is more than a 1 MiB frame limit.
+        let producer = client.producer(ProducerOptions::default());
+        for size in [1000 * 1024, 100 * 1024] {
+            producer.send("huge", None, &vec![7u8; size]).await.unwrap();
+        }
+        let mut config = client_config(&cluster);
+        config.connection.max_frame_len = 1 << 20;
+        config.connection.reconnect.max_attempts = Some(1);
+        let small_frames = FluvioClient::connect(config).await.unwrap();
+        let options = ConsumerOptions {
+            max_bytes: 64 * 1024,
+            reconnect: ReconnectPolicy {
+                max_attempts: Some(1),
+                ..ReconnectPolicy::default()
+            },
+            ..to_end()
+        };
+        let mut stream = small_frames
+            .partition_consumer("huge", 0, options)
+            .await
+            .unwrap();
+        // The fetch grows to 1 MiB less the frame overhead, not to a frame the connection
+        // would refuse.
+        let outcome = stream.next().await.unwrap().map(|r| r.offset);
+        let ceiling = (1 << 20) - actix_fluvio::consumer::FETCH_FRAME_OVERHEAD as i32;
+        assert!(
+            matches!(outcome, Err(ConsumerError::BatchTooLarge { offset: 0, max_bytes }) if max_bytes == ceiling),
+            "{outcome:?}"
+        );
+        let refused = small_frames
+            .partition_consumer(
+                "huge",
+                0,
+                ConsumerOptions {
+                    max_bytes: 0,
+                    ..to_end()
+                },
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(ConsumerError::InvalidOptions(_))),
+            "{refused:?}"
+        );
+    })
+    .await;
+}

@@ -2,9 +2,15 @@
 
 use std::time::Duration;
 
+use super::error::ConsumerError;
 use super::offset::Offset;
 use crate::connection::ReconnectPolicy;
 use crate::protocol::spu::{Isolation, SmartModuleInvocation, DEFAULT_MAX_FETCH_BYTES};
+
+/// Room a stream fetch response frame needs besides its records (size, correlation id,
+/// stream id, topic name, partition fields): `max_bytes` stays this far below the
+/// connection's `max_frame_len`.
+pub const FETCH_FRAME_OVERHEAD: usize = 64 * 1024;
 
 /// How a partition consumer reads.
 #[derive(Debug, Clone)]
@@ -14,7 +20,11 @@ pub struct ConsumerOptions {
     /// Bytes per fetch frame (default 4 MiB: the SPU waits for an acknowledgement after
     /// each frame, so fewer, larger frames cost fewer round trips).
     pub max_bytes: i32,
-    /// Largest `max_bytes` the consumer grows to when a batch does not fit.
+    /// Largest `max_bytes` the consumer grows to when a batch does not fit (default 32 MiB).
+    /// A frame holds up to `max_bytes` of records plus headers, so where the consumer starts
+    /// both are lowered to the connection's `max_frame_len` less [`FETCH_FRAME_OVERHEAD`]
+    /// (a larger frame would kill the connection). SmartModule output larger than its input
+    /// can still exceed the frame: raise `max_frame_len` for such chains.
     pub max_bytes_ceiling: i32,
     /// Read uncommitted or committed records.
     pub isolation: Isolation,
@@ -44,7 +54,7 @@ impl Default for ConsumerOptions {
         Self {
             offset: Offset::Beginning,
             max_bytes: 4 * DEFAULT_MAX_FETCH_BYTES,
-            max_bytes_ceiling: 64 * 1024 * 1024,
+            max_bytes_ceiling: 32 * 1024 * 1024,
             isolation: Isolation::ReadUncommitted,
             smartmodules: Vec::new(),
             disable_continuous: false,
@@ -56,6 +66,116 @@ impl Default for ConsumerOptions {
                 max_delay: Duration::from_secs(5),
                 ..ReconnectPolicy::default()
             },
+        }
+    }
+}
+
+impl ConsumerOptions {
+    /// These options with `max_bytes_ceiling` (and `max_bytes`) lowered to fit frames of at
+    /// most `max_frame_len` bytes (see [`ConsumerOptions::max_bytes_ceiling`]).
+    ///
+    /// # Errors
+    /// [`ConsumerError::InvalidOptions`]: `max_bytes` or `max_bytes_ceiling` is not
+    /// positive, or `max_frame_len` leaves no room for records.
+    pub(crate) fn fitted_to_frames(mut self, max_frame_len: usize) -> Result<Self, ConsumerError> {
+        if self.max_bytes <= 0 || self.max_bytes_ceiling <= 0 {
+            return Err(ConsumerError::InvalidOptions(format!(
+                "max_bytes ({}) and max_bytes_ceiling ({}) must be positive",
+                self.max_bytes, self.max_bytes_ceiling
+            )));
+        }
+        let room = max_frame_len.saturating_sub(FETCH_FRAME_OVERHEAD);
+        let room = i32::try_from(room).unwrap_or(i32::MAX);
+        if room == 0 {
+            return Err(ConsumerError::InvalidOptions(format!(
+                "frames of at most {max_frame_len} bytes leave no room for records \
+                 ({FETCH_FRAME_OVERHEAD} bytes go to headers)"
+            )));
+        }
+        if self.max_bytes_ceiling > room {
+            tracing::debug!(
+                max_bytes_ceiling = self.max_bytes_ceiling,
+                max_frame_len,
+                to = room,
+                "max_bytes_ceiling lowered to fit the connection's frames"
+            );
+            self.max_bytes_ceiling = room;
+        }
+        self.max_bytes = self.max_bytes.min(self.max_bytes_ceiling);
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::DEFAULT_MAX_FRAME_LEN;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_defaults_fit_the_default_frames_with_room_to_spare() {
+        let options = ConsumerOptions::default();
+        let fitted = options
+            .clone()
+            .fitted_to_frames(DEFAULT_MAX_FRAME_LEN)
+            .unwrap();
+        assert_eq!(
+            (fitted.max_bytes, fitted.max_bytes_ceiling),
+            (options.max_bytes, options.max_bytes_ceiling)
+        );
+        assert!(options.max_bytes_ceiling as usize * 2 <= DEFAULT_MAX_FRAME_LEN);
+    }
+
+    #[test]
+    fn a_ceiling_at_the_frame_limit_is_lowered_and_impossible_limits_are_refused() {
+        let at_limit = ConsumerOptions {
+            max_bytes_ceiling: 64 * 1024 * 1024,
+            ..ConsumerOptions::default()
+        };
+        let fitted = at_limit.fitted_to_frames(DEFAULT_MAX_FRAME_LEN).unwrap();
+        assert_eq!(
+            fitted.max_bytes_ceiling as usize,
+            DEFAULT_MAX_FRAME_LEN - FETCH_FRAME_OVERHEAD
+        );
+        let small = ConsumerOptions::default()
+            .fitted_to_frames(1 << 20)
+            .unwrap();
+        assert_eq!(
+            (small.max_bytes, small.max_bytes_ceiling),
+            (960 * 1024, 960 * 1024)
+        );
+        for (max_bytes, ceiling, frame) in [(0, 1 << 20, 1 << 26), (1, -1, 1 << 26), (1, 1, 1000)] {
+            let options = ConsumerOptions {
+                max_bytes,
+                max_bytes_ceiling: ceiling,
+                ..ConsumerOptions::default()
+            };
+            assert!(matches!(
+                options.fitted_to_frames(frame),
+                Err(ConsumerError::InvalidOptions(_))
+            ));
+        }
+    }
+
+    proptest! {
+        /// Whatever the options and frame limit: a positive max_bytes at most the ceiling,
+        /// which fits the frame with its overhead and never rises; or a refusal when one of
+        /// them cannot work.
+        #[test]
+        fn fitted_fetches_always_fit_their_frames(
+            max_bytes in any::<i32>(),
+            ceiling in any::<i32>(),
+            frame in prop_oneof![any::<usize>(), 0usize..(1 << 21)],
+        ) {
+            let options = ConsumerOptions { max_bytes, max_bytes_ceiling: ceiling, ..ConsumerOptions::default() };
+            match options.fitted_to_frames(frame) {
+                Ok(fitted) => {
+                    prop_assert!(0 < fitted.max_bytes && fitted.max_bytes <= fitted.max_bytes_ceiling);
+                    prop_assert!(fitted.max_bytes <= max_bytes && fitted.max_bytes_ceiling <= ceiling);
+                    prop_assert!(fitted.max_bytes_ceiling as usize + FETCH_FRAME_OVERHEAD <= frame);
+                }
+                Err(_) => prop_assert!(max_bytes <= 0 || ceiling <= 0 || frame <= FETCH_FRAME_OVERHEAD),
+            }
         }
     }
 }

@@ -67,6 +67,10 @@ pub enum ConsumerError {
         /// Its value.
         offset: i64,
     },
+    /// The consumer's options cannot work (e.g. a fetch size that is not positive, or
+    /// frames too small for any record).
+    #[error("invalid consumer options: {0}")]
+    InvalidOptions(String),
     /// Reconnecting gave up.
     #[error(transparent)]
     Client(#[from] ClientError),

@@ -49,7 +49,7 @@ mod topic;
 mod transformed;
 
 pub use actor::{PartitionConsumerActor, Records, StreamEnded};
-pub use config::ConsumerOptions;
+pub use config::{ConsumerOptions, FETCH_FRAME_OVERHEAD};
 pub use error::ConsumerError;
 pub use offset::Offset;
 pub use record::ConsumerRecord;

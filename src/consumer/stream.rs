@@ -43,16 +43,19 @@ pub struct PartitionStream {
 }
 
 impl FluvioClient {
-    /// Consume `topic`/`partition` with `options`.
+    /// Consume `topic`/`partition` with `options`, its fetch sizes fitted to this client's
+    /// `max_frame_len` (see [`ConsumerOptions::max_bytes_ceiling`]).
     ///
     /// # Errors
-    /// None at once: connection and offset errors arrive through the stream.
+    /// [`ConsumerError::InvalidOptions`] at once; connection and offset errors arrive
+    /// through the stream.
     pub async fn partition_consumer(
         &self,
         topic: &str,
         partition: u32,
         options: ConsumerOptions,
     ) -> Result<PartitionStream, ConsumerError> {
+        let options = options.fitted_to_frames(self.config().connection.max_frame_len)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let read_ahead = Arc::new(ReadAhead::new(options.buffer_records));

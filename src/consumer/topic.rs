@@ -43,12 +43,14 @@ impl FluvioClient {
     /// when every partition reached its end).
     ///
     /// # Errors
-    /// The topic's partition count cannot be read.
+    /// [`ConsumerError::InvalidOptions`] (see [`FluvioClient::partition_consumer`]), or the
+    /// topic's partition count cannot be read.
     pub async fn topic_consumer(
         &self,
         topic: &str,
         options: ConsumerOptions,
     ) -> Result<TopicStream, ConsumerError> {
+        let options = options.fitted_to_frames(self.config().connection.max_frame_len)?;
         let count = self.partition_count(topic).await?;
         let (tx, rx) = mpsc::channel(16);
         let client = self.clone();

@@ -6,6 +6,10 @@
 //! 20,000 × 5 KiB with linger 0 and 10 ms; consume 400,000 × 100 B and 20,000 × 5 KiB), three
 //! alternating rounds each; `cargo bench --bench client -- COUNT SIZE LINGER_MS ROUNDS` runs
 //! one produce/consume scenario.
+//!
+//! Every run checks its own work and panics on a shortfall: each produced topic must end
+//! at exactly the records written, each consumer must read the records asked for at
+//! offsets 0, 1, 2, ...
 
 use std::time::{Duration, Instant};
 
@@ -105,12 +109,22 @@ async fn ours_consume(client: &FluvioClient, topic: &str, count: usize) -> usize
         .await
         .expect("stream");
     let mut seen = 0;
-    while seen < count {
+    'read: while seen < count {
         let Some(batch) = stream.next_batch().await else {
             break;
         };
-        seen += batch.expect("records").len();
+        for record in batch.expect("records") {
+            assert_eq!(
+                record.offset, seen as i64,
+                "ours: records in order, none missing"
+            );
+            seen += 1;
+            if seen == count {
+                break 'read;
+            }
+        }
     }
+    assert_eq!(seen, count, "ours: every record asked for was read");
     seen
 }
 
@@ -125,13 +139,28 @@ async fn official_consume(fluvio: &Fluvio, topic: &str, count: usize) -> usize {
     let mut stream = fluvio.consumer_with_config(config).await.expect("stream");
     let mut seen = 0;
     while let Some(record) = stream.next().await {
-        record.expect("record");
+        let offset = record.expect("record").offset();
+        assert_eq!(
+            offset, seen as i64,
+            "official: records in order, none missing"
+        );
         seen += 1;
         if seen >= count {
             break;
         }
     }
+    assert_eq!(seen, count, "official: every record asked for was read");
     seen
+}
+
+/// Panic unless `topic`/0 holds exactly offsets `0..count`: what was produced to it, all of it.
+async fn assert_written(client: &FluvioClient, topic: &str, count: usize) {
+    let offsets = client.partition_offsets(topic, 0).await.expect("offsets");
+    assert_eq!(
+        offsets,
+        (0, count as i64),
+        "{topic}-0 must hold the {count} records written"
+    );
 }
 
 fn report(what: &str, ours: &[Run], theirs: &[Run]) {
@@ -180,6 +209,8 @@ async fn scenario(client: &FluvioClient, fluvio: &Fluvio, s: Scenario, rounds: u
         let produce = s.count.max(s.consume);
         op.push(measure(ours_produce(client, &mine, produce, s.size, linger)).await);
         tp.push(measure(official_produce(fluvio, &theirs, produce, s.size, linger)).await);
+        assert_written(client, &mine, produce).await;
+        assert_written(client, &theirs, produce).await;
         if s.consume > 0 {
             // Each consumer reads the topic the other client wrote: the same data on the wire.
             oc.push(measure(ours_consume(client, &theirs, s.consume)).await);

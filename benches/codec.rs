@@ -48,6 +48,35 @@ fn theirs_encode(values: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// Panic unless both decoders read every record of `wire` back as `values`.
+fn assert_round_trip(wire: &Bytes, values: &[Vec<u8>]) {
+    let batch = Batch::decode(&mut wire.clone(), 0).expect("decode");
+    let ours: Vec<Bytes> = batch
+        .records()
+        .expect("records")
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    assert!(
+        ours.iter()
+            .map(|v| &v[..])
+            .eq(values.iter().map(|v| &v[..])),
+        "ours decodes every record"
+    );
+    let mut theirs: TheirBatch = TheirBatch::default();
+    theirs
+        .decode(&mut Cursor::new(&wire[..]), 0)
+        .expect("decode");
+    assert!(
+        theirs
+            .records()
+            .iter()
+            .map(|r| r.value().as_ref())
+            .eq(values.iter().map(|v| &v[..])),
+        "the official decoder reads every record"
+    );
+}
+
 fn codec(c: &mut Criterion) {
     let values = values();
     let wire: Bytes = ours_encode(&values).freeze();
@@ -55,6 +84,7 @@ fn codec(c: &mut Criterion) {
         wire[..] == theirs_encode(&values)[..],
         "both sides must produce the same bytes"
     );
+    assert_round_trip(&wire, &values);
 
     let mut group = c.benchmark_group("batch_1000x100B");
     group.throughput(Throughput::Elements(RECORDS as u64));

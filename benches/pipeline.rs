@@ -5,6 +5,9 @@
 //! else the embedded test cluster in this process.
 //!
 //! `cargo bench --bench pipeline [-- COUNT SIZE ROUNDS]` (default 100,000 × 100 B, 3 rounds).
+//!
+//! Every copy checks its own work and panics on a shortfall: every source record
+//! acknowledged, and the sink holding exactly that many records.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -37,8 +40,14 @@ impl Handler<Process> for Upper {
     }
 }
 
-/// Copy `source` to a fresh sink; (records per second, CPU µs per record).
-async fn copy(client: &FluvioClient, source: &str, tag: &str, window: usize) -> (f64, f64) {
+/// Copy `source` (`count` records) to a fresh sink; (records per second, CPU µs per record).
+async fn copy(
+    client: &FluvioClient,
+    source: &str,
+    count: usize,
+    tag: &str,
+    window: usize,
+) -> (f64, f64) {
     let sink = format!("bench-pipeline-sink-{tag}");
     client
         .admin()
@@ -46,7 +55,7 @@ async fn copy(client: &FluvioClient, source: &str, tag: &str, window: usize) -> 
         .await
         .expect("sink topic");
     let mut config = PipelineConfig::new(source, format!("bench-{tag}"));
-    config.sink = Some(sink);
+    config.sink = Some(sink.clone());
     config.workers = 2;
     config.exit_at_end = true;
     config.max_in_flight = window;
@@ -58,7 +67,18 @@ async fn copy(client: &FluvioClient, source: &str, tag: &str, window: usize) -> 
     .expect("pipeline");
     let stats = pipeline.wait().await.expect("pipeline run");
     let (cpu, secs) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
-    let n = stats.acked.load(Ordering::Relaxed) as f64;
+    let acked = stats.acked.load(Ordering::Relaxed);
+    assert_eq!(acked, count as u64, "every source record acknowledged");
+    let offsets = client
+        .partition_offsets(&sink, 0)
+        .await
+        .expect("sink offsets");
+    assert_eq!(
+        offsets,
+        (0, count as i64),
+        "the sink holds every record, once"
+    );
+    let n = acked as f64;
     (n / secs, cpu * 1e6 / n)
 }
 
@@ -108,8 +128,8 @@ fn main() {
         producer.close().await.expect("flush");
         let (mut piped, mut serial) = (vec![], vec![]);
         for round in 0..rounds {
-            piped.push(copy(&client, &source, &format!("{stamp}-p{round}"), 1000).await);
-            serial.push(copy(&client, &source, &format!("{stamp}-s{round}"), 1).await);
+            piped.push(copy(&client, &source, count, &format!("{stamp}-p{round}"), 1000).await);
+            serial.push(copy(&client, &source, count, &format!("{stamp}-s{round}"), 1).await);
         }
         let rate = |runs: &[(f64, f64)]| median(runs.iter().map(|r| r.0).collect());
         let cpu = |runs: &[(f64, f64)]| median(runs.iter().map(|r| r.1).collect());

@@ -5,7 +5,13 @@
 //! cargo run --release --example bench -- consume TOPIC COUNT
 //! ```
 //! Prints `produce: COUNT records x SIZE B in S s = R rec/s, M MB/s` or
-//! `consume: COUNT records, B bytes in S s = R rec/s, M MB/s`.
+//! `consume: COUNT records, B bytes in S s = R rec/s, M MB/s`, then what it checked.
+//!
+//! Both work on partition 0 and check their own output: `produce` that every record was
+//! acknowledged at the next offset and that the partition's end moved by exactly that many
+//! (so no other writer may use the partition meanwhile); `consume` reads from the first
+//! available offset up to the end fixed at its start, and checks it got COUNT records at
+//! consecutive offsets. Any shortfall is an error: a message and a non-zero exit.
 
 #[path = "common/args.rs"]
 mod args;
@@ -20,6 +26,8 @@ use actix_fluvio::producer::{PartitionerKind, ProducerOptions};
 const VALUED: &[&str] = &["--batch-bytes", "--linger-ms"];
 const USAGE: &str = "usage: bench produce TOPIC COUNT SIZE [--batch-bytes N] [--linger-ms N] | bench consume TOPIC COUNT";
 
+type Error = Box<dyn std::error::Error>;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {
@@ -31,14 +39,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Error> {
     let args = args::Args::from_env();
     let arg = |i| args.positional(i, VALUED).ok_or(USAGE);
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     match arg(0)? {
         "produce" => {
-            let (topic, count, size): (&str, usize, usize) =
-                (arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?);
             let mut options = ProducerOptions {
                 partitioner: PartitionerKind::Specific(0),
                 ..ProducerOptions::default()
@@ -49,48 +55,106 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(ms) = args.parsed::<u64>("--linger-ms")? {
                 options.linger = Duration::from_millis(ms);
             }
-            let producer = client.producer(options);
-            let value = vec![b'x'; size];
-            // Warm up metadata and the SPU connection outside the timed part.
-            producer.send(topic, None, &value).await?;
-            let start = Instant::now();
-            for _ in 0..count {
-                producer.enqueue(topic, None, &value).await?;
-            }
-            producer.flush().await?;
-            let secs = start.elapsed().as_secs_f64();
-            println!(
-                "produce: {count} records x {size} B in {secs:.3} s = {:.0} rec/s, {:.1} MB/s",
-                count as f64 / secs,
-                (count * size) as f64 / secs / 1e6
-            );
+            let (count, size) = (arg(2)?.parse()?, arg(3)?.parse()?);
+            produce(&client, arg(1)?, count, size, options).await
         }
-        "consume" => {
-            let (topic, count): (&str, usize) = (arg(1)?, arg(2)?.parse()?);
-            let options = ConsumerOptions {
-                offset: Offset::Beginning,
-                ..ConsumerOptions::default()
-            };
-            let start = Instant::now();
-            let mut stream = client.partition_consumer(topic, 0, options).await?;
-            let (mut seen, mut bytes) = (0usize, 0usize);
-            while seen < count {
-                let Some(batch) = stream.next_batch().await else {
-                    break;
-                };
-                for record in batch? {
-                    bytes += record.value.len();
-                    seen += 1;
-                }
-            }
-            let secs = start.elapsed().as_secs_f64();
-            println!(
-                "consume: {seen} records, {bytes} bytes in {secs:.3} s = {:.0} rec/s, {:.1} MB/s",
-                seen as f64 / secs,
-                bytes as f64 / secs / 1e6
-            );
-        }
-        _ => return Err(USAGE.into()),
+        "consume" => consume(&client, arg(1)?, arg(2)?.parse()?).await,
+        _ => Err(USAGE.into()),
     }
+}
+
+/// Produce `count` records of `size` bytes to `topic`/0 (after one untimed warm-up record),
+/// then check where they went.
+async fn produce(
+    client: &FluvioClient,
+    topic: &str,
+    count: usize,
+    size: usize,
+    options: ProducerOptions,
+) -> Result<(), Error> {
+    let producer = client.producer(options);
+    let value = vec![b'x'; size];
+    // Warm up metadata and the SPU connection outside the timed part.
+    let warm_up = producer.send(topic, None, &value).await?;
+    let start = Instant::now();
+    let mut receipts = Vec::with_capacity(count);
+    for _ in 0..count {
+        receipts.push(producer.enqueue(topic, None, &value).await?);
+    }
+    producer.flush().await?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "produce: {count} records x {size} B in {secs:.3} s = {:.0} rec/s, {:.1} MB/s",
+        count as f64 / secs,
+        (count * size) as f64 / secs / 1e6
+    );
+    let first = warm_up.offset + 1;
+    for (i, receipt) in receipts.into_iter().enumerate() {
+        let meta = receipt
+            .wait()
+            .await
+            .map_err(|e| format!("record {i} was not written: {e}"))?;
+        let expected = first + i as i64;
+        if (meta.partition, meta.offset) != (0, expected) {
+            return Err(format!(
+                "record {i} went to {topic}-{}@{}, expected {topic}-0@{expected}",
+                meta.partition, meta.offset
+            )
+            .into());
+        }
+    }
+    let end = first + count as i64;
+    let (_, high_watermark) = client.partition_offsets(topic, 0).await?;
+    if high_watermark != end {
+        return Err(format!(
+            "{topic}-0 ends at {high_watermark}, expected {end}: another writer, or lost records"
+        )
+        .into());
+    }
+    println!(
+        "checked: {count} records acknowledged at offsets {first}..{end}, the end of {topic}-0"
+    );
+    Ok(())
+}
+
+/// Read `count` records of `topic`/0 from its first available offset, stopping at the end
+/// fixed at the start; fail unless they are `count` records at consecutive offsets.
+async fn consume(client: &FluvioClient, topic: &str, count: usize) -> Result<(), Error> {
+    let (first, end) = client.partition_offsets(topic, 0).await?;
+    let options = ConsumerOptions {
+        offset: Offset::Absolute(first),
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    };
+    let start = Instant::now();
+    let mut stream = client.partition_consumer(topic, 0, options).await?;
+    let (mut seen, mut bytes, mut next) = (0usize, 0usize, first);
+    'read: while seen < count {
+        let Some(batch) = stream.next_batch().await else {
+            break;
+        };
+        for record in batch? {
+            if record.offset != next {
+                return Err(format!("read offset {}, expected {next}", record.offset).into());
+            }
+            (next, seen, bytes) = (next + 1, seen + 1, bytes + record.value.len());
+            if seen == count {
+                break 'read;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "consume: {seen} records, {bytes} bytes in {secs:.3} s = {:.0} rec/s, {:.1} MB/s",
+        seen as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+    if seen < count {
+        return Err(format!(
+            "only {seen} of {count} records in {topic}-0 between offsets {first} and its end {end}"
+        )
+        .into());
+    }
+    println!("checked: {count} records at offsets {first}..{next} of {topic}-0");
     Ok(())
 }

@@ -17,13 +17,23 @@ use actix_fluvio::consumer::{
 use actix_fluvio::producer::{Produce, ProducerOptions};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use bytes::Bytes;
+use tokio::sync::oneshot;
 
 const TOPIC: &str = "quickstart";
 const COUNT: usize = 10;
 
-/// The user actor: prints every record, stops the system after the last one.
+/// The user actor: prints every record, says when the last one came or the stream failed.
 struct Printer {
     seen: usize,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+impl Printer {
+    fn finish(&mut self, outcome: Result<(), String>) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(outcome);
+        }
+    }
 }
 
 impl Actor for Printer {
@@ -46,7 +56,7 @@ impl Handler<Records> for Printer {
         }
         if self.seen >= COUNT {
             println!("all {COUNT} records went through: done");
-            System::current().stop();
+            self.finish(Ok(()));
         }
     }
 }
@@ -55,10 +65,11 @@ impl Handler<StreamEnded> for Printer {
     type Result = ();
 
     fn handle(&mut self, msg: StreamEnded, _: &mut Context<Self>) {
-        if let Some(error) = msg.0 {
-            eprintln!("consumer stopped: {error}");
-            System::current().stop();
-        }
+        let outcome = match msg.0 {
+            Some(error) => format!("consumer stopped: {error}"),
+            None => "the stream ended early".to_owned(),
+        };
+        self.finish(Err(outcome));
     }
 }
 
@@ -102,7 +113,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(e) => return Err(e.into()),
     }
 
-    let printer = Printer { seen: 0 }.start();
+    let (done, finished) = oneshot::channel();
+    let printer = Printer {
+        seen: 0,
+        done: Some(done),
+    }
+    .start();
     // Read from the current end, fixed before the first record is produced.
     let (_, end) = client.partition_offsets(TOPIC, 0).await?;
     let options = ConsumerOptions {
@@ -133,12 +149,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             meta.partition, meta.offset
         );
     }
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while System::try_current().is_some() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .ok();
+    // Done as soon as the printer saw the last record (or the stream failed).
+    match tokio::time::timeout(Duration::from_secs(30), finished).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => return Err(error.into()),
+        Ok(Err(_)) => return Err("the printer stopped before the last record".into()),
+        Err(_) => return Err(format!("the {COUNT} records did not come back within 30 s").into()),
+    }
+    producer.close().await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! The pipeline example end to end against a real Fluvio cluster, with the SPU killed and
-//! restarted once mid-run: the sink must hold every source record, upper-cased, and the
-//! committed offsets must sit on the source's last records.
+//! The pipeline example end to end against a real Fluvio cluster, with the SPU killed
+//! mid-run and restarted 2 s later, or 30 s later: the sink must hold every source record,
+//! upper-cased, and the committed offsets must sit on the source's last records.
 //!
 //! Restarting the SPU needs a cluster this test owns, so it starts one itself on loopback
 //! (free ports, a fresh directory) from a `fluvio-run` binary: `fluvio-run sc --local` and one
@@ -93,6 +93,17 @@ fn value(i: usize) -> String {
 
 #[tokio::test]
 async fn the_pipeline_example_copies_everything_across_an_spu_restart() {
+    copy_across_an_outage(Duration::from_secs(2)).await;
+}
+
+/// The same with the SPU down for 30 s: the streams, the sink's producer and the commits
+/// wait it out (the client reconnects forever, records live for their delivery timeout).
+#[tokio::test]
+async fn the_pipeline_example_copies_everything_across_a_30_s_spu_outage() {
+    copy_across_an_outage(Duration::from_secs(30)).await;
+}
+
+async fn copy_across_an_outage(outage: Duration) {
     let Some(bin) = fluvio_run() else { return };
     let example = pipeline_example();
     let mut cluster = LocalCluster::start(bin, 1).await;
@@ -129,8 +140,8 @@ async fn the_pipeline_example_copies_everything_across_an_spu_restart() {
     };
     until("a tenth copied", Duration::from_secs(120), copied_some).await;
     cluster.kill_spu(SPU_ID);
-    println!("SPU {SPU_ID} killed mid-run; restarting it in 2 s");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!("SPU {SPU_ID} killed mid-run; restarting it in {outage:?}");
+    tokio::time::sleep(outage).await;
     cluster.start_spu(SPU_ID);
     let stdout = finished(run, Duration::from_secs(300), &cluster.dir).await;
     println!("first run: {}", stdout.trim());

@@ -92,6 +92,17 @@ impl From<ConnectionError> for ConsumerError {
 }
 
 impl ConsumerError {
+    /// Whether the SPU does not know a stored SmartModule of the stream (yet).
+    pub fn is_missing_smartmodule(&self) -> bool {
+        matches!(
+            self,
+            ConsumerError::SmartModule {
+                code: ErrorCode::SmartModuleNotFound { .. },
+                ..
+            }
+        )
+    }
+
     /// Whether retrying (reconnecting and resuming, or committing again) may get past it.
     pub fn is_retriable(&self) -> bool {
         match self {

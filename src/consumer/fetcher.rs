@@ -68,6 +68,11 @@ pub(crate) struct ReaderLink {
     pub(crate) read_ahead: Arc<ReadAhead>,
 }
 
+/// How long a stream waits for a stored SmartModule the SPU does not know yet before it
+/// reports [`ErrorCode::SmartModuleNotFound`]: the SC hands new SmartModules to the SPUs
+/// asynchronously, so one created just before the stream may arrive a moment later.
+pub(crate) const SMARTMODULE_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) struct Fetcher {
     pub(crate) client: FluvioClient,
     pub(crate) topic: Arc<str>,
@@ -164,6 +169,7 @@ impl Fetcher {
     async fn run_inner(&mut self) -> Result<(), ConsumerError> {
         let mut attempt = 0;
         let mut started = false;
+        let mut module_missing_since = None;
         loop {
             let outcome = async {
                 // After a failure the cached leader may be gone: ask the SC.
@@ -194,6 +200,19 @@ impl Fetcher {
             match outcome {
                 Ok(Flow::Done) => return Ok(()),
                 Ok(Flow::Restart) => continue,
+                // A stored SmartModule created a moment ago may not have reached the SPU yet
+                // (the SC pushes it there on its own time): ask again for a while.
+                Err(error)
+                    if error.is_missing_smartmodule()
+                        && module_missing_since
+                            .get_or_insert_with(std::time::Instant::now)
+                            .elapsed()
+                            < SMARTMODULE_PROPAGATION =>
+                {
+                    tracing::debug!(topic = %self.topic, partition = self.partition, %error, "SmartModule not on the SPU yet; asking again");
+                    self.session = None;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
                 Err(error) if error.is_retriable() && self.options.reconnect.allows(attempt) => {
                     let delay = self.options.reconnect.delay(attempt);
                     // Once per outage; the attempts in between are debug.

@@ -32,7 +32,10 @@
 //!   after a silence that grows with the records left (2 s plus 2 µs per record, at most a
 //!   minute).
 //! - **Errors.** A SmartModule runtime error arrives as [`ConsumerError::SmartModule`] with
-//!   the failing record's offset, after every output record before it.
+//!   the failing record's offset, after every output record before it. A stored
+//!   SmartModule the SPU does not know is reported once it has stayed unknown for 10 s:
+//!   the SC hands new SmartModules to the SPUs on its own time, so a stream opened right
+//!   after `create_smartmodule` waits for it rather than failing.
 
 mod actor;
 mod collect;

@@ -53,6 +53,7 @@
 //! partition fails for good, the others drain and the pipeline stops with that error.
 
 mod config;
+mod partition;
 mod run;
 mod shutdown;
 mod tracker;

@@ -1,0 +1,347 @@
+//! One partition of a running pipeline: its task reads, hands records to its worker (several
+//! at once, in order), sends the worker's outputs to the sink, acknowledges, commits in
+//! batches, restarts a failed worker (redelivering from the last committed offset) and
+//! drains on request.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::{MailboxError, Recipient};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::config::PipelineConfig;
+use super::run::{PipelineError, PipelineStats, Workers};
+use super::tracker::OffsetTracker;
+use super::worker::{Output, Process, WorkerError};
+use crate::cluster::FluvioClient;
+use crate::consumer::ConsumerOptions;
+use crate::producer::{DeliveryFuture, Producer};
+use crate::telemetry;
+
+/// A record handed to its worker, waiting for the answer.
+struct Pending {
+    offset: i64,
+    /// The worker's generation the record went to.
+    generation: u64,
+    answer: std::pin::Pin<Box<actix::dev::RecipientRequest<Process>>>,
+    span: tracing::Span,
+}
+
+pub(crate) struct PartitionTask {
+    pub(crate) client: FluvioClient,
+    pub(crate) config: Arc<PipelineConfig>,
+    pub(crate) partition: u32,
+    pub(crate) workers: Arc<Workers>,
+    pub(crate) producer: Option<Producer>,
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) stats: Arc<PipelineStats>,
+}
+
+enum Session {
+    Finished,
+    Restart,
+}
+
+impl Session {
+    fn is_finished(&self) -> bool {
+        matches!(self, Session::Finished)
+    }
+}
+
+impl PartitionTask {
+    pub(crate) async fn run(mut self) -> Result<(), PipelineError> {
+        let mut highest_processed = -1;
+        loop {
+            match self.session(&mut highest_processed).await? {
+                Session::Finished => return Ok(()),
+                Session::Restart => continue,
+            }
+        }
+    }
+
+    /// Read from the last committed offset until the end, a stop, or a failure. Records reach
+    /// the worker in order without waiting for the previous answer; answers are taken in
+    /// order, their outputs go to the sink without waiting, and each record is acknowledged
+    /// when the sink acknowledged its outputs. At most `max_in_flight` records are between
+    /// the stream and their acknowledgement.
+    async fn session(&mut self, highest_processed: &mut i64) -> Result<Session, PipelineError> {
+        let options = ConsumerOptions {
+            consumer_id: Some(self.config.consumer_id.clone()),
+            disable_continuous: self.config.exit_at_end,
+            smartmodules: self.config.smartmodules.clone(),
+            ..ConsumerOptions::default()
+        };
+        let mut stream = self
+            .client
+            .partition_consumer(&self.config.source, self.partition, options)
+            .await?;
+        let committer = stream.committer();
+        let mut tracker = OffsetTracker::new(None);
+        let mut answers: VecDeque<Pending> = VecDeque::new();
+        let mut in_flight: JoinSet<(i64, Result<(), String>)> = JoinSet::new();
+        let (mut since_commit, mut last_commit) = (0usize, Instant::now());
+        let worker_index = self.partition as usize % self.workers.slots.len();
+        let window = self.config.max_in_flight.max(1);
+        let (mut failure, mut ended) = (None, false);
+        // Since when the oldest unanswered record has been the worker's to answer.
+        let mut front_since = Instant::now();
+        let worker_timeout = self.config.worker_timeout;
+        loop {
+            if ended && answers.is_empty() && in_flight.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                // A drain: read nothing more, finish what the worker and the sink hold.
+                _ = self.stop.changed(), if !ended => ended = true,
+                // An idle partition still commits what was acknowledged, on the interval.
+                () = tokio::time::sleep_until((last_commit + self.config.commit_interval).into()),
+                    if since_commit > 0 => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match self.settle(done, &mut tracker, highest_processed) {
+                        Ok(()) => since_commit += 1,
+                        Err(error) => {
+                            failure = Some((error, self.worker(worker_index).1));
+                            break;
+                        }
+                    }
+                }
+                answer = async { answers.front_mut().expect("checked").answer.as_mut().await },
+                    if !answers.is_empty() =>
+                {
+                    let Pending { offset, generation, span, .. } =
+                        answers.pop_front().expect("checked");
+                    front_since = Instant::now();
+                    let sent = self.send_outputs(answer, &span);
+                    match tracing::Instrument::instrument(sent, span.clone()).await {
+                        Ok(receipts) => {
+                            let acked = async move {
+                                for receipt in receipts {
+                                    receipt.wait().await.map_err(|e| e.to_string())?;
+                                }
+                                Ok(())
+                            };
+                            in_flight.spawn(tracing::Instrument::instrument(
+                                async move { (offset, acked.await) },
+                                span,
+                            ));
+                        }
+                        Err(error) => {
+                            failure = Some((error, generation));
+                            break;
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until((front_since + worker_timeout.unwrap_or_default()).into()),
+                    if worker_timeout.is_some() && !answers.is_empty() =>
+                {
+                    let front = answers.front().expect("checked");
+                    let timeout = worker_timeout.unwrap_or_default();
+                    let error = format!("no answer for offset {} within {timeout:?}", front.offset);
+                    failure = Some((error, front.generation));
+                    break;
+                }
+                record = stream.next(), if !ended && answers.len() + in_flight.len() < window => {
+                    let Some(record) = record else {
+                        // The end: finish what is under way first.
+                        ended = true;
+                        continue;
+                    };
+                    let record = record?;
+                    let offset = record.offset;
+                    if offset <= *highest_processed {
+                        self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!(telemetry::PIPELINE_REDELIVERED).increment(1);
+                    }
+                    tracker.delivered(offset);
+                    let span = tracing::debug_span!(
+                        "fluvio.pipeline.record",
+                        topic = %self.config.source,
+                        partition = self.partition,
+                        offset,
+                        worker = worker_index,
+                        outputs = tracing::field::Empty,
+                    );
+                    let (worker, generation) = self.worker(worker_index);
+                    if answers.is_empty() {
+                        front_since = Instant::now();
+                    }
+                    answers.push_back(Pending {
+                        offset,
+                        generation,
+                        answer: Box::pin(worker.send(Process(record))),
+                        span,
+                    });
+                }
+            }
+            if since_commit >= self.config.commit_every
+                || last_commit.elapsed() >= self.config.commit_interval
+            {
+                self.commit(&committer, &mut tracker, false).await?;
+                since_commit = 0;
+                last_commit = Instant::now();
+            }
+        }
+        // After a failure, records the worker has not answered are dropped (read again after
+        // the restart); what went to the sink finishes: acknowledged records get committed.
+        drop(answers);
+        while let Some(done) = in_flight.join_next().await {
+            if let Err(error) = self.settle(done, &mut tracker, highest_processed) {
+                failure.get_or_insert((error, self.worker(worker_index).1));
+            }
+        }
+        let outcome = match failure {
+            Some((failure, generation)) => self.restart(worker_index, generation, failure).await?,
+            None => Session::Finished,
+        };
+        self.commit(&committer, &mut tracker, outcome.is_finished())
+            .await?;
+        Ok(outcome)
+    }
+
+    /// Account for a record whose outputs the sink answered; `Err` is the failure.
+    fn settle(
+        &self,
+        done: Result<(i64, Result<(), String>), tokio::task::JoinError>,
+        tracker: &mut OffsetTracker,
+        highest_processed: &mut i64,
+    ) -> Result<(), String> {
+        let (offset, result) = done.map_err(|e| format!("acknowledgement task: {e}"))?;
+        result?;
+        tracker.acked(offset);
+        *highest_processed = (*highest_processed).max(offset);
+        self.stats.acked.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(telemetry::PIPELINE_ACKED).increment(1);
+        Ok(())
+    }
+
+    /// A fresh sender to worker `index`, and its generation. (Each sender may put one
+    /// message past a full mailbox, so sends never wait and stay in order; `max_in_flight`
+    /// bounds them.)
+    fn worker(&self, index: usize) -> (Recipient<Process>, u64) {
+        let slot = self.workers.slots[index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        (slot.recipient.clone(), slot.generation)
+    }
+
+    /// Enqueue the worker's outputs on the sink; the receipts to wait for. `Err` is the
+    /// worker's failure (or the sink refusing an output).
+    async fn send_outputs(
+        &self,
+        answer: Result<Result<Vec<Output>, WorkerError>, MailboxError>,
+        span: &tracing::Span,
+    ) -> Result<Vec<DeliveryFuture>, String> {
+        let outputs = match answer {
+            Ok(Ok(outputs)) => outputs,
+            Ok(Err(WorkerError(message))) => return Err(message),
+            Err(MailboxError::Closed) => return Err("the worker stopped (panicked?)".into()),
+            Err(MailboxError::Timeout) => return Err("the worker timed out".into()),
+        };
+        span.record("outputs", outputs.len());
+        let mut receipts = Vec::new();
+        if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
+            receipts.reserve(outputs.len());
+            for output in outputs {
+                let receipt = producer
+                    .enqueue(sink, output.key.as_deref(), &output.value)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                receipts.push(receipt);
+            }
+        }
+        Ok(receipts)
+    }
+
+    /// Replace the failed worker (unless another partition already replaced that generation),
+    /// then pause for the backoff; or finish when the pipeline is stopping (a drain, or a
+    /// `System` stop that took the worker down with its arbiter).
+    async fn restart(
+        &mut self,
+        worker: usize,
+        generation: u64,
+        failure: String,
+    ) -> Result<Session, PipelineError> {
+        if *self.stop.borrow() {
+            tracing::info!(worker, partition = self.partition, %failure, "worker stopped while draining");
+            return Ok(Session::Finished);
+        }
+        {
+            let mut slot = self.workers.slots[worker]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if slot.generation == generation {
+                let now = Instant::now();
+                let window = self.config.restart_window;
+                slot.failures.push_back(now);
+                while slot
+                    .failures
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > window)
+                {
+                    slot.failures.pop_front();
+                }
+                let restarts = slot.failures.len();
+                tracing::warn!(worker, partition = self.partition, %failure, restarts, "pipeline worker failed; restarting");
+                if restarts > self.config.max_restarts as usize {
+                    return Err(PipelineError::TooManyRestarts {
+                        worker,
+                        restarts,
+                        last: failure,
+                    });
+                }
+                slot.recipient = (self.workers.factory)(worker);
+                slot.generation += 1;
+                self.stats.restarts.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(telemetry::PIPELINE_RESTARTS).increment(1);
+            } else {
+                tracing::debug!(worker, partition = self.partition, %failure, "worker already restarted");
+            }
+        }
+        tokio::select! {
+            _ = self.stop.changed() => Ok(Session::Finished),
+            () = tokio::time::sleep(self.config.restart_backoff) => Ok(Session::Restart),
+        }
+    }
+
+    /// Commit what the tracker allows. A reconnecting stream has no session to commit on for
+    /// a moment: retry for a second (`last`: the session's final commit, for 30 s), then leave
+    /// it to the next commit; the offset stays uncommitted, never skipped.
+    async fn commit(
+        &self,
+        committer: &crate::consumer::Committer,
+        tracker: &mut OffsetTracker,
+        last: bool,
+    ) -> Result<(), PipelineError> {
+        let Some(offset) = tracker.committable() else {
+            return Ok(());
+        };
+        let patience = std::time::Duration::from_secs(if last { 30 } else { 1 });
+        let pause = self
+            .config
+            .restart_backoff
+            .clamp(std::time::Duration::from_millis(50), patience);
+        let started = Instant::now();
+        loop {
+            match committer.commit(offset).await {
+                Ok(()) => {
+                    tracker.committed(offset);
+                    self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(error) if error.is_retriable() && started.elapsed() < patience => {
+                    tracing::debug!(partition = self.partition, offset, %error, "commit waits for the stream's session");
+                    tokio::time::sleep(pause).await;
+                }
+                Err(error) if error.is_retriable() => {
+                    tracing::warn!(partition = self.partition, offset, %error, "commit deferred");
+                    return Ok(());
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}

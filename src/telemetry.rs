@@ -4,7 +4,7 @@
 //!
 //! | name | type | labels | meaning |
 //! |---|---|---|---|
-//! | `fluvio_requests_total` | counter | `api` | requests sent, by API key |
+//! | `fluvio_requests_total` | counter | `api` | requests sent (streams included), by API name (`produce`, `stream_fetch`, `list`, ...) |
 //! | `fluvio_request_errors_total` | counter | `api`, `kind` | requests that failed (timeout, lost, closed, decode, ...) |
 //! | `fluvio_response_errors_total` | counter | `api`, `code` | answers that carry a server error code (admin refusals, produce and fetch errors, ...), by code name |
 //! | `fluvio_request_duration_seconds` | histogram | `api` | time from submit to response |
@@ -14,7 +14,7 @@
 //! | `fluvio_produced_bytes_total` | counter | `topic` | record payload bytes acknowledged (uncompressed) |
 //! | `fluvio_produce_batch_records` | histogram | | records per acknowledged batch |
 //! | `fluvio_produce_retries_total` | counter | `topic` | batches re-sent after a retriable failure |
-//! | `fluvio_produce_errors_total` | counter | `topic`, `code` | batches that failed for good |
+//! | `fluvio_produce_errors_total` | counter | `topic`, `code` | batches that failed for good, by server code name or client reason |
 //! | `fluvio_consumed_records_total` | counter | `topic`, `partition` | records handed to readers |
 //! | `fluvio_consumed_bytes_total` | counter | `topic`, `partition` | value bytes handed to readers |
 //! | `fluvio_consumer_lag` | gauge | `topic`, `partition` | high watermark minus the next offset to read |
@@ -88,9 +88,9 @@ pub const PIPELINE_REDELIVERED: &str = "fluvio_pipeline_redelivered_total";
 /// Pipeline worker restarts.
 pub const PIPELINE_RESTARTS: &str = "fluvio_pipeline_restarts_total";
 
-/// Count an answer of API `api_key` that carries the server error `code`.
-pub(crate) fn count_response_error(api_key: u16, code: &crate::protocol::ErrorCode) {
-    metrics::counter!(RESPONSE_ERRORS, "api" => api_key.to_string(), "code" => self::code(code).to_string())
+/// Count an answer of API `api` (its name) that carries the server error `code`.
+pub(crate) fn count_response_error(api: &'static str, code: &crate::protocol::ErrorCode) {
+    metrics::counter!(RESPONSE_ERRORS, "api" => api, "code" => self::code(code).to_string())
         .increment(1);
 }
 
@@ -152,7 +152,7 @@ pub(crate) fn record_error(
 /// Describe every metric to the installed recorder (units and help texts).
 pub fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!(REQUESTS, "requests sent, by API key");
+    describe_counter!(REQUESTS, "requests sent, by API name");
     describe_counter!(REQUEST_ERRORS, "requests that failed, by API key and kind");
     describe_histogram!(
         REQUEST_DURATION,

@@ -87,7 +87,10 @@ async fn counters_match_the_records_that_flowed() {
             Some(25.0),
             "{body}"
         );
-        assert!(body.contains("fluvio_requests_total{api=\"0\"}"), "{body}");
+        assert!(
+            body.contains("fluvio_requests_total{api=\"produce\"}"),
+            "{body}"
+        );
         assert!(body.contains("fluvio_request_duration_seconds"), "{body}");
         let refused = body.lines().find(|l| {
             l.starts_with("fluvio_response_errors_total{")

@@ -190,8 +190,8 @@ impl Connection {
             error_kind = tracing::field::Empty,
             error = tracing::field::Empty,
         );
-        let api = R::API_KEY.to_string();
-        metrics::counter!(telemetry::REQUESTS, "api" => api.clone()).increment(1);
+        let api = R::API_NAME;
+        metrics::counter!(telemetry::REQUESTS, "api" => api).increment(1);
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).increment(1.0);
         let started = Instant::now();
         let result = self
@@ -204,7 +204,7 @@ impl Connection {
                 if let Some(code) = R::response_error_code(response) {
                     span.record("error_code", tracing::field::display(telemetry::code(code)));
                     if *code != crate::protocol::ErrorCode::None {
-                        telemetry::count_response_error(R::API_KEY, code);
+                        telemetry::count_response_error(R::API_NAME, code);
                     }
                 }
                 metrics::histogram!(telemetry::REQUEST_DURATION, "api" => api)
@@ -274,9 +274,12 @@ impl Connection {
             error_kind = tracing::field::Empty,
             error = tracing::field::Empty,
         );
+        metrics::counter!(telemetry::REQUESTS, "api" => R::API_NAME).increment(1);
         let result = self.stream_inner(request, &span).await;
         if let Err(error) = &result {
             telemetry::record_error(&span, error.kind(), error);
+            metrics::counter!(telemetry::REQUEST_ERRORS, "api" => R::API_NAME, "kind" => error.kind())
+                .increment(1);
         }
         result
     }

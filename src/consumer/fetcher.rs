@@ -395,7 +395,7 @@ impl Fetcher {
     ) -> Result<Option<Flow>, ConsumerError> {
         if p.error_code != ErrorCode::None {
             telemetry::count_response_error(
-                <StreamFetchRequest as crate::protocol::Request>::API_KEY,
+                <StreamFetchRequest as crate::protocol::Request>::API_NAME,
                 &p.error_code,
             );
         }

@@ -375,7 +375,7 @@ impl ProducerActor {
     fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
         if let Some(first) = group.first() {
             let code = match &error {
-                ProducerError::Server { code, .. } => code.code().to_string(),
+                ProducerError::Server { code, .. } => telemetry::code(code).to_string(),
                 ProducerError::RetriesExhausted { .. } => "retries_exhausted".to_owned(),
                 ProducerError::DeliveryTimeout { .. } => "delivery_timeout".to_owned(),
                 ProducerError::DrainDeadline(_) => "drain_deadline".to_owned(),

@@ -22,6 +22,7 @@ impl Eq for ApiVersionsRequest {}
 
 impl Request for ApiVersionsRequest {
     const API_KEY: u16 = API_VERSIONS_KEY;
+    const API_NAME: &'static str = "api_versions";
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 2;
     type Response = ApiVersionsResponse;

@@ -9,6 +9,9 @@ use super::{Decode, DecodeError, Encode, EncodeError, Version};
 pub trait Request: Encode + Decode {
     /// The API key in the request header.
     const API_KEY: u16;
+    /// The API's name as a metric label (`produce`, `stream_fetch`, `list`, ...): snake case,
+    /// unique among the APIs of one server kind.
+    const API_NAME: &'static str;
     /// The lowest version this crate can encode.
     const MIN_API_VERSION: Version;
     /// The highest version this crate can encode (the one it prefers).

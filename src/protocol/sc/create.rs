@@ -67,6 +67,7 @@ enveloped!(CreateRequest<S: CreatableSpec>);
 
 impl<S: CreatableSpec> Request for CreateRequest<S> {
     const API_KEY: u16 = CREATE_KEY;
+    const API_NAME: &'static str = "create";
     const MIN_API_VERSION: Version = MIN_OBJECT_VERSION;
     const MAX_API_VERSION: Version = MAX_OBJECT_VERSION;
     type Response = Status;

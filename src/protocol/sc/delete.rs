@@ -60,6 +60,7 @@ enveloped!(DeleteRequest<S: DeletableSpec>);
 
 impl<S: DeletableSpec> Request for DeleteRequest<S> {
     const API_KEY: u16 = DELETE_KEY;
+    const API_NAME: &'static str = "delete";
     const MIN_API_VERSION: Version = MIN_OBJECT_VERSION;
     const MAX_API_VERSION: Version = MAX_OBJECT_VERSION;
     type Response = Status;

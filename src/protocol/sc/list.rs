@@ -84,6 +84,7 @@ enveloped!(ListRequest<S: ObjectSpec>);
 
 impl<S: ObjectSpec> Request for ListRequest<S> {
     const API_KEY: u16 = LIST_KEY;
+    const API_NAME: &'static str = "list";
     const MIN_API_VERSION: Version = MIN_OBJECT_VERSION;
     const MAX_API_VERSION: Version = MAX_OBJECT_VERSION;
     type Response = ListResponse<S>;

@@ -53,6 +53,7 @@ enveloped!(UpdateRequest<S: UpdatableSpec>);
 
 impl<S: UpdatableSpec> Request for UpdateRequest<S> {
     const API_KEY: u16 = UPDATE_KEY;
+    const API_NAME: &'static str = "update";
     const MIN_API_VERSION: Version = MIN_OBJECT_VERSION;
     const MAX_API_VERSION: Version = MAX_OBJECT_VERSION;
     type Response = Status;

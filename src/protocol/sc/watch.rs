@@ -69,6 +69,7 @@ enveloped!(WatchRequest<S: ObjectSpec>);
 
 impl<S: ObjectSpec> Request for WatchRequest<S> {
     const API_KEY: u16 = WATCH_KEY;
+    const API_NAME: &'static str = "watch";
     const MIN_API_VERSION: Version = MIN_OBJECT_VERSION;
     const MAX_API_VERSION: Version = MAX_OBJECT_VERSION;
     type Response = WatchResponse<S>;

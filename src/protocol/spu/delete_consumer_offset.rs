@@ -29,6 +29,7 @@ impl DeleteConsumerOffsetRequest {
 
 impl Request for DeleteConsumerOffsetRequest {
     const API_KEY: u16 = DELETE_CONSUMER_OFFSET_KEY;
+    const API_NAME: &'static str = "delete_consumer_offset";
     /// Consumer offsets arrived with offset management at v23.
     const MIN_API_VERSION: i16 = 23;
     const MAX_API_VERSION: i16 = 25;

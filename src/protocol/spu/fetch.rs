@@ -100,6 +100,7 @@ impl FetchRequest {
 
 impl Request for FetchRequest {
     const API_KEY: u16 = FETCH_KEY;
+    const API_NAME: &'static str = "fetch";
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 25;
     type Response = FetchResponse;

@@ -41,6 +41,7 @@ impl FetchConsumerOffsetsRequest {
 
 impl Request for FetchConsumerOffsetsRequest {
     const API_KEY: u16 = FETCH_CONSUMER_OFFSETS_KEY;
+    const API_NAME: &'static str = "fetch_consumer_offsets";
     /// Consumer offsets arrived with offset management at v23.
     const MIN_API_VERSION: i16 = 23;
     const MAX_API_VERSION: i16 = 25;

@@ -58,6 +58,7 @@ impl FetchOffsetsRequest {
 
 impl Request for FetchOffsetsRequest {
     const API_KEY: u16 = FETCH_OFFSETS_KEY;
+    const API_NAME: &'static str = "fetch_offsets";
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 25;
     type Response = FetchOffsetsResponse;

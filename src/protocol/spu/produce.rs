@@ -143,6 +143,7 @@ impl Decode for ProduceRequest {
 
 impl Request for ProduceRequest {
     const API_KEY: u16 = PRODUCE_KEY;
+    const API_NAME: &'static str = "produce";
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 25;
     type Response = ProduceResponse;

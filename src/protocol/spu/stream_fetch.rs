@@ -99,6 +99,7 @@ impl StreamFetchRequest {
 
 impl Request for StreamFetchRequest {
     const API_KEY: u16 = STREAM_FETCH_KEY;
+    const API_NAME: &'static str = "stream_fetch";
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 25;
     type Response = StreamFetchResponse;

@@ -26,6 +26,7 @@ impl UpdateConsumerOffsetRequest {
 
 impl Request for UpdateConsumerOffsetRequest {
     const API_KEY: u16 = UPDATE_CONSUMER_OFFSET_KEY;
+    const API_NAME: &'static str = "update_consumer_offset";
     /// Consumer offsets arrived with offset management at v23.
     const MIN_API_VERSION: i16 = 23;
     const MAX_API_VERSION: i16 = 25;

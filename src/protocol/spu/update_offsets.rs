@@ -39,6 +39,7 @@ impl UpdateOffsetsRequest {
 
 impl Request for UpdateOffsetsRequest {
     const API_KEY: u16 = UPDATE_OFFSETS_KEY;
+    const API_NAME: &'static str = "update_offsets";
     const MIN_API_VERSION: i16 = 0;
     const MAX_API_VERSION: i16 = 0;
     type Response = UpdateOffsetsResponse;

@@ -13,7 +13,7 @@ mod logs;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::producer::{Producer, ProducerError, ProducerOptions};
 use actix_web::{get, post, web, App, HttpResponse, HttpServer};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 #[post("/topics/{topic}")]
 async fn produce(
@@ -48,11 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     // Mount the recorder into this app instead of a separate listener.
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    metrics::set_global_recorder(recorder)?;
-    actix_fluvio::telemetry::describe();
-
+    let handle = actix_fluvio::telemetry::install_prometheus()?;
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     let producer = client.producer(ProducerOptions::default());
     println!("listening on http://{bind}");

@@ -9,6 +9,7 @@
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
 //! - [`connection`]: the connection actor (multiplexing, streams, timeouts, TLS, reconnects).
+//! - [`telemetry`]: the metric table and span fields.
 //! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection.
 
 pub mod admin;

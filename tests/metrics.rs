@@ -1,14 +1,51 @@
-//! `/metrics` scraped over HTTP reports the records that flowed.
+//! `/metrics` scraped over HTTP reports the records that flowed, and a scrape of a process
+//! running two pipelines follows the Prometheus naming guide and the documented table.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::connection::ConnectionState;
 use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::pipeline::{
+    start_pipeline, Output, PipelineConfig, PipelineHandle, Process, WorkerError,
+};
 use actix_fluvio::producer::ProducerOptions;
-use actix_fluvio::telemetry;
+use actix_fluvio::telemetry::{
+    self, Metric, MetricKind, BATCH_BYTES_BUCKETS, BATCH_RECORDS_BUCKETS, LATENCY_BUCKETS, METRICS,
+};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The address of this process's `/metrics` listener (one recorder per process).
+fn metrics_addr() -> std::net::SocketAddr {
+    static ADDR: OnceLock<std::net::SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        // The exporter's listener needs a runtime that outlives every test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                telemetry::serve_prometheus(addr).unwrap();
+                tx.send(()).unwrap();
+                std::future::pending::<()>().await
+            })
+        });
+        rx.recv().unwrap();
+        addr
+    })
+}
 
 async fn scrape(addr: std::net::SocketAddr) -> String {
     let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -31,11 +68,7 @@ fn value(body: &str, series: &str) -> Option<f64> {
 #[tokio::test]
 async fn counters_match_the_records_that_flowed() {
     tokio::time::timeout(Duration::from_secs(30), async {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        telemetry::serve_prometheus(port).unwrap();
+        let port = metrics_addr();
         let cluster = TestCluster::start(TestClusterConfig::default())
             .await
             .unwrap();
@@ -82,7 +115,7 @@ async fn counters_match_the_records_that_flowed() {
         assert_eq!(
             value(
                 &body,
-                "fluvio_consumed_records_total{topic=\"m\",partition=\"0\"}"
+                "fluvio_consumed_records_total{consumer=\"\",topic=\"m\",partition=\"0\"}"
             ),
             Some(25.0),
             "{body}"
@@ -101,6 +134,343 @@ async fn counters_match_the_records_that_flowed() {
             Some("1"),
             "{body}"
         );
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// A worker that fails once on each value of `fail` (then it is restarted).
+struct FailOnce {
+    fail: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Actor for FailOnce {
+    type Context = Context<Self>;
+}
+
+impl Handler<Process> for FailOnce {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let value = String::from_utf8_lossy(&msg.0.value).into_owned();
+        if self.fail.lock().unwrap().remove(&value) {
+            return Err(WorkerError(format!("fails once on {value}")));
+        }
+        Ok(vec![Output::value(value.to_uppercase())])
+    }
+}
+
+/// One sample of a scrape: its series name, labels and value.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// The `fluvio_` samples of a scrape, and the declared `# TYPE` and `# HELP` of each metric.
+fn parse(body: &str) -> (Vec<Sample>, BTreeMap<String, (String, String)>) {
+    let mut samples = Vec::new();
+    let mut types = BTreeMap::<String, (String, String)>::new();
+    for line in body.lines().filter(|l| l.contains("fluvio_")) {
+        if let Some(declared) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = declared.split_once(' ').unwrap();
+            types.entry(name.to_owned()).or_default().0 = kind.to_owned();
+            continue;
+        }
+        if let Some(declared) = line.strip_prefix("# HELP ") {
+            let (name, help) = declared.split_once(' ').unwrap();
+            types.entry(name.to_owned()).or_default().1 = help.to_owned();
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let (name, labels) = match series.split_once('{') {
+            Some((name, labels)) => (name, labels.trim_end_matches('}')),
+            None => (series, ""),
+        };
+        let labels = labels
+            .split("\",")
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap();
+                (k.to_owned(), v.trim_matches('"').to_owned())
+            })
+            .collect();
+        samples.push(Sample {
+            name: name.to_owned(),
+            labels,
+            value: value.parse().unwrap(),
+        });
+    }
+    (samples, types)
+}
+
+/// The value of the one sample of `name` whose labels include `labels`.
+fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
+
+/// The documented metric a series name belongs to (a histogram's series by their suffix).
+fn documented(series: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| {
+        m.name == series
+            || (m.kind == MetricKind::Histogram
+                && ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| series.strip_suffix(s) == Some(m.name)))
+    })
+}
+
+async fn start(
+    client: &FluvioClient,
+    consumer: &str,
+    n: &str,
+    fail: HashSet<String>,
+) -> PipelineHandle {
+    let mut config = PipelineConfig::new(format!("fleet-in-{n}"), consumer);
+    config.sink = Some(format!("fleet-out-{n}"));
+    config.workers = 2;
+    config.commit_every = 5;
+    config.restart_backoff = Duration::from_millis(20);
+    let fail = Arc::new(Mutex::new(fail));
+    start_pipeline(client, config, move |_| {
+        let fail = fail.clone();
+        FailOnce::start_in_arbiter(&Arbiter::new().handle(), |_| FailOnce { fail }).recipient()
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let addr = metrics_addr();
+        let cluster = TestCluster::start(TestClusterConfig::default())
+            .await
+            .unwrap();
+        let client = cluster.client().await.unwrap();
+        for (topic, partitions) in [
+            ("fleet-in-a", 2),
+            ("fleet-in-b", 1),
+            ("fleet-out-a", 1),
+            ("fleet-out-b", 1),
+        ] {
+            client
+                .admin()
+                .create_topic(topic, TopicConfig::new(partitions))
+                .await
+                .unwrap();
+        }
+        let producer = client.producer(ProducerOptions::default());
+        for (n, count) in [("a", 40), ("b", 20)] {
+            let records = (0..count).map(|i| (Some(format!("k{i}")), format!("{n}-{i}")));
+            producer
+                .send_batch(&format!("fleet-in-{n}"), records)
+                .await
+                .unwrap();
+        }
+        let a = start(&client, "fleet-a", "a", ["a-7".to_owned()].into()).await;
+        let b = start(&client, "fleet-b", "b", HashSet::new()).await;
+        let acked = |p: &PipelineHandle| p.stats().acked.load(Ordering::Relaxed);
+        while acked(&a) < 40 || acked(&b) < 20 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A reconnect of every connection (counted by server address).
+        cluster.drop_connections();
+        while client.sc().reconnects() == 0 || client.sc().state() != ConnectionState::Up {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // Scrape once every partition committed after its last record (commit age restarts).
+        let partitions = [
+            ("fleet-a", "fleet-in-a", "0"),
+            ("fleet-a", "fleet-in-a", "1"),
+            ("fleet-b", "fleet-in-b", "0"),
+        ];
+        let (body, samples, types) = loop {
+            let body = scrape(addr).await;
+            let (samples, types) = parse(&body);
+            let committed_after_records = partitions.iter().all(|&(consumer, topic, partition)| {
+                let labels = [
+                    ("consumer", consumer),
+                    ("topic", topic),
+                    ("partition", partition),
+                ];
+                let at = |name| {
+                    sample(&samples, name, &labels)
+                        .unwrap_or_else(|| panic!("{name} {labels:?}: {body}"))
+                };
+                let (commit, record) = (
+                    at("fluvio_consumer_last_commit_timestamp_seconds"),
+                    at("fluvio_consumer_last_record_timestamp_seconds"),
+                );
+                assert!(record > 1.7e9 && commit > 1.7e9, "{labels:?}: {body}");
+                commit >= record
+            });
+            if committed_after_records {
+                break (body, samples, types);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+
+        // Every metric is documented, with its documented type (histograms, no summaries),
+        // help text and exactly its documented labels.
+        for (name, (kind, help)) in &types {
+            let metric = documented(name).unwrap_or_else(|| panic!("{name} is not in the table"));
+            assert_eq!(metric.name, name);
+            let expected = match metric.kind {
+                MetricKind::Counter => "counter",
+                MetricKind::Gauge => "gauge",
+                MetricKind::Histogram => "histogram",
+            };
+            assert_eq!(kind, expected, "{name}");
+            assert_eq!(help, metric.help, "{name}");
+        }
+        for s in &samples {
+            let metric =
+                documented(&s.name).unwrap_or_else(|| panic!("{} is not in the table", s.name));
+            let mut labels: BTreeSet<&str> = s.labels.keys().map(String::as_str).collect();
+            if s.name.ends_with("_bucket") {
+                assert!(labels.remove("le"), "{s:?}");
+            }
+            let documented: BTreeSet<&str> = metric.labels.iter().copied().collect();
+            assert_eq!(labels, documented, "{s:?}");
+            if let Some(api) = s.labels.get("api") {
+                assert!(
+                    api.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "{s:?}"
+                );
+            }
+        }
+
+        // Histograms with the documented buckets.
+        for (name, labels, buckets) in [
+            (
+                "fluvio_request_duration_seconds_bucket",
+                &[("api", "produce")][..],
+                LATENCY_BUCKETS,
+            ),
+            (
+                "fluvio_request_duration_seconds_bucket",
+                &[("api", "update_consumer_offset")][..],
+                LATENCY_BUCKETS,
+            ),
+            (
+                "fluvio_produce_batch_records_bucket",
+                &[][..],
+                BATCH_RECORDS_BUCKETS,
+            ),
+            (
+                "fluvio_produce_batch_bytes_bucket",
+                &[][..],
+                BATCH_BYTES_BUCKETS,
+            ),
+        ] {
+            let les: Vec<f64> = samples
+                .iter()
+                .filter(|s| {
+                    s.name == name
+                        && labels
+                            .iter()
+                            .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+                })
+                .map(|s| s.labels["le"].parse::<f64>().unwrap())
+                .collect();
+            let mut expected = buckets.to_vec();
+            expected.push(f64::INFINITY);
+            assert_eq!(les, expected, "{name} {labels:?}");
+        }
+        for api in ["produce", "stream_fetch", "fetch_offsets", "list", "watch"] {
+            assert!(
+                sample(&samples, "fluvio_requests_total", &[("api", api)]).is_some(),
+                "api {api}: {body}"
+            );
+        }
+
+        // Per pipeline and per partition.
+        for (consumer, topic, partitions, records) in [
+            ("fleet-a", "fleet-in-a", 2, 40.0),
+            ("fleet-b", "fleet-in-b", 1, 20.0),
+        ] {
+            let pipeline = [("consumer", consumer)];
+            assert!(
+                sample(&samples, "fluvio_pipeline_acked_records_total", &pipeline) >= Some(records),
+                "{consumer}"
+            );
+            assert_eq!(
+                sample(
+                    &samples,
+                    "fluvio_pipelines",
+                    &[("consumer", consumer), ("state", "running")]
+                ),
+                Some(1.0)
+            );
+            assert_eq!(
+                sample(
+                    &samples,
+                    "fluvio_pipelines",
+                    &[("consumer", consumer), ("state", "draining")]
+                ),
+                Some(0.0)
+            );
+            for p in 0..partitions {
+                let partition = p.to_string();
+                let labels = [
+                    ("consumer", consumer),
+                    ("topic", topic),
+                    ("partition", partition.as_str()),
+                ];
+                assert!(sample(&samples, "fluvio_consumer_lag_records", &labels).is_some());
+                assert!(sample(&samples, "fluvio_pipeline_records_in_flight", &labels).is_some());
+            }
+        }
+        let restarts: f64 = samples
+            .iter()
+            .filter(|s| {
+                s.name == "fluvio_pipeline_worker_restarts_total"
+                    && s.labels["consumer"] == "fleet-a"
+            })
+            .map(|s| s.value)
+            .sum();
+        assert_eq!(restarts, 1.0, "{body}");
+        // Registered for each pipeline (what was acknowledged is committed before a restart,
+        // so the restart here may redeliver nothing).
+        for consumer in ["fleet-a", "fleet-b"] {
+            let redelivered = [("consumer", consumer)];
+            let name = "fluvio_pipeline_redelivered_records_total";
+            assert!(sample(&samples, name, &redelivered).is_some(), "{body}");
+        }
+        assert_eq!(
+            sample(
+                &samples,
+                "fluvio_pipeline_worker_restarts_total",
+                &[("consumer", "fleet-b")]
+            ),
+            None
+        );
+        let sc = [("addr", client.sc().addr())];
+        assert!(
+            sample(&samples, "fluvio_reconnects_total", &sc) >= Some(1.0),
+            "{body}"
+        );
+        assert!(
+            sample(&samples, "fluvio_connections", &[sc[0], ("state", "up")]) >= Some(1.0),
+            "{body}"
+        );
+
+        a.drain().await.unwrap();
+        b.drain().await.unwrap();
     })
     .await
     .expect("test timed out");

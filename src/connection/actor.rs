@@ -28,17 +28,31 @@ use tokio_util::codec::FramedRead;
 use super::config::ConnectionConfig;
 use super::correlation::{Correlations, Dispatch, Reply};
 use super::error::ConnectionError;
+use super::state::{ConnectionState, StateCell};
 use super::tls::TlsSetup;
 use super::transport::{open, Io, Opened, Target};
 use super::versions::ServerVersions;
 use crate::codec::{FrameCodec, FrameError, RawFrame};
 
 /// State the actor shares with its handles.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) versions: RwLock<Arc<ServerVersions>>,
     pub(crate) closed: AtomicBool,
     pub(crate) reconnects: AtomicU64,
+    pub(crate) state: StateCell,
+}
+
+impl Shared {
+    /// The shared state of a new connection to `addr`.
+    pub(crate) fn new(addr: &str) -> Self {
+        Self {
+            versions: RwLock::default(),
+            closed: AtomicBool::new(false),
+            reconnects: AtomicU64::new(0),
+            state: StateCell::new(addr),
+        }
+    }
 }
 
 /// Send a request frame and route its response(s) to `reply`.
@@ -110,11 +124,14 @@ impl ConnectionActor {
         let (target, config, tls) = (self.target.clone(), self.config.clone(), self.tls.clone());
         if let Some(delay) = delay {
             tracing::debug!(addr = %target.addr, attempt = self.attempt + 1, ?delay, "reconnecting");
+            self.shared.state.set(ConnectionState::BackingOff);
         }
+        let shared = self.shared.clone();
         let fut = async move {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
+            shared.state.set(ConnectionState::Connecting);
             open(&target, &config, tls.as_ref()).await
         };
         // Spawned, not awaited: the mailbox keeps being served, and requests submitted
@@ -142,9 +159,11 @@ impl ConnectionActor {
             .versions
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(versions);
+        self.shared.state.set(ConnectionState::Up);
         if self.ever_connected {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!(crate::telemetry::RECONNECTS).increment(1);
+            metrics::counter!(crate::telemetry::RECONNECTS, "addr" => self.target.addr.to_string())
+                .increment(1);
             tracing::info!(addr = %self.target.addr, failed_attempts = self.attempt, "reconnected");
         }
         self.ever_connected = true;
@@ -191,6 +210,7 @@ impl ConnectionActor {
         };
         self.table.fail_all(&error);
         if self.config.reconnect.allows(0) {
+            self.shared.state.set(ConnectionState::BackingOff);
             self.attempt = 0;
             ctx.stop();
         } else {
@@ -206,6 +226,7 @@ impl ConnectionActor {
         self.table.fail_all(&error);
         self.writer = None;
         self.shared.closed.store(true, Ordering::Release);
+        self.shared.state.set(ConnectionState::Closed);
         self.closed = Some(error);
     }
 }

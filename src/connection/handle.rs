@@ -15,6 +15,7 @@ use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
 use super::runtime::start_supervised;
+use super::state::ConnectionState;
 use super::transport::Target;
 use super::versions::ServerVersions;
 use crate::codec::FrameError;
@@ -94,7 +95,7 @@ impl Connection {
             addr: target.addr.clone(),
             message: message.into(),
         })?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new(&target.addr));
         let (first_tx, first_rx) = oneshot::channel();
         let actor = {
             let (target, config, shared) = (target.clone(), config.clone(), shared.clone());
@@ -144,6 +145,12 @@ impl Connection {
     /// Whether the connection is closed for good.
     pub fn is_closed(&self) -> bool {
         self.inner.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Where the connection is now: connecting, up, backing off before a reconnect, or
+    /// closed.
+    pub fn state(&self) -> ConnectionState {
+        self.inner.shared.state.get()
     }
 
     /// Close the connection: pending and later requests fail with

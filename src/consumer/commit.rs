@@ -78,6 +78,7 @@ impl Fetcher {
             });
         }
         self.committed = offset;
+        self.metrics.committed();
         Ok(())
     }
 

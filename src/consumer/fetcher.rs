@@ -18,8 +18,10 @@ use tracing::Instrument;
 use super::collect;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
+use super::partition_metrics::PartitionMetrics;
 use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
+use super::status::{StreamState, StreamStatus};
 use super::stream::fetch_offsets;
 use super::tail::silence_without_output;
 use crate::cluster::FluvioClient;
@@ -66,6 +68,8 @@ pub(crate) struct ReaderLink {
     pub(crate) control: mpsc::UnboundedReceiver<Control>,
     /// Room in the reader's buffer, and what it handed out.
     pub(crate) read_ahead: Arc<ReadAhead>,
+    /// Where the stream is, for the reader's [`StreamStatus`].
+    pub(crate) status: StreamStatus,
 }
 
 /// How long a stream waits for a stored SmartModule the SPU does not know yet before it
@@ -90,6 +94,8 @@ pub(crate) struct Fetcher {
     pub(crate) session: Option<(Connection, u32)>,
     /// A stream opened only for its session id (see [`Fetcher::commit`]).
     pub(crate) session_stream: Option<ResponseStream<StreamFetchResponse>>,
+    pub(crate) status: StreamStatus,
+    pub(crate) metrics: PartitionMetrics,
 }
 
 impl Fetcher {
@@ -102,6 +108,7 @@ impl Fetcher {
         reader: ReaderLink,
     ) -> Self {
         Self {
+            metrics: PartitionMetrics::new(options.consumer_id.as_deref(), topic, partition),
             client,
             topic: topic.into(),
             partition,
@@ -115,6 +122,7 @@ impl Fetcher {
             committed: -1,
             session: None,
             session_stream: None,
+            status: reader.status,
         }
     }
 
@@ -146,7 +154,9 @@ impl Fetcher {
     }
 
     pub(crate) async fn run(mut self) {
-        if let Err(error) = self.run_inner().await {
+        let result = self.run_inner().await;
+        self.status.set(StreamState::Ended);
+        if let Err(error) = result {
             let _ = self.tx.send(Err(error));
         }
         // End the reader's stream, but keep serving commits (e.g. the final commit of a
@@ -222,6 +232,7 @@ impl Fetcher {
                         tracing::debug!(topic = %self.topic, partition = self.partition, next = self.next, attempt, %error, ?delay, "stream not resumed yet");
                     }
                     self.session = None;
+                    self.status.set(StreamState::Resuming);
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                 }
@@ -263,6 +274,7 @@ impl Fetcher {
         }
         let request = self.request(self.next);
         let mut stream = conn.stream(&request).await?;
+        self.status.set(StreamState::Streaming);
         let mut ticker = self.options.auto_commit.map(tokio::time::interval);
         // A stop-at-end SmartModule stream ends after a silence when the rest gives no output.
         let silence = |fetcher: &Self| match fetcher.end {
@@ -326,6 +338,9 @@ impl Fetcher {
                     let leader = self.client.cached_leader(&self.topic, self.partition).await?;
                     if let Some(leader) = leader.filter(|l| l.id != leader_id) {
                         tracing::info!(topic = %self.topic, partition = self.partition, from = leader_id, to = leader.id, next = self.next, "leader moved; following it");
+                        metrics::counter!(telemetry::LEADER_CHANGES, "topic" => self.topic.to_string())
+                            .increment(1);
+                        self.status.set(StreamState::Resuming);
                         self.session = None;
                         return Ok(Flow::Restart);
                     }
@@ -463,15 +478,10 @@ impl Fetcher {
             return Ok(Some(Flow::Restart));
         }
         let finished = self.end.is_some_and(|end| self.next >= end);
-        let (topic, partition) = (self.topic.to_string(), self.partition.to_string());
-        metrics::gauge!(telemetry::CONSUMER_LAG, "topic" => topic.clone(), "partition" => partition.clone())
-            .set(p.high_watermark.saturating_sub(self.next).max(0) as f64);
+        let bytes: usize = records.iter().map(|r| r.value.len()).sum();
+        let lag = p.high_watermark.saturating_sub(self.next);
+        self.metrics.frame(lag, records.len(), bytes);
         if !records.is_empty() {
-            let bytes: usize = records.iter().map(|r| r.value.len()).sum();
-            metrics::counter!(telemetry::CONSUMED_RECORDS, "topic" => topic.clone(), "partition" => partition.clone())
-                .increment(records.len() as u64);
-            metrics::counter!(telemetry::CONSUMED_BYTES, "topic" => topic, "partition" => partition)
-                .increment(bytes as u64);
             // The SPU sends the next frame only once this one is acknowledged: waiting for
             // room first keeps at most this frame outside the reader's buffer.
             if !self.wait_for_room(records.len()).await? {
@@ -604,6 +614,7 @@ mod tests {
             tx,
             control,
             read_ahead: Arc::new(ReadAhead::new(10)),
+            status: StreamStatus::default(),
         };
         let fetcher = Fetcher::new(client, "numbers", 0, options, reader);
         (fetcher, rx, control_tx)

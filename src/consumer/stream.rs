@@ -13,6 +13,7 @@ use super::error::ConsumerError;
 use super::fetcher::{Control, Delivery, Fetcher, ReaderLink};
 use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
+use super::status::StreamStatus;
 use crate::cluster::FluvioClient;
 use crate::protocol::spu::FetchRequest;
 use crate::protocol::ErrorCode;
@@ -40,6 +41,7 @@ pub struct PartitionStream {
     read_ahead: Arc<ReadAhead>,
     control: mpsc::UnboundedSender<Control>,
     consumer_id: Option<String>,
+    status: StreamStatus,
 }
 
 impl FluvioClient {
@@ -60,6 +62,7 @@ impl FluvioClient {
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let read_ahead = Arc::new(ReadAhead::new(options.buffer_records));
         let consumer_id = options.consumer_id.clone();
+        let status = StreamStatus::default();
         let fetcher = Fetcher::new(
             self.clone(),
             topic,
@@ -69,6 +72,7 @@ impl FluvioClient {
                 tx,
                 control: control_rx,
                 read_ahead: read_ahead.clone(),
+                status: status.clone(),
             },
         );
         // The fetcher's spans (`fluvio.fetch`, its requests) are children of the caller's.
@@ -79,6 +83,7 @@ impl FluvioClient {
             read_ahead,
             control: control_tx,
             consumer_id,
+            status,
         })
     }
 
@@ -163,6 +168,12 @@ pub(crate) async fn fetch_offsets(
 }
 
 impl PartitionStream {
+    /// Whether the stream is streaming, starting, resuming after a fault, or ended; the
+    /// view stays current as long as it is held.
+    pub fn status(&self) -> StreamStatus {
+        self.status.clone()
+    }
+
     /// The next record; `None` at the end (stop-at-end consumers) or after a fatal error.
     pub async fn next(&mut self) -> Option<Result<ConsumerRecord, ConsumerError>> {
         std::future::poll_fn(|cx| self.poll_record(cx)).await

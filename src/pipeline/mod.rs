@@ -10,7 +10,7 @@
 //! the interval when the partition is idle). A worker that fails (answers an error, or stops —
 //! e.g. panics on its own arbiter) is restarted after a backoff and the partition resumes from
 //! the last committed offset, so nothing is skipped; redeliveries are counted
-//! (`fluvio_pipeline_redelivered_total`).
+//! (`fluvio_pipeline_redelivered_records_total`).
 //!
 //! A worker may hand a record on to more actors of its own and answer when they are done;
 //! the pipeline keeps the order of answers either way:
@@ -54,13 +54,16 @@
 
 mod config;
 mod partition;
+mod partition_metrics;
 mod run;
 mod shutdown;
+mod status;
 mod tracker;
 mod worker;
 
 pub use config::PipelineConfig;
 pub use run::{start_pipeline, PipelineError, PipelineHandle, PipelineStats};
 pub use shutdown::{shutdown_signal, system_stopped};
+pub use status::{PipelineState, PipelineStatus};
 pub use tracker::OffsetTracker;
 pub use worker::{Output, Process, WorkerError};

@@ -13,13 +13,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::config::PipelineConfig;
+use super::partition_metrics::PartitionMetrics;
 use super::run::{PipelineError, PipelineStats, Workers};
+use super::status::{Phase, PipelineStatus};
 use super::tracker::OffsetTracker;
 use super::worker::{Output, Process, WorkerError};
 use crate::cluster::FluvioClient;
 use crate::consumer::ConsumerOptions;
 use crate::producer::{DeliveryFuture, Producer};
-use crate::telemetry;
 
 /// A record handed to its worker, waiting for the answer.
 struct Pending {
@@ -34,10 +35,14 @@ pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
     pub(crate) config: Arc<PipelineConfig>,
     pub(crate) partition: u32,
+    /// The partition's place in the pipeline's [`PipelineStatus`].
+    pub(crate) index: usize,
     pub(crate) workers: Arc<Workers>,
     pub(crate) producer: Option<Producer>,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) stats: Arc<PipelineStats>,
+    pub(crate) status: PipelineStatus,
+    pub(crate) metrics: PartitionMetrics,
 }
 
 enum Session {
@@ -54,12 +59,17 @@ impl Session {
 impl PartitionTask {
     pub(crate) async fn run(mut self) -> Result<(), PipelineError> {
         let mut highest_processed = -1;
-        loop {
-            match self.session(&mut highest_processed).await? {
-                Session::Finished => return Ok(()),
-                Session::Restart => continue,
+        let result = loop {
+            self.status.set_phase(self.index, Phase::Starting);
+            match self.session(&mut highest_processed).await {
+                Ok(Session::Finished) => break Ok(()),
+                Ok(Session::Restart) => continue,
+                Err(error) => break Err(error),
             }
-        }
+        };
+        self.status.set_phase(self.index, Phase::Ended);
+        self.metrics.in_flight.set(0.0);
+        result
     }
 
     /// Read from the last committed offset until the end, a stop, or a failure. Records reach
@@ -78,6 +88,8 @@ impl PartitionTask {
             .client
             .partition_consumer(&self.config.source, self.partition, options)
             .await?;
+        self.status
+            .set_phase(self.index, Phase::Reading(stream.status()));
         let committer = stream.committer();
         let mut tracker = OffsetTracker::new(None);
         let mut answers: VecDeque<Pending> = VecDeque::new();
@@ -154,7 +166,7 @@ impl PartitionTask {
                     let offset = record.offset;
                     if offset <= *highest_processed {
                         self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
-                        metrics::counter!(telemetry::PIPELINE_REDELIVERED).increment(1);
+                        self.metrics.redelivered.increment(1);
                     }
                     tracker.delivered(offset);
                     let span = tracing::debug_span!(
@@ -177,6 +189,9 @@ impl PartitionTask {
                     });
                 }
             }
+            self.metrics
+                .in_flight
+                .set((answers.len() + in_flight.len()) as f64);
             if since_commit >= self.config.commit_every
                 || last_commit.elapsed() >= self.config.commit_interval
             {
@@ -214,7 +229,7 @@ impl PartitionTask {
         tracker.acked(offset);
         *highest_processed = (*highest_processed).max(offset);
         self.stats.acked.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!(telemetry::PIPELINE_ACKED).increment(1);
+        self.metrics.acked.increment(1);
         Ok(())
     }
 
@@ -296,11 +311,12 @@ impl PartitionTask {
                 slot.recipient = (self.workers.factory)(worker);
                 slot.generation += 1;
                 self.stats.restarts.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!(telemetry::PIPELINE_RESTARTS).increment(1);
+                self.metrics.restarted(worker);
             } else {
                 tracing::debug!(worker, partition = self.partition, %failure, "worker already restarted");
             }
         }
+        self.status.set_phase(self.index, Phase::Restarting);
         tokio::select! {
             _ = self.stop.changed() => Ok(Session::Finished),
             () = tokio::time::sleep(self.config.restart_backoff) => Ok(Session::Restart),

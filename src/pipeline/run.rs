@@ -1,7 +1,7 @@
 //! Running a pipeline: one task per partition ([`super::partition`]) reads, hands records
 //! to its worker (several at once, in order), sends the worker's outputs to the sink,
 //! acknowledges, commits in batches, restarts failed workers (redelivering from the last
-//! committed offset) and drains on request; the handle waits for them or drains them.
+//! committed offset) and drains on request; the handle drains and reports status.
 //!
 //! ```text
 //!  partition p ──PartitionStream──▶ worker p % n ──outputs──▶ Producer (sink)
@@ -19,6 +19,8 @@ use tokio::sync::watch;
 
 use super::config::PipelineConfig;
 use super::partition::PartitionTask;
+use super::partition_metrics::PartitionMetrics;
+use super::status::{PipelineState, PipelineStatus};
 use super::worker::Process;
 use crate::cluster::{ClientError, FluvioClient};
 use crate::consumer::ConsumerError;
@@ -88,6 +90,7 @@ pub struct PipelineHandle {
     first_error: Option<PipelineError>,
     producer: Option<Producer>,
     stats: Arc<PipelineStats>,
+    status: PipelineStatus,
 }
 
 /// Start a pipeline: `worker(i)` starts worker `i` and returns its recipient (called again
@@ -139,24 +142,30 @@ where
     let (stop, stop_rx) = watch::channel(false);
     let stop = Arc::new(stop);
     let stats = Arc::new(PipelineStats::default());
+    let status = PipelineStatus::new(&config.consumer_id, &config.source, &partitions);
     let config = Arc::new(config);
     let tasks = partitions
         .into_iter()
-        .map(|partition| {
+        .enumerate()
+        .map(|(index, partition)| {
             let task = PartitionTask {
                 client: client.clone(),
+                metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition),
                 config: config.clone(),
                 partition,
+                index,
                 workers: workers.clone(),
                 producer: producer.clone(),
                 stop: stop_rx.clone(),
                 stats: stats.clone(),
+                status: status.clone(),
             };
-            let stop = stop.clone();
+            let (stop, status) = (stop.clone(), status.clone());
             // The partition's spans are children of the span `start_pipeline` runs in.
             tokio::spawn(tracing::Instrument::in_current_span(async move {
                 let result = task.run().await;
                 if result.is_err() {
+                    status.set_state(PipelineState::Draining);
                     let _ = stop.send(true);
                 }
                 result
@@ -169,6 +178,7 @@ where
         first_error: None,
         producer,
         stats,
+        status,
     })
 }
 
@@ -176,6 +186,12 @@ impl PipelineHandle {
     /// What flowed so far.
     pub fn stats(&self) -> &PipelineStats {
         &self.stats
+    }
+
+    /// A live view of the pipeline's state and its partitions' streams (for readiness
+    /// checks); it outlives the handle.
+    pub fn status(&self) -> PipelineStatus {
+        self.status.clone()
     }
 
     /// Wait until every partition ended (`exit_at_end`) or one failed (the others then drain).
@@ -192,6 +208,7 @@ impl PipelineHandle {
     /// # Errors
     /// The first partition's failure.
     pub async fn drain(self) -> Result<Arc<PipelineStats>, PipelineError> {
+        self.status.set_state(PipelineState::Draining);
         let _ = self.stop.send(true);
         self.finish().await
     }
@@ -257,9 +274,12 @@ impl PipelineHandle {
 
     async fn finish(mut self) -> Result<Arc<PipelineStats>, PipelineError> {
         self.join_tasks().await;
-        if let Some(producer) = self.producer.take() {
-            producer.close().await?;
-        }
+        let closed = match self.producer.take() {
+            Some(producer) => producer.close().await,
+            None => Ok(()),
+        };
+        self.status.set_state(PipelineState::Stopped);
+        closed?;
         self.first_error.map_or(Ok(self.stats), Err)
     }
 }

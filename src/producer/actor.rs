@@ -294,6 +294,8 @@ impl ProducerActor {
                         bytes += sealed.reserved as u64;
                         metrics::histogram!(telemetry::PRODUCE_BATCH_RECORDS)
                             .record(f64::from(sealed.records));
+                        metrics::histogram!(telemetry::PRODUCE_BATCH_BYTES)
+                            .record(sealed.reserved as f64);
                     }
                     metrics::counter!(telemetry::PRODUCED_RECORDS, "topic" => topic.to_string())
                         .increment(records);

@@ -1,0 +1,74 @@
+//! A partition stream's metric handles, registered once when the stream starts, so the
+//! per-frame path builds no labels.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use metrics::{Counter, Gauge, Label};
+
+use crate::telemetry;
+
+/// The `{consumer, topic, partition}` series of one partition stream.
+#[derive(Debug)]
+pub(crate) struct PartitionMetrics {
+    lag: Gauge,
+    records: Counter,
+    bytes: Counter,
+    last_record: Gauge,
+    /// Only with a consumer id (nothing is committed without one).
+    last_commit: Option<Gauge>,
+}
+
+impl PartitionMetrics {
+    /// The handles of `consumer` (a consumer id) reading `topic`/`partition`. The commit
+    /// timestamp starts at now the first time this process reads that partition under that
+    /// id (a restarted stream keeps the age it had).
+    pub(crate) fn new(consumer: Option<&str>, topic: &str, partition: u32) -> Self {
+        let labels = vec![
+            Label::new("consumer", consumer.unwrap_or_default().to_owned()),
+            Label::new("topic", topic.to_owned()),
+            Label::new("partition", partition.to_string()),
+        ];
+        let last_commit = consumer.map(|id| {
+            let gauge = metrics::gauge!(telemetry::CONSUMER_LAST_COMMIT, labels.clone());
+            if first_start(id, topic, partition) {
+                gauge.set(telemetry::unix_now());
+            }
+            gauge
+        });
+        Self {
+            lag: metrics::gauge!(telemetry::CONSUMER_LAG, labels.clone()),
+            records: metrics::counter!(telemetry::CONSUMED_RECORDS, labels.clone()),
+            bytes: metrics::counter!(telemetry::CONSUMED_BYTES, labels.clone()),
+            last_record: metrics::gauge!(telemetry::CONSUMER_LAST_RECORD, labels),
+            last_commit,
+        }
+    }
+
+    /// A frame arrived: the lag after it, and the records (and their value bytes) it gave.
+    pub(crate) fn frame(&self, lag: i64, records: usize, bytes: usize) {
+        self.lag.set(lag.max(0) as f64);
+        if records > 0 {
+            self.records.increment(records as u64);
+            self.bytes.increment(bytes as u64);
+            self.last_record.set(telemetry::unix_now());
+        }
+    }
+
+    /// An offset was committed.
+    pub(crate) fn committed(&self) {
+        if let Some(gauge) = &self.last_commit {
+            gauge.set(telemetry::unix_now());
+        }
+    }
+}
+
+/// Whether this is the first stream of `topic`/`partition` under `id` in this process.
+fn first_start(id: &str, topic: &str, partition: u32) -> bool {
+    static STARTED: OnceLock<Mutex<HashSet<(String, String, u32)>>> = OnceLock::new();
+    STARTED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert((id.to_owned(), topic.to_owned(), partition))
+}

@@ -1,19 +1,21 @@
 //! An actix-web service that produces the request body on `POST /topics/{topic}` (the
-//! answer carries the record's partition and offset) and serves Prometheus `/metrics`:
+//! answer carries the record's partition and offset) and serves Prometheus `/metrics`,
+//! `/healthz` and `/readyz`:
 //!
 //! ```text
 //! cargo run --example actix_web -- [BIND_ADDR]        # default 127.0.0.1:8080
 //! curl -d 'hello' http://127.0.0.1:8080/topics/orders
 //! curl http://127.0.0.1:8080/metrics
+//! curl http://127.0.0.1:8080/readyz                   # and /healthz
 //! ```
 
 #[path = "common/logs.rs"]
 mod logs;
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::health::{web as web_health, Health};
 use actix_fluvio::producer::{Producer, ProducerError, ProducerOptions};
-use actix_web::{get, post, web, App, HttpResponse, HttpServer};
-use metrics_exporter_prometheus::PrometheusHandle;
+use actix_web::{post, web, App, HttpResponse, HttpServer};
 
 #[post("/topics/{topic}")]
 async fn produce(
@@ -34,30 +36,25 @@ async fn produce(
     }
 }
 
-#[get("/metrics")]
-async fn metrics_route(handle: web::Data<PrometheusHandle>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(handle.render())
-}
-
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     logs::init();
     let bind = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
-    // Mount the recorder into this app instead of a separate listener.
+    // Mount the recorder and the health checks into this app instead of a separate listener.
     let handle = actix_fluvio::telemetry::install_prometheus()?;
     let client = FluvioClient::connect(ClientConfig::default()).await?;
+    let health = Health::new();
+    health.watch_client(&client);
     let producer = client.producer(ProducerOptions::default());
     println!("listening on http://{bind}");
     HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(producer.clone()))
-            .app_data(web::Data::new(handle.clone()))
+            .configure(web_health::configure_metrics(handle.clone()))
+            .configure(web_health::configure(health.clone()))
             .service(produce)
-            .service(metrics_route)
     })
     .bind(&bind)?
     .run()

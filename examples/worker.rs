@@ -2,8 +2,9 @@
 //! `cargo run --release --example worker -- config/worker.toml`.
 //!
 //! It reads the source topic under a consumer id (resuming where it stopped), upper-cases
-//! each value in a user actor, writes the sink topic, serves `/metrics`, and drains on
-//! Ctrl-C, SIGTERM or an actix `System` stop.
+//! each value in a user actor, writes the sink topic, serves `/metrics`, `/healthz` and
+//! `/readyz` on the metrics address, and drains on Ctrl-C, SIGTERM or an actix `System`
+//! stop (the endpoints keep answering while it drains: `/readyz` says so).
 
 #[path = "common/logs.rs"]
 mod logs;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::health::Health;
 use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
 use serde::Deserialize;
@@ -102,9 +104,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "config/worker.toml".into());
     let file: WorkerToml = toml::from_str(&std::fs::read_to_string(&path)?)?;
+    let health = Health::new();
     if let Some(metrics) = &file.metrics {
-        actix_fluvio::telemetry::serve_prometheus(metrics.addr.parse()?)?;
-        eprintln!("metrics on http://{}/metrics", metrics.addr);
+        // Before the client starts, so its metrics are registered with this recorder.
+        let handle = actix_fluvio::telemetry::install_prometheus()?;
+        let server =
+            actix_fluvio::health::web::serve(metrics.addr.parse()?, health.clone(), handle)?;
+        actix_rt::spawn(server);
+        eprintln!(
+            "metrics on http://{0}/metrics, health on http://{0}/healthz and /readyz",
+            metrics.addr
+        );
     }
     let mut client_config = ClientConfig {
         sc_endpoint: file.cluster.endpoint.clone(),
@@ -117,6 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client_config.connection.reconnect.max_attempts = Some(attempts);
     }
     let client = FluvioClient::connect(client_config).await?;
+    health.watch_client(&client);
     let p = &file.pipeline;
     let mut config = PipelineConfig::new(&p.source, &p.consumer_id);
     config.sink = Some(p.sink.clone());
@@ -138,6 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
     })
     .await?;
+    health.watch_pipeline(pipeline.status());
     eprintln!(
         "worker running: {} -> {} as {}",
         p.source, p.sink, p.consumer_id

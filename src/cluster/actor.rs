@@ -99,6 +99,11 @@ pub(crate) struct Refresh;
 #[rtype(result = "()")]
 pub(crate) struct Shutdown;
 
+/// Answered at once: the actor is serving its mailbox (a liveness probe).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Ping;
+
 /// A copy of the cache.
 #[derive(Message)]
 #[rtype(result = "MetadataCache")]
@@ -543,6 +548,12 @@ impl Handler<CachedLeader> for ClusterActor {
             },
         )
     }
+}
+
+impl Handler<Ping> for ClusterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
 impl Handler<Snapshot> for ClusterActor {

@@ -6,7 +6,8 @@ use actix::Addr;
 use tokio::sync::oneshot;
 
 use super::actor::{
-    CachedLeader, ClusterActor, FindLeader, PartitionCount, Refresh, Shutdown, Snapshot, SpuConnect,
+    CachedLeader, ClusterActor, FindLeader, PartitionCount, Ping, Refresh, Shutdown, Snapshot,
+    SpuConnect,
 };
 use super::config::{ClientConfig, EndpointSource};
 use super::error::ClientError;
@@ -277,6 +278,13 @@ impl FluvioClient {
             }
         })?;
         self.spu_connection(target).await
+    }
+
+    /// Whether the client's actors (the cluster supervisor and the SC connection) answer a
+    /// message within `timeout`: they serve their mailboxes also while the SC is away.
+    pub async fn actors_answer(&self, timeout: std::time::Duration) -> bool {
+        let cluster = tokio::time::timeout(timeout, self.inner.actor.send(Ping));
+        matches!(cluster.await, Ok(Ok(()))) && self.inner.sc.actor_answers(timeout).await
     }
 
     /// Re-read SPU and partition metadata now (call after a `NotLeader` error).

@@ -74,6 +74,11 @@ pub(crate) struct Cancel(pub(crate) i32);
 #[rtype(result = "()")]
 pub(crate) struct Close;
 
+/// Answered at once: the actor is serving its mailbox (a liveness probe).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Ping;
+
 type Writer = FramedWrite<RawFrame, WriteHalf<Box<dyn Io>>, FrameCodec>;
 
 /// The actor behind a [`super::Connection`].
@@ -291,6 +296,12 @@ impl Handler<Close> for ConnectionActor {
         // supervisor restarts the actor, which stays closed).
         ctx.stop();
     }
+}
+
+impl Handler<Ping> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
 impl StreamHandler<Result<Bytes, FrameError>> for ConnectionActor {

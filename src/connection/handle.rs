@@ -10,7 +10,7 @@ use actix::Addr;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::actor::{Cancel, Close, ConnectionActor, Shared, Submit};
+use super::actor::{Cancel, Close, ConnectionActor, Ping, Shared, Submit};
 use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
@@ -151,6 +151,15 @@ impl Connection {
     /// closed.
     pub fn state(&self) -> ConnectionState {
         self.inner.shared.state.get()
+    }
+
+    /// Whether the connection's actor answers a message within `timeout` (it serves its
+    /// mailbox also while it reconnects or after it closed).
+    pub async fn actor_answers(&self, timeout: std::time::Duration) -> bool {
+        matches!(
+            tokio::time::timeout(timeout, self.inner.actor.send(Ping)).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Close the connection: pending and later requests fail with

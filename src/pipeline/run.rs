@@ -188,8 +188,8 @@ impl PipelineHandle {
         &self.stats
     }
 
-    /// A live view of the pipeline's state and its partitions' streams (for readiness
-    /// checks); it outlives the handle.
+    /// A live view of the pipeline's state and its partitions' streams, for readiness
+    /// checks (e.g. [`crate::health::Health::watch_pipeline`]); it outlives the handle.
     pub fn status(&self) -> PipelineStatus {
         self.status.clone()
     }

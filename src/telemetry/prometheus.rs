@@ -21,7 +21,8 @@ pub fn prometheus_builder() -> Result<PrometheusBuilder, BuildError> {
 }
 
 /// Install a Prometheus recorder (from [`prometheus_builder`]) as the global recorder and
-/// [`describe`] every metric; no listener: serve the handle's `render()` from your own app.
+/// [`describe`] every metric; no listener: serve the handle's `render()` from your own app
+/// (the `web` feature's `health::web::configure` mounts it at `/metrics`).
 ///
 /// # Errors
 /// A recorder is installed already.

@@ -9,6 +9,13 @@
 //! `stream_fetch`, error-code names). Times of events are exported as Unix timestamps
 //! (`..._timestamp_seconds`): their age is `time() - metric` in PromQL.
 //!
+//! `config/grafana-dashboard.json` (a Grafana dashboard for a fleet of workers: throughput,
+//! lag, commit age, errors by code, latency, connections) and `config/alert-rules.yml`
+//! (Prometheus rules: a stuck partition, a stale commit, growing lag, a worker restarting in
+//! a loop, a connection down, produce failing) ship with the crate; `tests/fleet_config.rs`
+//! checks that every metric and label they use is in [`METRICS`] and that every metric has a
+//! panel.
+//!
 //! Per-partition series are registered when a consumer starts, so they exist (at 0) before
 //! the first record; install the recorder before starting clients.
 //!

@@ -312,7 +312,9 @@ impl Fetcher {
                             cause: "stream ended".into(),
                         })),
                     };
-                    if *attempt > 0 {
+                    // A frame that only carries an error (e.g. a restarted SPU that does not
+                    // lead the partition yet) is not a resumed stream: the backoff goes on.
+                    if *attempt > 0 && frame.partition.error_code == ErrorCode::None {
                         tracing::info!(topic = %self.topic, partition = self.partition, next = self.next, attempts = *attempt, "stream resumed");
                         *attempt = 0;
                     }

@@ -190,6 +190,32 @@ impl PartitionStream {
         batch
     }
 
+    /// As [`PartitionStream::next_batch`], at most `max` records (at least 1); the rest of
+    /// a larger frame stays buffered for the next call.
+    pub async fn next_batch_up_to(
+        &mut self,
+        max: usize,
+    ) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
+        let max = max.max(1);
+        let records = if self.buffer.is_empty() {
+            match self.rx.recv().await? {
+                Ok(batch) if batch.len() <= max => batch,
+                Ok(batch) => {
+                    self.buffer.extend(batch);
+                    self.buffer.drain(..max).collect()
+                }
+                Err(error) => return Some(Err(error)),
+            }
+        } else {
+            let n = max.min(self.buffer.len());
+            self.buffer.drain(..n).collect()
+        };
+        if let Some(last) = records.last() {
+            self.read_ahead.handed_out(records.len(), last.offset);
+        }
+        Some(Ok(records))
+    }
+
     /// Like [`PartitionStream::next_batch`], but the records are not handed out yet: they
     /// stay buffered and undelivered (auto-commit does not cover them) until the caller
     /// reports them to [`PartitionStream::read_ahead`] as it hands them on to the user.

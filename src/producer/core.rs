@@ -14,7 +14,7 @@ use super::config::{PartitionerKind, ProducerOptions};
 use super::error::ProducerError;
 use super::partitioner::{KeyHashRoundRobin, Partitioner};
 use super::slot::DeliveryFuture;
-use crate::cluster::FluvioClient;
+use crate::cluster::{ClientError, FluvioClient};
 use crate::protocol::record::{BatchBuilder, Compression, BATCH_OVERHEAD};
 use crate::protocol::sc::CompressionAlgorithm;
 
@@ -117,7 +117,26 @@ impl Core {
         wait: bool,
         parent: Option<&tracing::Span>,
     ) -> Result<DeliveryFuture, ProducerError> {
+        self.enqueue_at(topic, None, key, value, wait, parent).await
+    }
+
+    /// As [`Core::enqueue`], to `partition` when given (else the partitioner's choice).
+    pub(crate) async fn enqueue_at(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        key: Option<&[u8]>,
+        value: &[u8],
+        wait: bool,
+        parent: Option<&tracing::Span>,
+    ) -> Result<DeliveryFuture, ProducerError> {
         let (topic, count) = self.topic(topic).await?;
+        if let Some(partition) = partition.filter(|&p| p >= count) {
+            return Err(ProducerError::Client(ClientError::PartitionNotFound {
+                topic: topic.to_string(),
+                partition,
+            }));
+        }
         let size = BatchBuilder::record_size(key, value, 0);
         let max = self.options.max_request_size.min(self.options.buffer_bytes);
         // The record alone in a batch: its payload's count prefix, the batch framing.
@@ -137,8 +156,9 @@ impl Core {
             })?
         };
         permit.forget();
-        let partition = match self.options.partitioner {
-            PartitionerKind::Specific(p) => p,
+        let partition = match (partition, &self.options.partitioner) {
+            (Some(p), _) => p,
+            (None, PartitionerKind::Specific(p)) => *p,
             _ => self.partitioner.partition(count, key, value),
         };
         let pushed = {

@@ -107,6 +107,24 @@ impl Producer {
         self.core.enqueue(topic, key, value, true, None).await
     }
 
+    /// As [`Producer::enqueue`], to `partition` of `topic` rather than the partitioner's
+    /// choice.
+    ///
+    /// # Errors
+    /// As [`Producer::enqueue`]; [`ClientError::PartitionNotFound`](crate::cluster::ClientError)
+    /// when the topic has no such partition.
+    pub async fn enqueue_to(
+        &self,
+        topic: &str,
+        partition: u32,
+        key: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<DeliveryFuture, ProducerError> {
+        self.core
+            .enqueue_at(topic, Some(partition), key, value, true, None)
+            .await
+    }
+
     /// Queue one record without waiting for buffer room.
     ///
     /// # Errors

@@ -15,7 +15,7 @@ mod logs;
 
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatch, WorkerError};
 
 const VALUED: &[&str] = &["--consumer-id", "--metrics-addr"];
 
@@ -26,15 +26,17 @@ impl Actor for Upper {
     type Context = Context<Self>;
 }
 
-impl Handler<Process> for Upper {
+impl Handler<ProcessBatch> for Upper {
     type Result = Result<Vec<Output>, WorkerError>;
 
-    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
-        let value = String::from_utf8_lossy(&msg.0.value).to_uppercase();
-        Ok(vec![Output {
-            key: msg.0.key,
-            value: value.into(),
-        }])
+    /// A partition's records as they arrived: one message and one answer per batch.
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        let outputs = msg.records.into_iter().map(|record| Output {
+            key: record.key,
+            value: record.value.to_ascii_uppercase().into(),
+            partition: None,
+        });
+        Ok(outputs.collect())
     }
 }
 

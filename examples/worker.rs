@@ -15,7 +15,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::Health;
-use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatch, WorkerError};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
 use serde::Deserialize;
 
@@ -73,15 +73,17 @@ impl Actor for Upper {
     type Context = Context<Self>;
 }
 
-impl Handler<Process> for Upper {
+impl Handler<ProcessBatch> for Upper {
     type Result = Result<Vec<Output>, WorkerError>;
 
-    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
-        let value = String::from_utf8_lossy(&msg.0.value).to_uppercase();
-        Ok(vec![Output {
-            key: msg.0.key,
-            value: value.into(),
-        }])
+    /// A partition's records as they arrived: one message and one answer per batch.
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        let outputs = msg.records.into_iter().map(|record| Output {
+            key: record.key,
+            value: record.value.to_ascii_uppercase().into(),
+            partition: None,
+        });
+        Ok(outputs.collect())
     }
 }
 
@@ -133,7 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.sink = Some(p.sink.clone());
     config.partition = p.partition;
     config.workers = p.workers;
-    config.smartmodules = p
+    config.consumer.smartmodules = p
         .smartmodules
         .iter()
         .map(invocation)

@@ -826,7 +826,7 @@ async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() 
         let mut config = PipelineConfig::new(&source, unique("sm-pipe"));
         config.sink = Some(sink.clone());
         config.exit_at_end = true;
-        config.smartmodules = vec![
+        config.consumer.smartmodules = vec![
             SmartModuleInvocation::filter(predefined(&filter)).with_param("needle", "7"),
             SmartModuleInvocation::map(predefined(&map)),
         ];

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::protocol::spu::SmartModuleInvocation;
+use crate::consumer::ConsumerOptions;
+use crate::producer::ProducerOptions;
 
 /// How a pipeline reads, commits, restarts and stops.
 #[derive(Debug, Clone)]
@@ -36,8 +37,15 @@ pub struct PipelineConfig {
     pub restart_backoff: Duration,
     /// Stop each partition at the end it had when the pipeline started.
     pub exit_at_end: bool,
-    /// SmartModules applied on the SPU before records reach the workers.
-    pub smartmodules: Vec<SmartModuleInvocation>,
+    /// How each partition of `source` is read: the start when nothing is committed under
+    /// `consumer_id` (`offset`), isolation, fetch size, SmartModules applied on the SPU
+    /// before records reach the workers, read-ahead. The pipeline sets `consumer_id` and
+    /// (from `exit_at_end`) `disable_continuous`; it commits itself (`auto_commit` is
+    /// ignored).
+    pub consumer: ConsumerOptions,
+    /// How outputs are written to `sink`: compression, batch size, linger, partitioner,
+    /// delivery guarantee and timeout, buffer size.
+    pub producer: ProducerOptions,
 }
 
 impl PipelineConfig {
@@ -57,7 +65,8 @@ impl PipelineConfig {
             restart_window: Duration::from_secs(60),
             restart_backoff: Duration::from_millis(100),
             exit_at_end: false,
-            smartmodules: Vec::new(),
+            consumer: ConsumerOptions::default(),
+            producer: ProducerOptions::default(),
         }
     }
 }

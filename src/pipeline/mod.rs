@@ -12,7 +12,54 @@
 //! the last committed offset, so nothing is skipped; redeliveries are counted
 //! (`fluvio_pipeline_redelivered_records_total`).
 //!
-//! A worker may hand a record on to more actors of its own and answer when they are done;
+//! Workers come in two styles. A **batch worker** handles [`ProcessBatch`]: one partition's
+//! records as the stream delivered them (up to `max_in_flight`), one message and one answer
+//! per batch: the fast path, with acknowledgement, ordering, commits and redelivery per
+//! batch. A **per-record worker** handles [`Process`], one message per record. The factory
+//! passed to [`start_pipeline`] returns either recipient.
+//!
+//! ```no_run
+//! use actix::prelude::*;
+//! use actix_fluvio::pipeline::{Output, ProcessBatch, WorkerError};
+//!
+//! struct Upper;
+//!
+//! impl Actor for Upper {
+//!     type Context = Context<Self>;
+//! }
+//!
+//! impl Handler<ProcessBatch> for Upper {
+//!     type Result = Result<Vec<Output>, WorkerError>;
+//!
+//!     fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+//!         let outputs = msg.records.into_iter().map(|record| {
+//!             let value = record.value.to_ascii_uppercase();
+//!             match record.key {
+//!                 Some(key) => Output::keyed(key, value),
+//!                 None => Output::value(value),
+//!             }
+//!         });
+//!         Ok(outputs.collect())
+//!     }
+//! }
+//!
+//! # async fn run(client: actix_fluvio::cluster::FluvioClient) {
+//! let mut config = actix_fluvio::pipeline::PipelineConfig::new("orders", "orders-upper");
+//! config.sink = Some("orders-upper".into());
+//! let pipeline = actix_fluvio::pipeline::start_pipeline(&client, config, |_| {
+//!     Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient::<ProcessBatch>()
+//! })
+//! .await
+//! .unwrap();
+//! # }
+//! ```
+//!
+//! The source's consumer options (start offset, isolation, fetch size, SmartModules,
+//! read-ahead) and the sink's producer options (compression, batching, linger, partitioner,
+//! delivery) are [`PipelineConfig::consumer`] and [`PipelineConfig::producer`]; an
+//! [`Output`] can set its key and its sink partition.
+//!
+//! A per-record worker may hand a record on to more actors of its own and answer when they are done;
 //! the pipeline keeps the order of answers either way:
 //!
 //! ```no_run
@@ -66,4 +113,4 @@ pub use run::{start_pipeline, PipelineError, PipelineHandle, PipelineStats};
 pub use shutdown::{shutdown_signal, system_stopped};
 pub use status::{PipelineState, PipelineStatus};
 pub use tracker::OffsetTracker;
-pub use worker::{Output, Process, WorkerError};
+pub use worker::{Output, Process, ProcessBatch, Worker, WorkerError};

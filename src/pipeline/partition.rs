@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix::{MailboxError, Recipient};
+use actix::MailboxError;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -17,19 +17,24 @@ use super::partition_metrics::PartitionMetrics;
 use super::run::{PipelineError, PipelineStats, Workers};
 use super::status::{Phase, PipelineStatus};
 use super::tracker::OffsetTracker;
-use super::worker::{Output, Process, WorkerError};
+use super::worker::{Answer, Output, Process, ProcessBatch, Worker, WorkerError};
 use crate::cluster::FluvioClient;
-use crate::consumer::ConsumerOptions;
+use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, PartitionStream};
 use crate::producer::{DeliveryFuture, Producer};
 
-/// A record handed to its worker, waiting for the answer.
+/// Records handed to their worker in one message (one record, or a batch), waiting for
+/// the answer.
 struct Pending {
-    offset: i64,
-    /// The worker's generation the record went to.
+    /// The records' offsets, in order.
+    offsets: Vec<i64>,
+    /// The worker's generation the records went to.
     generation: u64,
-    answer: std::pin::Pin<Box<actix::dev::RecipientRequest<Process>>>,
+    answer: Answer,
     span: tracing::Span,
 }
+
+/// What the sink's acknowledgement task reports: the offsets it covers, and the outcome.
+type Settled = (Vec<i64>, Result<(), String>);
 
 pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
@@ -81,8 +86,8 @@ impl PartitionTask {
         let options = ConsumerOptions {
             consumer_id: Some(self.config.consumer_id.clone()),
             disable_continuous: self.config.exit_at_end,
-            smartmodules: self.config.smartmodules.clone(),
-            ..ConsumerOptions::default()
+            auto_commit: None,
+            ..self.config.consumer.clone()
         };
         let mut stream = self
             .client
@@ -93,16 +98,19 @@ impl PartitionTask {
         let committer = stream.committer();
         let mut tracker = OffsetTracker::new(None);
         let mut answers: VecDeque<Pending> = VecDeque::new();
-        let mut in_flight: JoinSet<(i64, Result<(), String>)> = JoinSet::new();
+        let mut in_flight: JoinSet<Settled> = JoinSet::new();
+        // Records in `answers` and `in_flight`.
+        let mut held = 0usize;
         let (mut since_commit, mut last_commit) = (0usize, Instant::now());
         let worker_index = self.partition as usize % self.workers.slots.len();
         let window = self.config.max_in_flight.max(1);
+        let worker_kind = self.worker(worker_index).0;
         let (mut failure, mut ended) = (None, false);
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();
         let worker_timeout = self.config.worker_timeout;
         loop {
-            if ended && answers.is_empty() && in_flight.is_empty() {
+            if ended && held == 0 {
                 break;
             }
             tokio::select! {
@@ -114,7 +122,10 @@ impl PartitionTask {
                     if since_commit > 0 => {}
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match self.settle(done, &mut tracker, highest_processed) {
-                        Ok(()) => since_commit += 1,
+                        Ok(records) => {
+                            held -= records;
+                            since_commit += records;
+                        }
                         Err(error) => {
                             failure = Some((error, self.worker(worker_index).1));
                             break;
@@ -124,7 +135,7 @@ impl PartitionTask {
                 answer = async { answers.front_mut().expect("checked").answer.as_mut().await },
                     if !answers.is_empty() =>
                 {
-                    let Pending { offset, generation, span, .. } =
+                    let Pending { offsets, generation, span, .. } =
                         answers.pop_front().expect("checked");
                     front_since = Instant::now();
                     let sent = self.send_outputs(answer, &span);
@@ -137,7 +148,7 @@ impl PartitionTask {
                                 Ok(())
                             };
                             in_flight.spawn(tracing::Instrument::instrument(
-                                async move { (offset, acked.await) },
+                                async move { (offsets, acked.await) },
                                 span,
                             ));
                         }
@@ -152,28 +163,37 @@ impl PartitionTask {
                 {
                     let front = answers.front().expect("checked");
                     let timeout = worker_timeout.unwrap_or_default();
-                    let error = format!("no answer for offset {} within {timeout:?}", front.offset);
+                    let error = format!("no answer for offset {} within {timeout:?}", front.offsets[0]);
                     failure = Some((error, front.generation));
                     break;
                 }
-                record = stream.next(), if !ended && answers.len() + in_flight.len() < window => {
-                    let Some(record) = record else {
+                records = next_records(&mut stream, &worker_kind, window - held), if !ended && held < window => {
+                    let Some(records) = records else {
                         // The end: finish what is under way first.
                         ended = true;
                         continue;
                     };
-                    let record = record?;
-                    let offset = record.offset;
-                    if offset <= *highest_processed {
-                        self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
-                        self.metrics.redelivered.increment(1);
+                    let records = records?;
+                    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+                        continue;
+                    };
+                    let (first, last) = (first.offset, last.offset);
+                    let mut offsets = Vec::with_capacity(records.len());
+                    for record in &records {
+                        if record.offset <= *highest_processed {
+                            self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                            self.metrics.redelivered.increment(1);
+                        }
+                        tracker.delivered(record.offset);
+                        offsets.push(record.offset);
                     }
-                    tracker.delivered(offset);
                     let span = tracing::debug_span!(
                         "fluvio.pipeline.record",
                         topic = %self.config.source,
                         partition = self.partition,
-                        offset,
+                        offset = first,
+                        last,
+                        records = records.len(),
                         worker = worker_index,
                         outputs = tracing::field::Empty,
                     );
@@ -181,17 +201,16 @@ impl PartitionTask {
                     if answers.is_empty() {
                         front_since = Instant::now();
                     }
+                    held += offsets.len();
                     answers.push_back(Pending {
-                        offset,
+                        offsets,
                         generation,
-                        answer: Box::pin(worker.send(Process(record))),
+                        answer: ask(&worker, self.partition, records),
                         span,
                     });
                 }
             }
-            self.metrics
-                .in_flight
-                .set((answers.len() + in_flight.len()) as f64);
+            self.metrics.in_flight.set(held as f64);
             if since_commit >= self.config.commit_every
                 || last_commit.elapsed() >= self.config.commit_interval
             {
@@ -217,26 +236,32 @@ impl PartitionTask {
         Ok(outcome)
     }
 
-    /// Account for a record whose outputs the sink answered; `Err` is the failure.
+    /// Account for records whose outputs the sink answered: how many; `Err` is the failure.
     fn settle(
         &self,
-        done: Result<(i64, Result<(), String>), tokio::task::JoinError>,
+        done: Result<Settled, tokio::task::JoinError>,
         tracker: &mut OffsetTracker,
         highest_processed: &mut i64,
-    ) -> Result<(), String> {
-        let (offset, result) = done.map_err(|e| format!("acknowledgement task: {e}"))?;
+    ) -> Result<usize, String> {
+        let (offsets, result) = done.map_err(|e| format!("acknowledgement task: {e}"))?;
         result?;
-        tracker.acked(offset);
-        *highest_processed = (*highest_processed).max(offset);
-        self.stats.acked.fetch_add(1, Ordering::Relaxed);
-        self.metrics.acked.increment(1);
-        Ok(())
+        for &offset in &offsets {
+            tracker.acked(offset);
+        }
+        if let Some(&last) = offsets.last() {
+            *highest_processed = (*highest_processed).max(last);
+        }
+        self.stats
+            .acked
+            .fetch_add(offsets.len() as u64, Ordering::Relaxed);
+        self.metrics.acked.increment(offsets.len() as u64);
+        Ok(offsets.len())
     }
 
     /// A fresh sender to worker `index`, and its generation. (Each sender may put one
     /// message past a full mailbox, so sends never wait and stay in order; `max_in_flight`
     /// bounds them.)
-    fn worker(&self, index: usize) -> (Recipient<Process>, u64) {
+    fn worker(&self, index: usize) -> (Worker, u64) {
         let slot = self.workers.slots[index]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -261,10 +286,19 @@ impl PartitionTask {
         if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
             receipts.reserve(outputs.len());
             for output in outputs {
-                let receipt = producer
-                    .enqueue(sink, output.key.as_deref(), &output.value)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let enqueued = match output.partition {
+                    Some(p) => {
+                        producer
+                            .enqueue_to(sink, p, output.key.as_deref(), &output.value)
+                            .await
+                    }
+                    None => {
+                        producer
+                            .enqueue(sink, output.key.as_deref(), &output.value)
+                            .await
+                    }
+                };
+                let receipt = enqueued.map_err(|e| e.to_string())?;
                 receipts.push(receipt);
             }
         }
@@ -359,5 +393,34 @@ impl PartitionTask {
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+}
+
+/// The next records for a worker of `kind`: one record for a [`Worker::Records`], up to
+/// `room` (at least 1) as they arrived for a [`Worker::Batches`].
+async fn next_records(
+    stream: &mut PartitionStream,
+    kind: &Worker,
+    room: usize,
+) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
+    match kind {
+        Worker::Records(_) => Some(stream.next().await?.map(|record| vec![record])),
+        Worker::Batches(_) => stream.next_batch_up_to(room).await,
+    }
+}
+
+/// Hand `records` to `worker`: one [`Process`] (a one-record batch) or one [`ProcessBatch`].
+fn ask(worker: &Worker, partition: u32, mut records: Vec<ConsumerRecord>) -> Answer {
+    match worker {
+        Worker::Records(recipient) if records.len() == 1 => {
+            let record = records.pop().expect("one record");
+            Box::pin(recipient.send(Process(record)))
+        }
+        // Read for a batch worker, then replaced by a per-record one: a factory that
+        // changes kind (see `Worker`) fails the batch, which is read again.
+        Worker::Records(_) => Box::pin(std::future::ready(Ok(Err(WorkerError(
+            "the worker factory returned a per-record worker for a batch worker".into(),
+        ))))),
+        Worker::Batches(recipient) => Box::pin(recipient.send(ProcessBatch { partition, records })),
     }
 }

@@ -14,17 +14,16 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use actix::Recipient;
 use tokio::sync::watch;
 
 use super::config::PipelineConfig;
 use super::partition::PartitionTask;
 use super::partition_metrics::PartitionMetrics;
 use super::status::{PipelineState, PipelineStatus};
-use super::worker::Process;
+use super::worker::Worker;
 use crate::cluster::{ClientError, FluvioClient};
 use crate::consumer::ConsumerError;
-use crate::producer::{Producer, ProducerError, ProducerOptions};
+use crate::producer::{Producer, ProducerError};
 
 /// Why a pipeline stopped.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -67,7 +66,7 @@ pub struct PipelineStats {
     pub commits: AtomicU64,
 }
 
-type Factory = Arc<dyn Fn(usize) -> Recipient<Process> + Send + Sync>;
+type Factory = Arc<dyn Fn(usize) -> Worker + Send + Sync>;
 
 pub(crate) struct Workers {
     pub(crate) factory: Factory,
@@ -76,7 +75,7 @@ pub(crate) struct Workers {
 
 /// One worker: its current actor, which incarnation that is, and its recent failures.
 pub(crate) struct Slot {
-    pub(crate) recipient: Recipient<Process>,
+    pub(crate) recipient: Worker,
     pub(crate) generation: u64,
     pub(crate) failures: VecDeque<Instant>,
 }
@@ -93,19 +92,23 @@ pub struct PipelineHandle {
     status: PipelineStatus,
 }
 
-/// Start a pipeline: `worker(i)` starts worker `i` and returns its recipient (called again
-/// to restart it). Start each worker on an arbiter of its own
-/// (`actix::Arbiter::new()`), so that a panic takes down only that worker.
+/// Start a pipeline: `worker(i)` starts worker `i` and returns its recipient, of
+/// [`Process`](super::Process) (records one by one) or of
+/// [`ProcessBatch`](super::ProcessBatch) (a partition's records in batches); it is called
+/// again to restart the worker and must return the same kind each time. Start each worker
+/// on an arbiter of its own (`actix::Arbiter::new()`), so that a panic takes down only that
+/// worker.
 ///
 /// # Errors
 /// The source topic's partitions cannot be read.
-pub async fn start_pipeline<F>(
+pub async fn start_pipeline<F, W>(
     client: &FluvioClient,
     config: PipelineConfig,
     worker: F,
 ) -> Result<PipelineHandle, PipelineError>
 where
-    F: Fn(usize) -> Recipient<Process> + Send + Sync + 'static,
+    F: Fn(usize) -> W + Send + Sync + 'static,
+    W: Into<Worker>,
 {
     let count = client
         .partition_count(&config.source)
@@ -122,7 +125,7 @@ where
             return Err(ConsumerError::from(missing).into());
         }
     };
-    let factory: Factory = Arc::new(worker);
+    let factory: Factory = Arc::new(move |i| worker(i).into());
     let workers = Arc::new(Workers {
         slots: (0..config.workers.max(1))
             .map(|i| {
@@ -138,7 +141,7 @@ where
     let producer = config
         .sink
         .as_ref()
-        .map(|_| client.producer(ProducerOptions::default()));
+        .map(|_| client.producer(config.producer.clone()));
     let (stop, stop_rx) = watch::channel(false);
     let stop = Arc::new(stop);
     let stats = Arc::new(PipelineStats::default());

@@ -1,0 +1,311 @@
+//! Pipelines with batch workers (`ProcessBatch`) on the embedded test cluster: each
+//! partition's records arrive in order and in batches, a batch that fails is delivered again
+//! after the restart with the commit never past it, a drain finishes the batches in flight,
+//! and outputs can pick their sink partition.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatch, WorkerError};
+use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+
+use common::{bounded, read_values};
+
+/// Source records `rec-NNNN` (keys `kNNNN`) over `partitions` partitions, and an empty sink
+/// of `sink_partitions`.
+async fn setup(
+    partitions: u32,
+    sink_partitions: u32,
+    records: usize,
+) -> (TestCluster, FluvioClient) {
+    let cluster = TestCluster::start(TestClusterConfig::default())
+        .await
+        .unwrap();
+    let client = cluster.client().await.unwrap();
+    for (topic, count) in [("source", partitions), ("sink", sink_partitions)] {
+        client
+            .admin()
+            .create_topic(topic, TopicConfig::new(count))
+            .await
+            .unwrap();
+    }
+    let producer = client.producer(ProducerOptions::default());
+    producer
+        .send_batch(
+            "source",
+            (0..records).map(|i| (Some(format!("k{i:04}")), format!("rec-{i:04}"))),
+        )
+        .await
+        .unwrap();
+    (cluster, client)
+}
+
+/// The committed offset of `consumer_id` on `partition` of "source".
+async fn committed(client: &FluvioClient, consumer_id: &str, partition: u32) -> Option<i64> {
+    let offsets = client.admin().list_consumer_offsets().await.unwrap();
+    offsets
+        .iter()
+        .find(|o| o.consumer_id == consumer_id && o.replica_id.partition == partition)
+        .map(|o| o.offset)
+}
+
+/// The failing batch's partition and first offset, and the committed offset then.
+type AtFailure = (u32, i64, Option<i64>);
+
+/// Tags each record `PARTITION:OFFSET:VALUE`, notes the batch sizes, and fails the first
+/// batch that holds `fail_on` (after checking that nothing at or past the batch's first
+/// offset was committed).
+struct Tagger {
+    client: FluvioClient,
+    sizes: Arc<Mutex<Vec<usize>>>,
+    fail_on: Arc<Mutex<Option<String>>>,
+    seen_at_failure: Arc<Mutex<Option<AtFailure>>>,
+}
+
+impl Actor for Tagger {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for Tagger {
+    type Result = ResponseFuture<Result<Vec<Output>, WorkerError>>;
+
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        self.sizes.lock().unwrap().push(msg.records.len());
+        let fails = {
+            let mut fail_on = self.fail_on.lock().unwrap();
+            let hit = fail_on
+                .as_ref()
+                .is_some_and(|v| msg.records.iter().any(|r| r.value == v.as_bytes()));
+            if hit {
+                *fail_on = None;
+            }
+            hit
+        };
+        let (client, seen) = (self.client.clone(), self.seen_at_failure.clone());
+        Box::pin(async move {
+            if fails {
+                let first = msg.records[0].offset;
+                let at = committed(&client, "batcher", msg.partition).await;
+                *seen.lock().unwrap() = Some((msg.partition, first, at));
+                return Err(WorkerError("fails this batch once".into()));
+            }
+            let outputs = msg.records.iter().map(|r| {
+                let value = String::from_utf8_lossy(&r.value);
+                Output::keyed(
+                    r.key.clone().unwrap_or_default(),
+                    format!("{}:{}:{value}", msg.partition, r.offset),
+                )
+            });
+            Ok(outputs.collect())
+        })
+    }
+}
+
+/// Outputs per source partition: the offsets, in sink order.
+fn offsets_by_partition(sink: &[String]) -> BTreeMap<u32, Vec<i64>> {
+    let mut by = BTreeMap::<u32, Vec<i64>>::new();
+    for line in sink {
+        let mut parts = line.splitn(3, ':');
+        let p = parts.next().unwrap().parse().unwrap();
+        let o = parts.next().unwrap().parse().unwrap();
+        by.entry(p).or_default().push(o);
+    }
+    by
+}
+
+#[actix_rt::test]
+async fn batches_keep_each_partitions_order_and_a_failed_batch_comes_again() {
+    bounded(async {
+        let (_cluster, client) = setup(2, 1, 2000).await;
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let fail_on = Arc::new(Mutex::new(Some("rec-1500".to_owned())));
+        let seen_at_failure = Arc::new(Mutex::new(None));
+        let mut config = PipelineConfig::new("source", "batcher");
+        config.sink = Some("sink".into());
+        config.commit_every = 100;
+        config.max_in_flight = 300;
+        config.exit_at_end = true;
+        config.restart_backoff = Duration::from_millis(10);
+        let worker = {
+            let (client, sizes, fail_on, seen) = (
+                client.clone(),
+                sizes.clone(),
+                fail_on.clone(),
+                seen_at_failure.clone(),
+            );
+            move |_| {
+                let tagger = Tagger {
+                    client: client.clone(),
+                    sizes: sizes.clone(),
+                    fail_on: fail_on.clone(),
+                    seen_at_failure: seen.clone(),
+                };
+                Tagger::start_in_arbiter(&Arbiter::new().handle(), |_| tagger)
+                    .recipient::<ProcessBatch>()
+            }
+        };
+        let stats = start_pipeline(&client, config, worker)
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(stats.restarts.load(Ordering::Relaxed), 1);
+
+        // Batches, never above max_in_flight.
+        let sizes = sizes.lock().unwrap().clone();
+        assert!(sizes.iter().any(|&n| n > 1), "batches of one: {sizes:?}");
+        assert!(sizes.iter().all(|&n| (1..=300).contains(&n)), "{sizes:?}");
+
+        // The commit was behind the failing batch when it failed.
+        let (partition, first, at) = seen_at_failure.lock().unwrap().expect("a batch failed");
+        assert!(
+            at.is_none_or(|c| c < first),
+            "partition {partition} committed {at:?} with the batch from {first} unacknowledged"
+        );
+
+        // Every record, each partition in order (a restart resumes after the last commit,
+        // which may go back once, to records acknowledged but not yet committed).
+        let sink = read_values(&client, "sink", 1).await;
+        let values: HashSet<String> = sink
+            .iter()
+            .map(|l| l.rsplit(':').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(values.len(), 2000, "every record copied");
+        for (p, offsets) in offsets_by_partition(&sink) {
+            let (_, end) = client.partition_offsets("source", p).await.unwrap();
+            // Each run of increasing offsets; a restart goes back once, to the commit.
+            let back = offsets.windows(2).filter(|w| w[1] <= w[0]).count();
+            assert!(
+                back <= usize::from(p == partition),
+                "partition {p}: {offsets:?}"
+            );
+            assert_eq!(offsets.last(), Some(&(end - 1)));
+            assert_eq!(committed(&client, "batcher", p).await, Some(end - 1));
+        }
+    })
+    .await;
+}
+
+/// Takes 20 ms per batch.
+struct SlowBatches;
+
+impl Actor for SlowBatches {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for SlowBatches {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        std::thread::sleep(Duration::from_millis(20));
+        let outputs = msg
+            .records
+            .into_iter()
+            .map(|r| Output::value(r.value.to_ascii_uppercase()));
+        Ok(outputs.collect())
+    }
+}
+
+#[actix_rt::test]
+async fn a_drain_finishes_the_batches_in_flight_and_commits_what_they_acknowledged() {
+    bounded(async {
+        let (_cluster, client) = setup(1, 1, 3000).await;
+        let mut config = PipelineConfig::new("source", "batch-drainer");
+        config.sink = Some("sink".into());
+        config.max_in_flight = 100;
+        config.commit_every = 1_000_000;
+        config.commit_interval = Duration::from_secs(3600);
+        let pipeline = start_pipeline(&client, config, |_| {
+            SlowBatches::start_in_arbiter(&Arbiter::new().handle(), |_| SlowBatches)
+                .recipient::<ProcessBatch>()
+        })
+        .await
+        .unwrap();
+        while pipeline.stats().acked.load(Ordering::Relaxed) < 100 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let stats = pipeline.drain().await.unwrap();
+        let acked = stats.acked.load(Ordering::Relaxed) as usize;
+        assert!(
+            acked < 3000,
+            "the drain stopped the reading ({acked} acked)"
+        );
+        let sink = read_values(&client, "sink", 1).await;
+        assert_eq!(sink.len(), acked, "every acknowledged batch is in the sink");
+        assert_eq!(
+            committed(&client, "batch-drainer", 0).await,
+            Some(acked as i64 - 1),
+            "committed exactly what was acknowledged"
+        );
+        let expected: Vec<String> = (0..acked).map(|i| format!("REC-{i:04}")).collect();
+        assert_eq!(sink, expected);
+    })
+    .await;
+}
+
+/// Sends each record to the sink partition its value's number picks.
+struct Router;
+
+impl Actor for Router {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for Router {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        let outputs = msg.records.into_iter().map(|r| {
+            let n: u32 = String::from_utf8_lossy(&r.value[4..]).parse().unwrap();
+            Output::value(r.value).to_partition(n % 3)
+        });
+        Ok(outputs.collect())
+    }
+}
+
+#[actix_rt::test]
+async fn outputs_go_to_the_sink_partition_they_name_and_options_pass_through() {
+    bounded(async {
+        let (_cluster, client) = setup(1, 3, 90).await;
+        let mut config = PipelineConfig::new("source", "router");
+        config.sink = Some("sink".into());
+        config.exit_at_end = true;
+        // The source's start offset and the sink's partitioner come from the options.
+        config.consumer.offset = actix_fluvio::consumer::Offset::Absolute(30);
+        config.producer.partitioner = actix_fluvio::producer::PartitionerKind::Specific(0);
+        start_pipeline(&client, config, |_| {
+            Router::start_in_arbiter(&Arbiter::new().handle(), |_| Router)
+                .recipient::<ProcessBatch>()
+        })
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+        for p in 0..3u32 {
+            let options = actix_fluvio::consumer::ConsumerOptions {
+                disable_continuous: true,
+                ..Default::default()
+            };
+            let mut stream = client.partition_consumer("sink", p, options).await.unwrap();
+            let mut got = Vec::new();
+            while let Some(record) = stream.next().await {
+                got.push(String::from_utf8(record.unwrap().value.to_vec()).unwrap());
+            }
+            let expected: Vec<String> = (30..90)
+                .filter(|i| i % 3 == p as usize)
+                .map(|i| format!("rec-{i:04}"))
+                .collect();
+            assert_eq!(got, expected, "sink partition {p}");
+        }
+    })
+    .await;
+}

@@ -123,6 +123,12 @@ async fn ours_pipeline(
     config.sink = Some(sink.clone());
     config.workers = 2;
     config.exit_at_end = true;
+    if let Some(w) = std::env::var("BENCH_WINDOW")
+        .ok()
+        .and_then(|w| w.parse().ok())
+    {
+        config.max_in_flight = w;
+    }
     let pipeline = start_pipeline(client, config, move |_| -> Worker {
         let upper = Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper);
         if batches {
@@ -294,14 +300,31 @@ fn main() {
             .expect("source records");
         producer.close().await.expect("flush");
         let (mut batch, mut single, mut official, mut raw) = (vec![], vec![], vec![], vec![]);
+        // BENCH_ONLY=batch|record|official|raw runs one copy (e.g. under a profiler).
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        let runs = |what: &str| only.is_empty() || only == what;
         for round in 0..rounds {
             let tag = |what: &str| format!("{stamp}-{what}{round}");
-            batch.push(measure(ours_pipeline(&client, &source, count, &tag("b"), true)).await);
-            official.push(measure(official_loop(&fluvio, &client, &source, count, &tag("o"))).await);
-            single.push(measure(ours_pipeline(&client, &source, count, &tag("r"), false)).await);
-            raw.push(measure(ours_raw(&client, &source, count, &tag("w"))).await);
+            if runs("batch") {
+                batch.push(measure(ours_pipeline(&client, &source, count, &tag("b"), true)).await);
+            }
+            if runs("official") {
+                official.push(measure(official_loop(&fluvio, &client, &source, count, &tag("o"))).await);
+            }
+            if runs("record") {
+                single.push(measure(ours_pipeline(&client, &source, count, &tag("r"), false)).await);
+            }
+            if runs("raw") {
+                raw.push(measure(ours_raw(&client, &source, count, &tag("w"))).await);
+            }
         }
-        let med = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let med = |runs: &[Run], f: fn(&Run) -> f64| {
+            if runs.is_empty() {
+                f64::NAN
+            } else {
+                median(runs.iter().map(f).collect())
+            }
+        };
         println!("cluster {addr}, {count} x {size} B, 2 partitions, {rounds} alternating rounds (medians)");
         println!("| copy | rec/s | vs official | CPU µs/record | peak RSS MiB |");
         println!("|---|---|---|---|---|");

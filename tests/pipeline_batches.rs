@@ -309,3 +309,47 @@ async fn outputs_go_to_the_sink_partition_they_name_and_options_pass_through() {
     })
     .await;
 }
+
+#[actix_rt::test]
+async fn the_bytes_in_flight_stay_within_max_in_flight_bytes_and_one_frame() {
+    bounded(async {
+        let (_cluster, client) = setup(2, 1, 0).await;
+        let value = "v".repeat(10 * 1024);
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch(
+                "source",
+                (0..400).map(|i| (Some(format!("k{i:04}")), &value)),
+            )
+            .await
+            .unwrap();
+        const FRAME: i32 = 64 * 1024;
+        const BOUND: usize = 256 * 1024;
+        let mut config = PipelineConfig::new("source", "bounded");
+        config.sink = Some("sink".into());
+        config.exit_at_end = true;
+        config.max_in_flight_bytes = BOUND;
+        config.consumer.max_bytes = FRAME;
+        let stats = start_pipeline(&client, config, |_| {
+            SlowBatches::start_in_arbiter(&Arbiter::new().handle(), |_| SlowBatches)
+                .recipient::<ProcessBatch>()
+        })
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+        assert_eq!(stats.acked.load(Ordering::Relaxed), 400);
+        let peak = stats.peak_in_flight_bytes.load(Ordering::Relaxed) as usize;
+        println!("peak in flight: {peak} bytes (bound {BOUND} + one frame of {FRAME})");
+        assert!(
+            peak <= BOUND + FRAME as usize,
+            "held {peak} bytes, above {BOUND} + one frame"
+        );
+        assert!(
+            peak >= BOUND / 2,
+            "a slow worker lets the records pile up to the bound: {peak}"
+        );
+    })
+    .await;
+}

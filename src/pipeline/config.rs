@@ -18,9 +18,20 @@ pub struct PipelineConfig {
     pub sink: Option<String>,
     /// Partition-affine workers: partition `p` goes to worker `p % workers`.
     pub workers: usize,
-    /// Records per partition whose outputs may wait for the sink's acknowledgement at once
-    /// (the worker goes on with the next records meanwhile, so the sink batches).
+    /// Records per partition between the stream and their acknowledgement (with the worker,
+    /// or their outputs waiting for the sink): the worker goes on with the next records
+    /// meanwhile, so the sink batches. Also the largest [`ProcessBatch`](super::ProcessBatch).
     pub max_in_flight: usize,
+    /// Bytes (keys and values) per partition between the stream and their acknowledgement:
+    /// no more records are read while this many are held (one batch may pass it).
+    ///
+    /// **Memory bound.** What a pipeline buffers, per partition: the stream's read-ahead
+    /// (`consumer.buffer_records` records, or one frame of at most `consumer.max_bytes`
+    /// when a frame holds more), plus the records in flight (`max_in_flight_bytes`, plus one
+    /// batch of at most one frame); the sink's outputs wait among the records in flight, so
+    /// for workers whose outputs are the size of their inputs they fit in the same bound.
+    /// `PipelineStats::peak_in_flight_bytes` reports the real figure.
+    pub max_in_flight_bytes: usize,
     /// Commit after this many acknowledged records...
     pub commit_every: usize,
     /// ...or this long after the last commit, whichever comes first.
@@ -57,7 +68,8 @@ impl PipelineConfig {
             consumer_id: consumer_id.into(),
             sink: None,
             workers: 1,
-            max_in_flight: 1000,
+            max_in_flight: 20_000,
+            max_in_flight_bytes: 8 * 1024 * 1024,
             commit_every: 1000,
             commit_interval: Duration::from_secs(1),
             worker_timeout: None,

@@ -106,6 +106,7 @@ mod run;
 mod shutdown;
 mod status;
 mod tracker;
+mod units;
 mod worker;
 
 pub use config::PipelineConfig;

@@ -10,13 +10,12 @@ use std::time::Instant;
 
 use actix::MailboxError;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use super::config::PipelineConfig;
 use super::partition_metrics::PartitionMetrics;
 use super::run::{PipelineError, PipelineStats, Workers};
 use super::status::{Phase, PipelineStatus};
-use super::tracker::OffsetTracker;
+use super::units::{UnitId, Units};
 use super::worker::{Answer, Output, Process, ProcessBatch, Worker, WorkerError};
 use crate::cluster::FluvioClient;
 use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, PartitionStream};
@@ -25,16 +24,39 @@ use crate::producer::{DeliveryFuture, Producer};
 /// Records handed to their worker in one message (one record, or a batch), waiting for
 /// the answer.
 struct Pending {
-    /// The records' offsets, in order.
-    offsets: Vec<i64>,
+    unit: Acked,
     /// The worker's generation the records went to.
     generation: u64,
     answer: Answer,
     span: tracing::Span,
 }
 
-/// What the sink's acknowledgement task reports: the offsets it covers, and the outcome.
-type Settled = (Vec<i64>, Result<(), String>);
+/// Records handed to the worker in one message: their unit, first and last offsets, count.
+#[derive(Debug, Clone, Copy)]
+struct Acked {
+    id: UnitId,
+    first: i64,
+    last: i64,
+    records: usize,
+    /// Key and value bytes of the records.
+    bytes: usize,
+}
+
+/// Records whose outputs went to the sink, waiting for its acknowledgement (one receipt
+/// per sink batch they landed in).
+struct Sent {
+    unit: Acked,
+    receipts: Vec<DeliveryFuture>,
+}
+
+/// Wait until the sink acknowledged every receipt (cancel-safe: a receipt already
+/// acknowledged answers at once when polled again).
+async fn acknowledged(receipts: &[DeliveryFuture]) -> Result<(), String> {
+    for receipt in receipts {
+        receipt.settled().await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
 
 pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
@@ -96,11 +118,13 @@ impl PartitionTask {
         self.status
             .set_phase(self.index, Phase::Reading(stream.status()));
         let committer = stream.committer();
-        let mut tracker = OffsetTracker::new(None);
+        let mut tracker = Units::default();
         let mut answers: VecDeque<Pending> = VecDeque::new();
-        let mut in_flight: JoinSet<Settled> = JoinSet::new();
-        // Records in `answers` and `in_flight`.
-        let mut held = 0usize;
+        // In unit order: the sink acknowledges in order, and commits go by prefix anyway.
+        let mut sent: VecDeque<Sent> = VecDeque::new();
+        // Records in `answers` and `sent`.
+        let (mut held, mut held_bytes) = (0usize, 0usize);
+        let max_bytes = self.config.max_in_flight_bytes.max(1);
         let (mut since_commit, mut last_commit) = (0usize, Instant::now());
         let worker_index = self.partition as usize % self.workers.slots.len();
         let window = self.config.max_in_flight.max(1);
@@ -120,11 +144,15 @@ impl PartitionTask {
                 // An idle partition still commits what was acknowledged, on the interval.
                 () = tokio::time::sleep_until((last_commit + self.config.commit_interval).into()),
                     if since_commit > 0 => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    match self.settle(done, &mut tracker, highest_processed) {
-                        Ok(records) => {
-                            held -= records;
-                            since_commit += records;
+                done = async { acknowledged(&sent.front().expect("checked").receipts).await },
+                    if !sent.is_empty() =>
+                {
+                    let unit = sent.pop_front().expect("checked").unit;
+                    match self.settle(unit, done, &mut tracker, highest_processed) {
+                        Ok(unit) => {
+                            held -= unit.records;
+                            held_bytes -= unit.bytes;
+                            since_commit += unit.records;
                         }
                         Err(error) => {
                             failure = Some((error, self.worker(worker_index).1));
@@ -135,23 +163,12 @@ impl PartitionTask {
                 answer = async { answers.front_mut().expect("checked").answer.as_mut().await },
                     if !answers.is_empty() =>
                 {
-                    let Pending { offsets, generation, span, .. } =
+                    let Pending { unit, generation, span, .. } =
                         answers.pop_front().expect("checked");
                     front_since = Instant::now();
-                    let sent = self.send_outputs(answer, &span);
-                    match tracing::Instrument::instrument(sent, span.clone()).await {
-                        Ok(receipts) => {
-                            let acked = async move {
-                                for receipt in receipts {
-                                    receipt.wait().await.map_err(|e| e.to_string())?;
-                                }
-                                Ok(())
-                            };
-                            in_flight.spawn(tracing::Instrument::instrument(
-                                async move { (offsets, acked.await) },
-                                span,
-                            ));
-                        }
+                    let outputs = self.send_outputs(answer, &span);
+                    match tracing::Instrument::instrument(outputs, span.clone()).await {
+                        Ok(receipts) => sent.push_back(Sent { unit, receipts }),
                         Err(error) => {
                             failure = Some((error, generation));
                             break;
@@ -163,11 +180,13 @@ impl PartitionTask {
                 {
                     let front = answers.front().expect("checked");
                     let timeout = worker_timeout.unwrap_or_default();
-                    let error = format!("no answer for offset {} within {timeout:?}", front.offsets[0]);
+                    let error = format!("no answer for offset {} within {timeout:?}", front.unit.first);
                     failure = Some((error, front.generation));
                     break;
                 }
-                records = next_records(&mut stream, &worker_kind, window - held), if !ended && held < window => {
+                records = next_records(&mut stream, &worker_kind, window - held),
+                    if !ended && held < window && held_bytes < max_bytes =>
+                {
                     let Some(records) = records else {
                         // The end: finish what is under way first.
                         ended = true;
@@ -178,15 +197,21 @@ impl PartitionTask {
                         continue;
                     };
                     let (first, last) = (first.offset, last.offset);
-                    let mut offsets = Vec::with_capacity(records.len());
-                    for record in &records {
-                        if record.offset <= *highest_processed {
-                            self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
-                            self.metrics.redelivered.increment(1);
-                        }
-                        tracker.delivered(record.offset);
-                        offsets.push(record.offset);
+                    if first <= *highest_processed {
+                        let again = records.iter().filter(|r| r.offset <= *highest_processed).count();
+                        self.stats.redelivered.fetch_add(again as u64, Ordering::Relaxed);
+                        self.metrics.redelivered.increment(again as u64);
                     }
+                    let unit = Acked {
+                        id: tracker.delivered(first, last),
+                        first,
+                        last,
+                        records: records.len(),
+                        bytes: records
+                            .iter()
+                            .map(|r| r.value.len() + r.key.as_ref().map_or(0, |k| k.len()))
+                            .sum(),
+                    };
                     let span = tracing::debug_span!(
                         "fluvio.pipeline.record",
                         topic = %self.config.source,
@@ -201,9 +226,13 @@ impl PartitionTask {
                     if answers.is_empty() {
                         front_since = Instant::now();
                     }
-                    held += offsets.len();
+                    held += unit.records;
+                    held_bytes += unit.bytes;
+                    self.stats
+                        .peak_in_flight_bytes
+                        .fetch_max(held_bytes as u64, Ordering::Relaxed);
                     answers.push_back(Pending {
-                        offsets,
+                        unit,
                         generation,
                         answer: ask(&worker, self.partition, records),
                         span,
@@ -222,8 +251,9 @@ impl PartitionTask {
         // After a failure, records the worker has not answered are dropped (read again after
         // the restart); what went to the sink finishes: acknowledged records get committed.
         drop(answers);
-        while let Some(done) = in_flight.join_next().await {
-            if let Err(error) = self.settle(done, &mut tracker, highest_processed) {
+        while let Some(Sent { unit, receipts }) = sent.pop_front() {
+            let done = acknowledged(&receipts).await;
+            if let Err(error) = self.settle(unit, done, &mut tracker, highest_processed) {
                 failure.get_or_insert((error, self.worker(worker_index).1));
             }
         }
@@ -239,23 +269,19 @@ impl PartitionTask {
     /// Account for records whose outputs the sink answered: how many; `Err` is the failure.
     fn settle(
         &self,
-        done: Result<Settled, tokio::task::JoinError>,
-        tracker: &mut OffsetTracker,
+        unit: Acked,
+        done: Result<(), String>,
+        tracker: &mut Units,
         highest_processed: &mut i64,
-    ) -> Result<usize, String> {
-        let (offsets, result) = done.map_err(|e| format!("acknowledgement task: {e}"))?;
-        result?;
-        for &offset in &offsets {
-            tracker.acked(offset);
-        }
-        if let Some(&last) = offsets.last() {
-            *highest_processed = (*highest_processed).max(last);
-        }
+    ) -> Result<Acked, String> {
+        done?;
+        tracker.acked(unit.id);
+        *highest_processed = (*highest_processed).max(unit.last);
         self.stats
             .acked
-            .fetch_add(offsets.len() as u64, Ordering::Relaxed);
-        self.metrics.acked.increment(offsets.len() as u64);
-        Ok(offsets.len())
+            .fetch_add(unit.records as u64, Ordering::Relaxed);
+        self.metrics.acked.increment(unit.records as u64);
+        Ok(unit)
     }
 
     /// A fresh sender to worker `index`, and its generation. (Each sender may put one
@@ -284,7 +310,6 @@ impl PartitionTask {
         span.record("outputs", outputs.len());
         let mut receipts = Vec::new();
         if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
-            receipts.reserve(outputs.len());
             for output in outputs {
                 let enqueued = match output.partition {
                     Some(p) => {
@@ -299,7 +324,13 @@ impl PartitionTask {
                     }
                 };
                 let receipt = enqueued.map_err(|e| e.to_string())?;
-                receipts.push(receipt);
+                // Records of one batch are acknowledged together: wait for one of them.
+                if !receipts
+                    .last()
+                    .is_some_and(|last: &DeliveryFuture| last.same_batch(&receipt))
+                {
+                    receipts.push(receipt);
+                }
             }
         }
         Ok(receipts)
@@ -363,7 +394,7 @@ impl PartitionTask {
     async fn commit(
         &self,
         committer: &crate::consumer::Committer,
-        tracker: &mut OffsetTracker,
+        tracker: &mut Units,
         last: bool,
     ) -> Result<(), PipelineError> {
         let Some(offset) = tracker.committable() else {

@@ -64,6 +64,9 @@ pub struct PipelineStats {
     pub restarts: AtomicU64,
     /// Offset commits.
     pub commits: AtomicU64,
+    /// The most key and value bytes one partition held between its stream and their
+    /// acknowledgement (see [`PipelineConfig::max_in_flight_bytes`]).
+    pub peak_in_flight_bytes: AtomicU64,
 }
 
 type Factory = Arc<dyn Fn(usize) -> Worker + Send + Sync>;

@@ -97,6 +97,21 @@ impl DeliveryFuture {
         self.partition
     }
 
+    /// Whether `other` is a record of the same batch (acknowledged or failed together).
+    pub(crate) fn same_batch(&self, other: &DeliveryFuture) -> bool {
+        Arc::ptr_eq(&self.slot, &other.slot)
+    }
+
+    /// Wait for the acknowledgement without taking the receipt (cancel-safe).
+    pub(crate) async fn settled(&self) -> Result<(), ProducerError> {
+        self.slot
+            .wait()
+            .await
+            .as_ref()
+            .map(|_| ())
+            .map_err(Clone::clone)
+    }
+
     /// Wait for the acknowledgement.
     ///
     /// # Errors

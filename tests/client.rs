@@ -1116,6 +1116,91 @@ async fn a_consumer_actor_auto_commits_a_batch_once_the_user_actor_handled_it() 
     .await;
 }
 
+/// Receives records and the consumer's address; commits each batch's last record by message.
+struct CommitsByMessage {
+    consumer: Option<actix::Addr<actix_fluvio::consumer::PartitionConsumerActor>>,
+    results: tokio::sync::mpsc::UnboundedSender<Result<(), ConsumerError>>,
+}
+
+impl actix::Actor for CommitsByMessage {
+    type Context = actix::Context<Self>;
+}
+
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+struct ConsumerIs(actix::Addr<actix_fluvio::consumer::PartitionConsumerActor>);
+
+impl actix::Handler<ConsumerIs> for CommitsByMessage {
+    type Result = ();
+
+    fn handle(&mut self, msg: ConsumerIs, _: &mut actix::Context<Self>) {
+        self.consumer = Some(msg.0);
+    }
+}
+
+impl actix::Handler<actix_fluvio::consumer::Records> for CommitsByMessage {
+    type Result = actix::ResponseFuture<()>;
+
+    fn handle(
+        &mut self,
+        msg: actix_fluvio::consumer::Records,
+        _: &mut actix::Context<Self>,
+    ) -> Self::Result {
+        let consumer = self.consumer.clone().expect("told the consumer first");
+        let results = self.results.clone();
+        let last = msg.0.last().map(actix_fluvio::consumer::Commit::record);
+        Box::pin(async move {
+            if let Some(commit) = last {
+                let result = consumer.send(commit).await.expect("consumer answers");
+                let _ = results.send(result);
+            }
+        })
+    }
+}
+
+#[actix_rt::test]
+async fn an_actor_holding_the_consumers_address_commits_by_message() {
+    use actix::Actor as _;
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        topic_of(&client, "by-message", 1, 30).await;
+        let options = ConsumerOptions {
+            consumer_id: Some("by-message-id".into()),
+            ..ConsumerOptions::default()
+        };
+        let stream = client
+            .partition_consumer("by-message", 0, options)
+            .await
+            .unwrap();
+        let (results, mut committed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let user = CommitsByMessage {
+            consumer: None,
+            results,
+        }
+        .start();
+        // The user actor learns the consumer's address before the consumer starts reading.
+        let recipient = user.clone().recipient();
+        actix_fluvio::consumer::PartitionConsumerActor::create(|ctx| {
+            user.do_send(ConsumerIs(actix::AsyncContext::address(ctx)));
+            actix_fluvio::consumer::PartitionConsumerActor::new(stream, recipient, None)
+        });
+        committed_rx
+            .recv()
+            .await
+            .unwrap()
+            .expect("the commit by message is stored");
+        wait_for_commits(
+            &client,
+            "by-message-id",
+            "by-message",
+            &HashMap::from([(0, 29)]),
+        )
+        .await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_batch_too_large_for_the_connection_frames_is_a_clear_error() {
     let cluster = cluster(1).await;

@@ -18,6 +18,28 @@ pub struct Records(pub Vec<ConsumerRecord>);
 #[rtype(result = "()")]
 pub struct StreamEnded(pub Option<ConsumerError>);
 
+/// Store `offset` (the last processed record's) under the stream's consumer id: commit by
+/// message, for actors that hold only the consumer's address. A record's committable
+/// position is its offset ([`Commit::record`]).
+///
+/// ```no_run
+/// # async fn demo(consumer: actix::Addr<actix_fluvio::consumer::PartitionConsumerActor>, record: actix_fluvio::consumer::ConsumerRecord) {
+/// use actix_fluvio::consumer::Commit;
+///
+/// consumer.send(Commit::record(&record)).await.unwrap().unwrap();
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Message)]
+#[rtype(result = "Result<(), ConsumerError>")]
+pub struct Commit(pub i64);
+
+impl Commit {
+    /// Commit up to and including `record`.
+    pub fn record(record: &ConsumerRecord) -> Self {
+        Commit(record.offset)
+    }
+}
+
 /// Pulls from a [`PartitionStream`] and sends [`Records`] to a recipient, waiting for each
 /// message to be handled before fetching more (one batch in flight: the user actor's
 /// mailbox never grows). A batch counts as delivered (what auto-commit stores) once the
@@ -90,5 +112,14 @@ impl Actor for PartitionConsumerActor {
             }
         };
         ctx.spawn(pump.into_actor(self).map(|(), _, ctx| ctx.stop()));
+    }
+}
+
+impl Handler<Commit> for PartitionConsumerActor {
+    type Result = ResponseFuture<Result<(), ConsumerError>>;
+
+    fn handle(&mut self, msg: Commit, _: &mut Context<Self>) -> Self::Result {
+        let committer = self.committer.clone();
+        Box::pin(async move { committer.commit(msg.0).await })
     }
 }

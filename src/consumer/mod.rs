@@ -53,7 +53,7 @@ mod tail;
 mod topic;
 mod transformed;
 
-pub use actor::{PartitionConsumerActor, Records, StreamEnded};
+pub use actor::{Commit, PartitionConsumerActor, Records, StreamEnded};
 pub use config::{ConsumerOptions, FETCH_FRAME_OVERHEAD};
 pub use error::ConsumerError;
 pub use offset::Offset;

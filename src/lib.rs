@@ -9,6 +9,8 @@
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
 //! - [`connection`]: the connection actor (multiplexing, streams, timeouts, TLS, reconnects).
+//! - [`group`]: consumer groups coordinated through a Fluvio topic (membership, leases,
+//!   sticky assignment, cooperative handover).
 //! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection.
 
 pub mod admin;
@@ -16,6 +18,7 @@ pub mod cluster;
 pub mod codec;
 pub mod connection;
 pub mod consumer;
+pub mod group;
 pub mod pipeline;
 pub mod producer;
 pub mod protocol;

@@ -23,6 +23,11 @@
 //! | `fluvio_pipeline_acked_total` | counter | | records acknowledged by pipeline workers |
 //! | `fluvio_pipeline_redelivered_total` | counter | | records delivered again after a worker restart |
 //! | `fluvio_pipeline_restarts_total` | counter | | pipeline worker restarts |
+//! | `fluvio_group_members` | gauge | `group` | live members in a member's view of its group |
+//! | `fluvio_group_generation` | gauge | `group` | the group's generation in a member's view |
+//! | `fluvio_group_assigned_partitions` | gauge | `group` | partitions this member is processing |
+//! | `fluvio_group_rebalances_total` | counter | `group` | generations a member has seen start |
+//! | `fluvio_group_rebalance_duration_seconds` | histogram | `group` | from a new generation until every partition is held by its owner, as a member read it |
 //!
 //! ## Spans
 //!
@@ -87,6 +92,17 @@ pub const PIPELINE_ACKED: &str = "fluvio_pipeline_acked_total";
 pub const PIPELINE_REDELIVERED: &str = "fluvio_pipeline_redelivered_total";
 /// Pipeline worker restarts.
 pub const PIPELINE_RESTARTS: &str = "fluvio_pipeline_restarts_total";
+
+/// Group members.
+pub const GROUP_MEMBERS: &str = "fluvio_group_members";
+/// Group generation.
+pub const GROUP_GENERATION: &str = "fluvio_group_generation";
+/// Partitions a group member processes.
+pub const GROUP_ASSIGNED_PARTITIONS: &str = "fluvio_group_assigned_partitions";
+/// Group rebalances.
+pub const GROUP_REBALANCES: &str = "fluvio_group_rebalances_total";
+/// Group rebalance time.
+pub const GROUP_REBALANCE_DURATION: &str = "fluvio_group_rebalance_duration_seconds";
 
 /// Count an answer of API `api_key` that carries the server error `code`.
 pub(crate) fn count_response_error(api_key: u16, code: &crate::protocol::ErrorCode) {
@@ -180,6 +196,27 @@ pub fn describe() {
         "records delivered again after a worker restart"
     );
     describe_counter!(PIPELINE_RESTARTS, "pipeline worker restarts");
+    describe_gauge!(
+        GROUP_MEMBERS,
+        "live members in a member's view of its group"
+    );
+    describe_gauge!(
+        GROUP_GENERATION,
+        "the group's generation in a member's view"
+    );
+    describe_gauge!(
+        GROUP_ASSIGNED_PARTITIONS,
+        "partitions this group member is processing"
+    );
+    describe_counter!(
+        GROUP_REBALANCES,
+        "group generations a member has seen start"
+    );
+    describe_histogram!(
+        GROUP_REBALANCE_DURATION,
+        Unit::Seconds,
+        "from a new group generation until every partition is held by its owner"
+    );
 }
 
 /// Install a Prometheus recorder and serve `/metrics` on `addr` (feature `prometheus`).

@@ -12,7 +12,7 @@ use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::group::{
-    coordination_topic, describe_group, list_groups, Assignment, GroupConfig, GroupMember,
+    coordination_topic, describe_group, list_groups, Assignment, Fence, GroupConfig, GroupMember,
     GroupRecord,
 };
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
@@ -73,8 +73,79 @@ enum Control {
     CutOff(Duration),
 }
 
-/// A member named `name` whose application records its partitions in `ledger`.
-async fn spawn_member(client: &FluvioClient, name: &str, ledger: Shared) -> Member {
+/// Where a member's application processes records, when it does: every value it
+/// processed, in order.
+type Processed = Arc<Mutex<Vec<String>>>;
+
+/// A partition being processed: stop it (it commits as it goes) or abort it.
+struct Reader {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Read `partition` from the group's committed offset, committing each record processed,
+/// until told to stop or the member's lease is gone.
+fn read(client: &FluvioClient, partition: u32, fence: Fence, processed: Processed) -> Reader {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    let client = client.clone();
+    let task = tokio::spawn(async move {
+        let options = ConsumerOptions {
+            consumer_id: Some(GROUP.into()),
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client
+            .partition_consumer(TOPIC, partition, options)
+            .await
+            .unwrap();
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stopped => return,
+                record = stream.next() => {
+                    let record = record.unwrap().unwrap();
+                    if !fence.is_valid() {
+                        return;
+                    }
+                    let value = String::from_utf8(record.value.to_vec()).unwrap();
+                    processed.lock().unwrap().push(value);
+                    stream.commit(record.offset).await.unwrap();
+                }
+            }
+        }
+    });
+    Reader { stop, task }
+}
+
+/// The partitions a member's application has started, with their readers when it
+/// processes records.
+#[derive(Default)]
+struct Started(BTreeMap<u32, Option<Reader>>);
+
+impl Started {
+    /// Stop `partitions`: gracefully (each reader finishes its record and commit) or at once.
+    async fn stop(&mut self, partitions: &BTreeSet<u32>, graceful: bool) {
+        for p in partitions {
+            if let Some(Some(reader)) = self.0.remove(p) {
+                if graceful {
+                    let _ = reader.stop.send(());
+                    reader.task.await.unwrap();
+                } else {
+                    reader.task.abort();
+                    let _ = reader.task.await;
+                }
+            }
+        }
+    }
+}
+
+/// A member named `name` whose application records its partitions in `ledger`, and reads
+/// them into `processed` when given.
+async fn spawn_member(
+    client: &FluvioClient,
+    name: &str,
+    ledger: Shared,
+    processed: Option<Processed>,
+) -> Member {
     let config = GroupConfig {
         member_id: Some(name.to_owned()),
         session_timeout: SESSION,
@@ -84,46 +155,49 @@ async fn spawn_member(client: &FluvioClient, name: &str, ledger: Shared) -> Memb
     };
     let mut member = GroupMember::join(client, config).await.unwrap();
     let (tx, mut control) = mpsc::unbounded_channel();
-    let name = name.to_owned();
+    let (name, client) = (name.to_owned(), client.clone());
     let app = tokio::spawn(async move {
-        let mut mine = BTreeSet::new();
+        let mut started = Started::default();
         let mut leaving: Option<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>> =
             None;
         loop {
             tokio::select! {
                 event = member.next() => {
                     let Some(event) = event else { break };
-                    let mut ledger = ledger.lock().unwrap();
-                    match event.unwrap() {
+                    let partitions = match event.unwrap() {
                         Assignment::Assigned { partitions, .. } => {
                             assert!(member.fence().is_valid(), "{name} assigned without a lease");
-                            for p in partitions {
-                                ledger.start(&name, p);
-                                mine.insert(p);
+                            for &p in &partitions {
+                                ledger.lock().unwrap().start(&name, p);
+                                let reader = processed.clone().map(|out| read(&client, p, member.fence(), out));
+                                started.0.insert(p, reader);
                             }
+                            continue;
                         }
                         Assignment::Revoked { partitions, release, .. } => {
-                            for p in partitions {
-                                ledger.stop(&name, p);
-                                mine.remove(&p);
-                            }
+                            started.stop(&partitions, true).await;
                             release.released();
+                            partitions
                         }
                         Assignment::Lost { partitions, .. } => {
                             assert!(!member.fence().is_valid(), "{name} lost partitions with a lease");
-                            for p in partitions {
-                                ledger.stop(&name, p);
-                                mine.remove(&p);
-                            }
+                            started.stop(&partitions, false).await;
+                            partitions
                         }
+                    };
+                    let mut ledger = ledger.lock().unwrap();
+                    for p in partitions {
+                        ledger.stop(&name, p);
                     }
                 }
                 Some(command) = control.recv(), if leaving.is_none() => match command {
                     Control::Leave => leaving = Some(Box::pin(member.start_leaving())),
                     Control::CutOff(d) => member.cut_off(d),
                     Control::Crash => {
+                        let all: BTreeSet<u32> = started.0.keys().copied().collect();
+                        started.stop(&all, false).await;
                         let mut ledger = ledger.lock().unwrap();
-                        for p in std::mem::take(&mut mine) {
+                        for p in all {
                             ledger.stop(&name, p);
                         }
                         return;
@@ -134,7 +208,10 @@ async fn spawn_member(client: &FluvioClient, name: &str, ledger: Shared) -> Memb
         if let Some(leaving) = leaving {
             leaving.await.unwrap();
         }
-        assert!(mine.is_empty(), "{name} ended still holding {mine:?}");
+        assert!(
+            started.0.is_empty(),
+            "{name} ended still holding partitions"
+        );
     });
     (tx, app)
 }
@@ -180,7 +257,7 @@ type Member = (mpsc::UnboundedSender<Control>, tokio::task::JoinHandle<()>);
 async fn three_members(client: &FluvioClient, ledger: &Shared) -> BTreeMap<&'static str, Member> {
     let mut members = BTreeMap::new();
     for name in ["a", "b", "c"] {
-        members.insert(name, spawn_member(client, name, ledger.clone()).await);
+        members.insert(name, spawn_member(client, name, ledger.clone(), None).await);
     }
     wait_for_shares(ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
     members
@@ -208,39 +285,40 @@ async fn three_members_share_six_partitions_and_a_leaver_releases_before_the_oth
     within(60, "the test", async {
         let (_cluster, client, ledger) = setup(6).await;
         let mut members = three_members(&client, &ledger).await;
-        let b_had = ledger.lock().unwrap().shares()["b"].clone();
-
+        let (b_had, before) = {
+            let ledger = ledger.lock().unwrap();
+            (ledger.shares()["b"].clone(), ledger.history.len())
+        };
         let (control, app) = members.remove("b").unwrap();
         control.send(Control::Leave).unwrap();
         app.await.unwrap();
         wait_for_shares(&ledger, &[("a", 3), ("c", 3)]).await;
         // The others kept theirs: only b's partitions moved.
         let history = ledger.lock().unwrap().history.clone();
-        let moved: BTreeSet<u32> = history
+        let moved: BTreeSet<u32> = history[before..]
             .iter()
-            .skip_while(|(m, _, started)| m != "b" || *started)
             .filter(|(m, _, started)| m != "b" && *started)
             .map(|(_, p, _)| *p)
             .collect();
         assert_eq!(moved, b_had);
 
-        // In the log: b released each of its partitions, then left.
+        // In the log: b's last records release each of its partitions, then leave.
         let log = coordination_log(&client).await;
-        let released: BTreeSet<u32> = log
+        let b_last: Vec<&GroupRecord> = log
             .iter()
-            .filter_map(|r| match r {
-                GroupRecord::Released {
-                    member, partition, ..
-                } if member.id == "b" => Some(*partition),
-                _ => None,
+            .filter(|r| r.author().is_some_and(|a| a.id == "b"))
+            .filter(|r| !matches!(r, GroupRecord::Heartbeat { .. }))
+            .collect();
+        let (releases, leave) = b_last[b_last.len() - b_had.len() - 1..].split_at(b_had.len());
+        let released: BTreeSet<u32> = releases
+            .iter()
+            .map(|r| match r {
+                GroupRecord::Released { partition, .. } => *partition,
+                other => panic!("{other:?} among b's releases"),
             })
             .collect();
         assert_eq!(released, b_had);
-        let last_b = log
-            .iter()
-            .rposition(|r| r.author().is_some_and(|a| a.id == "b"))
-            .unwrap();
-        assert!(matches!(log[last_b], GroupRecord::Leave { .. }));
+        assert!(matches!(leave, [GroupRecord::Leave { .. }]));
 
         let description = describe_group(&client, GROUP).await.unwrap();
         let ids: Vec<&str> = description.members.iter().map(|m| m.id.as_str()).collect();
@@ -311,6 +389,64 @@ async fn a_member_cut_off_from_the_cluster_stops_before_the_others_take_over_and
         let description = describe_group(&client, GROUP).await.unwrap();
         let ids: Vec<&str> = description.members.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
+    })
+    .await;
+}
+
+/// Records written all along while members join, one leaves and one crashes: every record
+/// is processed, each new owner resumes at the group's committed offset, graceful
+/// handovers repeat nothing, and the crash repeats at most the record in flight on each of
+/// the crashed member's partitions.
+#[tokio::test]
+async fn every_record_is_processed_and_only_the_crash_repeats_records_in_flight() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let processed = Processed::default();
+        let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writer = {
+            let (producer, writing) = (client.producer(Default::default()), writing.clone());
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                    let value = format!("r{}", sent.len());
+                    producer.send(TOPIC, None, value.as_bytes()).await.unwrap();
+                    sent.push(value);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                sent
+            })
+        };
+        let spawn = |name| spawn_member(&client, name, ledger.clone(), Some(processed.clone()));
+        let a = spawn("a").await;
+        wait_for_shares(&ledger, &[("a", 6)]).await;
+        let b = spawn("b").await;
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let c = spawn("c").await;
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        b.0.send(Control::Leave).unwrap();
+        b.1.await.unwrap();
+        wait_for_shares(&ledger, &[("a", 3), ("c", 3)]).await;
+        let c_had = ledger.lock().unwrap().shares()["c"].len();
+        c.0.send(Control::Crash).unwrap();
+        c.1.await.unwrap();
+        wait_for_shares(&ledger, &[("a", 6)]).await;
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        let sent = writer.await.unwrap();
+        let expected: BTreeSet<String> = sent.iter().cloned().collect();
+        loop {
+            let seen: BTreeSet<String> = processed.lock().unwrap().iter().cloned().collect();
+            assert!(seen.is_subset(&expected));
+            if seen == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let all = processed.lock().unwrap().clone();
+        let repeated = all.len() - expected.len();
+        println!("{} records, {repeated} processed twice", sent.len());
+        assert!(repeated <= c_had, "{repeated} records processed twice");
+        a.0.send(Control::Leave).unwrap();
+        a.1.await.unwrap();
     })
     .await;
 }

@@ -62,6 +62,7 @@ pub(crate) struct MemberTask {
     rebalance_started: Option<Instant>,
     acks: (ReleaseAcks, mpsc::UnboundedReceiver<(BTreeSet<u32>, u64)>),
     cut_off_until: Option<Instant>,
+    metadata_changes: tokio::sync::watch::Receiver<u64>,
 }
 
 fn now_ms() -> u64 {
@@ -98,6 +99,7 @@ impl MemberTask {
             rebalance_started: None,
             acks: mpsc::unbounded_channel(),
             cut_off_until: None,
+            metadata_changes: client.metadata_changes(),
             client,
             config,
             producer,
@@ -293,20 +295,27 @@ impl MemberTask {
         Ok(())
     }
 
+    /// After a metadata change, write the topic's partition count if it grew. From the
+    /// cache: never waits for the SC, which may be away.
     async fn check_partitions(&mut self) -> Result<(), GroupError> {
-        match self.client.partition_count(&self.config.topic).await {
-            Ok(count) if count > self.view.partitions() => {
+        if !self.metadata_changes.has_changed().unwrap_or(false) {
+            return Ok(());
+        }
+        self.metadata_changes.mark_unchanged();
+        let count = self
+            .client
+            .metadata()
+            .await?
+            .partition_count(&self.config.topic);
+        match count {
+            Some(count) if count > self.view.partitions() => {
                 self.append(&GroupRecord::Partitions {
                     topic: self.config.topic.clone(),
                     count,
                 })
                 .await
             }
-            Ok(_) => Ok(()),
-            Err(error) => {
-                tracing::debug!(topic = %self.config.topic, %error, "partition count unavailable");
-                Ok(())
-            }
+            _ => Ok(()),
         }
     }
 

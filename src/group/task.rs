@@ -14,7 +14,7 @@ use super::lease::{Fence, Lease};
 use super::record::{GroupRecord, MemberKey};
 use super::view::GroupView;
 use crate::cluster::FluvioClient;
-use crate::consumer::{ConsumerOptions, Offset, PartitionStream};
+use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, Offset, PartitionStream};
 use crate::producer::Producer;
 use crate::telemetry;
 
@@ -124,6 +124,7 @@ impl MemberTask {
 
     async fn serve(&mut self) -> Result<(), GroupError> {
         let mut stream = self.open_log().await?;
+        self.catch_up(&mut stream).await?;
         let count = self.client.partition_count(&self.config.topic).await?;
         self.append(&GroupRecord::Partitions {
             topic: self.config.topic.clone(),
@@ -146,23 +147,46 @@ impl MemberTask {
                         self.cut_off_until = Some(Instant::now() + duration);
                     }
                 },
-                Some((partitions, generation)) = self.acks.1.recv() => {
-                    self.write_releases(&partitions, generation).await?;
-                }
-                record = stream.next() => match record {
-                    Some(Ok(record)) => self.on_record(record.offset, &record.value)?,
-                    Some(Err(error)) => {
-                        tracing::debug!(group = %self.config.group, %error, "coordination log read failed");
-                    }
-                    None => stream = self.open_log().await?,
-                },
+                // Before the log: a long catch-up must not hold heartbeats back.
                 _ = tokio::time::sleep_until(tick.into()) => {
                     self.on_tick().await?;
                     let next = Instant::now() + self.config.tick();
                     tick = self.lease.until().filter(|u| *u > Instant::now()).map_or(next, |u| u.min(next));
                 }
+                Some((partitions, generation)) = self.acks.1.recv() => {
+                    self.write_releases(&partitions, generation).await?;
+                }
+                record = stream.next() => self.take(record, &mut stream).await?,
             }
         }
+    }
+
+    /// Read the log up to its end as it is now, before joining: the join is read back
+    /// within the session timeout however long the history.
+    async fn catch_up(&mut self, stream: &mut PartitionStream) -> Result<(), GroupError> {
+        let (_, end) = self.client.partition_offsets(&self.log_topic, 0).await?;
+        while self.next_offset < end {
+            let record = stream.next().await;
+            self.take(record, stream).await?;
+        }
+        Ok(())
+    }
+
+    /// Act on what the log stream gave: a record, a passing error, or its end (then read
+    /// on from a new stream).
+    async fn take(
+        &mut self,
+        record: Option<Result<ConsumerRecord, ConsumerError>>,
+        stream: &mut PartitionStream,
+    ) -> Result<(), GroupError> {
+        match record {
+            Some(Ok(record)) => self.on_record(record.offset, &record.value)?,
+            Some(Err(error)) => {
+                tracing::debug!(group = %self.config.group, %error, "coordination log read failed");
+            }
+            None => *stream = self.open_log().await?,
+        }
+        Ok(())
     }
 
     async fn open_log(&self) -> Result<PartitionStream, GroupError> {

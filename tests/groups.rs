@@ -151,6 +151,7 @@ async fn spawn_member(
         session_timeout: SESSION,
         heartbeat: Duration::from_millis(200),
         takeover_margin: Duration::from_millis(500),
+        snapshot_every: 20,
         ..GroupConfig::new(GROUP, TOPIC)
     };
     let mut member = GroupMember::join(client, config).await.unwrap();
@@ -447,6 +448,46 @@ async fn every_record_is_processed_and_only_the_crash_repeats_records_in_flight(
         assert!(repeated <= c_had, "{repeated} records processed twice");
         a.0.send(Control::Leave).unwrap();
         a.1.await.unwrap();
+    })
+    .await;
+}
+
+/// A member that joins after retention removed the start of the coordination log (with
+/// every join in it) takes the group's state from a snapshot: it sees the others, gets its
+/// share, and starts nothing they hold.
+#[tokio::test]
+async fn a_member_joining_after_retention_starts_from_a_snapshot() {
+    within(60, "the test", async {
+        let (cluster, client, ledger) = setup(6).await;
+        let mut members = BTreeMap::new();
+        for name in ["a", "b"] {
+            members.insert(
+                name,
+                spawn_member(&client, name, ledger.clone(), None).await,
+            );
+        }
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let log = coordination_topic(GROUP);
+        let snapshot_at = loop {
+            let records = coordination_log(&client).await;
+            if let Some(i) = records
+                .iter()
+                .rposition(|r| matches!(r, GroupRecord::Snapshot { .. }))
+            {
+                break i as i64;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        cluster
+            .evict_records_before(&log, 0, snapshot_at - 1)
+            .unwrap();
+        let (start, _) = client.partition_offsets(&log, 0).await.unwrap();
+        assert!(start > 0, "nothing was removed");
+        members.insert("c", spawn_member(&client, "c", ledger.clone(), None).await);
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        let description = describe_group(&client, GROUP).await.unwrap();
+        let ids: Vec<&str> = description.members.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
     })
     .await;
 }

@@ -36,6 +36,10 @@ pub struct GroupConfig {
     /// member's partitions over (default 1 s): room for clock rate drift and for the
     /// member's application to stop once its lease is gone.
     pub takeover_margin: Duration,
+    /// Records of the coordination log between snapshots of the group's state (default
+    /// 1,000): members that join after retention removed the log's first records start
+    /// from a snapshot.
+    pub snapshot_every: u64,
 }
 
 impl GroupConfig {
@@ -48,6 +52,7 @@ impl GroupConfig {
             session_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_secs(1),
             takeover_margin: Duration::from_secs(1),
+            snapshot_every: 1000,
         }
     }
 
@@ -99,6 +104,9 @@ impl GroupConfig {
         if self.takeover_margin.is_zero() {
             return invalid("the takeover margin must be positive".into());
         }
+        if !(1..=i64::MAX as u64).contains(&self.snapshot_every) {
+            return invalid("snapshot_every must be positive".into());
+        }
         Ok(())
     }
 }
@@ -146,6 +154,10 @@ mod tests {
             },
             GroupConfig {
                 takeover_margin: Duration::ZERO,
+                ..ok.clone()
+            },
+            GroupConfig {
+                snapshot_every: 0,
                 ..ok.clone()
             },
         ];

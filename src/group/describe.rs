@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::config::{coordination_topic, COORDINATION_PREFIX};
 use super::error::GroupError;
 use super::record::{GroupRecord, MemberKey};
-use super::view::GroupView;
+use super::replay::Replay;
 use crate::cluster::FluvioClient;
 use crate::consumer::ConsumerOptions;
 
@@ -66,13 +66,13 @@ pub async fn describe_group(
         ..ConsumerOptions::default()
     };
     let mut stream = client.partition_consumer(&log, 0, options).await?;
-    let mut view = GroupView::default();
+    let mut replay = Replay::default();
     while let Some(record) = stream.next().await {
         let record = record?;
-        if let Some(decoded) = GroupRecord::decode(&record.value) {
-            view.apply(record.offset, &decoded);
-        }
+        replay.apply(record.offset, GroupRecord::decode(&record.value));
     }
+    replay.anchor_anyway();
+    let view = replay.view();
     let mut committed = BTreeMap::new();
     if let Some(topic) = view.topic() {
         for offset in client.admin().list_consumer_offsets().await? {

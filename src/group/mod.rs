@@ -71,12 +71,19 @@
 //! - **Two live processes with the same member id and incarnation**: not supported (ids
 //!   are random by default).
 //! - **Records that are not group records** (another writer): skipped by every reader.
-//! - **Retention**: the log is read from its start; records evicted by retention would
-//!   give late joiners another history. The coordination topic keeps the cluster's default
-//!   retention (7 days); compact snapshots are future work.
+//! - **Retention** removes the log's oldest records. The first live member writes a
+//!   snapshot of the view every `snapshot_every` records, and every live member writes one
+//!   when it reads another member's join (each with the offset it is as of). A member whose
+//!   read starts after removed records takes the view from the first snapshot whose point
+//!   it can complete with the records still there, then applies them, and so holds the
+//!   same view as members that read from the start (who pass over snapshots); until then it
+//!   processes nothing. When no live member answers its join with a snapshot within the
+//!   session timeout, it reads the log as if it were whole (members whose join was removed
+//!   are unknown to it until they rejoin).
 //!
 //! ## Layout
-//! - `record`: the log's records; `view`: the state they build; `assign`: the assignment.
+//! - `record`: the log's records; `view`: the state they build; `replay`: reading the log
+//!   from its start or from a snapshot; `assign`: the assignment.
 //! - `lease`: a member's own lease and its [`Fence`]; `handover`: what a member starts,
 //!   revokes or loses; `task`: the member's loop; `member`: the [`GroupMember`] handle;
 //!   `event`: [`Assignment`] and [`Release`]; `describe`: [`describe_group`], [`list_groups`].
@@ -90,6 +97,7 @@ mod handover;
 mod lease;
 mod member;
 mod record;
+mod replay;
 mod task;
 mod view;
 

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::view::GroupView;
+
 /// One member incarnation: the member's id (unique per live process, no whitespace) and
 /// the incarnation it joined with (a new one after each rejoin). Two incarnations of one id
 /// are two members to the group.
@@ -65,6 +67,14 @@ pub enum GroupRecord {
         /// Its partition count.
         count: u32,
     },
+    /// The group's state after the record at `as_of`, for readers that start after records
+    /// were removed by retention; readers from the start pass over it.
+    Snapshot {
+        /// The offset of the last record applied to `view`.
+        as_of: i64,
+        /// The state.
+        view: Box<GroupView>,
+    },
 }
 
 impl GroupRecord {
@@ -76,7 +86,7 @@ impl GroupRecord {
             | Self::Heartbeat { member, .. }
             | Self::Leave { member }
             | Self::Released { member, .. } => Some(member),
-            Self::Expire { .. } | Self::Partitions { .. } => None,
+            Self::Expire { .. } | Self::Partitions { .. } | Self::Snapshot { .. } => None,
         }
     }
 
@@ -94,6 +104,7 @@ impl GroupRecord {
                 generation,
             } => format!("v1 released {} {partition} {generation}", m(member)),
             Self::Partitions { topic, count } => format!("v1 partitions {topic} {count}"),
+            Self::Snapshot { as_of, view } => format!("v1 snapshot {as_of} {}", view.encode()),
         };
         line.into_bytes()
     }
@@ -106,6 +117,14 @@ impl GroupRecord {
             return None;
         }
         let tag = fields.next()?;
+        if tag == "snapshot" {
+            let as_of = fields.next()?.parse().ok()?;
+            let view = Box::new(GroupView::decode(&mut fields)?);
+            return fields
+                .next()
+                .is_none()
+                .then_some(Self::Snapshot { as_of, view });
+        }
         let mut field = || fields.next().filter(|f| !f.is_empty());
         let record = match tag {
             "partitions" => Self::Partitions {
@@ -172,6 +191,12 @@ pub(crate) mod tests {
             }),
             ("[a-z0-9-]{1,63}", any::<u32>())
                 .prop_map(|(topic, count)| GroupRecord::Partitions { topic, count }),
+            (any::<i64>(), crate::group::view::tests::any_view()).prop_map(|(as_of, view)| {
+                GroupRecord::Snapshot {
+                    as_of,
+                    view: Box::new(view),
+                }
+            }),
         ]
     }
 
@@ -202,6 +227,8 @@ pub(crate) mod tests {
             "v1 expire a 1 x",
             "v1 released a 1 2",
             "v1 partitions t",
+            "v1 snapshot 1 t 2 0 0 0",
+            "v1 snapshot 1 t 2 0 1 a 1 0 0 0 x",
             "v1 join  1",
             "v1 unknown a 1",
         ] {

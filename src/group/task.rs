@@ -12,11 +12,14 @@ use super::event::{Assignment, Release, ReleaseAcks};
 use super::handover::{Change, Local};
 use super::lease::{Fence, Lease};
 use super::record::{GroupRecord, MemberKey};
-use super::view::GroupView;
+use super::replay::Replay;
 use crate::cluster::FluvioClient;
 use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, Offset, PartitionStream};
 use crate::producer::Producer;
 use crate::telemetry;
+
+mod leave;
+mod upkeep;
 
 /// What the handle asks of the task.
 #[derive(Debug)]
@@ -49,7 +52,11 @@ pub(crate) struct MemberTask {
     events: Events,
     commands: mpsc::UnboundedReceiver<Command>,
     log_topic: String,
-    view: GroupView,
+    replay: Replay,
+    /// The offset of the last snapshot read or written.
+    last_snapshot: i64,
+    /// Another member joined since the last snapshot.
+    joiner_waits: bool,
     me: MemberKey,
     lease: Lease,
     phase: Phase,
@@ -90,7 +97,9 @@ impl MemberTask {
             },
             lease: Lease::new(config.session_timeout, fence.clone()),
             phase: Phase::Joining { since: now },
-            view: GroupView::default(),
+            replay: Replay::default(),
+            last_snapshot: -1,
+            joiner_waits: false,
             local: Local::default(),
             observed: HashMap::new(),
             expiries_sent: HashSet::new(),
@@ -210,33 +219,60 @@ impl MemberTask {
     /// Apply one record of the log to the view, the peers' last records and the lease.
     fn absorb(&mut self, offset: i64, value: &[u8]) -> Result<(), GroupError> {
         self.next_offset = offset + 1;
-        let Some(record) = GroupRecord::decode(value) else {
+        let record = GroupRecord::decode(value);
+        if record.is_none() {
             tracing::debug!(group = %self.config.group, offset, "skipped a record that is not a group record");
+        }
+        if matches!(record, Some(GroupRecord::Snapshot { .. })) {
+            self.last_snapshot = offset;
+        }
+        let was_anchored = self.replay.anchored();
+        let Some(applied) = self.replay.apply(offset, record.clone()) else {
             return Ok(());
         };
         let now = Instant::now();
-        let applied = self.view.apply(offset, &record);
-        if let Some(author) = record.author().filter(|a| self.view.is_member(a)) {
+        if !was_anchored && self.replay.view().is_member(&self.me) {
+            // Anchored by a snapshot after this member's join, which was among the records
+            // read before it.
+            self.lease.read_back(0);
+        }
+        let Some(record) = record else {
+            return Ok(());
+        };
+        if matches!(&record, GroupRecord::Join { member } if *member != self.me) {
+            self.joiner_waits = true;
+        }
+        if let Some(author) = record.author().filter(|a| self.replay.view().is_member(a)) {
             self.observed.insert(author.clone(), now);
         }
-        self.observed.retain(|m, _| self.view.is_member(m));
+        // Members known without a record read here (from a snapshot) count from now.
+        let members = self.replay.view().members();
+        self.observed.retain(|m, _| members.contains_key(m));
+        for m in members.keys() {
+            self.observed.entry(m.clone()).or_insert(now);
+        }
         if applied.rebalanced {
             metrics::counter!(telemetry::GROUP_REBALANCES, "group" => self.config.group.clone())
                 .increment(1);
             self.rebalance_started.get_or_insert(now);
         }
-        if record.author() == Some(&self.me) && self.view.is_member(&self.me) {
+        if record.author() == Some(&self.me) && self.replay.view().is_member(&self.me) {
             match record {
                 GroupRecord::Join { .. } => self.lease.read_back(0),
                 GroupRecord::Heartbeat { seq, .. } => self.lease.read_back(seq),
                 _ => {}
             }
-            if matches!(self.phase, Phase::Joining { .. }) && self.lease.valid(now) {
-                tracing::info!(group = %self.config.group, member = %self.me, "joined");
-                self.phase = Phase::Active;
-            }
         }
-        if let Some(found) = self.view.topic().filter(|t| *t != self.config.topic) {
+        if matches!(self.phase, Phase::Joining { .. }) && self.lease.valid(now) {
+            tracing::info!(group = %self.config.group, member = %self.me, "joined");
+            self.phase = Phase::Active;
+        }
+        if let Some(found) = self
+            .replay
+            .view()
+            .topic()
+            .filter(|t| *t != self.config.topic)
+        {
             return Err(GroupError::TopicMismatch {
                 group: self.config.group.clone(),
                 expected: self.config.topic.clone(),
@@ -252,9 +288,13 @@ impl MemberTask {
         match self.phase {
             Phase::Joining { since } if now >= since + self.config.session_timeout => {
                 tracing::warn!(group = %self.config.group, member = %self.me, "join not read back within the session timeout");
+                if !self.replay.anchored() {
+                    tracing::warn!(group = %self.config.group, "the coordination log starts after removed records and no member wrote a snapshot: reading it as the whole log");
+                    self.replay.anchor_anyway();
+                }
                 self.fence(now);
             }
-            Phase::Active if !self.lease.valid(now) || !self.view.is_member(&self.me) => {
+            Phase::Active if !self.lease.valid(now) || !self.replay.view().is_member(&self.me) => {
                 tracing::warn!(group = %self.config.group, member = %self.me, "lease lost: stopping every partition");
                 self.fence(now);
             }
@@ -273,8 +313,12 @@ impl MemberTask {
                 .await?;
                 self.expire_silent(now).await?;
                 self.check_partitions().await?;
+                self.snapshot().await?;
             }
-            Phase::Active => self.expire_silent(now).await?,
+            Phase::Active => {
+                self.expire_silent(now).await?;
+                self.snapshot().await?;
+            }
             _ => {}
         }
         self.reconcile(now);
@@ -298,56 +342,11 @@ impl MemberTask {
         self.lose_everything();
     }
 
-    /// Write an expiry for each peer silent for the session timeout and the margin.
-    async fn expire_silent(&mut self, now: Instant) -> Result<(), GroupError> {
-        let silence = self.config.session_timeout + self.config.takeover_margin;
-        let silent: Vec<(MemberKey, i64)> = self
-            .view
-            .members()
-            .iter()
-            .filter(|(m, _)| **m != self.me)
-            .filter(|(m, _)| self.observed.get(*m).is_some_and(|t| now >= *t + silence))
-            .map(|(m, last)| (m.clone(), *last))
-            .filter(|k| !self.expiries_sent.contains(k))
-            .collect();
-        for (member, last_seen) in silent {
-            tracing::info!(group = %self.config.group, %member, last_seen, "expiring a silent member");
-            self.expiries_sent.insert((member.clone(), last_seen));
-            self.append(&GroupRecord::Expire { member, last_seen })
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// After a metadata change, write the topic's partition count if it grew. From the
-    /// cache: never waits for the SC, which may be away.
-    async fn check_partitions(&mut self) -> Result<(), GroupError> {
-        if !self.metadata_changes.has_changed().unwrap_or(false) {
-            return Ok(());
-        }
-        self.metadata_changes.mark_unchanged();
-        let count = self
-            .client
-            .metadata()
-            .await?
-            .partition_count(&self.config.topic);
-        match count {
-            Some(count) if count > self.view.partitions() => {
-                self.append(&GroupRecord::Partitions {
-                    topic: self.config.topic.clone(),
-                    count,
-                })
-                .await
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// Tell the application what the view now asks of it.
     fn reconcile(&mut self, now: Instant) {
         let live = self.phase == Phase::Active && self.lease.valid(now);
-        let generation = self.view.generation();
-        for change in self.local.reconcile(&self.view, &self.me, live) {
+        let generation = self.replay.view().generation();
+        for change in self.local.reconcile(self.replay.view(), &self.me, live) {
             let event = match change {
                 Change::Assign(partitions) => Assignment::Assigned {
                     partitions,
@@ -379,7 +378,7 @@ impl MemberTask {
         if !lost.is_empty() {
             let _ = self.events.send(Ok(Assignment::Lost {
                 partitions: lost,
-                generation: self.view.generation(),
+                generation: self.replay.view().generation(),
             }));
         }
     }
@@ -387,79 +386,17 @@ impl MemberTask {
     fn record_metrics(&mut self, now: Instant) {
         let group = self.config.group.clone();
         metrics::gauge!(telemetry::GROUP_MEMBERS, "group" => group.clone())
-            .set(self.view.members().len() as f64);
+            .set(self.replay.view().members().len() as f64);
         metrics::gauge!(telemetry::GROUP_GENERATION, "group" => group.clone())
-            .set(self.view.generation() as f64);
+            .set(self.replay.view().generation() as f64);
         metrics::gauge!(telemetry::GROUP_ASSIGNED_PARTITIONS, "group" => group.clone())
             .set(self.local.running.len() as f64);
-        if self.view.settled() {
+        if self.replay.view().settled() {
             if let Some(started) = self.rebalance_started.take() {
                 metrics::histogram!(telemetry::GROUP_REBALANCE_DURATION, "group" => group)
                     .record((now - started).as_secs_f64());
             }
         }
-    }
-
-    /// The application released `partitions`: record it, while this member holds a lease.
-    async fn write_releases(
-        &mut self,
-        partitions: &BTreeSet<u32>,
-        generation: u64,
-    ) -> Result<(), GroupError> {
-        let done = self.local.released(partitions);
-        for partition in done {
-            self.append(&GroupRecord::Released {
-                member: self.me.clone(),
-                partition,
-                generation,
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Revoke everything, wait for the application's releases (while the lease lasts),
-    /// then write them and the leave record, and wait until they are stored.
-    async fn leave(&mut self, stream: &mut PartitionStream) -> Result<(), GroupError> {
-        let generation = self.view.generation();
-        let running = std::mem::take(&mut self.local.running);
-        if !running.is_empty() {
-            self.local.revoking.extend(&running);
-            let _ = self.events.send(Ok(Assignment::Revoked {
-                release: Release::new(running.clone(), generation, self.acks.0.clone()),
-                partitions: running,
-                generation,
-            }));
-        }
-        while !self.local.revoking.is_empty() {
-            let Some(until) = self.lease.until() else {
-                break;
-            };
-            tokio::select! {
-                Some((partitions, generation)) = self.acks.1.recv() => {
-                    self.write_releases(&partitions, generation).await?;
-                }
-                // Keep reading, so that heartbeats read back keep the lease.
-                Some(Ok(record)) = stream.next() => self.absorb(record.offset, &record.value)?,
-                _ = tokio::time::sleep_until(self.next_heartbeat.min(until).into()) => {
-                    let now = Instant::now();
-                    if !self.lease.valid(now) {
-                        break;
-                    }
-                    self.next_heartbeat = now + self.config.heartbeat;
-                    let seq = self.lease.sending(now);
-                    self.append(&GroupRecord::Heartbeat { member: self.me.clone(), seq }).await?;
-                }
-            }
-        }
-        self.lose_everything();
-        self.append(&GroupRecord::Leave {
-            member: self.me.clone(),
-        })
-        .await?;
-        self.producer.flush().await?;
-        tracing::info!(group = %self.config.group, member = %self.me, "left");
-        Ok(())
     }
 
     /// Append `record` to the log without waiting for its acknowledgement (the member

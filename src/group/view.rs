@@ -53,7 +53,7 @@ impl GroupView {
             GroupRecord::Join { member } => {
                 !applied.from_member && self.members.insert(member.clone(), offset).is_none()
             }
-            GroupRecord::Heartbeat { .. } => false,
+            GroupRecord::Heartbeat { .. } | GroupRecord::Snapshot { .. } => false,
             GroupRecord::Leave { member } => self.remove(member),
             GroupRecord::Expire { member, last_seen } => {
                 self.members.get(member) == Some(last_seen) && self.remove(member)
@@ -113,6 +113,65 @@ impl GroupView {
         }
         let owners = &self.owners;
         self.holders.retain(|p, _| owners.contains_key(p));
+    }
+
+    /// The view as the fields of a snapshot record: topic (`-` for none), partitions,
+    /// generation, then members (id, incarnation, last offset), owners and holders
+    /// (partition, id, incarnation), each list after its length.
+    pub(crate) fn encode(&self) -> String {
+        use std::fmt::Write;
+        let mut out = format!(
+            "{} {} {} {}",
+            self.topic.as_deref().unwrap_or("-"),
+            self.partitions,
+            self.generation,
+            self.members.len()
+        );
+        for (m, last) in &self.members {
+            let _ = write!(out, " {} {} {last}", m.id, m.incarnation);
+        }
+        for map in [&self.owners, &self.holders] {
+            let _ = write!(out, " {}", map.len());
+            for (p, m) in map {
+                let _ = write!(out, " {p} {} {}", m.id, m.incarnation);
+            }
+        }
+        out
+    }
+
+    /// The view in the fields [`GroupView::encode`] wrote, or `None` when they are not one.
+    pub(crate) fn decode<'a>(fields: &mut impl Iterator<Item = &'a str>) -> Option<Self> {
+        let mut field = || fields.next().filter(|f| !f.is_empty());
+        let topic = Some(field()?).filter(|t| *t != "-").map(str::to_owned);
+        let partitions = field()?.parse().ok()?;
+        let generation = field()?.parse().ok()?;
+        let key = |id: &str, incarnation: &str| {
+            Some(MemberKey {
+                id: id.to_owned(),
+                incarnation: incarnation.parse().ok()?,
+            })
+        };
+        let mut members = BTreeMap::new();
+        for _ in 0..field()?.parse::<u32>().ok()? {
+            let member = key(field()?, field()?)?;
+            members.insert(member, field()?.parse().ok()?);
+        }
+        let mut maps = [BTreeMap::new(), BTreeMap::new()];
+        for map in &mut maps {
+            for _ in 0..field()?.parse::<u32>().ok()? {
+                let p = field()?.parse().ok()?;
+                map.insert(p, key(field()?, field()?)?);
+            }
+        }
+        let [owners, holders] = maps;
+        Some(Self {
+            topic,
+            partitions,
+            generation,
+            members,
+            owners,
+            holders,
+        })
     }
 
     /// The topic the group consumes, once a member has said.
@@ -177,9 +236,16 @@ impl GroupView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Views of arbitrary logs.
+    pub(crate) fn any_view() -> impl Strategy<Value = GroupView> {
+        proptest::collection::vec(any_record(), 0..20).prop_map(|records| {
+            GroupView::from_records(records.iter().enumerate().map(|(i, r)| (i as i64, r)))
+        })
+    }
 
     fn key(id: &str) -> MemberKey {
         MemberKey {
@@ -289,7 +355,7 @@ mod tests {
         assert_eq!(view.startable(&key("a")).len(), 3);
     }
 
-    fn any_record() -> impl Strategy<Value = GroupRecord> {
+    pub(crate) fn any_record() -> impl Strategy<Value = GroupRecord> {
         let member = (0u8..4, 0u64..2).prop_map(|(id, incarnation)| MemberKey {
             id: format!("m{id}"),
             incarnation,

@@ -9,6 +9,8 @@
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
 //! - [`connection`]: the connection actor (multiplexing, streams, timeouts, TLS, reconnects).
+//! - [`group`]: consumer groups coordinated through a Fluvio topic (membership, leases,
+//!   sticky assignment, cooperative handover).
 //! - [`telemetry`]: the metric table and span fields; [`health`]: liveness and readiness
 //!   (with the `web` feature, as `/healthz` and `/readyz` actix-web handlers).
 //! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection.
@@ -18,6 +20,7 @@ pub mod cluster;
 pub mod codec;
 pub mod connection;
 pub mod consumer;
+pub mod group;
 pub mod health;
 pub mod pipeline;
 pub mod producer;

@@ -147,6 +147,16 @@ metric_table! {
         "records handed to the worker and not yet acknowledged";
     PIPELINES = "fluvio_pipelines", Gauge, ["consumer", "state"], -,
         "pipelines in each state (`running`, `draining`)";
+    GROUP_MEMBERS = "fluvio_group_members", Gauge, ["group"], -,
+        "live members in a member's view of its consumer group";
+    GROUP_GENERATION = "fluvio_group_generation", Gauge, ["group"], -,
+        "the consumer group's generation in a member's view";
+    GROUP_ASSIGNED_PARTITIONS = "fluvio_group_assigned_partitions", Gauge, ["group"], -,
+        "partitions this group member is processing";
+    GROUP_REBALANCES = "fluvio_group_rebalances_total", Counter, ["group"], -,
+        "consumer group generations a member has seen start";
+    GROUP_REBALANCE_DURATION = "fluvio_group_rebalance_duration_seconds", Histogram, ["group"], Seconds,
+        "from a new group generation until every partition is held by its owner, as a member read it", buckets = LATENCY_BUCKETS;
 }
 
 #[cfg(test)]

@@ -1,0 +1,136 @@
+//! What a member does about a new view: which partitions to start, revoke or drop. Pure.
+
+use std::collections::BTreeSet;
+
+use super::record::MemberKey;
+use super::view::GroupView;
+
+/// The partitions a member has handed to its application.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Local {
+    /// Being processed.
+    pub running: BTreeSet<u32>,
+    /// Revoked, waiting for the application's release.
+    pub revoking: BTreeSet<u32>,
+}
+
+/// A change to tell the application about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    Assign(BTreeSet<u32>),
+    Revoke(BTreeSet<u32>),
+    Lose(BTreeSet<u32>),
+}
+
+impl Local {
+    /// Bring the local partitions in line with `view` for member `me`, whose lease is
+    /// `live` (valid, and `me` a member): without a lease everything is lost at once;
+    /// otherwise partitions no longer owned are revoked, and owned ones that nobody else
+    /// holds are started (a revoked one only once its release is written).
+    pub(crate) fn reconcile(
+        &mut self,
+        view: &GroupView,
+        me: &MemberKey,
+        live: bool,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if !live || !view.is_member(me) {
+            let lost: BTreeSet<u32> = self.running.union(&self.revoking).copied().collect();
+            if !lost.is_empty() {
+                self.running.clear();
+                self.revoking.clear();
+                changes.push(Change::Lose(lost));
+            }
+            return changes;
+        }
+        let owned = view.owned(me);
+        let revoke: BTreeSet<u32> = self.running.difference(&owned).copied().collect();
+        if !revoke.is_empty() {
+            self.running.retain(|p| !revoke.contains(p));
+            self.revoking.extend(&revoke);
+            changes.push(Change::Revoke(revoke));
+        }
+        let start: BTreeSet<u32> = view
+            .startable(me)
+            .into_iter()
+            .filter(|p| !self.running.contains(p) && !self.revoking.contains(p))
+            .collect();
+        if !start.is_empty() {
+            self.running.extend(&start);
+            changes.push(Change::Assign(start));
+        }
+        changes
+    }
+
+    /// The application released `partitions`: those still being revoked, whose release
+    /// is now to be written.
+    pub(crate) fn released(&mut self, partitions: &BTreeSet<u32>) -> BTreeSet<u32> {
+        let done: BTreeSet<u32> = self.revoking.intersection(partitions).copied().collect();
+        self.revoking.retain(|p| !done.contains(p));
+        done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::record::GroupRecord;
+
+    fn key(id: &str) -> MemberKey {
+        MemberKey {
+            id: id.into(),
+            incarnation: 7,
+        }
+    }
+
+    #[test]
+    fn a_member_revokes_what_it_lost_restarts_nothing_unreleased_and_loses_all_without_lease() {
+        let (a, b) = (key("a"), key("b"));
+        let mut records = vec![
+            GroupRecord::Partitions {
+                topic: "t".into(),
+                count: 4,
+            },
+            GroupRecord::Join { member: a.clone() },
+        ];
+        let view = |records: &Vec<GroupRecord>| {
+            GroupView::from_records(records.iter().enumerate().map(|(i, r)| (i as i64, r)))
+        };
+        let mut local = Local::default();
+        let all = BTreeSet::from([0, 1, 2, 3]);
+        assert_eq!(
+            local.reconcile(&view(&records), &a, true),
+            [Change::Assign(all.clone())]
+        );
+        assert!(local.reconcile(&view(&records), &a, true).is_empty());
+        records.push(GroupRecord::Join { member: b.clone() });
+        let v = view(&records);
+        let moved = v.owned(&b);
+        assert_eq!(
+            local.reconcile(&v, &a, true),
+            [Change::Revoke(moved.clone())]
+        );
+        // b may not start before a released.
+        let mut other = Local::default();
+        assert!(other.reconcile(&v, &b, true).is_empty());
+        assert_eq!(local.released(&all), moved);
+        for &partition in &moved {
+            records.push(GroupRecord::Released {
+                member: a.clone(),
+                partition,
+                generation: v.generation(),
+            });
+        }
+        let v = view(&records);
+        assert_eq!(
+            other.reconcile(&v, &b, true),
+            [Change::Assign(moved.clone())]
+        );
+        assert!(local.reconcile(&v, &a, true).is_empty());
+        // Revoke one more and lose the lease before the application releases it.
+        local.revoking.insert(9);
+        let kept: BTreeSet<u32> = all.difference(&moved).copied().chain([9]).collect();
+        assert_eq!(local.reconcile(&v, &a, false), [Change::Lose(kept)]);
+        assert_eq!(local, Local::default());
+    }
+}

@@ -1,0 +1,112 @@
+//! Consumer groups on Fluvio alone: members of a group share the partitions of a topic,
+//! each partition owned by one live member, rebalanced on join, leave, crash and new
+//! partitions. Offsets are committed under the group's name as consumer id, so a new owner
+//! resumes where the previous one committed.
+//!
+//! ```text
+//!  member A ─┐ join / heartbeat / released / leave / expire / partitions
+//!  member B ─┼──────────────▶ topic consumer-group-NAME (1 partition) ──▶ every member reads
+//!  member C ─┘                                                            it all, in order
+//!                                   GroupView (same log ⇒ same view) ──▶ Assigned / Revoked / Lost
+//! ```
+//!
+//! # Protocol
+//!
+//! Each group coordinates through one topic, `consumer-group-NAME` (one partition, created
+//! by the first member). Members only append to it and read it from its start, so they
+//! all apply the same records in the same order, and [`GroupView`] — a pure function of
+//! the log — is the same everywhere. No clock is compared across machines: time enters only
+//! as records a member chose to write.
+//!
+//! - **Membership.** A member (id, incarnation) is live from its `join` until its `leave`,
+//!   or an `expire` of it. An `expire` carries the offset of the member's last record the
+//!   writer had read, and counts only if it is still the member's last record where the
+//!   expiry lands: a stale observer cannot expire a member that heartbeat since.
+//! - **Generation.** It grows by one whenever the live members or the partition count (the
+//!   largest `partitions` record) change; each generation computes a new assignment with
+//!   [`assign`]: balanced, sticky (moves as few partitions as possible), deterministic.
+//! - **Handover.** A partition is *held* by its owner, or by its previous owner while that
+//!   one is live and has not written `released(partition)`. An owner starts a partition
+//!   only when it holds it. A member that loses a partition gets [`Assignment::Revoked`],
+//!   finishes and commits, answers through [`Release`], and only then writes the release.
+//!   A member that leaves releases everything first. A member that expired holds nothing.
+//! - **Lease.** A member's lease runs for `session_timeout` from the *send* time (its own
+//!   monotonic clock) of its latest join or heartbeat that it has *read back* from the log
+//!   while still a member. Without a lease it processes nothing: it gets
+//!   [`Assignment::Lost`], its [`Fence`] turns invalid, it stops heartbeating, and rejoins
+//!   as a new incarnation after the takeover margin.
+//! - **Expiry.** Each live member notes when it read each peer's last record; when a peer
+//!   stays silent for `session_timeout + takeover_margin` on its clock, it appends an
+//!   expiry of that peer.
+//!
+//! ## The bound on double processing
+//!
+//! Let member X send its last heartbeat that is read back at time `s` (X's clock). X's
+//! lease ends at `s + session_timeout`. Any peer reads that heartbeat at some time `r ≥ s`,
+//! and the expiry it writes, the only way X's partitions move without X's own release or
+//! leave, is written no earlier than `r + session_timeout + takeover_margin`. So with clocks
+//! that run at the same rate, X's lease has ended at least `takeover_margin` before
+//! another member may start X's partitions. Two members process a partition at once only
+//! if X's application keeps going after its lease ended by more than `takeover_margin`
+//! (less the clocks' rate drift over a session timeout): check [`Fence::is_valid`] before
+//! processing or committing each record to stay inside the bound; [`Assignment::Lost`]
+//! arrives at most one tick (`min(heartbeat, takeover_margin) / 4`) after the lease ends.
+//! A crashed member's partitions start again elsewhere within `session_timeout +
+//! takeover_margin` plus one tick, plus the time to append and read back the expiry.
+//!
+//! ## Failure cases
+//!
+//! - **Crash** (the [`GroupMember`] dropped, the process killed): its partitions move once
+//!   it is expired, `session_timeout + takeover_margin` after its last record was read.
+//!   Records it processed after its last commit are processed again (at least once).
+//! - **Pause or partition** (a stopped process, a lost network path, appends failing, or
+//!   reads stuck): its heartbeats are not read back, its lease ends, it stops everything
+//!   (`Lost`) before the others expire it; it rejoins as a new member once it can.
+//! - **Appends work, reads do not**: the same; it stops heartbeating once its lease ends,
+//!   so the others expire it.
+//! - **An application that never answers `Revoked`**: the partition waits; the new owner
+//!   never starts it while the old member lives. Dropping the [`Release`] answers.
+//! - **The coordination topic unavailable**: no one can renew a lease; every member stops
+//!   after the session timeout, and they regroup when it is back.
+//! - **Two live processes with the same member id and incarnation**: not supported (ids
+//!   are random by default).
+//! - **Records that are not group records** (another writer): skipped by every reader.
+//! - **Retention** removes the log's oldest records. The first live member writes a
+//!   snapshot of the view every `snapshot_every` records, and every live member writes one
+//!   when it reads another member's join (each with the offset it is as of). A member whose
+//!   read starts after removed records takes the view from the first snapshot whose point
+//!   it can complete with the records still there, then applies them, and so holds the
+//!   same view as members that read from the start (who pass over snapshots); until then it
+//!   processes nothing. When no live member answers its join with a snapshot within the
+//!   session timeout, it reads the log as if it were whole (members whose join was removed
+//!   are unknown to it until they rejoin).
+//!
+//! ## Layout
+//! - `record`: the log's records; `view`: the state they build; `replay`: reading the log
+//!   from its start or from a snapshot; `assign`: the assignment.
+//! - `lease`: a member's own lease and its [`Fence`]; `handover`: what a member starts,
+//!   revokes or loses; `task`: the member's loop; `member`: the [`GroupMember`] handle;
+//!   `event`: [`Assignment`] and [`Release`]; `describe`: [`describe_group`], [`list_groups`].
+
+mod assign;
+mod config;
+mod describe;
+mod error;
+mod event;
+mod handover;
+mod lease;
+mod member;
+mod record;
+mod replay;
+mod task;
+mod view;
+
+pub use assign::assign;
+pub use config::{coordination_topic, GroupConfig, COORDINATION_PREFIX};
+pub use describe::{describe_group, list_groups, GroupDescription};
+pub use error::GroupError;
+pub use event::{Assignment, Release};
+pub use lease::Fence;
+pub use member::GroupMember;
+pub use record::{GroupRecord, MemberKey};
+pub use view::{Applied, GroupView};

@@ -1,0 +1,74 @@
+//! Releases and the graceful leave.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::MemberTask;
+use crate::consumer::PartitionStream;
+use crate::group::error::GroupError;
+use crate::group::event::{Assignment, Release};
+use crate::group::record::GroupRecord;
+
+impl MemberTask {
+    /// The application released `partitions`: record it, while this member holds a lease.
+    pub(super) async fn write_releases(
+        &mut self,
+        partitions: &BTreeSet<u32>,
+        generation: u64,
+    ) -> Result<(), GroupError> {
+        let done = self.local.released(partitions);
+        for partition in done {
+            self.append(&GroupRecord::Released {
+                member: self.me.clone(),
+                partition,
+                generation,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Revoke everything, wait for the application's releases (while the lease lasts),
+    /// then write them and the leave record, and wait until they are stored.
+    pub(super) async fn leave(&mut self, stream: &mut PartitionStream) -> Result<(), GroupError> {
+        let generation = self.replay.view().generation();
+        let running = std::mem::take(&mut self.local.running);
+        if !running.is_empty() {
+            self.local.revoking.extend(&running);
+            let _ = self.events.send(Ok(Assignment::Revoked {
+                release: Release::new(running.clone(), generation, self.acks.0.clone()),
+                partitions: running,
+                generation,
+            }));
+        }
+        while !self.local.revoking.is_empty() {
+            let Some(until) = self.lease.until() else {
+                break;
+            };
+            tokio::select! {
+                Some((partitions, generation)) = self.acks.1.recv() => {
+                    self.write_releases(&partitions, generation).await?;
+                }
+                // Keep reading, so that heartbeats read back keep the lease.
+                Some(Ok(record)) = stream.next() => self.absorb(record.offset, &record.value)?,
+                _ = tokio::time::sleep_until(self.next_heartbeat.min(until).into()) => {
+                    let now = Instant::now();
+                    if !self.lease.valid(now) {
+                        break;
+                    }
+                    self.next_heartbeat = now + self.config.heartbeat;
+                    let seq = self.lease.sending(now);
+                    self.append(&GroupRecord::Heartbeat { member: self.me.clone(), seq }).await?;
+                }
+            }
+        }
+        self.lose_everything();
+        self.append(&GroupRecord::Leave {
+            member: self.me.clone(),
+        })
+        .await?;
+        self.producer.flush().await?;
+        tracing::info!(group = %self.config.group, member = %self.me, "left");
+        Ok(())
+    }
+}

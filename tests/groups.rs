@@ -1,0 +1,493 @@
+//! Consumer groups against the embedded cluster: three members in one process sharing a
+//! six-partition topic through join, graceful leave, new partitions, a crash and a member
+//! cut off from the cluster. Every start and stop of a partition is recorded in one
+//! in-process log, in causal order: no partition may ever be started by a member while
+//! another still processes it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::group::{
+    coordination_topic, describe_group, list_groups, Assignment, Fence, GroupConfig, GroupMember,
+    GroupRecord,
+};
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use tokio::sync::mpsc;
+
+const TOPIC: &str = "orders";
+const GROUP: &str = "billing";
+const SESSION: Duration = Duration::from_secs(2);
+
+/// `f`, failing the test if it takes longer than `secs`.
+async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {secs} s"))
+}
+
+/// Who processes which partition, checked as it changes.
+#[derive(Default)]
+struct Ledger {
+    holders: BTreeMap<u32, String>,
+    /// (member, partition, started) in the order they happened.
+    history: Vec<(String, u32, bool)>,
+}
+
+type Shared = Arc<Mutex<Ledger>>;
+
+impl Ledger {
+    fn start(&mut self, member: &str, partition: u32) {
+        if let Some(other) = self.holders.insert(partition, member.to_owned()) {
+            panic!("{member} started partition {partition} while {other} still processes it");
+        }
+        self.history.push((member.to_owned(), partition, true));
+    }
+
+    fn stop(&mut self, member: &str, partition: u32) {
+        let holder = self.holders.remove(&partition);
+        assert_eq!(
+            holder.as_deref(),
+            Some(member),
+            "{member} stopped {partition}"
+        );
+        self.history.push((member.to_owned(), partition, false));
+    }
+
+    /// The partitions each member processes.
+    fn shares(&self) -> BTreeMap<String, BTreeSet<u32>> {
+        let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+        for (p, m) in &self.holders {
+            out.entry(m.clone()).or_default().insert(*p);
+        }
+        out
+    }
+}
+
+enum Control {
+    Leave,
+    Crash,
+    CutOff(Duration),
+}
+
+/// Where a member's application processes records, when it does: every value it
+/// processed, in order.
+type Processed = Arc<Mutex<Vec<String>>>;
+
+/// A partition being processed: stop it (it commits as it goes) or abort it.
+struct Reader {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Read `partition` from the group's committed offset, committing each record processed,
+/// until told to stop or the member's lease is gone.
+fn read(client: &FluvioClient, partition: u32, fence: Fence, processed: Processed) -> Reader {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    let client = client.clone();
+    let task = tokio::spawn(async move {
+        let options = ConsumerOptions {
+            consumer_id: Some(GROUP.into()),
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client
+            .partition_consumer(TOPIC, partition, options)
+            .await
+            .unwrap();
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stopped => return,
+                record = stream.next() => {
+                    let record = record.unwrap().unwrap();
+                    if !fence.is_valid() {
+                        return;
+                    }
+                    let value = String::from_utf8(record.value.to_vec()).unwrap();
+                    processed.lock().unwrap().push(value);
+                    stream.commit(record.offset).await.unwrap();
+                }
+            }
+        }
+    });
+    Reader { stop, task }
+}
+
+/// The partitions a member's application has started, with their readers when it
+/// processes records.
+#[derive(Default)]
+struct Started(BTreeMap<u32, Option<Reader>>);
+
+impl Started {
+    /// Stop `partitions`: gracefully (each reader finishes its record and commit) or at once.
+    async fn stop(&mut self, partitions: &BTreeSet<u32>, graceful: bool) {
+        for p in partitions {
+            if let Some(Some(reader)) = self.0.remove(p) {
+                if graceful {
+                    let _ = reader.stop.send(());
+                    reader.task.await.unwrap();
+                } else {
+                    reader.task.abort();
+                    let _ = reader.task.await;
+                }
+            }
+        }
+    }
+}
+
+/// A member named `name` whose application records its partitions in `ledger`, and reads
+/// them into `processed` when given.
+async fn spawn_member(
+    client: &FluvioClient,
+    name: &str,
+    ledger: Shared,
+    processed: Option<Processed>,
+) -> Member {
+    let config = GroupConfig {
+        member_id: Some(name.to_owned()),
+        session_timeout: SESSION,
+        heartbeat: Duration::from_millis(200),
+        takeover_margin: Duration::from_millis(500),
+        snapshot_every: 20,
+        ..GroupConfig::new(GROUP, TOPIC)
+    };
+    let mut member = GroupMember::join(client, config).await.unwrap();
+    let (tx, mut control) = mpsc::unbounded_channel();
+    let (name, client) = (name.to_owned(), client.clone());
+    let app = tokio::spawn(async move {
+        let mut started = Started::default();
+        let mut leaving: Option<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>> =
+            None;
+        loop {
+            tokio::select! {
+                event = member.next() => {
+                    let Some(event) = event else { break };
+                    let partitions = match event.unwrap() {
+                        Assignment::Assigned { partitions, .. } => {
+                            assert!(member.fence().is_valid(), "{name} assigned without a lease");
+                            for &p in &partitions {
+                                ledger.lock().unwrap().start(&name, p);
+                                let reader = processed.clone().map(|out| read(&client, p, member.fence(), out));
+                                started.0.insert(p, reader);
+                            }
+                            continue;
+                        }
+                        Assignment::Revoked { partitions, release, .. } => {
+                            started.stop(&partitions, true).await;
+                            release.released();
+                            partitions
+                        }
+                        Assignment::Lost { partitions, .. } => {
+                            assert!(!member.fence().is_valid(), "{name} lost partitions with a lease");
+                            started.stop(&partitions, false).await;
+                            partitions
+                        }
+                    };
+                    let mut ledger = ledger.lock().unwrap();
+                    for p in partitions {
+                        ledger.stop(&name, p);
+                    }
+                }
+                Some(command) = control.recv(), if leaving.is_none() => match command {
+                    Control::Leave => leaving = Some(Box::pin(member.start_leaving())),
+                    Control::CutOff(d) => member.cut_off(d),
+                    Control::Crash => {
+                        let all: BTreeSet<u32> = started.0.keys().copied().collect();
+                        started.stop(&all, false).await;
+                        let mut ledger = ledger.lock().unwrap();
+                        for p in all {
+                            ledger.stop(&name, p);
+                        }
+                        return;
+                    }
+                },
+            }
+        }
+        if let Some(leaving) = leaving {
+            leaving.await.unwrap();
+        }
+        assert!(
+            started.0.is_empty(),
+            "{name} ended still holding partitions"
+        );
+    });
+    (tx, app)
+}
+
+/// Wait until the members process exactly `expected` partitions each.
+async fn wait_for_shares(ledger: &Shared, expected: &[(&str, usize)]) {
+    let expected: BTreeMap<String, usize> =
+        expected.iter().map(|(m, n)| (m.to_string(), *n)).collect();
+    loop {
+        let shares: BTreeMap<String, usize> = ledger
+            .lock()
+            .unwrap()
+            .shares()
+            .into_iter()
+            .map(|(m, s)| (m, s.len()))
+            .collect();
+        if shares == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn setup(partitions: u32) -> (TestCluster, FluvioClient, Shared) {
+    let cluster = TestCluster::start(TestClusterConfig {
+        spus: 2,
+        ..TestClusterConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = cluster.client().await.unwrap();
+    client
+        .admin()
+        .create_topic(TOPIC, TopicConfig::new(partitions))
+        .await
+        .unwrap();
+    (cluster, client, Shared::default())
+}
+
+type Member = (mpsc::UnboundedSender<Control>, tokio::task::JoinHandle<()>);
+
+/// Members a, b and c, once they process two partitions each.
+async fn three_members(client: &FluvioClient, ledger: &Shared) -> BTreeMap<&'static str, Member> {
+    let mut members = BTreeMap::new();
+    for name in ["a", "b", "c"] {
+        members.insert(name, spawn_member(client, name, ledger.clone(), None).await);
+    }
+    wait_for_shares(ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+    members
+}
+
+/// Every record of the coordination log, decoded.
+async fn coordination_log(client: &FluvioClient) -> Vec<GroupRecord> {
+    let options = ConsumerOptions {
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client
+        .partition_consumer(&coordination_topic(GROUP), 0, options)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(record) = stream.next().await {
+        out.extend(GroupRecord::decode(&record.unwrap().value));
+    }
+    out
+}
+
+#[tokio::test]
+async fn three_members_share_six_partitions_and_a_leaver_releases_before_the_others_start() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let mut members = three_members(&client, &ledger).await;
+        let (b_had, before) = {
+            let ledger = ledger.lock().unwrap();
+            (ledger.shares()["b"].clone(), ledger.history.len())
+        };
+        let (control, app) = members.remove("b").unwrap();
+        control.send(Control::Leave).unwrap();
+        app.await.unwrap();
+        wait_for_shares(&ledger, &[("a", 3), ("c", 3)]).await;
+        // The others kept theirs: only b's partitions moved.
+        let history = ledger.lock().unwrap().history.clone();
+        let moved: BTreeSet<u32> = history[before..]
+            .iter()
+            .filter(|(m, _, started)| m != "b" && *started)
+            .map(|(_, p, _)| *p)
+            .collect();
+        assert_eq!(moved, b_had);
+
+        // In the log: b's last records release each of its partitions, then leave.
+        let log = coordination_log(&client).await;
+        let b_last: Vec<&GroupRecord> = log
+            .iter()
+            .filter(|r| r.author().is_some_and(|a| a.id == "b"))
+            .filter(|r| !matches!(r, GroupRecord::Heartbeat { .. }))
+            .collect();
+        let (releases, leave) = b_last[b_last.len() - b_had.len() - 1..].split_at(b_had.len());
+        let released: BTreeSet<u32> = releases
+            .iter()
+            .map(|r| match r {
+                GroupRecord::Released { partition, .. } => *partition,
+                other => panic!("{other:?} among b's releases"),
+            })
+            .collect();
+        assert_eq!(released, b_had);
+        assert!(matches!(leave, [GroupRecord::Leave { .. }]));
+
+        let description = describe_group(&client, GROUP).await.unwrap();
+        let ids: Vec<&str> = description.members.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!(description.topic.as_deref(), Some(TOPIC));
+        assert_eq!(description.owners.len(), 6);
+        assert!(description.releasing.is_empty());
+        assert_eq!(list_groups(&client).await.unwrap(), [GROUP]);
+
+        // New partitions are shared out too.
+        client.admin().add_partitions(TOPIC, 2).await.unwrap();
+        wait_for_shares(&ledger, &[("a", 4), ("c", 4)]).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_crashed_members_partitions_move_within_the_session_timeout_and_two_seconds() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let mut members = three_members(&client, &ledger).await;
+        let (control, app) = members.remove("c").unwrap();
+        control.send(Control::Crash).unwrap();
+        app.await.unwrap();
+        let crashed = Instant::now();
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let moved = crashed.elapsed();
+        assert!(
+            moved < SESSION + Duration::from_secs(2),
+            "the partitions moved after {moved:?}"
+        );
+        // Nothing was released by c: its partitions moved by expiry.
+        let log = coordination_log(&client).await;
+        assert!(log
+            .iter()
+            .any(|r| matches!(r, GroupRecord::Expire { member, .. } if member.id == "c")));
+        assert!(!log
+            .iter()
+            .any(|r| matches!(r, GroupRecord::Released { member, .. } if member.id == "c")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_member_cut_off_from_the_cluster_stops_before_the_others_take_over_and_rejoins() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let members = three_members(&client, &ledger).await;
+        let a_had = ledger.lock().unwrap().shares()["a"].clone();
+        members["a"]
+            .0
+            .send(Control::CutOff(Duration::from_secs(5)))
+            .unwrap();
+        // The ledger panics if b or c starts one of a's partitions before a stopped it.
+        wait_for_shares(&ledger, &[("b", 3), ("c", 3)]).await;
+        let history = ledger.lock().unwrap().history.clone();
+        let stopped = history
+            .iter()
+            .position(|(m, _, started)| m == "a" && !started)
+            .expect("a stopped");
+        let taken = history
+            .iter()
+            .position(|(m, p, started)| m != "a" && *started && a_had.contains(p))
+            .expect("a's partitions taken over");
+        assert!(stopped < taken);
+        // Once it can write again it rejoins as a new incarnation and gets its share back.
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        let description = describe_group(&client, GROUP).await.unwrap();
+        let ids: Vec<&str> = description.members.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    })
+    .await;
+}
+
+/// Records written all along while members join, one leaves and one crashes: every record
+/// is processed, each new owner resumes at the group's committed offset, graceful
+/// handovers repeat nothing, and the crash repeats at most the record in flight on each of
+/// the crashed member's partitions.
+#[tokio::test]
+async fn every_record_is_processed_and_only_the_crash_repeats_records_in_flight() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let processed = Processed::default();
+        let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writer = {
+            let (producer, writing) = (client.producer(Default::default()), writing.clone());
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                    let value = format!("r{}", sent.len());
+                    producer.send(TOPIC, None, value.as_bytes()).await.unwrap();
+                    sent.push(value);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                sent
+            })
+        };
+        let spawn = |name| spawn_member(&client, name, ledger.clone(), Some(processed.clone()));
+        let a = spawn("a").await;
+        wait_for_shares(&ledger, &[("a", 6)]).await;
+        let b = spawn("b").await;
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let c = spawn("c").await;
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        b.0.send(Control::Leave).unwrap();
+        b.1.await.unwrap();
+        wait_for_shares(&ledger, &[("a", 3), ("c", 3)]).await;
+        let c_had = ledger.lock().unwrap().shares()["c"].len();
+        c.0.send(Control::Crash).unwrap();
+        c.1.await.unwrap();
+        wait_for_shares(&ledger, &[("a", 6)]).await;
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        let sent = writer.await.unwrap();
+        let expected: BTreeSet<String> = sent.iter().cloned().collect();
+        loop {
+            let seen: BTreeSet<String> = processed.lock().unwrap().iter().cloned().collect();
+            assert!(seen.is_subset(&expected));
+            if seen == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let all = processed.lock().unwrap().clone();
+        let repeated = all.len() - expected.len();
+        println!("{} records, {repeated} processed twice", sent.len());
+        assert!(repeated <= c_had, "{repeated} records processed twice");
+        a.0.send(Control::Leave).unwrap();
+        a.1.await.unwrap();
+    })
+    .await;
+}
+
+/// A member that joins after retention removed the start of the coordination log (with
+/// every join in it) takes the group's state from a snapshot: it sees the others, gets its
+/// share, and starts nothing they hold.
+#[tokio::test]
+async fn a_member_joining_after_retention_starts_from_a_snapshot() {
+    within(60, "the test", async {
+        let (cluster, client, ledger) = setup(6).await;
+        let mut members = BTreeMap::new();
+        for name in ["a", "b"] {
+            members.insert(
+                name,
+                spawn_member(&client, name, ledger.clone(), None).await,
+            );
+        }
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let log = coordination_topic(GROUP);
+        let snapshot_at = loop {
+            let records = coordination_log(&client).await;
+            if let Some(i) = records
+                .iter()
+                .rposition(|r| matches!(r, GroupRecord::Snapshot { .. }))
+            {
+                break i as i64;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        cluster
+            .evict_records_before(&log, 0, snapshot_at - 1)
+            .unwrap();
+        let (start, _) = client.partition_offsets(&log, 0).await.unwrap();
+        assert!(start > 0, "nothing was removed");
+        members.insert("c", spawn_member(&client, "c", ledger.clone(), None).await);
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        let description = describe_group(&client, GROUP).await.unwrap();
+        let ids: Vec<&str> = description.members.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    })
+    .await;
+}

@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 use actix_fluvio::admin::{Admin, TopicConfig};
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerError, ConsumerOptions, Offset};
-use actix_fluvio::pipeline::{
-    start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
-};
+use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatch, WorkerError};
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::protocol::record::Compression;
-use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+use actix_fluvio::protocol::spu::{
+    FetchRequest, Isolation, SmartModuleInvocation, SmartModuleWasm,
+};
 use actix_fluvio::protocol::ErrorCode;
 use futures_util::FutureExt;
 
@@ -774,17 +774,21 @@ impl actix::Actor for Tag {
     type Context = actix::Context<Self>;
 }
 
-impl actix::Handler<Process> for Tag {
+impl actix::Handler<ProcessBatch> for Tag {
     type Result = Result<Vec<Output>, WorkerError>;
 
-    fn handle(&mut self, msg: Process, _: &mut actix::Context<Self>) -> Self::Result {
-        let value = String::from_utf8_lossy(&msg.0.value).into_owned();
-        Ok(vec![Output::value(format!("seen:{value}"))])
+    fn handle(&mut self, msg: ProcessBatch, _: &mut actix::Context<Self>) -> Self::Result {
+        let outputs = msg.records.iter().map(|r| {
+            let value = String::from_utf8_lossy(&r.value);
+            Output::value(format!("seen:{value}"))
+        });
+        Ok(outputs.collect())
     }
 }
 
 /// 10,000 records, one per batch, on 2 partitions, through a filter and a map on the SPU and
-/// then the worker: the sink holds exactly the transformed records.
+/// then a batch worker, to a zstd-compressed sink (consumer and producer options pass
+/// through): the sink holds exactly the transformed records, in zstd batches.
 #[actix_rt::test]
 async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() {
     scoped(|scope| async move {
@@ -830,25 +834,43 @@ async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() 
             SmartModuleInvocation::filter(predefined(&filter)).with_param("needle", "7"),
             SmartModuleInvocation::map(predefined(&map)),
         ];
-        // A SmartModule just stored reaches the SPU a moment after the SC confirms it.
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // The sink's producer options pass through: its batches are zstd.
+        config.producer.compression = Compression::Zstd;
+        // (A SmartModule just stored reaches the SPU a moment after the SC confirms it: the
+        // stream waits for it.)
         let started = Instant::now();
-        loop {
-            let pipeline = start_pipeline(&scope.client, config.clone(), |_| {
-                actix::Actor::start_in_arbiter(&actix::Arbiter::new().handle(), |_| Tag).recipient()
-            })
+        let pipeline = start_pipeline(&scope.client, config.clone(), |_| {
+            actix::Actor::start_in_arbiter(&actix::Arbiter::new().handle(), |_| Tag)
+                .recipient::<ProcessBatch>()
+        })
+        .await
+        .expect("pipeline");
+        if let Err(e) = bounded("pipeline run", pipeline.wait()).await {
+            panic!("pipeline through a SmartModule chain: {e}");
+        }
+        let conn = scope
+            .client
+            .leader_connection(&sink, 0)
             .await
-            .expect("pipeline");
-            match bounded("pipeline run", pipeline.wait()).await {
-                Ok(_) => break,
-                Err(PipelineError::Consumer(ConsumerError::SmartModule { code, .. }))
-                    if matches!(code, ErrorCode::SmartModuleNotFound { .. })
-                        && Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(e) => panic!("pipeline through a SmartModule chain: {e}"),
-            }
+            .expect("leader");
+        let fetched = conn
+            .request(&FetchRequest::single(
+                &sink,
+                0,
+                0,
+                1 << 20,
+                Isolation::ReadUncommitted,
+            ))
+            .await
+            .expect("fetch");
+        let batches = &fetched
+            .find_partition(&sink, 0)
+            .expect("partition")
+            .records
+            .batches;
+        assert!(!batches.is_empty());
+        for batch in batches {
+            assert_eq!(batch.compression().expect("attributes"), Compression::Zstd);
         }
         let steps = [Step::Filter("7"), Step::Map];
         let mut want: Vec<String> = inputs

@@ -125,7 +125,11 @@ impl PartitionTask {
         // Records in `answers` and `sent`.
         let (mut held, mut held_bytes) = (0usize, 0usize);
         let max_bytes = self.config.max_in_flight_bytes.max(1);
-        let (mut since_commit, mut last_commit) = (0usize, Instant::now());
+        let mut since_commit = 0usize;
+        // Due on the interval after the last commit; one timer, reset after each commit.
+        let commit_timer = tokio::time::sleep(self.config.commit_interval);
+        tokio::pin!(commit_timer);
+        let mut commit_due = false;
         let worker_index = self.partition as usize % self.workers.slots.len();
         let window = self.config.max_in_flight.max(1);
         let worker_kind = self.worker(worker_index).0;
@@ -142,8 +146,7 @@ impl PartitionTask {
                 // A drain: read nothing more, finish what the worker and the sink hold.
                 _ = self.stop.changed(), if !ended => ended = true,
                 // An idle partition still commits what was acknowledged, on the interval.
-                () = tokio::time::sleep_until((last_commit + self.config.commit_interval).into()),
-                    if since_commit > 0 => {}
+                () = &mut commit_timer, if since_commit > 0 && !commit_due => commit_due = true,
                 done = async { acknowledged(&sent.front().expect("checked").receipts).await },
                     if !sent.is_empty() =>
                 {
@@ -165,7 +168,9 @@ impl PartitionTask {
                 {
                     let Pending { unit, generation, span, .. } =
                         answers.pop_front().expect("checked");
-                    front_since = Instant::now();
+                    if worker_timeout.is_some() {
+                        front_since = Instant::now();
+                    }
                     let outputs = self.send_outputs(answer, &span);
                     match tracing::Instrument::instrument(outputs, span.clone()).await {
                         Ok(receipts) => sent.push_back(Sent { unit, receipts }),
@@ -223,7 +228,7 @@ impl PartitionTask {
                         outputs = tracing::field::Empty,
                     );
                     let (worker, generation) = self.worker(worker_index);
-                    if answers.is_empty() {
+                    if answers.is_empty() && worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
                     held += unit.records;
@@ -240,12 +245,13 @@ impl PartitionTask {
                 }
             }
             self.metrics.in_flight.set(held as f64);
-            if since_commit >= self.config.commit_every
-                || last_commit.elapsed() >= self.config.commit_interval
-            {
+            if since_commit >= self.config.commit_every || commit_due {
                 self.commit(&committer, &mut tracker, false).await?;
                 since_commit = 0;
-                last_commit = Instant::now();
+                commit_due = false;
+                commit_timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + self.config.commit_interval);
             }
         }
         // After a failure, records the worker has not answered are dropped (read again after

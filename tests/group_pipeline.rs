@@ -1,0 +1,217 @@
+//! Pipelines in a consumer group on the embedded test cluster: two pipelines of one group
+//! share a four-partition topic while records are produced, a drained one hands its
+//! partitions to the other, a crashed one has them taken over within the session timeout
+//! plus 2 s, and every source record reaches the sink with the group's committed offsets
+//! at the end of every partition.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::group::GroupConfig;
+use actix_fluvio::pipeline::{
+    start_pipeline, Output, PipelineConfig, PipelineHandle, ProcessBatch, WorkerError,
+};
+use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+
+use common::read_values;
+
+const GROUP: &str = "copiers";
+const PARTITIONS: u32 = 4;
+const SESSION: Duration = Duration::from_secs(2);
+
+/// Copies each record's value to the sink.
+struct Copier;
+
+impl Actor for Copier {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for Copier {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        Ok(msg
+            .records
+            .into_iter()
+            .map(|r| Output::value(r.value.to_vec()))
+            .collect())
+    }
+}
+
+async fn setup() -> (TestCluster, FluvioClient) {
+    let cluster = TestCluster::start(TestClusterConfig::default())
+        .await
+        .unwrap();
+    let client = cluster.client().await.unwrap();
+    for (topic, count) in [("source", PARTITIONS), ("sink", 1)] {
+        client
+            .admin()
+            .create_topic(topic, TopicConfig::new(count))
+            .await
+            .unwrap();
+    }
+    (cluster, client)
+}
+
+/// A pipeline of group `GROUP` copying "source" to "sink" (2 s sessions, 200 ms heartbeats).
+async fn member(client: &FluvioClient, name: &str) -> PipelineHandle {
+    let mut config = PipelineConfig::new("source", "unused-consumer-id");
+    config.sink = Some("sink".into());
+    config.group = Some(GROUP.into());
+    config.group_config = Some(GroupConfig {
+        member_id: Some(name.into()),
+        session_timeout: SESSION,
+        heartbeat: Duration::from_millis(200),
+        takeover_margin: Duration::from_millis(500),
+        ..GroupConfig::new(GROUP, "source")
+    });
+    config.commit_interval = Duration::from_millis(200);
+    start_pipeline(client, config, |_| {
+        Copier::start_in_arbiter(&Arbiter::new().handle(), |_| Copier).recipient::<ProcessBatch>()
+    })
+    .await
+    .unwrap()
+}
+
+/// Produce `rec-{from..to}` (keyed, so spread over the partitions) in small batches.
+async fn produce(client: FluvioClient, from: usize, to: usize) {
+    let producer = client.producer(ProducerOptions::default());
+    for chunk in (from..to).collect::<Vec<_>>().chunks(25) {
+        let records: Vec<(Option<String>, String)> = chunk
+            .iter()
+            .map(|i| (Some(format!("k{i:05}")), format!("rec-{i:05}")))
+            .collect();
+        producer.send_batch("source", records).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Poll `check` every 50 ms until it holds; fail the test after `secs`.
+async fn until(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "{what}: not within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    started.elapsed()
+}
+
+fn partitions(handle: &PipelineHandle) -> BTreeSet<u32> {
+    handle.status().partition_ids().into_iter().collect()
+}
+
+/// Every source record is in the sink, and the group's committed offset of every source
+/// partition is its last record's (polled: commits follow the sink's acknowledgements).
+async fn everything_copied_and_committed(client: &FluvioClient) {
+    let mut ends = Vec::new();
+    for p in 0..PARTITIONS {
+        let options = ConsumerOptions {
+            disable_continuous: true,
+            ..ConsumerOptions::default()
+        };
+        let mut stream = client
+            .partition_consumer("source", p, options)
+            .await
+            .unwrap();
+        let mut end = 0;
+        while let Some(record) = stream.next().await {
+            end = record.unwrap().offset + 1;
+        }
+        assert!(end > 0, "partition {p} got records");
+        ends.push(end);
+    }
+    let started = Instant::now();
+    loop {
+        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        let committed: Vec<Option<i64>> = (0..PARTITIONS)
+            .map(|p| {
+                offsets
+                    .iter()
+                    .find(|o| o.consumer_id == GROUP && o.replica_id.partition == p)
+                    .map(|o| o.offset)
+            })
+            .collect();
+        let expected: Vec<Option<i64>> = ends.iter().map(|end| Some(end - 1)).collect();
+        if committed == expected {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "committed {committed:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let source: BTreeSet<String> = read_values(client, "source", PARTITIONS)
+        .await
+        .into_iter()
+        .collect();
+    let sink: BTreeSet<String> = read_values(client, "sink", 1).await.into_iter().collect();
+    let missing: Vec<_> = source.difference(&sink).take(5).collect();
+    assert!(missing.is_empty(), "not in the sink: {missing:?}...");
+    assert_eq!(source.len(), ends.iter().sum::<i64>() as usize);
+}
+
+#[actix_rt::test]
+async fn two_pipelines_share_the_partitions_and_a_drained_one_hands_them_over() {
+    let (_cluster, client) = setup().await;
+    let producing = actix_rt::spawn(produce(client.clone(), 0, 3000));
+    let a = member(&client, "a").await;
+    let b = member(&client, "b").await;
+    until(20, "two partitions each", || {
+        let (pa, pb) = (partitions(&a), partitions(&b));
+        pa.len() == 2 && pb.len() == 2 && pa.is_disjoint(&pb)
+    })
+    .await;
+    let stats = tokio::time::timeout(Duration::from_secs(30), a.drain())
+        .await
+        .expect("drain within 30 s")
+        .unwrap();
+    // The drained pipeline processed and committed before handing its partitions over.
+    assert!(stats.acked.load(Ordering::Relaxed) > 0);
+    assert!(stats.commits.load(Ordering::Relaxed) > 0);
+    until(15, "b runs all four partitions", || {
+        partitions(&b) == (0..PARTITIONS).collect()
+    })
+    .await;
+    until(15, "b ready", || b.status().not_ready().is_empty()).await;
+    producing.await.unwrap();
+    everything_copied_and_committed(&client).await;
+    let stats = b.drain().await.unwrap();
+    assert!(stats.acked.load(Ordering::Relaxed) > 0);
+}
+
+#[actix_rt::test]
+async fn a_crashed_pipelines_partitions_are_taken_over_within_the_session_timeout() {
+    let (_cluster, client) = setup().await;
+    let producing = actix_rt::spawn(produce(client.clone(), 0, 1000));
+    let a = member(&client, "a").await;
+    let b = member(&client, "b").await;
+    until(20, "two partitions each", || {
+        partitions(&a).len() == 2 && partitions(&b).len() == 2
+    })
+    .await;
+    producing.await.unwrap();
+    a.abort();
+    let took = until(10, "b takes a's partitions over", || {
+        partitions(&b) == (0..PARTITIONS).collect()
+    })
+    .await;
+    assert!(
+        took <= SESSION + Duration::from_secs(2),
+        "takeover after {took:?}"
+    );
+    produce(client.clone(), 1000, 1500).await;
+    everything_copied_and_committed(&client).await;
+    b.drain().await.unwrap();
+}

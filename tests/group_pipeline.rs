@@ -14,9 +14,10 @@ use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
-use actix_fluvio::group::GroupConfig;
+use actix_fluvio::group::{describe_group, GroupConfig};
 use actix_fluvio::pipeline::{
-    start_pipeline, Output, PipelineConfig, PipelineHandle, ProcessBatch, WorkerError,
+    start_pipeline, Output, PipelineConfig, PipelineError, PipelineHandle, ProcessBatch,
+    WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
@@ -225,4 +226,56 @@ async fn a_crashed_pipelines_partitions_are_taken_over_within_the_session_timeou
     produce(client.clone(), 1000, 1500).await;
     everything_copied_and_committed(&client, false).await;
     b.drain().await.unwrap();
+}
+
+/// Fails every batch.
+struct Failing;
+
+impl Actor for Failing {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for Failing {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, _: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        Err(WorkerError("always fails".into()))
+    }
+}
+
+#[actix_rt::test]
+async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_error() {
+    let (_cluster, client) = setup().await;
+    produce(client.clone(), 0, 100).await;
+    let mut config = PipelineConfig::new("source", "unused");
+    config.group = Some(GROUP.into());
+    config.group_config = Some(GroupConfig {
+        session_timeout: SESSION,
+        heartbeat: Duration::from_millis(200),
+        ..GroupConfig::new(GROUP, "source")
+    });
+    config.max_restarts = 0;
+    config.restart_backoff = Duration::from_millis(10);
+    let failing = start_pipeline(&client, config, |_| {
+        Failing::start_in_arbiter(&Arbiter::new().handle(), |_| Failing).recipient::<ProcessBatch>()
+    })
+    .await
+    .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(20), failing.wait())
+        .await
+        .expect("ends within 20 s");
+    assert!(
+        matches!(result, Err(PipelineError::TooManyRestarts { .. })),
+        "{result:?}"
+    );
+    let group = describe_group(&client, GROUP).await.unwrap();
+    assert!(group.members.is_empty(), "left: {group:?}");
+    // Its partitions go to the next member at once, which copies everything.
+    let copier = member(&client, "next").await;
+    until(10, "the next member runs every partition", || {
+        partitions(&copier) == (0..PARTITIONS).collect()
+    })
+    .await;
+    everything_copied_and_committed(&client, true).await;
+    copier.drain().await.unwrap();
 }

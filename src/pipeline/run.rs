@@ -249,6 +249,8 @@ impl PipelineHandle {
     }
 
     /// Wait until every partition ended (`exit_at_end`) or one failed (the others then drain).
+    /// A group pipeline ends when it has left its group (after a partition failed for good:
+    /// its partitions are handed over first) or its group member stopped.
     ///
     /// # Errors
     /// The first partition's failure.

@@ -279,3 +279,37 @@ async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_err
     everything_copied_and_committed(&client, true).await;
     copier.drain().await.unwrap();
 }
+
+#[actix_rt::test]
+async fn a_pipeline_cut_off_from_its_group_stops_its_partitions_before_they_move_and_rejoins() {
+    let (_cluster, client) = setup().await;
+    let producing = actix_rt::spawn(produce(client.clone(), 0, 2000));
+    let a = member(&client, "a").await;
+    let b = member(&client, "b").await;
+    until(20, "two partitions each", || {
+        partitions(&a).len() == 2 && partitions(&b).len() == 2
+    })
+    .await;
+    let had = partitions(&a);
+    a.cut_off_group(Duration::from_secs(4));
+    // Its lease ends (2 s after its last heartbeat read back): it stops its partitions
+    // (Lost) while b does not run them yet.
+    until(5, "a loses its partitions", || partitions(&a).is_empty()).await;
+    assert!(
+        partitions(&b).is_disjoint(&had),
+        "b started {had:?} before a lost them"
+    );
+    until(10, "b takes them over", || {
+        partitions(&b) == (0..PARTITIONS).collect()
+    })
+    .await;
+    // Back on the cluster, a rejoins and gets two partitions again.
+    until(20, "a rejoins", || {
+        partitions(&a).len() == 2 && partitions(&b).len() == 2
+    })
+    .await;
+    producing.await.unwrap();
+    everything_copied_and_committed(&client, false).await;
+    a.drain().await.unwrap();
+    b.drain().await.unwrap();
+}

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -79,6 +80,8 @@ pub(crate) struct GroupDriver {
     shared: Shared,
     member: GroupMember,
     stop: watch::Receiver<bool>,
+    /// Test hook: cut the member off the cluster for a while.
+    cut_off: mpsc::UnboundedReceiver<Duration>,
     tasks: Tasks,
     /// Partition failures (and failures met while finishing revoked partitions).
     failed_tx: mpsc::UnboundedSender<PipelineError>,
@@ -86,12 +89,18 @@ pub(crate) struct GroupDriver {
 }
 
 impl GroupDriver {
-    pub(crate) fn new(shared: Shared, member: GroupMember, stop: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(
+        shared: Shared,
+        member: GroupMember,
+        stop: watch::Receiver<bool>,
+        cut_off: mpsc::UnboundedReceiver<Duration>,
+    ) -> Self {
         let (failed_tx, failed) = mpsc::unbounded_channel();
         Self {
             shared,
             member,
             stop,
+            cut_off,
             tasks: Tasks::default(),
             failed_tx,
             failed,
@@ -108,6 +117,7 @@ impl GroupDriver {
                 _ = self.stop.changed(), if leaving.is_none() => {
                     leaving = Some(Box::pin(self.member.start_leaving()));
                 }
+                Some(duration) = self.cut_off.recv() => self.member.cut_off(duration),
                 Some(error) = self.failed.recv() => {
                     tracing::warn!(%error, "a group pipeline partition failed: leaving the group");
                     first_error.get_or_insert(error);

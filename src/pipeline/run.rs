@@ -92,6 +92,8 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub struct PipelineHandle {
     stop: Arc<watch::Sender<bool>>,
+    /// Test hook: cuts a group pipeline's member off the cluster (see `cut_off_group`).
+    cut_off: tokio::sync::mpsc::UnboundedSender<std::time::Duration>,
     tasks: Vec<tokio::task::JoinHandle<Result<(), PipelineError>>>,
     first_error: Option<PipelineError>,
     producer: Option<Producer>,
@@ -174,9 +176,10 @@ where
         stats: stats.clone(),
         status: status.clone(),
     };
+    let (cut_off, cut_off_rx) = tokio::sync::mpsc::unbounded_channel();
     let tasks = match member {
         Some(member) => {
-            let driver = super::group::GroupDriver::new(shared, member, stop_rx);
+            let driver = super::group::GroupDriver::new(shared, member, stop_rx, cut_off_rx);
             vec![tokio::spawn(tracing::Instrument::in_current_span(
                 driver.run(),
             ))]
@@ -200,6 +203,7 @@ where
     };
     Ok(PipelineHandle {
         stop,
+        cut_off,
         tasks,
         first_error: None,
         producer,
@@ -312,6 +316,14 @@ impl PipelineHandle {
             }
         }
         self.drain_within(deadline).await
+    }
+
+    /// Test hook: for `duration`, a group pipeline's member appends nothing (as
+    /// [`GroupMember::cut_off`](crate::group::GroupMember::cut_off)), so it loses its lease
+    /// and its partitions. Nothing for a pipeline without a group.
+    #[doc(hidden)]
+    pub fn cut_off_group(&self, duration: std::time::Duration) {
+        let _ = self.cut_off.send(duration);
     }
 
     /// Stop at once, as a crash: records in flight are not committed (the next run with the

@@ -113,6 +113,18 @@ async fn until(secs: u64, what: &str, mut check: impl FnMut() -> bool) -> Durati
     started.elapsed()
 }
 
+/// Pipelines "a" and "b" of the group, once each runs two partitions (none of them both).
+async fn two_members(client: &FluvioClient) -> (PipelineHandle, PipelineHandle) {
+    let a = member(client, "a").await;
+    let b = member(client, "b").await;
+    until(20, "two partitions each", || {
+        let (pa, pb) = (partitions(&a), partitions(&b));
+        pa.len() == 2 && pb.len() == 2 && pa.is_disjoint(&pb)
+    })
+    .await;
+    (a, b)
+}
+
 fn partitions(handle: &PipelineHandle) -> BTreeSet<u32> {
     handle.status().partition_ids().into_iter().collect()
 }
@@ -178,13 +190,7 @@ async fn everything_copied_and_committed(client: &FluvioClient, handed_over: boo
 async fn two_pipelines_share_the_partitions_and_a_drained_one_hands_them_over() {
     let (_cluster, client) = setup().await;
     let producing = actix_rt::spawn(produce(client.clone(), 0, 3000));
-    let a = member(&client, "a").await;
-    let b = member(&client, "b").await;
-    until(20, "two partitions each", || {
-        let (pa, pb) = (partitions(&a), partitions(&b));
-        pa.len() == 2 && pb.len() == 2 && pa.is_disjoint(&pb)
-    })
-    .await;
+    let (a, b) = two_members(&client).await;
     let stats = tokio::time::timeout(Duration::from_secs(30), a.drain())
         .await
         .expect("drain within 30 s")
@@ -207,12 +213,7 @@ async fn two_pipelines_share_the_partitions_and_a_drained_one_hands_them_over() 
 async fn a_crashed_pipelines_partitions_are_taken_over_within_the_session_timeout() {
     let (_cluster, client) = setup().await;
     let producing = actix_rt::spawn(produce(client.clone(), 0, 1000));
-    let a = member(&client, "a").await;
-    let b = member(&client, "b").await;
-    until(20, "two partitions each", || {
-        partitions(&a).len() == 2 && partitions(&b).len() == 2
-    })
-    .await;
+    let (a, b) = two_members(&client).await;
     producing.await.unwrap();
     a.abort();
     let took = until(10, "b takes a's partitions over", || {
@@ -284,12 +285,7 @@ async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_err
 async fn a_pipeline_cut_off_from_its_group_stops_its_partitions_before_they_move_and_rejoins() {
     let (_cluster, client) = setup().await;
     let producing = actix_rt::spawn(produce(client.clone(), 0, 2000));
-    let a = member(&client, "a").await;
-    let b = member(&client, "b").await;
-    until(20, "two partitions each", || {
-        partitions(&a).len() == 2 && partitions(&b).len() == 2
-    })
-    .await;
+    let (a, b) = two_members(&client).await;
     let had = partitions(&a);
     a.cut_off_group(Duration::from_secs(4));
     // Its lease ends (2 s after its last heartbeat read back): it stops its partitions

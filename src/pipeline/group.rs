@@ -5,7 +5,10 @@
 //! - `Assigned`: start the partitions' tasks.
 //! - `Revoked`: stop reading them; their records in flight finish and are committed (a
 //!   drain of those partitions only); then the [`Release`](crate::group::Release) answers.
-//! - `Lost`: abort their tasks at once; nothing more is committed.
+//! - `Lost`: abort their tasks at once; nothing more is committed. (Records and commits are
+//!   not checked against the member's [`Fence`](crate::group::Fence) one by one: `Lost`
+//!   arrives at most one tick after the lease ended, well inside the takeover margin, and
+//!   the abort takes effect at the task's next await.)
 //! - A drain of the pipeline, or a partition failing for good: leave the group (every
 //!   partition is revoked as above, then the member leaves).
 //!

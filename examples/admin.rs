@@ -3,19 +3,23 @@
 //! ```text
 //! cargo run --example admin -- create TOPIC [--partitions N] [--replication R]
 //! cargo run --example admin -- list | describe TOPIC | delete TOPIC | spus | partitions [TOPIC]
+//! cargo run --example admin -- groups | group NAME
 //! ```
+//! `groups` lists the consumer groups; `group NAME` shows one: its generation, members,
+//! each partition's owner (and a previous owner still releasing it) and committed offset.
 //! The cluster is `FLUVIO_SC_ADDR`, else the current `fluvio` profile, else 127.0.0.1:9003.
 
 use std::process::ExitCode;
 
 use actix_fluvio::admin::{Admin, AdminError, TopicConfig};
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::group::{describe_group, list_groups};
 use actix_fluvio::protocol::sc::{Metadata, ReplicaSpec, TopicSpec};
 
 const USAGE: &str = "usage: admin create TOPIC [--partitions N] [--replication R] | list | \
-                     describe TOPIC | delete TOPIC | spus | partitions [TOPIC]";
+                     describe TOPIC | delete TOPIC | spus | partitions [TOPIC] | groups | group NAME";
 
-#[tokio::main]
+#[actix_rt::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let client = match FluvioClient::connect(ClientConfig::default()).await {
@@ -25,7 +29,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(&client.admin(), &args).await {
+    match run(&client, &args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");
@@ -34,9 +38,39 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(admin: &Admin, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(client: &FluvioClient, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let admin: &Admin = &client.admin();
     let arg = |i: usize| args.get(i).map(String::as_str).ok_or(USAGE);
     match arg(0)? {
+        "groups" => {
+            for group in list_groups(client).await? {
+                println!("{group}");
+            }
+        }
+        "group" => {
+            let group = describe_group(client, arg(1)?).await?;
+            let topic = group.topic.as_deref().unwrap_or("-");
+            println!(
+                "group {} topic={topic} partitions={} generation={}",
+                group.group, group.partitions, group.generation
+            );
+            for member in &group.members {
+                println!("member {member}");
+            }
+            for partition in 0..group.partitions {
+                let owner = group.owners.get(&partition).map(ToString::to_string);
+                let releasing = match group.releasing.get(&partition) {
+                    Some(previous) => format!(" releasing={previous}"),
+                    None => String::new(),
+                };
+                let committed = group.committed.get(&partition).map(ToString::to_string);
+                println!(
+                    "partition {partition} owner={}{releasing} committed={}",
+                    owner.as_deref().unwrap_or("-"),
+                    committed.as_deref().unwrap_or("-")
+                );
+            }
+        }
         "create" => {
             let topic = arg(1)?;
             let partitions = flag(args, "--partitions")?.unwrap_or(1);

@@ -40,6 +40,8 @@ struct PipelineToml {
     partition: Option<u32>,
     sink: String,
     consumer_id: String,
+    /// Run in this consumer group (offsets then go under the group's name).
+    group: Option<String>,
     #[serde(default = "one")]
     workers: usize,
     commit_every: Option<usize>,
@@ -134,6 +136,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = PipelineConfig::new(&p.source, &p.consumer_id);
     config.sink = Some(p.sink.clone());
     config.partition = p.partition;
+    config.group = p.group.clone();
     config.workers = p.workers;
     config.consumer.smartmodules = p
         .smartmodules
@@ -152,10 +155,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     health.watch_pipeline(pipeline.status());
-    eprintln!(
-        "worker running: {} -> {} as {}",
-        p.source, p.sink, p.consumer_id
-    );
+    let name = match &p.group {
+        Some(group) => format!("group {group}"),
+        None => p.consumer_id.clone(),
+    };
+    eprintln!("worker running: {} -> {} as {name}", p.source, p.sink);
     let stats = pipeline
         .drain_on_shutdown(std::time::Duration::from_secs(30))
         .await?;

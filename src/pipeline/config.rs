@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::consumer::ConsumerOptions;
+use crate::group::GroupConfig;
 use crate::producer::ProducerOptions;
 
 /// How a pipeline reads, commits, restarts and stops.
@@ -13,7 +14,22 @@ pub struct PipelineConfig {
     /// Read only this partition of `source` (`None`: every partition).
     pub partition: Option<u32>,
     /// The consumer id offsets are committed under; a new pipeline with the same id resumes.
+    /// Not used when `group` is set: a group pipeline commits under the group's name.
     pub consumer_id: String,
+    /// Run in consumer group `group` (see [`crate::group`]): the pipelines of one group,
+    /// in any number of processes, share the partitions of `source`; each runs only the
+    /// partitions assigned to it, finishes and commits those it is asked to hand over, and
+    /// stops at once, without committing, those it lost with its lease. Offsets are
+    /// committed under the group's name (it takes `consumer_id`'s role), so a partition's
+    /// new owner resumes where the previous one committed. A drain leaves the group
+    /// gracefully. `partition` must be `None`. `exit_at_end` stops each partition at its end,
+    /// but the pipeline itself runs until it is drained. (`None`: no group; every
+    /// partition, or `partition`, runs here.)
+    pub group: Option<String>,
+    /// The group member's settings (member id, session timeout, heartbeat, takeover
+    /// margin) when `group` is set; its `group` and `topic` are replaced by `group` and
+    /// `source` (`None`: [`GroupConfig::new`]'s defaults).
+    pub group_config: Option<GroupConfig>,
     /// Where workers' outputs go (`None`: the worker is the sink).
     pub sink: Option<String>,
     /// Partition-affine workers: partition `p` goes to worker `p % workers`.
@@ -66,6 +82,8 @@ impl PipelineConfig {
             source: source.into(),
             partition: None,
             consumer_id: consumer_id.into(),
+            group: None,
+            group_config: None,
             sink: None,
             workers: 1,
             max_in_flight: 20_000,

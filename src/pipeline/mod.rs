@@ -96,10 +96,16 @@
 //! }
 //! ```
 //!
+//! With [`PipelineConfig::group`], pipelines in any number of processes share the source's
+//! partitions as a consumer group ([`crate::group`]): each runs the partitions assigned to
+//! it, hands over revoked ones after finishing and committing their records in flight,
+//! commits under the group's name, and leaves the group when drained.
+//!
 //! [`PipelineHandle::drain_on_shutdown`] drains on Ctrl-C, SIGTERM or `System` stop; when one
 //! partition fails for good, the others drain and the pipeline stops with that error.
 
 mod config;
+mod group;
 mod partition;
 mod partition_metrics;
 mod run;

@@ -62,8 +62,6 @@ pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
     pub(crate) config: Arc<PipelineConfig>,
     pub(crate) partition: u32,
-    /// The partition's place in the pipeline's [`PipelineStatus`].
-    pub(crate) index: usize,
     pub(crate) workers: Arc<Workers>,
     pub(crate) producer: Option<Producer>,
     pub(crate) stop: watch::Receiver<bool>,
@@ -87,14 +85,14 @@ impl PartitionTask {
     pub(crate) async fn run(mut self) -> Result<(), PipelineError> {
         let mut highest_processed = -1;
         let result = loop {
-            self.status.set_phase(self.index, Phase::Starting);
+            self.status.set_phase(self.partition, Phase::Starting);
             match self.session(&mut highest_processed).await {
                 Ok(Session::Finished) => break Ok(()),
                 Ok(Session::Restart) => continue,
                 Err(error) => break Err(error),
             }
         };
-        self.status.set_phase(self.index, Phase::Ended);
+        self.status.set_phase(self.partition, Phase::Ended);
         self.metrics.in_flight.set(0.0);
         result
     }
@@ -116,7 +114,7 @@ impl PartitionTask {
             .partition_consumer(&self.config.source, self.partition, options)
             .await?;
         self.status
-            .set_phase(self.index, Phase::Reading(stream.status()));
+            .set_phase(self.partition, Phase::Reading(stream.status()));
         let committer = stream.committer();
         let mut tracker = Units::default();
         let mut answers: VecDeque<Pending> = VecDeque::new();
@@ -387,7 +385,7 @@ impl PartitionTask {
                 tracing::debug!(worker, partition = self.partition, %failure, "worker already restarted");
             }
         }
-        self.status.set_phase(self.index, Phase::Restarting);
+        self.status.set_phase(self.partition, Phase::Restarting);
         tokio::select! {
             _ = self.stop.changed() => Ok(Session::Finished),
             () = tokio::time::sleep(self.config.restart_backoff) => Ok(Session::Restart),

@@ -23,6 +23,7 @@ use super::status::{PipelineState, PipelineStatus};
 use super::worker::Worker;
 use crate::cluster::{ClientError, FluvioClient};
 use crate::consumer::ConsumerError;
+use crate::group::GroupError;
 use crate::producer::{Producer, ProducerError};
 
 /// Why a pipeline stopped.
@@ -41,6 +42,9 @@ pub enum PipelineError {
     /// A partition task panicked or was cancelled (a bug: reported, never hidden).
     #[error("a pipeline task ended abnormally: {0}")]
     Task(String),
+    /// The pipeline's consumer group failed (joining it, or its member stopped).
+    #[error(transparent)]
+    Group(#[from] GroupError),
     /// Workers failed more often than `max_restarts` within `restart_window`.
     #[error("worker {worker} restarted {restarts} times within the window; last failure: {last}")]
     TooManyRestarts {
@@ -88,6 +92,8 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub struct PipelineHandle {
     stop: Arc<watch::Sender<bool>>,
+    /// Test hook: cuts a group pipeline's member off the cluster (see `cut_off_group`).
+    cut_off: tokio::sync::mpsc::UnboundedSender<std::time::Duration>,
     tasks: Vec<tokio::task::JoinHandle<Result<(), PipelineError>>>,
     first_error: Option<PipelineError>,
     producer: Option<Producer>,
@@ -102,11 +108,14 @@ pub struct PipelineHandle {
 /// on an arbiter of its own (`actix::Arbiter::new()`), so that a panic takes down only that
 /// worker.
 ///
+/// With [`PipelineConfig::group`] set, the pipeline joins that group first and runs the
+/// partitions the group assigns to it (see the field).
+///
 /// # Errors
-/// The source topic's partitions cannot be read.
+/// The source topic's partitions cannot be read; the group cannot be joined.
 pub async fn start_pipeline<F, W>(
     client: &FluvioClient,
-    config: PipelineConfig,
+    mut config: PipelineConfig,
     worker: F,
 ) -> Result<PipelineHandle, PipelineError>
 where
@@ -128,6 +137,10 @@ where
             return Err(ConsumerError::from(missing).into());
         }
     };
+    let member = match &config.group {
+        Some(_) => Some(super::group::join(client, &mut config).await?),
+        None => None,
+    };
     let factory: Factory = Arc::new(move |i| worker(i).into());
     let workers = Arc::new(Workers {
         slots: (0..config.workers.max(1))
@@ -148,44 +161,83 @@ where
     let (stop, stop_rx) = watch::channel(false);
     let stop = Arc::new(stop);
     let stats = Arc::new(PipelineStats::default());
-    let status = PipelineStatus::new(&config.consumer_id, &config.source, &partitions);
-    let config = Arc::new(config);
-    let tasks = partitions
-        .into_iter()
-        .enumerate()
-        .map(|(index, partition)| {
-            let task = PartitionTask {
-                client: client.clone(),
-                metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition),
-                config: config.clone(),
-                partition,
-                index,
-                workers: workers.clone(),
-                producer: producer.clone(),
-                stop: stop_rx.clone(),
-                stats: stats.clone(),
-                status: status.clone(),
-            };
-            let (stop, status) = (stop.clone(), status.clone());
-            // The partition's spans are children of the span `start_pipeline` runs in.
-            tokio::spawn(tracing::Instrument::in_current_span(async move {
-                let result = task.run().await;
-                if result.is_err() {
-                    status.set_state(PipelineState::Draining);
-                    let _ = stop.send(true);
-                }
-                result
-            }))
-        })
-        .collect();
+    // A group pipeline's status lists the partitions assigned to it, as they change.
+    let initial = if member.is_some() {
+        &[][..]
+    } else {
+        &partitions[..]
+    };
+    let status = PipelineStatus::new(&config.consumer_id, &config.source, initial);
+    let shared = Shared {
+        client: client.clone(),
+        config: Arc::new(config),
+        workers,
+        producer: producer.clone(),
+        stats: stats.clone(),
+        status: status.clone(),
+    };
+    let (cut_off, cut_off_rx) = tokio::sync::mpsc::unbounded_channel();
+    let tasks = match member {
+        Some(member) => {
+            let driver = super::group::GroupDriver::new(shared, member, stop_rx, cut_off_rx);
+            vec![tokio::spawn(tracing::Instrument::in_current_span(
+                driver.run(),
+            ))]
+        }
+        None => partitions
+            .into_iter()
+            .map(|partition| {
+                let task = shared.task(partition, stop_rx.clone());
+                let (stop, status) = (stop.clone(), status.clone());
+                // The partition's spans are children of the span `start_pipeline` runs in.
+                tokio::spawn(tracing::Instrument::in_current_span(async move {
+                    let result = task.run().await;
+                    if result.is_err() {
+                        status.set_state(PipelineState::Draining);
+                        let _ = stop.send(true);
+                    }
+                    result
+                }))
+            })
+            .collect(),
+    };
     Ok(PipelineHandle {
         stop,
+        cut_off,
         tasks,
         first_error: None,
         producer,
         stats,
         status,
     })
+}
+
+/// What every partition task of a pipeline shares.
+pub(crate) struct Shared {
+    pub(crate) client: FluvioClient,
+    pub(crate) config: Arc<PipelineConfig>,
+    pub(crate) workers: Arc<Workers>,
+    pub(crate) producer: Option<Producer>,
+    pub(crate) stats: Arc<PipelineStats>,
+    pub(crate) status: PipelineStatus,
+}
+
+impl Shared {
+    /// The task of `partition`, stopping (draining) when `stop` turns true.
+    pub(crate) fn task(&self, partition: u32, stop: watch::Receiver<bool>) -> PartitionTask {
+        let config = &self.config;
+        PartitionTask {
+            client: self.client.clone(),
+            metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition),
+            config: config.clone(),
+            partition,
+            workers: self.workers.clone(),
+            producer: self.producer.clone(),
+            stop,
+            stats: self.stats.clone(),
+            status: self.status.clone(),
+        }
+    }
 }
 
 impl PipelineHandle {
@@ -201,6 +253,8 @@ impl PipelineHandle {
     }
 
     /// Wait until every partition ended (`exit_at_end`) or one failed (the others then drain).
+    /// A group pipeline ends when it has left its group (after a partition failed for good:
+    /// its partitions are handed over first) or its group member stopped.
     ///
     /// # Errors
     /// The first partition's failure.
@@ -262,6 +316,25 @@ impl PipelineHandle {
             }
         }
         self.drain_within(deadline).await
+    }
+
+    /// Test hook: for `duration`, a group pipeline's member appends nothing (as
+    /// [`GroupMember::cut_off`](crate::group::GroupMember::cut_off)), so it loses its lease
+    /// and its partitions. Nothing for a pipeline without a group.
+    #[doc(hidden)]
+    pub fn cut_off_group(&self, duration: std::time::Duration) {
+        let _ = self.cut_off.send(duration);
+    }
+
+    /// Stop at once, as a crash: records in flight are not committed (the next run with the
+    /// same consumer id, or the group's next owner, reads them again). A group pipeline
+    /// writes nothing more to its group: the others take its partitions over once its
+    /// session has expired. The sink's producer is dropped without a flush.
+    pub fn abort(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.status.set_state(PipelineState::Stopped);
     }
 
     /// Await the partition tasks, keeping the first failure; safe to cancel and call again.

@@ -1,6 +1,7 @@
 //! What a running pipeline is doing, for readiness checks ([`PipelineStatus::not_ready`])
 //! and the `fluvio_pipelines{consumer, state}` gauge.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -57,7 +58,8 @@ struct Inner {
     consumer: String,
     topic: String,
     state: AtomicU8,
-    partitions: Vec<(u32, Mutex<Phase>)>,
+    /// The partitions the pipeline runs now (for a group pipeline, those assigned to it).
+    partitions: Mutex<BTreeMap<u32, Phase>>,
     /// `fluvio_pipelines{state="running"}` and `{state="draining"}`.
     gauges: [Gauge; 2],
 }
@@ -76,10 +78,7 @@ impl PipelineStatus {
                 consumer: consumer.to_owned(),
                 topic: topic.to_owned(),
                 state: AtomicU8::new(PipelineState::Running as u8),
-                partitions: partitions
-                    .iter()
-                    .map(|&p| (p, Mutex::new(Phase::Starting)))
-                    .collect(),
+                partitions: Mutex::new(partitions.iter().map(|&p| (p, Phase::Starting)).collect()),
                 gauges,
             }),
         }
@@ -102,7 +101,8 @@ impl PipelineStatus {
     /// Why the pipeline is not ready, one sentence per reason; empty when it is running and
     /// every partition's stream is streaming. The reasons: the pipeline is draining or
     /// stopped; a partition is starting, resuming a lost stream, waiting for its worker's
-    /// restart, or ended.
+    /// restart, or ended. A group pipeline lists only the partitions assigned to it now
+    /// (none assigned is ready: the group gave the partitions to other members).
     pub fn not_ready(&self) -> Vec<String> {
         let name = &self.inner.consumer;
         let mut reasons = Vec::new();
@@ -110,8 +110,8 @@ impl PipelineStatus {
             PipelineState::Running => {}
             state => reasons.push(format!("pipeline '{name}' is {}", state.as_str())),
         }
-        for (partition, phase) in &self.inner.partitions {
-            let phase = phase.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let partitions = self.partitions();
+        for (partition, phase) in partitions {
             let what = match phase {
                 Phase::Reading(stream) if stream.state() == StreamState::Streaming => continue,
                 Phase::Reading(stream) => format!("its stream is {}", stream.state().as_str()),
@@ -147,12 +147,51 @@ impl PipelineStatus {
         }
     }
 
-    /// Partition number `index` (in the order given to [`PipelineStatus::new`]) is now in
-    /// `phase`.
-    pub(crate) fn set_phase(&self, index: usize, phase: Phase) {
-        if let Some((_, slot)) = self.inner.partitions.get(index) {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = phase;
+    /// The partitions the pipeline runs now, in order (for a group pipeline: those assigned
+    /// to it).
+    pub fn partition_ids(&self) -> Vec<u32> {
+        self.partitions().into_iter().map(|(p, _)| p).collect()
+    }
+
+    fn partitions(&self) -> Vec<(u32, Phase)> {
+        let partitions = self.inner.partitions.lock();
+        let partitions = partitions.unwrap_or_else(|e| e.into_inner());
+        partitions
+            .iter()
+            .map(|(p, phase)| (*p, phase.clone()))
+            .collect()
+    }
+
+    /// `partition` is now in `phase` (nothing, if the pipeline no longer runs it).
+    pub(crate) fn set_phase(&self, partition: u32, phase: Phase) {
+        let mut partitions = self
+            .inner
+            .partitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = partitions.get_mut(&partition) {
+            *slot = phase;
         }
+    }
+
+    /// The pipeline runs `partition` now (a group assigned it); it is starting.
+    pub(crate) fn add_partition(&self, partition: u32) {
+        let mut partitions = self
+            .inner
+            .partitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        partitions.insert(partition, Phase::Starting);
+    }
+
+    /// The pipeline no longer runs `partition` (a group took it away).
+    pub(crate) fn remove_partition(&self, partition: u32) {
+        let mut partitions = self
+            .inner
+            .partitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        partitions.remove(&partition);
     }
 }
 
@@ -174,7 +213,7 @@ mod tests {
         let status = PipelineStatus::new("c", "t", &[0, 1]);
         assert_eq!(status.not_ready().len(), 2, "both starting");
         let streams = [StreamStatus::default(), StreamStatus::default()];
-        for (i, stream) in streams.iter().enumerate() {
+        for (i, stream) in (0..).zip(&streams) {
             stream.set(StreamState::Streaming);
             status.set_phase(i, Phase::Reading(stream.clone()));
         }
@@ -193,5 +232,27 @@ mod tests {
         status.set_state(PipelineState::Stopped);
         status.set_state(PipelineState::Running);
         assert_eq!(status.state(), PipelineState::Stopped);
+    }
+
+    #[test]
+    fn follows_the_partitions_it_runs() {
+        let status = PipelineStatus::new("g", "t", &[]);
+        assert_eq!(status.not_ready(), Vec::<String>::new(), "nothing assigned");
+        status.set_phase(3, Phase::Ended);
+        assert_eq!(
+            status.not_ready(),
+            Vec::<String>::new(),
+            "not run: not added"
+        );
+        status.add_partition(3);
+        assert_eq!(
+            status.not_ready(),
+            vec!["partition t-3 of pipeline 'g': it is starting".to_owned()]
+        );
+        assert_eq!(status.partition_ids(), vec![3]);
+        status.remove_partition(3);
+        status.set_phase(3, Phase::Ended);
+        assert!(status.partition_ids().is_empty());
+        assert_eq!(status.not_ready(), Vec::<String>::new());
     }
 }

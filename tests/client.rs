@@ -586,6 +586,25 @@ async fn a_continuous_consumer_sees_new_records_and_survives_an_spu_restart() {
 }
 
 /// Commit `offset`, retrying retriable failures (no session yet) for up to 10 s.
+/// Every stored consumer offset. Right after dropped connections, calls fail fast with a
+/// retriable error until the connection is back: ask again for up to 10 s.
+async fn consumer_offsets(
+    client: &FluvioClient,
+) -> Vec<actix_fluvio::protocol::spu::ConsumerOffset> {
+    let started = std::time::Instant::now();
+    loop {
+        match client.admin().list_consumer_offsets().await {
+            Ok(offsets) => return offsets,
+            Err(AdminError::Client(e))
+                if e.is_retriable() && started.elapsed() < Duration::from_secs(10) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("listing consumer offsets: {e}"),
+        }
+    }
+}
+
 async fn commit_within_10s(stream: &actix_fluvio::consumer::PartitionStream, offset: i64) {
     let started = std::time::Instant::now();
     loop {
@@ -626,7 +645,7 @@ async fn a_consumer_at_the_end_can_commit_again_soon_after_a_reconnect() {
         // come, yet the resumed stream must bring a session to commit on.
         cluster.drop_connections();
         commit_within_10s(&stream, 19).await;
-        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        let offsets = consumer_offsets(&client).await;
         assert!(
             offsets
                 .iter()
@@ -668,7 +687,7 @@ async fn a_finished_consumer_commits_after_its_connection_was_lost() {
         // The stream ended (nothing left to read); its session dies with the connection.
         cluster.drop_connections();
         commit_within_10s(&stream, last).await;
-        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        let offsets = consumer_offsets(&client).await;
         assert!(
             offsets
                 .iter()
@@ -707,7 +726,7 @@ async fn a_consumer_id_resumes_after_its_committed_offset() {
         }
         stream.commit(7).await.unwrap();
         drop(stream);
-        let offsets = client.admin().list_consumer_offsets().await.unwrap();
+        let offsets = consumer_offsets(&client).await;
         assert!(
             offsets
                 .iter()
@@ -942,7 +961,7 @@ async fn dropping_every_producer_handle_still_delivers_what_was_buffered() {
 
 /// The offsets `consumer_id` has stored for `topic`, by partition.
 async fn committed(client: &FluvioClient, consumer_id: &str, topic: &str) -> HashMap<u32, i64> {
-    let offsets = client.admin().list_consumer_offsets().await.unwrap();
+    let offsets = consumer_offsets(client).await;
     offsets
         .iter()
         .filter(|o| o.consumer_id == consumer_id && o.replica_id.topic == topic)

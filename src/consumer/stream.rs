@@ -200,9 +200,9 @@ impl PartitionStream {
         let records = if self.buffer.is_empty() {
             match self.rx.recv().await? {
                 Ok(batch) if batch.len() <= max => batch,
-                Ok(batch) => {
-                    self.buffer.extend(batch);
-                    self.buffer.drain(..max).collect()
+                Ok(mut batch) => {
+                    self.buffer.extend(batch.split_off(max));
+                    batch
                 }
                 Err(error) => return Some(Err(error)),
             }

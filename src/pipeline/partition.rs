@@ -190,12 +190,13 @@ impl PartitionTask {
                 records = next_records(&mut stream, &worker_kind, window - held),
                     if !ended && held < window && held_bytes < max_bytes =>
                 {
-                    let Some(records) = records else {
+                    let Some(read) = records else {
                         // The end: finish what is under way first.
                         ended = true;
                         continue;
                     };
-                    let records = records?;
+                    let read = read?;
+                    let records = read.records();
                     let (Some(first), Some(last)) = (records.first(), records.last()) else {
                         continue;
                     };
@@ -237,7 +238,7 @@ impl PartitionTask {
                     answers.push_back(Pending {
                         unit,
                         generation,
-                        answer: ask(&worker, self.partition, records),
+                        answer: ask(&worker, self.partition, read),
                         span,
                     });
                 }
@@ -431,31 +432,52 @@ impl PartitionTask {
     }
 }
 
+/// Records read for one message to the worker: one record for a per-record worker (no
+/// vector per record), or a batch.
+enum Read {
+    One(ConsumerRecord),
+    Batch(Vec<ConsumerRecord>),
+}
+
+impl Read {
+    fn records(&self) -> &[ConsumerRecord] {
+        match self {
+            Read::One(record) => std::slice::from_ref(record),
+            Read::Batch(records) => records,
+        }
+    }
+}
+
 /// The next records for a worker of `kind`: one record for a [`Worker::Records`], up to
 /// `room` (at least 1) as they arrived for a [`Worker::Batches`].
 async fn next_records(
     stream: &mut PartitionStream,
     kind: &Worker,
     room: usize,
-) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
+) -> Option<Result<Read, ConsumerError>> {
     match kind {
-        Worker::Records(_) => Some(stream.next().await?.map(|record| vec![record])),
-        Worker::Batches(_) => stream.next_batch_up_to(room).await,
+        Worker::Records(_) => Some(stream.next().await?.map(Read::One)),
+        Worker::Batches(_) => Some(stream.next_batch_up_to(room).await?.map(Read::Batch)),
     }
 }
 
-/// Hand `records` to `worker`: one [`Process`] (a one-record batch) or one [`ProcessBatch`].
-fn ask(worker: &Worker, partition: u32, mut records: Vec<ConsumerRecord>) -> Answer {
-    match worker {
-        Worker::Records(recipient) if records.len() == 1 => {
-            let record = records.pop().expect("one record");
+/// Hand what was read to `worker`: one [`Process`] or one [`ProcessBatch`].
+fn ask(worker: &Worker, partition: u32, read: Read) -> Answer {
+    match (worker, read) {
+        (Worker::Records(recipient), Read::One(record)) => {
             Box::pin(recipient.send(Process(record)))
         }
         // Read for a batch worker, then replaced by a per-record one: a factory that
         // changes kind (see `Worker`) fails the batch, which is read again.
-        Worker::Records(_) => Box::pin(std::future::ready(Ok(Err(WorkerError(
+        (Worker::Records(_), Read::Batch(_)) => Box::pin(std::future::ready(Ok(Err(WorkerError(
             "the worker factory returned a per-record worker for a batch worker".into(),
         ))))),
-        Worker::Batches(recipient) => Box::pin(recipient.send(ProcessBatch { partition, records })),
+        (Worker::Batches(recipient), read) => {
+            let records = match read {
+                Read::One(record) => vec![record],
+                Read::Batch(records) => records,
+            };
+            Box::pin(recipient.send(ProcessBatch { partition, records }))
+        }
     }
 }

@@ -14,33 +14,15 @@
 mod args;
 #[path = "common/logs.rs"]
 mod logs;
+#[path = "common/upper.rs"]
+mod upper;
 
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatch, WorkerError};
+use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
+use upper::Upper;
 
 const VALUED: &[&str] = &["--consumer-id", "--group", "--metrics-addr"];
-
-/// The user actor: upper-cases each value.
-struct Upper;
-
-impl Actor for Upper {
-    type Context = Context<Self>;
-}
-
-impl Handler<ProcessBatch> for Upper {
-    type Result = Result<Vec<Output>, WorkerError>;
-
-    /// A partition's records as they arrived: one message and one answer per batch.
-    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
-        let outputs = msg.records.into_iter().map(|record| Output {
-            key: record.key,
-            value: record.value.to_ascii_uppercase().into(),
-            partition: None,
-        });
-        Ok(outputs.collect())
-    }
-}
 
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,6 +8,8 @@
 
 #[path = "common/logs.rs"]
 mod logs;
+#[path = "common/upper.rs"]
+mod upper;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,9 +17,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::Health;
-use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatch, WorkerError};
+use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
 use serde::Deserialize;
+use upper::Upper;
 
 #[derive(Debug, Deserialize)]
 struct WorkerToml {
@@ -67,26 +70,6 @@ struct MetricsToml {
 
 fn one() -> usize {
     1
-}
-
-struct Upper;
-
-impl Actor for Upper {
-    type Context = Context<Self>;
-}
-
-impl Handler<ProcessBatch> for Upper {
-    type Result = Result<Vec<Output>, WorkerError>;
-
-    /// A partition's records as they arrived: one message and one answer per batch.
-    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
-        let outputs = msg.records.into_iter().map(|record| Output {
-            key: record.key,
-            value: record.value.to_ascii_uppercase().into(),
-            partition: None,
-        });
-        Ok(outputs.collect())
-    }
 }
 
 fn invocation(sm: &SmartModuleToml) -> Result<SmartModuleInvocation, String> {

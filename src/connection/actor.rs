@@ -97,6 +97,9 @@ pub(crate) struct ConnectionActor {
     ever_connected: bool,
     first: Option<oneshot::Sender<Result<(), ConnectionError>>>,
     closed: Option<ConnectionError>,
+    /// Requests submitted while a reconnect attempt is under way: sent when it succeeds,
+    /// failed (retriable) when it fails. While backing off, requests fail at once.
+    parked: Vec<Submit>,
 }
 
 impl ConnectionActor {
@@ -119,13 +122,18 @@ impl ConnectionActor {
             ever_connected: false,
             first: Some(first),
             closed: None,
+            parked: Vec::new(),
         }
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
-        let delay = self
-            .ever_connected
-            .then(|| self.config.reconnect.delay(self.attempt));
+        // The first attempt after a loss goes at once (a dropped socket to a live server
+        // comes back in milliseconds); later ones back off.
+        let delay = (self.ever_connected && self.attempt > 0)
+            .then(|| self.config.reconnect.delay(self.attempt - 1));
+        if self.ever_connected && delay.is_none() {
+            self.shared.state.set(ConnectionState::Connecting);
+        }
         let (target, config, tls) = (self.target.clone(), self.config.clone(), self.tls.clone());
         if let Some(delay) = delay {
             tracing::debug!(addr = %target.addr, attempt = self.attempt + 1, ?delay, "reconnecting");
@@ -139,8 +147,8 @@ impl ConnectionActor {
             shared.state.set(ConnectionState::Connecting);
             open(&target, &config, tls.as_ref()).await
         };
-        // Spawned, not awaited: the mailbox keeps being served, and requests submitted
-        // meanwhile fail fast.
+        // Spawned, not awaited: the mailbox keeps being served; requests submitted while
+        // backing off fail fast, those submitted while connecting wait for the outcome.
         ctx.spawn(fut.into_actor(self).map(|result, act, ctx| match result {
             Ok(opened) => act.install(opened, ctx),
             Err(error) => act.connect_failed(error, ctx),
@@ -176,6 +184,22 @@ impl ConnectionActor {
         if let Some(first) = self.first.take() {
             let _ = first.send(Ok(()));
         }
+        for msg in std::mem::take(&mut self.parked) {
+            if msg.reply.is_closed() {
+                continue;
+            }
+            if let Some(writer) = &mut self.writer {
+                self.table.insert(msg.id, msg.reply);
+                writer.write(RawFrame(msg.frame));
+            }
+        }
+    }
+
+    /// Fail the requests parked for a reconnect attempt.
+    fn fail_parked(&mut self, error: &ConnectionError) {
+        for msg in std::mem::take(&mut self.parked) {
+            msg.reply.fail(error.clone());
+        }
     }
 
     fn connect_failed(&mut self, error: ConnectionError, ctx: &mut Context<Self>) {
@@ -186,6 +210,10 @@ impl ConnectionActor {
             self.close(error.to_string());
             return;
         }
+        self.fail_parked(&ConnectionError::Lost {
+            addr: self.target.addr.clone(),
+            cause: format!("reconnecting: {error}").into(),
+        });
         self.attempt += 1;
         if self.attempt % 10 == 1 {
             tracing::warn!(addr = %self.target.addr, attempt = self.attempt, %error, "reconnect failed; retrying with backoff");
@@ -215,7 +243,7 @@ impl ConnectionActor {
         };
         self.table.fail_all(&error);
         if self.config.reconnect.allows(0) {
-            self.shared.state.set(ConnectionState::BackingOff);
+            self.shared.state.set(ConnectionState::Connecting);
             self.attempt = 0;
             ctx.stop();
         } else {
@@ -229,6 +257,7 @@ impl ConnectionActor {
             cause: cause.into(),
         };
         self.table.fail_all(&error);
+        self.fail_parked(&error);
         self.writer = None;
         self.shared.closed.store(true, Ordering::Release);
         self.shared.state.set(ConnectionState::Closed);
@@ -267,6 +296,9 @@ impl Handler<Submit> for ConnectionActor {
             Some(writer) => {
                 self.table.insert(msg.id, msg.reply);
                 writer.write(RawFrame(msg.frame));
+            }
+            None if self.shared.state.get() == ConnectionState::Connecting => {
+                self.parked.push(msg);
             }
             None => msg.reply.fail(ConnectionError::Lost {
                 addr: self.target.addr.clone(),

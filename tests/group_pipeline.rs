@@ -295,10 +295,26 @@ async fn a_pipeline_cut_off_from_its_group_stops_its_partitions_before_they_move
         partitions(&b).is_disjoint(&had),
         "b started {had:?} before a lost them"
     );
+    // Records keep coming, and a's aborted partition tasks process none of them: its
+    // acknowledged count stands still from a moment after the loss until it rejoins.
+    let more = actix_rt::spawn(produce(client.clone(), 2000, 2600));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let acked_at_loss = a.stats().acked.load(Ordering::Relaxed);
     until(10, "b takes them over", || {
         partitions(&b) == (0..PARTITIONS).collect()
     })
     .await;
+    more.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        partitions(&a).is_empty(),
+        "a rejoined too early for the check"
+    );
+    assert_eq!(
+        a.stats().acked.load(Ordering::Relaxed),
+        acked_at_loss,
+        "a processed records after it lost its partitions"
+    );
     // Back on the cluster, a rejoins and gets two partitions again.
     until(20, "a rejoins", || {
         partitions(&a).len() == 2 && partitions(&b).len() == 2

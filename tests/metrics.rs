@@ -102,7 +102,23 @@ async fn counters_match_the_records_that_flowed() {
             n += 1;
         }
         assert_eq!(n, 25);
+        // A continuous stream of the same partition is counted while it is open, and no
+        // longer once it is dropped (a group member that handed the partition over).
+        let streams = "fluvio_consumer_streams{consumer=\"\",topic=\"m\",partition=\"0\"}";
+        let at_end = ConsumerOptions {
+            offset: actix_fluvio::consumer::Offset::End,
+            ..ConsumerOptions::default()
+        };
+        let live = client.partition_consumer("m", 0, at_end).await.unwrap();
+        drop(stream);
         let body = scrape(port).await;
+        assert_eq!(value(&body, streams), Some(1.0), "{body}");
+        drop(live);
+        let mut body = scrape(port).await;
+        while value(&body, streams) != Some(0.0) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            body = scrape(port).await;
+        }
         assert_eq!(
             value(&body, "fluvio_produced_records_total{topic=\"m\"}"),
             Some(25.0),

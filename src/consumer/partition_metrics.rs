@@ -17,6 +17,8 @@ pub(crate) struct PartitionMetrics {
     last_record: Gauge,
     /// Only with a consumer id (nothing is committed without one).
     last_commit: Option<Gauge>,
+    /// Open streams of this partition under this consumer id: up while this one lives.
+    streams: Gauge,
 }
 
 impl PartitionMetrics {
@@ -36,7 +38,10 @@ impl PartitionMetrics {
             }
             gauge
         });
+        let streams = metrics::gauge!(telemetry::CONSUMER_STREAMS, labels.clone());
+        streams.increment(1.0);
         Self {
+            streams,
             lag: metrics::gauge!(telemetry::CONSUMER_LAG, labels.clone()),
             records: metrics::counter!(telemetry::CONSUMED_RECORDS, labels.clone()),
             bytes: metrics::counter!(telemetry::CONSUMED_BYTES, labels.clone()),
@@ -60,6 +65,13 @@ impl PartitionMetrics {
         if let Some(gauge) = &self.last_commit {
             gauge.set(telemetry::unix_now());
         }
+    }
+}
+
+impl Drop for PartitionMetrics {
+    /// The stream ended for good (a resumed stream keeps its handles).
+    fn drop(&mut self) {
+        self.streams.decrement(1.0);
     }
 }
 

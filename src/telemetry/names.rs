@@ -131,6 +131,8 @@ metric_table! {
     CONSUMER_LAST_COMMIT = "fluvio_consumer_last_commit_timestamp_seconds", Gauge,
         ["consumer", "topic", "partition"], Seconds,
         "Unix time of the last offset commit, or of the stream's start before the first; the committed offset's age is `time() - fluvio_consumer_last_commit_timestamp_seconds`";
+    CONSUMER_STREAMS = "fluvio_consumer_streams", Gauge, ["consumer", "topic", "partition"], -,
+        "streams of the partition open in this process: 1 while it reads the partition, 0 once it stopped (a group member that handed the partition over); the partition's other consumer series keep their last values, so select them with `and fluvio_consumer_streams > 0`";
     LEADER_CHANGES = "fluvio_consumer_leader_changes_total", Counter, ["topic"], -,
         "streams moved to a partition's new leader (partitions rebalanced across SPUs)";
     OFFSET_EVICTED = "fluvio_consumer_offset_evicted_total", Counter, ["topic"], -,

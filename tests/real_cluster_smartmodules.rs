@@ -1,7 +1,7 @@
-//! SmartModules on the consumer against a real Fluvio cluster: runs only when
-//! `FLUVIO_SC_ADDR` is set and the SC has an online SPU (e.g.
-//! `FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --test real_cluster_smartmodules -- --nocapture`),
-//! and says so when it skips.
+//! SmartModules on the consumer against a real Fluvio cluster with an online SPU. Ignored
+//! by a plain `cargo test` (listed as ignored); run with `FLUVIO_SC_ADDR=127.0.0.1:9003
+//! cargo test --all-features --test real_cluster_smartmodules -- --ignored --nocapture`,
+//! where a missing `FLUVIO_SC_ADDR`, SPU or wasm32 target fails them.
 //!
 //! Every topic shape users have (one record per batch from the official producer, as the CLI
 //! writes; large batches from ours; every codec; mixes; more than one stream frame; records
@@ -44,36 +44,28 @@ async fn bounded<T>(what: &str, f: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("real-cluster step timed out: {what}"))
 }
 
-/// Our client, the official client and the modules, when `FLUVIO_SC_ADDR` names an SC with
-/// an online SPU; else `None`, after printing why.
-async fn setup() -> Option<(FluvioClient, fluvio::Fluvio, &'static Modules)> {
-    let addr = match std::env::var("FLUVIO_SC_ADDR") {
-        Ok(addr) if !addr.is_empty() => addr,
-        _ => {
-            println!("SKIPPED: FLUVIO_SC_ADDR is not set; no real Fluvio cluster to test against");
-            return None;
-        }
-    };
+/// Our client, the official client and the modules, for the SC `FLUVIO_SC_ADDR` names,
+/// which must have an online SPU.
+async fn setup() -> (FluvioClient, fluvio::Fluvio, &'static Modules) {
+    let addr = common::sc_addr();
     let client = bounded("connect", FluvioClient::connect(ClientConfig::default()))
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the SC at {addr}: {e}"));
     let spus = bounded("list SPUs", client.admin().list_spus())
         .await
         .expect("list SPUs");
-    if !spus.iter().any(|s| s.online) {
-        println!(
-            "SKIPPED: the SC at {addr} has no online SPU ({} registered); nothing can run a SmartModule",
-            spus.len()
-        );
-        return None;
-    }
+    assert!(
+        spus.iter().any(|s| s.online),
+        "the SC at {addr} has no online SPU ({} registered); nothing can run a SmartModule",
+        spus.len()
+    );
     let official = fluvio::Fluvio::connect_with_config(&fluvio::FluvioClusterConfig::new(&addr))
         .await
         .expect("the official client connects");
     let modules = tokio::task::spawn_blocking(common::smartmodules::modules)
         .await
-        .unwrap()?;
-    Some((client, official, modules))
+        .unwrap();
+    (client, official, modules)
 }
 
 /// What a test created, deleted at the end whether or not the test passed.
@@ -173,9 +165,7 @@ where
     F: FnOnce(Scope) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some((client, official, modules)) = setup().await else {
-        return;
-    };
+    let (client, official, modules) = setup().await;
     let started = Instant::now();
     let scope = Scope {
         admin: client.admin(),
@@ -467,6 +457,7 @@ async fn shape(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn the_official_producers_one_record_per_batch() {
     let parts = &[(150, Write::OfficialPerRecord)];
     shape("sm-per-record", "one record per batch", parts, |l| {
@@ -476,6 +467,7 @@ async fn the_official_producers_one_record_per_batch() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn our_producers_large_batches() {
     let parts = &[(4_000, Write::Batched(Compression::None))];
     shape("sm-batched", "large batches", parts, |l| {
@@ -485,6 +477,7 @@ async fn our_producers_large_batches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn batches_compressed_with_every_codec() {
     let parts = &[
         (600, Write::Batched(Compression::Gzip)),
@@ -496,6 +489,7 @@ async fn batches_compressed_with_every_codec() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_mix_of_one_record_batches_and_large_compressed_ones() {
     let parts = &[
         (30, Write::OfficialPerRecord),
@@ -511,6 +505,7 @@ async fn a_mix_of_one_record_batches_and_large_compressed_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_topic_of_many_stream_frames() {
     let parts = &[(30_000, Write::Batched(Compression::Lz4))];
     shape("sm-large", "many frames", parts, |l| l.len() > 10).await;
@@ -519,6 +514,7 @@ async fn a_topic_of_many_stream_frames() {
 /// Records written while both clients stream continuously: one record per batch and large
 /// batches, as they come.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn records_produced_while_the_stream_is_open() {
     scoped(|scope| async move {
         let topic = scope.topic("sm-live", 1).await;
@@ -584,6 +580,7 @@ async fn records_produced_while_the_stream_is_open() {
 /// One output per input: exactly the records from the start. A filter: every record from the
 /// start, and possibly some of the same batch before it (never one of an earlier batch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_start_inside_a_batch() {
     scoped(|scope| async move {
         let topic = scope.topic("sm-mid-batch", 1).await;
@@ -626,6 +623,7 @@ async fn a_start_inside_a_batch() {
 /// later cover records written since: tiny frames, a reader that takes one record at a time,
 /// and 40 records written after the start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_stop_at_end_stream_ends_at_the_end_fixed_at_its_start() {
     scoped(|scope| async move {
         let topic = scope.topic("sm-end", 1).await;
@@ -664,6 +662,7 @@ async fn a_stop_at_end_stream_ends_at_the_end_fixed_at_its_start() {
 /// gives: given the last total, it goes on where the committed stream stopped (committed at
 /// the end of a stored batch: the SPU runs a chain over whole batches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_resumed_aggregate_continues_from_the_accumulator_it_is_given() {
     scoped(|scope| async move {
         let topic = scope.topic("sm-resume", 1).await;
@@ -718,6 +717,7 @@ async fn a_resumed_aggregate_continues_from_the_accumulator_it_is_given() {
 /// A runtime error comes as the typed error with the failing record's offset, after every
 /// record before it, whether the input is one batch per record or one batch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_runtime_error_comes_after_the_records_before_it() {
     scoped(|scope| async move {
         let aggregate = scope
@@ -790,6 +790,7 @@ impl actix::Handler<ProcessBatch> for Tag {
 /// then a batch worker, to a zstd-compressed sink (consumer and producer options pass
 /// through): the sink holds exactly the transformed records, in zstd batches.
 #[actix_rt::test]
+#[ignore = "needs a real cluster: FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster_smartmodules -- --ignored"]
 async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() {
     scoped(|scope| async move {
         const COUNT: i64 = 10_000;

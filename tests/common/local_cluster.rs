@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 
-/// The `fluvio-run` binary named by `FLUVIO_RUN`, or `None` after saying the test skips.
-pub fn fluvio_run() -> Option<PathBuf> {
+/// The `fluvio-run` binary named by `FLUVIO_RUN`. The tests that call it are `#[ignore]`d
+/// (skipped, and shown as such, by a plain `cargo test`); run with `--ignored`, they fail
+/// when it is not set.
+pub fn fluvio_run() -> PathBuf {
     match std::env::var_os("FLUVIO_RUN") {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            println!(
-                "SKIPPED: FLUVIO_RUN is not set; no fluvio-run binary to start a cluster with"
-            );
-            None
-        }
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => panic!(
+            "FLUVIO_RUN is not set: this test starts its own cluster from a fluvio-run binary \
+             (FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test NAME -- --ignored)"
+        ),
     }
 }
 

@@ -14,6 +14,19 @@ use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::connection::{Connection, ConnectionConfig, ReconnectPolicy};
 use actix_fluvio::consumer::ConsumerOptions;
 
+/// The SC of the real cluster named by `FLUVIO_SC_ADDR`. The tests that call it are
+/// `#[ignore]`d (skipped, and shown as such, by a plain `cargo test`); run with `--ignored`,
+/// they fail when it is not set.
+pub fn sc_addr() -> String {
+    match std::env::var("FLUVIO_SC_ADDR") {
+        Ok(addr) if !addr.is_empty() => addr,
+        _ => panic!(
+            "FLUVIO_SC_ADDR is not set: this test needs a real Fluvio cluster \
+             (FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test NAME -- --ignored)"
+        ),
+    }
+}
+
 /// `f`, failing the test if it hangs for a minute.
 pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(60), f)

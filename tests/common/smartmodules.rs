@@ -116,16 +116,12 @@ fn build() -> Result<Modules, Unavailable> {
     Ok(modules)
 }
 
-/// The modules, built once per test binary; `None` (after printing why) when the wasm32
-/// target is unavailable. A failing build fails the test.
-pub fn modules() -> Option<&'static Modules> {
+/// The modules, built once per test binary. A failing build, or no wasm32 target, fails
+/// the test.
+pub fn modules() -> &'static Modules {
     static MODULES: OnceLock<Result<Modules, Unavailable>> = OnceLock::new();
     match MODULES.get_or_init(build) {
-        Ok(modules) => Some(modules),
-        Err(Unavailable::Skip(why)) => {
-            println!("SKIPPED: {why}");
-            None
-        }
-        Err(Unavailable::Fail(why)) => panic!("{why}"),
+        Ok(modules) => modules,
+        Err(Unavailable::Skip(why) | Unavailable::Fail(why)) => panic!("{why}"),
     }
 }

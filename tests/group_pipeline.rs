@@ -11,7 +11,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::group::{describe_group, GroupConfig};
@@ -20,7 +19,8 @@ use actix_fluvio::pipeline::{
     WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
-use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use actix_fluvio::testkit::TestCluster;
+use common::embedded::cluster_with_topics;
 
 use common::read_values;
 
@@ -53,18 +53,7 @@ impl Handler<ProcessBatch> for Copier {
 }
 
 async fn setup() -> (TestCluster, FluvioClient) {
-    let cluster = TestCluster::start(TestClusterConfig::default())
-        .await
-        .unwrap();
-    let client = cluster.client().await.unwrap();
-    for (topic, count) in [("source", PARTITIONS), ("sink", 1)] {
-        client
-            .admin()
-            .create_topic(topic, TopicConfig::new(count))
-            .await
-            .unwrap();
-    }
-    (cluster, client)
+    cluster_with_topics(1, &[("source", PARTITIONS), ("sink", 1)]).await
 }
 
 /// A pipeline of group `GROUP` copying "source" to "sink" (2 s sessions, 200 ms heartbeats).

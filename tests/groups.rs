@@ -4,30 +4,26 @@
 //! in-process log, in causal order: no partition may ever be started by a member while
 //! another still processes it.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::group::{
     coordination_topic, describe_group, list_groups, Assignment, Fence, GroupConfig, GroupMember,
     GroupRecord,
 };
-use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use actix_fluvio::testkit::TestCluster;
+use common::embedded::cluster_with_topics;
+use common::within;
 use tokio::sync::mpsc;
 
 const TOPIC: &str = "orders";
 const GROUP: &str = "billing";
 const SESSION: Duration = Duration::from_secs(2);
-
-/// `f`, failing the test if it takes longer than `secs`.
-async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not within {secs} s"))
-}
 
 /// Who processes which partition, checked as it changes.
 #[derive(Default)]
@@ -237,18 +233,7 @@ async fn wait_for_shares(ledger: &Shared, expected: &[(&str, usize)]) {
 }
 
 async fn setup(partitions: u32) -> (TestCluster, FluvioClient, Shared) {
-    let cluster = TestCluster::start(TestClusterConfig {
-        spus: 2,
-        ..TestClusterConfig::default()
-    })
-    .await
-    .unwrap();
-    let client = cluster.client().await.unwrap();
-    client
-        .admin()
-        .create_topic(TOPIC, TopicConfig::new(partitions))
-        .await
-        .unwrap();
+    let (cluster, client) = cluster_with_topics(2, &[(TOPIC, partitions)]).await;
     (cluster, client, Shared::default())
 }
 

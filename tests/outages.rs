@@ -14,34 +14,12 @@ use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerOptions, Offset};
 use actix_fluvio::producer::{DeliveryGuarantee, ProducerError, ProducerOptions};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
-
-/// `f`, failing the test if it takes longer than `secs`.
-async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not within {secs} s"))
-}
-
-async fn cluster(spus: usize) -> (TestCluster, FluvioClient) {
-    let cluster = TestCluster::start(TestClusterConfig {
-        spus,
-        ..TestClusterConfig::default()
-    })
-    .await
-    .unwrap();
-    let client = cluster.client().await.unwrap();
-    (cluster, client)
-}
+use common::embedded::cluster_with_topics;
+use common::within;
 
 /// A one-SPU cluster with a one-partition topic "t".
 async fn cluster_with_topic() -> (TestCluster, FluvioClient) {
-    let (cluster, client) = cluster(1).await;
-    client
-        .admin()
-        .create_topic("t", TopicConfig::new(1))
-        .await
-        .unwrap();
-    (cluster, client)
+    cluster_with_topics(1, &[("t", 1)]).await
 }
 
 /// The values of partition 0 of `topic` up to its end, with their offsets.
@@ -229,7 +207,7 @@ async fn a_consumer_outlasts_a_long_spu_outage() {
 #[tokio::test]
 async fn an_sc_outage_fails_fast_and_is_forgotten_once_the_sc_is_back() {
     within(90, "the test", async {
-        let (cluster, client) = cluster(1).await;
+        let (cluster, client) = cluster_with_topics(1, &[]).await;
         client
             .admin()
             .create_topic("known", TopicConfig::new(1))
@@ -286,7 +264,7 @@ async fn an_sc_outage_fails_fast_and_is_forgotten_once_the_sc_is_back() {
 #[tokio::test]
 async fn producer_and_consumer_follow_a_leader_moved_during_an_sc_outage() {
     within(90, "the test", async {
-        let (cluster, client) = cluster(2).await;
+        let (cluster, client) = cluster_with_topics(2, &[]).await;
         client
             .admin()
             .create_topic("moving", TopicConfig::assigned([(0, vec![5001, 5002])]))

@@ -7,23 +7,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::consumer::{ConsumerError, ConsumerOptions};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
 use actix_fluvio::protocol::ErrorCode;
-use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use actix_fluvio::testkit::TestCluster;
+use common::embedded::cluster_with_topics;
 
 async fn cluster_with_topic() -> (TestCluster, actix_fluvio::cluster::FluvioClient) {
-    let cluster = TestCluster::start(TestClusterConfig::default())
-        .await
-        .expect("cluster starts");
-    let client = cluster.client().await.expect("client connects");
-    client
-        .admin()
-        .create_topic("sm", TopicConfig::new(1))
-        .await
-        .expect("topic created");
-    (cluster, client)
+    cluster_with_topics(1, &[("sm", 1)]).await
 }
 
 fn options(module: &str) -> ConsumerOptions {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "testkit")]
+pub mod embedded;
 pub mod local_cluster;
 pub mod shapes;
 pub mod smartmodules;
@@ -25,6 +27,13 @@ pub fn sc_addr() -> String {
              (FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test NAME -- --ignored)"
         ),
     }
+}
+
+/// `f`, failing the test if it takes longer than `secs`.
+pub async fn within<T>(secs: u64, what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {secs} s"))
 }
 
 /// `f`, failing the test if it hangs for a minute.

@@ -4,16 +4,39 @@
 //! [Fluvio](https://www.fluvio.io/) streaming platform.
 //!
 //! ## Layout
+//! Each module uses only those before it in this list (tests aside).
+//!
 //! - [`protocol`]: Fluvio's wire protocol as pure, synchronous types (no I/O): primitives,
-//!   headers, the record model with compression, and every client-facing SPU and SC message.
+//!   headers, error codes, the record model with compression, and every client-facing SPU
+//!   and SC message. Start here to learn the protocol.
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
-//! - [`connection`]: the connection actor (multiplexing, streams, timeouts, TLS, reconnects).
+//! - [`telemetry`]: the metric table (names, labels, help, buckets) and its Prometheus
+//!   exporter.
+//! - `runtime` (internal): where the crate's actors run: the caller's actix arbiter, or a
+//!   background actix system for plain tokio programs.
+//! - [`connection`]: one actor per socket: correlation-id multiplexing, one-shot and
+//!   streaming replies, timeouts, TLS, version negotiation, reconnects with backoff.
+//! - [`cluster`]: [`FluvioClient`](cluster::FluvioClient), the entry point: finding the SC
+//!   (options, `FLUVIO_SC_ADDR`, the CLI's profile), the metadata cache fed by the SC's watch
+//!   streams, leader discovery and the pool of SPU connections.
+//! - [`admin`]: topics, partitions, SPUs, SmartModules and consumer offsets, as a handle and
+//!   as an actor.
+//! - [`producer`]: the batching producer (partitioner, byte budget, linger, compression,
+//!   delivery guarantees with retries, per-record receipts) and its actor.
+//! - [`consumer`]: partition and topic consumers: continuous fetch streams with read-ahead
+//!   backpressure, SmartModules, offset commits, resumption after faults; and the consumer
+//!   actor that delivers to your actors.
 //! - [`group`]: consumer groups coordinated through a Fluvio topic (membership, leases,
 //!   sticky assignment, cooperative handover).
-//! - [`telemetry`]: the metric table and span fields; [`health`]: liveness and readiness
-//!   (with the `web` feature, as `/healthz` and `/readyz` actix-web handlers).
-//! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection.
+//! - [`pipeline`]: a topic through your worker actors to a sink topic, with at-least-once
+//!   commits, worker restarts, redelivery and drain; alone or in a group.
+//! - [`health`]: liveness and readiness of clients and pipelines (with the `web` feature, as
+//!   `/healthz` and `/readyz` actix-web handlers).
+//! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection,
+//!   for our tests and yours.
+//! - `conformance` (tests only): our encoders and decoders against the official schema
+//!   crates, on generated values.
 
 pub mod admin;
 pub mod cluster;
@@ -25,6 +48,7 @@ pub mod health;
 pub mod pipeline;
 pub mod producer;
 pub mod protocol;
+mod runtime;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -12,13 +12,20 @@ use super::actor::{
 use super::config::{ClientConfig, EndpointSource};
 use super::error::ClientError;
 use super::metadata::{MetadataCache, SpuTarget};
-use crate::connection::runtime;
 use crate::connection::transport::Target;
 use crate::connection::Connection;
 use crate::protocol::sc::{ListRequest, PartitionSpec, WATCH_KEY};
+use crate::runtime;
 
 /// A client of one Fluvio cluster: the SC connection, the metadata cache and the SPU
 /// connections, shared by every clone.
+///
+/// The entry points to everything else are methods of this type, each defined next to
+/// what it starts (the layers above `cluster` extend it; `cluster` knows none of them):
+/// [`admin`](FluvioClient::admin) in `admin/handle.rs`, [`producer`](FluvioClient::producer)
+/// in `producer/handle.rs`, [`partition_consumer`](FluvioClient::partition_consumer) in
+/// `consumer/stream.rs` and [`topic_consumer`](FluvioClient::topic_consumer) in
+/// `consumer/topic.rs`. Pipelines and groups take a `&FluvioClient`.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), actix_fluvio::cluster::ClientError> {

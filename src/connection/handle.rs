@@ -14,12 +14,12 @@ use super::actor::{Cancel, Close, ConnectionActor, Ping, Shared, Submit};
 use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
-use super::runtime::start_supervised;
 use super::state::ConnectionState;
 use super::transport::Target;
 use super::versions::ServerVersions;
 use crate::codec::FrameError;
 use crate::protocol::{Decode, Encode, Request};
+use crate::runtime::start_supervised;
 use crate::telemetry;
 
 /// A multiplexed connection to one Fluvio server (SC or SPU).

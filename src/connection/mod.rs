@@ -8,7 +8,6 @@ mod config;
 mod correlation;
 mod error;
 mod handle;
-pub(crate) mod runtime;
 mod state;
 mod tls;
 pub(crate) mod transport;

@@ -11,7 +11,7 @@ use super::core::Core;
 use super::error::ProducerError;
 use super::slot::{BatchSlot, DeliveryFuture, RecordMetadata};
 use crate::cluster::FluvioClient;
-use crate::connection::runtime;
+use crate::runtime;
 
 /// A batching producer for any number of topics. Cheap to clone; all clones share one
 /// buffer and one [`ProducerActor`].

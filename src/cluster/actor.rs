@@ -15,12 +15,19 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::error::ClientError;
-use super::metadata::{Lookup, MetadataCache, SpuTarget, Store};
+use super::metadata::{Lookup, MetadataCache};
 use crate::connection::transport::Target;
 use crate::connection::{Connection, ConnectionConfig, ConnectionError};
-use crate::protocol::sc::{
-    ListRequest, ObjectSpec, PartitionSpec, SpuSpec, TopicSpec, WatchRequest, WatchResponse,
+use crate::protocol::sc::{ListRequest, PartitionSpec, SpuSpec, TopicSpec};
+
+mod messages;
+mod waiters;
+mod watch;
+
+pub(crate) use messages::{
+    CachedLeader, FindLeader, PartitionCount, Ping, Refresh, Shutdown, Snapshot, SpuConnect,
 };
+use waiters::{Pending, Waiter};
 
 /// Delay before re-issuing a watch that ended (the SC connection reconnects meanwhile);
 /// doubled per failure up to [`MAX_RETRY_DELAY`].
@@ -37,119 +44,6 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 fn backoff(base: Duration, failures: u32) -> Duration {
     base.saturating_mul(1 << failures.min(16))
         .min(MAX_RETRY_DELAY)
-}
-
-/// Object kinds the cache keeps.
-pub(crate) trait CachedSpec: ObjectSpec + Unpin + 'static {
-    fn store(cache: &mut MetadataCache) -> &mut Store<Self>;
-}
-
-impl CachedSpec for SpuSpec {
-    fn store(cache: &mut MetadataCache) -> &mut Store<Self> {
-        &mut cache.spus
-    }
-}
-
-impl CachedSpec for PartitionSpec {
-    fn store(cache: &mut MetadataCache) -> &mut Store<Self> {
-        &mut cache.partitions
-    }
-}
-
-impl CachedSpec for TopicSpec {
-    fn store(cache: &mut MetadataCache) -> &mut Store<Self> {
-        &mut cache.topics
-    }
-}
-
-/// Find the leader of a partition, waiting up to the metadata timeout. A `fresh` lookup
-/// (after the cached leader failed) is answered from a listing the SC sent after it.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct FindLeader {
-    pub(crate) topic: String,
-    pub(crate) partition: u32,
-    pub(crate) fresh: bool,
-    pub(crate) tx: oneshot::Sender<Result<SpuTarget, ClientError>>,
-}
-
-/// Count a topic's partitions, waiting up to the metadata timeout.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct PartitionCount {
-    pub(crate) topic: String,
-    pub(crate) tx: oneshot::Sender<Result<u32, ClientError>>,
-}
-
-/// The (shared) connection to an SPU.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct SpuConnect {
-    pub(crate) target: SpuTarget,
-    pub(crate) tx: oneshot::Sender<Result<Connection, ClientError>>,
-}
-
-/// Re-list SPUs and partitions now (after a `NotLeader` error).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Refresh;
-
-/// Stop: the last client handle is gone.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Shutdown;
-
-/// Answered at once: the actor is serving its mailbox (a liveness probe).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Ping;
-
-/// A copy of the cache.
-#[derive(Message)]
-#[rtype(result = "MetadataCache")]
-pub(crate) struct Snapshot;
-
-/// The cached leader of a partition, without waiting.
-#[derive(Message)]
-#[rtype(result = "Option<SpuTarget>")]
-pub(crate) struct CachedLeader {
-    pub(crate) topic: String,
-    pub(crate) partition: u32,
-}
-
-enum Waiter {
-    Leader {
-        topic: String,
-        partition: u32,
-        tx: oneshot::Sender<Result<SpuTarget, ClientError>>,
-    },
-    Count {
-        topic: String,
-        tx: oneshot::Sender<Result<u32, ClientError>>,
-    },
-}
-
-impl Waiter {
-    fn fail(self, error: ClientError) {
-        match self {
-            Waiter::Leader { tx, .. } => {
-                let _ = tx.send(Err(error));
-            }
-            Waiter::Count { tx, .. } => {
-                let _ = tx.send(Err(error));
-            }
-        }
-    }
-}
-
-/// A lookup waiting for metadata.
-struct Pending {
-    deadline: Instant,
-    /// The first listing started after it came: "missing" is only answered from it on.
-    since: u64,
-    /// Answer "found" only from that listing on too (the cached leader failed the caller).
-    fresh: bool,
-    waiter: Waiter,
 }
 
 enum SpuSlot {
@@ -205,44 +99,6 @@ impl ClusterActor {
         }
     }
 
-    fn watch<S: CachedSpec>(&mut self, ctx: &mut Context<Self>)
-    where
-        Self: StreamHandler<Result<WatchResponse<S>, ConnectionError>>,
-    {
-        let sc = self.sc.clone();
-        let fut = async move { sc.stream(&WatchRequest::<S>::new()).await };
-        ctx.spawn(fut.into_actor(self).map(|result, act, ctx| match result {
-            Ok(stream) => {
-                ctx.add_stream(stream);
-            }
-            Err(error) => {
-                act.watch_failed::<S>(&error);
-                act.rewatch::<S>(ctx);
-            }
-        }));
-    }
-
-    /// A watch of `S` failed: a warning when the outage starts, debug after.
-    fn watch_failed<S: CachedSpec>(&mut self, error: &ConnectionError) {
-        let failures = self.watch_failures.entry(S::LABEL).or_default();
-        if *failures == 0 {
-            tracing::warn!(label = S::LABEL, %error, "metadata watch lost; resuming with backoff");
-        } else {
-            tracing::debug!(label = S::LABEL, %error, failures = *failures, "metadata watch not resumed yet");
-        }
-        *failures += 1;
-    }
-
-    /// Watch `S` again after the backoff its failures call for.
-    fn rewatch<S: CachedSpec>(&mut self, ctx: &mut Context<Self>)
-    where
-        Self: StreamHandler<Result<WatchResponse<S>, ConnectionError>>,
-    {
-        let failures = self.watch_failures.get(S::LABEL).copied().unwrap_or(0);
-        let delay = backoff(REWATCH_DELAY, failures.saturating_sub(1));
-        ctx.run_later(delay, |act, ctx| act.watch::<S>(ctx));
-    }
-
     /// Answer every waiter that can be answered; expire the ones past their deadline. The
     /// watched cache can lag behind a topic just created, so "does not exist" is only
     /// answered after a listing from the SC confirms it; a fresh lookup only from a listing
@@ -252,15 +108,16 @@ impl ClusterActor {
         let mut need_refresh = false;
         for pending in std::mem::take(&mut self.waiters) {
             let listed = self.listed >= pending.since;
-            match self.answer(pending.waiter, listed, listed || !pending.fresh) {
+            let answered = pending.waiter.answer(
+                &self.cache,
+                self.local_spus,
+                listed,
+                listed || !pending.fresh,
+            );
+            match answered {
                 None => {}
                 Some(waiter) if now >= pending.deadline => {
-                    let what = match &waiter {
-                        Waiter::Leader {
-                            topic, partition, ..
-                        } => format!("the leader of {topic}-{partition}"),
-                        Waiter::Count { topic, .. } => format!("topic '{topic}'"),
-                    };
+                    let what = waiter.what();
                     waiter.fail(self.timeout(what));
                 }
                 Some(waiter) => {
@@ -271,47 +128,6 @@ impl ClusterActor {
         }
         if need_refresh {
             self.refresh(ctx);
-        }
-    }
-
-    /// Answer `waiter` if the cache can (`listed`: a listing since the waiter came confirmed
-    /// the cache; `current`: a leader found may be answered); else give it back.
-    fn answer(&self, waiter: Waiter, listed: bool, current: bool) -> Option<Waiter> {
-        match waiter {
-            Waiter::Leader {
-                topic,
-                partition,
-                tx,
-            } => match self.cache.leader(&topic, partition, self.local_spus) {
-                Lookup::Found(target) if current => {
-                    let _ = tx.send(Ok(target));
-                    None
-                }
-                Lookup::Missing if listed => {
-                    let _ = tx.send(Err(self.missing(&topic, partition)));
-                    None
-                }
-                _ => Some(Waiter::Leader {
-                    topic,
-                    partition,
-                    tx,
-                }),
-            },
-            Waiter::Count { topic, tx } => {
-                let missing =
-                    self.cache.topics.is_synced() && self.cache.topics.get(&topic).is_none();
-                match self.cache.partition_count(&topic) {
-                    Some(n) => {
-                        let _ = tx.send(Ok(n));
-                        None
-                    }
-                    None if missing && listed => {
-                        let _ = tx.send(Err(ClientError::TopicNotFound(topic)));
-                        None
-                    }
-                    None => Some(Waiter::Count { topic, tx }),
-                }
-            }
         }
     }
 
@@ -382,17 +198,6 @@ impl ClusterActor {
         }
     }
 
-    fn missing(&self, topic: &str, partition: u32) -> ClientError {
-        if self.cache.topics.get(topic).is_none() && self.cache.topics.is_synced() {
-            ClientError::TopicNotFound(topic.to_owned())
-        } else {
-            ClientError::PartitionNotFound {
-                topic: topic.to_owned(),
-                partition,
-            }
-        }
-    }
-
     fn timeout(&self, what: String) -> ClientError {
         ClientError::MetadataTimeout {
             what,
@@ -426,29 +231,6 @@ impl Actor for ClusterActor {
         self.watch::<PartitionSpec>(ctx);
         self.watch::<TopicSpec>(ctx);
         ctx.run_interval(Duration::from_millis(200), |act, ctx| act.wake(ctx));
-    }
-}
-
-impl<S: CachedSpec> StreamHandler<Result<WatchResponse<S>, ConnectionError>> for ClusterActor {
-    fn handle(&mut self, item: Result<WatchResponse<S>, ConnectionError>, ctx: &mut Context<Self>) {
-        match item {
-            Ok(response) => {
-                if let Some(failures) = self.watch_failures.remove(S::LABEL) {
-                    tracing::info!(label = S::LABEL, failures, "metadata watch resumed");
-                }
-                S::store(&mut self.cache).apply(response.update);
-                if S::LABEL != TopicSpec::LABEL {
-                    self.changes.send_modify(|n| *n += 1);
-                }
-                self.wake(ctx);
-            }
-            Err(error) => self.watch_failed::<S>(&error),
-        }
-    }
-
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        // The resumed watch's first answer is a full snapshot: the cache resyncs.
-        self.rewatch::<S>(ctx);
     }
 }
 

@@ -176,7 +176,7 @@ impl MetadataCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::sc::{
         IngressAddr, IngressPort, Message, PartitionStatus, SpuStatus, TopicStatus,
@@ -233,7 +233,8 @@ mod tests {
         }
     }
 
-    fn cache() -> MetadataCache {
+    /// SPU 5001 online, 5002 offline; topic "t" with partition 0 led by 5001 and 1 by 5002.
+    pub(crate) fn cache() -> MetadataCache {
         let mut cache = MetadataCache::default();
         cache.spus.apply(snapshot(vec![
             spu(5001, 9010, true),

@@ -16,6 +16,19 @@ use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::{web as web_health, Health};
 use actix_fluvio::producer::{Producer, ProducerError, ProducerOptions};
 use actix_web::{post, web, App, HttpResponse, HttpServer};
+use clap::Parser;
+
+/// An actix-web service: `POST /topics/{topic}` produces the request body and answers with
+/// the record's partition and offset; also serves /metrics, /healthz and /readyz.
+///
+/// The cluster is FLUVIO_SC_ADDR, else the current fluvio profile, else 127.0.0.1:9003.
+/// Logs go to stderr (RUST_LOG, default warn).
+#[derive(Debug, Parser)]
+struct Cli {
+    /// The address to listen on.
+    #[arg(default_value = "127.0.0.1:8080")]
+    bind_addr: String,
+}
 
 #[post("/topics/{topic}")]
 async fn produce(
@@ -38,10 +51,8 @@ async fn produce(
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let bind = Cli::parse().bind_addr;
     logs::init();
-    let bind = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
     // Mount the recorder and the health checks into this app instead of a separate listener.
     let handle = actix_fluvio::telemetry::install_prometheus()?;
     let client = FluvioClient::connect(ClientConfig::default()).await?;

@@ -15,13 +15,56 @@ use actix_fluvio::admin::{Admin, AdminError, TopicConfig};
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::group::{describe_group, list_groups};
 use actix_fluvio::protocol::sc::{Metadata, ReplicaSpec, TopicSpec};
+use clap::Parser;
 
-const USAGE: &str = "usage: admin create TOPIC [--partitions N] [--replication R] | list | \
-                     describe TOPIC | delete TOPIC | spus | partitions [TOPIC] | groups | group NAME";
+/// A small admin command line, one line per item.
+///
+/// The cluster is FLUVIO_SC_ADDR, else the current fluvio profile, else 127.0.0.1:9003.
+#[derive(Debug, Parser)]
+enum Command {
+    /// Create a topic.
+    Create {
+        /// The topic's name.
+        topic: String,
+        /// How many partitions.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        partitions: u32,
+        /// How many replicas of each partition.
+        #[arg(long, value_name = "R", default_value_t = 1)]
+        replication: u32,
+    },
+    /// List the topics.
+    List,
+    /// Show one topic.
+    Describe {
+        /// The topic's name.
+        topic: String,
+    },
+    /// Delete a topic.
+    Delete {
+        /// The topic's name.
+        topic: String,
+    },
+    /// List the SPUs.
+    Spus,
+    /// List the partitions: leader, replicas, status, high watermark, end offset, size.
+    Partitions {
+        /// Only this topic's.
+        topic: Option<String>,
+    },
+    /// List the consumer groups.
+    Groups,
+    /// Show a consumer group: its generation, members, each partition's owner (and a
+    /// previous owner still releasing it) and committed offset.
+    Group {
+        /// The group's name.
+        name: String,
+    },
+}
 
 #[actix_rt::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = Command::parse();
     let client = match FluvioClient::connect(ClientConfig::default()).await {
         Ok(client) => client,
         Err(e) => {
@@ -29,7 +72,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(&client, &args).await {
+    match run(&client, command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");
@@ -38,65 +81,43 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(client: &FluvioClient, args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(client: &FluvioClient, command: Command) -> Result<(), Box<dyn std::error::Error>> {
     let admin: &Admin = &client.admin();
-    let arg = |i: usize| args.get(i).map(String::as_str).ok_or(USAGE);
-    match arg(0)? {
-        "groups" => {
+    match command {
+        Command::Groups => {
             for group in list_groups(client).await? {
                 println!("{group}");
             }
         }
-        "group" => {
-            let group = describe_group(client, arg(1)?).await?;
-            let topic = group.topic.as_deref().unwrap_or("-");
-            println!(
-                "group {} topic={topic} partitions={} generation={}",
-                group.group, group.partitions, group.generation
-            );
-            for member in &group.members {
-                println!("member {member}");
-            }
-            for partition in 0..group.partitions {
-                let owner = group.owners.get(&partition).map(ToString::to_string);
-                let releasing = match group.releasing.get(&partition) {
-                    Some(previous) => format!(" releasing={previous}"),
-                    None => String::new(),
-                };
-                let committed = group.committed.get(&partition).map(ToString::to_string);
-                println!(
-                    "partition {partition} owner={}{releasing} committed={}",
-                    owner.as_deref().unwrap_or("-"),
-                    committed.as_deref().unwrap_or("-")
-                );
-            }
-        }
-        "create" => {
-            let topic = arg(1)?;
-            let partitions = flag(args, "--partitions")?.unwrap_or(1);
-            let replication = flag(args, "--replication")?.unwrap_or(1);
+        Command::Group { name } => print_group(client, &name).await?,
+        Command::Create {
+            topic,
+            partitions,
+            replication,
+        } => {
             admin
-                .create_topic(topic, TopicConfig::new(partitions).replication(replication))
+                .create_topic(
+                    &topic,
+                    TopicConfig::new(partitions).replication(replication),
+                )
                 .await?;
             println!("topic \"{topic}\" created");
         }
-        "list" => {
+        Command::List => {
             for topic in admin.list_topics().await? {
                 println!("{}", describe(&topic));
             }
         }
-        "describe" => {
-            let topic = arg(1)?;
-            let found = admin.get_topic(topic).await?;
-            let topic = found.ok_or_else(|| AdminError::TopicNotFound(topic.to_owned()))?;
+        Command::Describe { topic } => {
+            let found = admin.get_topic(&topic).await?;
+            let topic = found.ok_or(AdminError::TopicNotFound(topic))?;
             println!("{}", describe(&topic));
         }
-        "delete" => {
-            let topic = arg(1)?;
-            admin.delete_topic(topic).await?;
+        Command::Delete { topic } => {
+            admin.delete_topic(&topic).await?;
             println!("topic \"{topic}\" deleted");
         }
-        "spus" => {
+        Command::Spus => {
             for spu in admin.list_spus().await? {
                 println!(
                     "{} {} {:?} public={} private={} {}",
@@ -109,11 +130,8 @@ async fn run(client: &FluvioClient, args: &[String]) -> Result<(), Box<dyn std::
                 );
             }
         }
-        "partitions" => {
-            for p in admin
-                .list_partitions(args.get(1).map(String::as_str))
-                .await?
-            {
+        Command::Partitions { topic } => {
+            for p in admin.list_partitions(topic.as_deref()).await? {
                 println!(
                     "{} {} leader={} replicas={:?} {:?} hw={} leo={} size={}",
                     p.topic,
@@ -127,20 +145,35 @@ async fn run(client: &FluvioClient, args: &[String]) -> Result<(), Box<dyn std::
                 );
             }
         }
-        _ => return Err(USAGE.into()),
     }
     Ok(())
 }
 
-fn flag(args: &[String], name: &str) -> Result<Option<u32>, String> {
-    match args.iter().position(|a| a == name) {
-        None => Ok(None),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .map(Some)
-            .ok_or_else(|| format!("{name} needs a number")),
+/// One line for the group, one per member, one per partition.
+async fn print_group(client: &FluvioClient, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let group = describe_group(client, name).await?;
+    let topic = group.topic.as_deref().unwrap_or("-");
+    println!(
+        "group {} topic={topic} partitions={} generation={}",
+        group.group, group.partitions, group.generation
+    );
+    for member in &group.members {
+        println!("member {member}");
     }
+    for partition in 0..group.partitions {
+        let owner = group.owners.get(&partition).map(ToString::to_string);
+        let releasing = match group.releasing.get(&partition) {
+            Some(previous) => format!(" releasing={previous}"),
+            None => String::new(),
+        };
+        let committed = group.committed.get(&partition).map(ToString::to_string);
+        println!(
+            "partition {partition} owner={}{releasing} committed={}",
+            owner.as_deref().unwrap_or("-"),
+            committed.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
 }
 
 fn describe(topic: &Metadata<TopicSpec>) -> String {

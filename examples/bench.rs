@@ -13,24 +13,58 @@
 //! available offset up to the end fixed at its start, and checks it got COUNT records at
 //! consecutive offsets. Any shortfall is an error: a message and a non-zero exit.
 
-#[path = "common/args.rs"]
-mod args;
-
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerOptions, Offset};
 use actix_fluvio::producer::{PartitionerKind, ProducerOptions};
+use clap::Parser;
 
-const VALUED: &[&str] = &["--batch-bytes", "--linger-ms"];
-const USAGE: &str = "usage: bench produce TOPIC COUNT SIZE [--batch-bytes N] [--linger-ms N] | bench consume TOPIC COUNT";
+/// Throughput against a running cluster (creates nothing).
+///
+/// Both commands work on partition 0 and check their own output: any shortfall is an error,
+/// a message and a non-zero exit.
+///
+/// The cluster is FLUVIO_SC_ADDR, else the current fluvio profile, else 127.0.0.1:9003.
+#[derive(Debug, Parser)]
+enum Command {
+    /// Produce COUNT records of SIZE bytes to partition 0.
+    ///
+    /// After one untimed warm-up record; then checks that every record was acknowledged at
+    /// the next offset and that the partition's end moved by exactly COUNT (so no other
+    /// writer may use the partition meanwhile).
+    Produce {
+        /// The topic to write.
+        topic: String,
+        /// How many records.
+        count: usize,
+        /// Each record's size in bytes.
+        size: usize,
+        /// Seal the batch once it holds N bytes.
+        #[arg(long, value_name = "N")]
+        batch_bytes: Option<usize>,
+        /// Wait up to N ms for more records before sending a batch that is not full.
+        #[arg(long, value_name = "N")]
+        linger_ms: Option<u64>,
+    },
+    /// Read COUNT records of partition 0.
+    ///
+    /// From the first available offset up to the end fixed at the start; then checks that
+    /// COUNT records came at consecutive offsets.
+    Consume {
+        /// The topic to read.
+        topic: String,
+        /// How many records.
+        count: usize,
+    },
+}
 
 type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    match run(Command::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -39,27 +73,29 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), Error> {
-    let args = args::Args::from_env();
-    let arg = |i| args.positional(i, VALUED).ok_or(USAGE);
+async fn run(command: Command) -> Result<(), Error> {
     let client = FluvioClient::connect(ClientConfig::default()).await?;
-    match arg(0)? {
-        "produce" => {
+    match command {
+        Command::Produce {
+            topic,
+            count,
+            size,
+            batch_bytes,
+            linger_ms,
+        } => {
             let mut options = ProducerOptions {
                 partitioner: PartitionerKind::Specific(0),
                 ..ProducerOptions::default()
             };
-            if let Some(bytes) = args.parsed::<usize>("--batch-bytes")? {
+            if let Some(bytes) = batch_bytes {
                 options.batch_size = bytes;
             }
-            if let Some(ms) = args.parsed::<u64>("--linger-ms")? {
+            if let Some(ms) = linger_ms {
                 options.linger = Duration::from_millis(ms);
             }
-            let (count, size) = (arg(2)?.parse()?, arg(3)?.parse()?);
-            produce(&client, arg(1)?, count, size, options).await
+            produce(&client, &topic, count, size, options).await
         }
-        "consume" => consume(&client, arg(1)?, arg(2)?.parse()?).await,
-        _ => Err(USAGE.into()),
+        Command::Consume { topic, count } => consume(&client, &topic, count).await,
     }
 }
 

@@ -7,32 +7,82 @@
 //!     [--param K=V]... [--aggregate-initial X] [--consumer-id ID] [--show-key] [--max N]
 //! ```
 
-#[path = "common/args.rs"]
-mod args;
-
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerOptions, ConsumerRecord, Offset};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
+use clap::{ArgGroup, Parser};
 
-const VALUED: &[&str] = &[
-    "--partition",
-    "--offset",
-    "--from-end",
-    "--smartmodule",
-    "--smartmodule-wasm",
-    "--kind",
-    "--param",
-    "--aggregate-initial",
-    "--consumer-id",
-    "--max",
-];
+/// Consume a topic, one value per line (key and a tab first with --show-key).
+///
+/// The cluster is FLUVIO_SC_ADDR, else the current fluvio profile, else 127.0.0.1:9003.
+#[derive(Debug, Parser)]
+#[command(group(ArgGroup::new("start").args(["beginning", "end", "offset", "from_end"])))]
+#[command(group(ArgGroup::new("wasm").args(["smartmodule", "smartmodule_wasm"])))]
+struct Cli {
+    /// The topic to read.
+    topic: String,
+    /// Read this partition.
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    partition: u32,
+    /// Read every partition instead of one (commits nothing at the end).
+    #[arg(long, conflicts_with = "partition")]
+    all_partitions: bool,
+    /// Start at the first available record (the default).
+    #[arg(long)]
+    beginning: bool,
+    /// Start at the end: only new records.
+    #[arg(long)]
+    end: bool,
+    /// Start at this absolute offset.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    offset: Option<i64>,
+    /// Start N records before the end.
+    #[arg(long, value_name = "N")]
+    from_end: Option<u64>,
+    /// Stop at the end instead of waiting for new records.
+    #[arg(long)]
+    exit_at_end: bool,
+    /// Apply the SmartModule of this name, stored on the cluster.
+    #[arg(long, value_name = "NAME")]
+    smartmodule: Option<String>,
+    /// Apply the SmartModule in this WebAssembly file.
+    #[arg(long, value_name = "FILE")]
+    smartmodule_wasm: Option<PathBuf>,
+    /// What the SmartModule does.
+    #[arg(long, default_value = "filter",
+          value_parser = ["filter", "map", "filter-map", "array-map", "aggregate"])]
+    kind: String,
+    /// A SmartModule parameter (repeat for more).
+    #[arg(long, value_name = "K=V", value_parser = key_value)]
+    param: Vec<(String, String)>,
+    /// The aggregate SmartModule's initial accumulator.
+    #[arg(long, value_name = "X", default_value = "", allow_hyphen_values = true)]
+    aggregate_initial: String,
+    /// Resume from the offset stored under this consumer id; reading one partition, store
+    /// the last record read under it at the end.
+    #[arg(long, value_name = "ID")]
+    consumer_id: Option<String>,
+    /// Print each record's key and a tab before its value (`null` without a key).
+    #[arg(long)]
+    show_key: bool,
+    /// Stop after N records.
+    #[arg(long, value_name = "N")]
+    max: Option<usize>,
+}
+
+/// `K=V` as a pair.
+fn key_value(param: &str) -> Result<(String, String), String> {
+    let (k, v) = param.split_once('=').ok_or("takes K=V")?;
+    Ok((k.to_owned(), v.to_owned()))
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("consume: {e}");
@@ -41,55 +91,44 @@ async fn main() -> ExitCode {
     }
 }
 
-fn options(args: &args::Args) -> Result<ConsumerOptions, Box<dyn std::error::Error>> {
-    let offset = if let Some(n) = args.parsed::<i64>("--offset")? {
+fn options(cli: &Cli) -> Result<ConsumerOptions, Box<dyn std::error::Error>> {
+    let offset = if let Some(n) = cli.offset {
         Offset::Absolute(n)
-    } else if let Some(n) = args.parsed::<u64>("--from-end")? {
+    } else if let Some(n) = cli.from_end {
         Offset::FromEnd(n)
-    } else if args.flag("--end") {
+    } else if cli.end {
         Offset::End
     } else {
         Offset::Beginning
     };
-    let wasm = match (
-        args.value("--smartmodule"),
-        args.value("--smartmodule-wasm"),
-    ) {
+    let wasm = match (&cli.smartmodule, &cli.smartmodule_wasm) {
         (Some(name), _) => Some(SmartModuleWasm::predefined(name)),
         (None, Some(file)) => Some(SmartModuleWasm::adhoc(&std::fs::read(file)?)?),
         (None, None) => None,
     };
     let mut smartmodules = Vec::new();
     if let Some(wasm) = wasm {
-        let kind = args.value("--kind").unwrap_or("filter");
-        let initial = args.value("--aggregate-initial").unwrap_or("");
-        let kind = SmartModuleKind::from_name(kind, initial.as_bytes().to_vec())
-            .ok_or_else(|| format!("unknown --kind {kind}"))?;
+        let initial = cli.aggregate_initial.as_bytes().to_vec();
+        let kind = SmartModuleKind::from_name(&cli.kind, initial)
+            .ok_or_else(|| format!("unknown --kind {}", cli.kind))?;
         let mut invocation = SmartModuleInvocation::new(wasm, kind);
-        for param in args.values("--param") {
-            let (k, v) = param.split_once('=').ok_or("--param takes K=V")?;
+        for (k, v) in &cli.param {
             invocation = invocation.with_param(k, v);
         }
         smartmodules.push(invocation);
     }
     Ok(ConsumerOptions {
         offset,
-        disable_continuous: args.flag("--exit-at-end"),
-        consumer_id: args.value("--consumer-id").map(str::to_owned),
+        disable_continuous: cli.exit_at_end,
+        consumer_id: cli.consumer_id.clone(),
         smartmodules,
         ..ConsumerOptions::default()
     })
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = args::Args::from_env();
-    let topic = args
-        .positional(0, VALUED)
-        .ok_or("usage: consume TOPIC [options]")?
-        .to_owned();
-    let options = options(&args)?;
-    let show_key = args.flag("--show-key");
-    let max: Option<usize> = args.parsed("--max")?;
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let options = options(&cli)?;
+    let (topic, show_key, max) = (&cli.topic, cli.show_key, cli.max);
     let committing = options.consumer_id.is_some();
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -102,8 +141,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         out.write_all(b"\n")
     };
     let mut seen = 0;
-    if args.flag("--all-partitions") {
-        let mut stream = client.topic_consumer(&topic, options).await?;
+    if cli.all_partitions {
+        let mut stream = client.topic_consumer(topic, options).await?;
         while max.is_none_or(|m| seen < m) {
             let Some(record) = stream.next().await else {
                 break;
@@ -112,9 +151,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             seen += 1;
         }
     } else {
-        let partition = args.parsed::<u32>("--partition")?.unwrap_or(0);
         let mut stream = client
-            .partition_consumer(&topic, partition, options)
+            .partition_consumer(topic, cli.partition, options)
             .await?;
         while max.is_none_or(|m| seen < m) {
             let Some(record) = stream.next().await else {

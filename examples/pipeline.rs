@@ -10,44 +10,66 @@
 //! Ctrl-C, SIGTERM or an actix `System` stop drains: in-flight records finish, the sink is
 //! flushed, offsets are committed. Logs go to stderr (`RUST_LOG`, default `warn`).
 
-#[path = "common/args.rs"]
-mod args;
 #[path = "common/logs.rs"]
 mod logs;
 #[path = "common/upper.rs"]
 mod upper;
 
+use std::net::SocketAddr;
+
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
+use clap::{ArgGroup, Parser};
 use upper::Upper;
 
-const VALUED: &[&str] = &["--consumer-id", "--group", "--metrics-addr"];
+/// Copy every record of SOURCE to SINK with its value upper-cased, committing offsets.
+///
+/// Under --consumer-id ID it reads all of SOURCE's partitions and continues where the last
+/// run with that id stopped; under --group NAME it shares SOURCE's partitions with every
+/// copy in group NAME and commits under the group's name. Ctrl-C or SIGTERM drains:
+/// in-flight records finish, the sink is flushed, offsets are committed. Logs go to stderr
+/// (RUST_LOG, default warn).
+#[derive(Debug, Parser)]
+#[command(group(ArgGroup::new("committer").args(["consumer_id", "group"]).required(true)))]
+struct Cli {
+    /// The topic to read.
+    source: String,
+    /// The topic to write.
+    sink: String,
+    /// Commit offsets under this consumer id.
+    #[arg(long, value_name = "ID")]
+    consumer_id: Option<String>,
+    /// Join this consumer group (offsets go under its name).
+    #[arg(long, value_name = "NAME")]
+    group: Option<String>,
+    /// Stop once SOURCE's end, as it was at the start, is copied.
+    #[arg(long)]
+    exit_at_end: bool,
+    /// Serve Prometheus /metrics on this address.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+}
 
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
     logs::init();
-    let args = args::Args::from_env();
-    let usage = "usage: pipeline SOURCE SINK (--consumer-id ID | --group NAME) [--exit-at-end] \
-                 [--metrics-addr ADDR]";
-    let source = args.positional(0, VALUED).ok_or(usage)?.to_owned();
-    let sink = args.positional(1, VALUED).ok_or(usage)?.to_owned();
-    let group = args.value("--group").map(str::to_owned);
-    let consumer_id = match (args.value("--consumer-id"), &group) {
-        (Some(id), None) => id.to_owned(),
-        // A group pipeline commits under the group's name.
+    // Exactly one of the two (clap checks); a group pipeline commits under the group's name.
+    let consumer_id = match (cli.consumer_id, &cli.group) {
+        (Some(id), None) => id,
         (None, Some(group)) => group.clone(),
-        _ => return Err(usage.into()),
+        _ => unreachable!("clap lets exactly one of --consumer-id and --group through"),
     };
-    if let Some(addr) = args.value("--metrics-addr") {
-        actix_fluvio::telemetry::serve_prometheus(addr.parse()?)?;
+    if let Some(addr) = cli.metrics_addr {
+        actix_fluvio::telemetry::serve_prometheus(addr)?;
         eprintln!("serving /metrics on {addr}");
     }
     let client = FluvioClient::connect(ClientConfig::default()).await?;
-    let mut config = PipelineConfig::new(source, consumer_id);
-    config.sink = Some(sink);
-    config.group = group;
-    config.exit_at_end = args.flag("--exit-at-end");
+    let mut config = PipelineConfig::new(cli.source, consumer_id);
+    config.sink = Some(cli.sink);
+    config.group = cli.group;
+    config.exit_at_end = cli.exit_at_end;
     let pipeline = start_pipeline(&client, config, |_| {
         Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
     })

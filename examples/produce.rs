@@ -7,27 +7,42 @@
 //! Prints `produced N records` and the last offset. The cluster is `FLUVIO_SC_ADDR`, else the
 //! current `fluvio` profile, else 127.0.0.1:9003.
 
-#[path = "common/args.rs"]
-mod args;
-
 use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::producer::{PartitionerKind, ProducerOptions};
+use actix_fluvio::protocol::record::Compression;
+use clap::Parser;
 
-const VALUED: &[&str] = &[
-    "--key-separator",
-    "--partition",
-    "--compression",
-    "--linger-ms",
-    "--batch-bytes",
-];
+/// Produce stdin to a topic, one record per line; prints how many and the last offset.
+///
+/// The cluster is FLUVIO_SC_ADDR, else the current fluvio profile, else 127.0.0.1:9003.
+#[derive(Debug, Parser)]
+struct Cli {
+    /// The topic to write.
+    topic: String,
+    /// Split each line at the first SEP into key and value (a line without it has no key).
+    #[arg(long, value_name = "SEP", allow_hyphen_values = true)]
+    key_separator: Option<String>,
+    /// Write every record to this partition (default: by key hash, round-robin without a key).
+    #[arg(long, value_name = "P")]
+    partition: Option<u32>,
+    /// Compress batches: none (the default), gzip, snappy, lz4 or zstd.
+    #[arg(long, value_name = "C")]
+    compression: Option<Compression>,
+    /// Wait up to N ms for more records before sending a batch that is not full.
+    #[arg(long, value_name = "N")]
+    linger_ms: Option<u64>,
+    /// Seal a partition's batch once it holds N bytes.
+    #[arg(long, value_name = "N")]
+    batch_bytes: Option<usize>,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("produce: {e}");
@@ -36,26 +51,21 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = args::Args::from_env();
-    let topic = args
-        .positional(0, VALUED)
-        .ok_or("usage: produce TOPIC [--key-separator SEP] [--partition P] [--compression C] [--linger-ms N] [--batch-bytes N]")?
-        .to_owned();
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = ProducerOptions::default();
-    if let Some(p) = args.parsed::<u32>("--partition")? {
+    if let Some(p) = cli.partition {
         options.partitioner = PartitionerKind::Specific(p);
     }
-    if let Some(c) = args.value("--compression") {
-        options.compression = c.parse()?;
+    if let Some(c) = cli.compression {
+        options.compression = c;
     }
-    if let Some(ms) = args.parsed::<u64>("--linger-ms")? {
+    if let Some(ms) = cli.linger_ms {
         options.linger = Duration::from_millis(ms);
     }
-    if let Some(bytes) = args.parsed::<usize>("--batch-bytes")? {
+    if let Some(bytes) = cli.batch_bytes {
         options.batch_size = bytes;
     }
-    let separator = args.value("--key-separator").map(str::to_owned);
+    let (topic, separator) = (cli.topic, cli.key_separator);
 
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     let producer = client.producer(options);

@@ -17,7 +17,16 @@ use actix_fluvio::consumer::{
 use actix_fluvio::producer::{Produce, ProducerOptions};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use bytes::Bytes;
+use clap::Parser;
 use tokio::sync::oneshot;
+
+/// Create a topic, produce ten records through a producer actor and print them as a
+/// partition consumer actor hands them to a small user actor.
+///
+/// Uses a reachable Fluvio cluster (FLUVIO_SC_ADDR, then the current fluvio profile, then
+/// 127.0.0.1:9003) or, when none answers, starts the embedded test cluster and says so.
+#[derive(Debug, Parser)]
+struct Cli {}
 
 const TOPIC: &str = "quickstart";
 const COUNT: usize = 10;
@@ -100,6 +109,7 @@ async fn connect() -> Result<(FluvioClient, Option<TestCluster>), Box<dyn std::e
 
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    Cli::parse();
     let (client, _cluster) = connect().await?;
     match client
         .admin()

@@ -3,15 +3,21 @@
 //! real-cluster test suite, without a Fluvio install).
 
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use clap::Parser;
+
+/// Run the embedded test cluster until Ctrl-C; prints the SC address as FLUVIO_SC_ADDR=...
+#[derive(Debug, Parser)]
+struct Cli {
+    /// How many SPUs.
+    #[arg(default_value_t = 1)]
+    spus: usize,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let spus = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
+    let cli = Cli::parse();
     let cluster = TestCluster::start(TestClusterConfig {
-        spus,
+        spus: cli.spus,
         ..TestClusterConfig::default()
     })
     .await?;

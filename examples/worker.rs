@@ -12,6 +12,7 @@ mod logs;
 mod upper;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -19,8 +20,21 @@ use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::Health;
 use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
+use clap::Parser;
 use serde::Deserialize;
 use upper::Upper;
+
+/// A long-running, Prometheus-monitored worker configured by a TOML file.
+///
+/// It reads the source topic under a consumer id or in a consumer group, upper-cases each
+/// value, writes the sink topic, serves /metrics, /healthz and /readyz on the metrics
+/// address, and drains on Ctrl-C or SIGTERM. Logs go to stderr (RUST_LOG, default warn).
+#[derive(Debug, Parser)]
+struct Cli {
+    /// The configuration file (see config/worker.toml).
+    #[arg(default_value = "config/worker.toml")]
+    config: PathBuf,
+}
 
 #[derive(Debug, Deserialize)]
 struct WorkerToml {
@@ -86,11 +100,9 @@ fn invocation(sm: &SmartModuleToml) -> Result<SmartModuleInvocation, String> {
 
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
     logs::init();
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "config/worker.toml".into());
-    let file: WorkerToml = toml::from_str(&std::fs::read_to_string(&path)?)?;
+    let file: WorkerToml = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
     let health = Health::new();
     if let Some(metrics) = &file.metrics {
         // Before the client starts, so its metrics are registered with this recorder.

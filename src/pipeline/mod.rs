@@ -108,6 +108,7 @@ mod config;
 mod group;
 mod partition;
 mod partition_metrics;
+mod restarts;
 mod run;
 mod shutdown;
 mod status;

@@ -8,18 +8,23 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix::MailboxError;
 use tokio::sync::watch;
+
+mod read;
+mod sink;
+
+use read::{ask, next_records};
+use sink::{acknowledged, send_outputs, Sent};
 
 use super::config::PipelineConfig;
 use super::partition_metrics::PartitionMetrics;
 use super::run::{PipelineError, PipelineStats, Workers};
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
-use super::worker::{Answer, Output, Process, ProcessBatch, Worker, WorkerError};
+use super::worker::{Answer, Worker};
 use crate::cluster::FluvioClient;
-use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, PartitionStream};
-use crate::producer::{DeliveryFuture, Producer};
+use crate::consumer::ConsumerOptions;
+use crate::producer::Producer;
 
 /// Records handed to their worker in one message (one record, or a batch), waiting for
 /// the answer.
@@ -40,22 +45,6 @@ struct Acked {
     records: usize,
     /// Key and value bytes of the records.
     bytes: usize,
-}
-
-/// Records whose outputs went to the sink, waiting for its acknowledgement (one receipt
-/// per sink batch they landed in).
-struct Sent {
-    unit: Acked,
-    receipts: Vec<DeliveryFuture>,
-}
-
-/// Wait until the sink acknowledged every receipt (cancel-safe: a receipt already
-/// acknowledged answers at once when polled again).
-async fn acknowledged(receipts: &[DeliveryFuture]) -> Result<(), String> {
-    for receipt in receipts {
-        receipt.settled().await.map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 pub(crate) struct PartitionTask {
@@ -169,7 +158,8 @@ impl PartitionTask {
                     if worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
-                    let outputs = self.send_outputs(answer, &span);
+                    let sink = self.config.sink.as_deref().zip(self.producer.as_ref());
+                    let outputs = send_outputs(sink, answer, &span);
                     match tracing::Instrument::instrument(outputs, span.clone()).await {
                         Ok(receipts) => sent.push_back(Sent { unit, receipts }),
                         Err(error) => {
@@ -299,48 +289,6 @@ impl PartitionTask {
         (slot.recipient.clone(), slot.generation)
     }
 
-    /// Enqueue the worker's outputs on the sink; the receipts to wait for. `Err` is the
-    /// worker's failure (or the sink refusing an output).
-    async fn send_outputs(
-        &self,
-        answer: Result<Result<Vec<Output>, WorkerError>, MailboxError>,
-        span: &tracing::Span,
-    ) -> Result<Vec<DeliveryFuture>, String> {
-        let outputs = match answer {
-            Ok(Ok(outputs)) => outputs,
-            Ok(Err(WorkerError(message))) => return Err(message),
-            Err(MailboxError::Closed) => return Err("the worker stopped (panicked?)".into()),
-            Err(MailboxError::Timeout) => return Err("the worker timed out".into()),
-        };
-        span.record("outputs", outputs.len());
-        let mut receipts = Vec::new();
-        if let (Some(sink), Some(producer)) = (&self.config.sink, &self.producer) {
-            for output in outputs {
-                let enqueued = match output.partition {
-                    Some(p) => {
-                        producer
-                            .enqueue_to(sink, p, output.key.as_deref(), &output.value)
-                            .await
-                    }
-                    None => {
-                        producer
-                            .enqueue(sink, output.key.as_deref(), &output.value)
-                            .await
-                    }
-                };
-                let receipt = enqueued.map_err(|e| e.to_string())?;
-                // Records of one batch are acknowledged together: wait for one of them.
-                if !receipts
-                    .last()
-                    .is_some_and(|last: &DeliveryFuture| last.same_batch(&receipt))
-                {
-                    receipts.push(receipt);
-                }
-            }
-        }
-        Ok(receipts)
-    }
-
     /// Replace the failed worker (unless another partition already replaced that generation),
     /// then pause for the backoff; or finish when the pipeline is stopping (a drain, or a
     /// `System` stop that took the worker down with its arbiter).
@@ -359,17 +307,9 @@ impl PartitionTask {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             if slot.generation == generation {
-                let now = Instant::now();
-                let window = self.config.restart_window;
-                slot.failures.push_back(now);
-                while slot
+                let restarts = slot
                     .failures
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) > window)
-                {
-                    slot.failures.pop_front();
-                }
-                let restarts = slot.failures.len();
+                    .record(Instant::now(), self.config.restart_window);
                 tracing::warn!(worker, partition = self.partition, %failure, restarts, "pipeline worker failed; restarting");
                 if restarts > self.config.max_restarts as usize {
                     return Err(PipelineError::TooManyRestarts {
@@ -428,56 +368,6 @@ impl PartitionTask {
                 }
                 Err(error) => return Err(error.into()),
             }
-        }
-    }
-}
-
-/// Records read for one message to the worker: one record for a per-record worker (no
-/// vector per record), or a batch.
-enum Read {
-    One(ConsumerRecord),
-    Batch(Vec<ConsumerRecord>),
-}
-
-impl Read {
-    fn records(&self) -> &[ConsumerRecord] {
-        match self {
-            Read::One(record) => std::slice::from_ref(record),
-            Read::Batch(records) => records,
-        }
-    }
-}
-
-/// The next records for a worker of `kind`: one record for a [`Worker::Records`], up to
-/// `room` (at least 1) as they arrived for a [`Worker::Batches`].
-async fn next_records(
-    stream: &mut PartitionStream,
-    kind: &Worker,
-    room: usize,
-) -> Option<Result<Read, ConsumerError>> {
-    match kind {
-        Worker::Records(_) => Some(stream.next().await?.map(Read::One)),
-        Worker::Batches(_) => Some(stream.next_batch_up_to(room).await?.map(Read::Batch)),
-    }
-}
-
-/// Hand what was read to `worker`: one [`Process`] or one [`ProcessBatch`].
-fn ask(worker: &Worker, partition: u32, read: Read) -> Answer {
-    match (worker, read) {
-        (Worker::Records(recipient), Read::One(record)) => {
-            Box::pin(recipient.send(Process(record)))
-        }
-        // Read for a batch worker, then replaced by a per-record one: a factory that
-        // changes kind (see `Worker`) fails the batch, which is read again.
-        (Worker::Records(_), Read::Batch(_)) => Box::pin(std::future::ready(Ok(Err(WorkerError(
-            "the worker factory returned a per-record worker for a batch worker".into(),
-        ))))),
-        (Worker::Batches(recipient), read) => {
-            let records = match read {
-                Read::One(record) => vec![record],
-                Read::Batch(records) => records,
-            };
-            Box::pin(recipient.send(ProcessBatch { partition, records }))
         }
     }
 }

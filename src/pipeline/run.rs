@@ -9,16 +9,15 @@
 //!        └── commit (consumer id) ◀── OffsetTracker ◀──────────────┘
 //! ```
 
-use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::sync::watch;
 
 use super::config::PipelineConfig;
 use super::partition::PartitionTask;
 use super::partition_metrics::PartitionMetrics;
+use super::restarts::Failures;
 use super::status::{PipelineState, PipelineStatus};
 use super::worker::Worker;
 use crate::cluster::{ClientError, FluvioClient};
@@ -84,7 +83,7 @@ pub(crate) struct Workers {
 pub(crate) struct Slot {
     pub(crate) recipient: Worker,
     pub(crate) generation: u64,
-    pub(crate) failures: VecDeque<Instant>,
+    pub(crate) failures: Failures,
 }
 
 /// A running pipeline. When one partition fails for good (too many worker restarts, a sink or
@@ -148,7 +147,7 @@ where
                 Mutex::new(Slot {
                     recipient: factory(i),
                     generation: 0,
-                    failures: VecDeque::new(),
+                    failures: Failures::default(),
                 })
             })
             .collect(),

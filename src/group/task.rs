@@ -14,11 +14,11 @@ use super::lease::{Fence, Lease};
 use super::record::{GroupRecord, MemberKey};
 use super::replay::Replay;
 use crate::cluster::FluvioClient;
-use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, Offset, PartitionStream};
 use crate::producer::Producer;
 use crate::telemetry;
 
 mod leave;
+mod log;
 mod upkeep;
 
 /// What the handle asks of the task.
@@ -168,118 +168,6 @@ impl MemberTask {
                 record = stream.next() => self.take(record, &mut stream).await?,
             }
         }
-    }
-
-    /// Read the log up to its end as it is now, before joining: the join is read back
-    /// within the session timeout however long the history.
-    async fn catch_up(&mut self, stream: &mut PartitionStream) -> Result<(), GroupError> {
-        let (_, end) = self.client.partition_offsets(&self.log_topic, 0).await?;
-        while self.next_offset < end {
-            let record = stream.next().await;
-            self.take(record, stream).await?;
-        }
-        Ok(())
-    }
-
-    /// Act on what the log stream gave: a record, a passing error, or its end (then read
-    /// on from a new stream).
-    async fn take(
-        &mut self,
-        record: Option<Result<ConsumerRecord, ConsumerError>>,
-        stream: &mut PartitionStream,
-    ) -> Result<(), GroupError> {
-        match record {
-            Some(Ok(record)) => self.on_record(record.offset, &record.value)?,
-            Some(Err(error)) => {
-                tracing::debug!(group = %self.config.group, %error, "coordination log read failed");
-            }
-            None => *stream = self.open_log().await?,
-        }
-        Ok(())
-    }
-
-    async fn open_log(&self) -> Result<PartitionStream, GroupError> {
-        let options = ConsumerOptions {
-            offset: Offset::Absolute(self.next_offset),
-            ..ConsumerOptions::default()
-        };
-        Ok(self
-            .client
-            .partition_consumer(&self.log_topic, 0, options)
-            .await?)
-    }
-
-    /// Apply one record of the log, then act on the new view.
-    fn on_record(&mut self, offset: i64, value: &[u8]) -> Result<(), GroupError> {
-        self.absorb(offset, value)?;
-        self.reconcile(Instant::now());
-        Ok(())
-    }
-
-    /// Apply one record of the log to the view, the peers' last records and the lease.
-    fn absorb(&mut self, offset: i64, value: &[u8]) -> Result<(), GroupError> {
-        self.next_offset = offset + 1;
-        let record = GroupRecord::decode(value);
-        if record.is_none() {
-            tracing::debug!(group = %self.config.group, offset, "skipped a record that is not a group record");
-        }
-        if matches!(record, Some(GroupRecord::Snapshot { .. })) {
-            self.last_snapshot = offset;
-        }
-        let was_anchored = self.replay.anchored();
-        let Some(applied) = self.replay.apply(offset, record.clone()) else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        if !was_anchored && self.replay.view().is_member(&self.me) {
-            // Anchored by a snapshot after this member's join, which was among the records
-            // read before it.
-            self.lease.read_back(0);
-        }
-        let Some(record) = record else {
-            return Ok(());
-        };
-        if matches!(&record, GroupRecord::Join { member } if *member != self.me) {
-            self.joiner_waits = true;
-        }
-        if let Some(author) = record.author().filter(|a| self.replay.view().is_member(a)) {
-            self.observed.insert(author.clone(), now);
-        }
-        // Members known without a record read here (from a snapshot) count from now.
-        let members = self.replay.view().members();
-        self.observed.retain(|m, _| members.contains_key(m));
-        for m in members.keys() {
-            self.observed.entry(m.clone()).or_insert(now);
-        }
-        if applied.rebalanced {
-            metrics::counter!(telemetry::GROUP_REBALANCES, "group" => self.config.group.clone())
-                .increment(1);
-            self.rebalance_started.get_or_insert(now);
-        }
-        if record.author() == Some(&self.me) && self.replay.view().is_member(&self.me) {
-            match record {
-                GroupRecord::Join { .. } => self.lease.read_back(0),
-                GroupRecord::Heartbeat { seq, .. } => self.lease.read_back(seq),
-                _ => {}
-            }
-        }
-        if matches!(self.phase, Phase::Joining { .. }) && self.lease.valid(now) {
-            tracing::info!(group = %self.config.group, member = %self.me, "joined");
-            self.phase = Phase::Active;
-        }
-        if let Some(found) = self
-            .replay
-            .view()
-            .topic()
-            .filter(|t| *t != self.config.topic)
-        {
-            return Err(GroupError::TopicMismatch {
-                group: self.config.group.clone(),
-                expected: self.config.topic.clone(),
-                found: found.to_owned(),
-            });
-        }
-        Ok(())
     }
 
     /// Heartbeat, expire silent peers, notice new partitions, and fence or rejoin.

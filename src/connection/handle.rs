@@ -1,9 +1,7 @@
 //! `Connection`: the cloneable handle over a [`ConnectionActor`].
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use actix::Addr;
@@ -15,10 +13,11 @@ use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
 use super::state::ConnectionState;
+use super::stream::{decode_body, ResponseStream};
 use super::transport::Target;
 use super::versions::ServerVersions;
 use crate::codec::FrameError;
-use crate::protocol::{Decode, Encode, Request};
+use crate::protocol::{Encode, Request};
 use crate::runtime::start_supervised;
 use crate::telemetry;
 
@@ -388,81 +387,5 @@ impl Connection {
             addr: self.inner.target.addr.clone(),
             cause: "the connection actor stopped".into(),
         }
-    }
-}
-
-fn decode_body<T: Decode>(
-    mut body: Bytes,
-    api_key: u16,
-    version: i16,
-) -> Result<T, ConnectionError> {
-    let value = T::decode(&mut body, version).map_err(|cause| ConnectionError::Decode {
-        api_key,
-        version,
-        cause,
-    })?;
-    if !body.is_empty() {
-        tracing::debug!(
-            api_key,
-            version,
-            trailing = body.len(),
-            "response has trailing bytes"
-        );
-    }
-    Ok(value)
-}
-
-/// The responses to one streaming request, decoded at the request's version.
-///
-/// Dropping it tells the connection to forget the request.
-#[derive(Debug)]
-pub struct ResponseStream<T> {
-    rx: mpsc::UnboundedReceiver<Result<Bytes, ConnectionError>>,
-    api_key: u16,
-    version: i16,
-    correlation_id: i32,
-    actor: Addr<ConnectionActor>,
-    _marker: std::marker::PhantomData<fn() -> T>,
-}
-
-impl<T: Decode> ResponseStream<T> {
-    /// The next response; `None` once the connection has dropped the stream.
-    pub async fn next(&mut self) -> Option<Result<T, ConnectionError>> {
-        std::future::poll_fn(|cx| self.poll_item(cx)).await
-    }
-
-    /// The correlation id shared by the responses.
-    pub fn correlation_id(&self) -> i32 {
-        self.correlation_id
-    }
-
-    /// The version the responses are decoded at.
-    pub fn version(&self) -> i16 {
-        self.version
-    }
-
-    fn poll_item(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Result<T, ConnectionError>>> {
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(Ok(body))) => {
-                Poll::Ready(Some(decode_body(body, self.api_key, self.version)))
-            }
-            Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: Decode> futures_core::Stream for ResponseStream<T> {
-    type Item = Result<T, ConnectionError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_item(cx)
-    }
-}
-
-impl<T> Drop for ResponseStream<T> {
-    fn drop(&mut self) {
-        self.actor.do_send(Cancel(self.correlation_id));
     }
 }

@@ -1,5 +1,8 @@
 //! Conformance of the SPU messages with `fluvio-spu-schema`, and decoding of a real SPU
 //! session captured from the 0.18 CLI.
+//!
+//! (Test code only, above 400 lines on purpose: one round-trip property per message, side by
+//! side, so a message missing from the list stands out.)
 
 use std::fmt::Debug;
 

@@ -1,5 +1,8 @@
 //! The connection actor against scripted servers on loopback: multiplexing, unknown ids,
 //! dropped sockets, timeouts, streams, oversized frames, reconnects, versions and TLS.
+//!
+//! (Above 400 lines on purpose: each test scripts its own server on loopback next to its
+//! assertions, so a test reads on its own.)
 
 mod common;
 

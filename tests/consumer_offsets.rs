@@ -1,6 +1,9 @@
 //! Consumer offsets against the embedded test cluster: commits across reconnects, resuming
 //! after a committed offset, topic consumers that auto-commit only what they handed out,
 //! and consumer actors that commit once the user's actor handled a batch or by message.
+//!
+//! (Above 400 lines on purpose: one test per commit path (stream, topic consumer, consumer
+//! actor), with the actors they need.)
 
 mod common;
 

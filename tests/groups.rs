@@ -3,6 +3,9 @@
 //! cut off from the cluster. Every start and stop of a partition is recorded in one
 //! in-process log, in causal order: no partition may ever be started by a member while
 //! another still processes it.
+//!
+//! (Above 400 lines on purpose: the in-process ledger and member harness at the top serve
+//! every test; each test is one membership scenario.)
 
 mod common;
 

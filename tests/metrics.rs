@@ -1,5 +1,8 @@
 //! `/metrics` scraped over HTTP reports the records that flowed, and a scrape of a process
 //! running two pipelines follows the Prometheus naming guide and the documented table.
+//!
+//! (Above 400 lines on purpose: the scrape parser and the naming-guide checks are shared by
+//! both tests.)
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::Ordering;

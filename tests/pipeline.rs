@@ -1,6 +1,9 @@
 //! Pipelines on the embedded test cluster: a worker that panics on chosen records is
 //! restarted and nothing is skipped; a drain leaves every acknowledged record in the sink and
 //! the committed offset on the last processed record.
+//!
+//! (Above 400 lines on purpose: each test brings the small worker actor it needs (a
+//! panicking, hanging, slow or tagging one) next to it, so a test reads on its own.)
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! The producer against the embedded test cluster: exact offsets, partitioning, codecs,
 //! clear errors, retries under injected faults, SPU restarts, a bounded buffer, closing
 //! and dropping.
+//!
+//! (Above 400 lines on purpose: one test per producer guarantee, each with its own
+//! cluster.)
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! Against a real Fluvio cluster. Ignored by a plain `cargo test` (listed as ignored); run
 //! with `FLUVIO_SC_ADDR=127.0.0.1:9003 cargo test --all-features --test real_cluster --
 //! --ignored --nocapture`, where a missing `FLUVIO_SC_ADDR` fails them.
+//!
+//! (Above 400 lines on purpose: low-level requests and the high-level client on one shared
+//! cluster; raw requests are verbose.)
 
 mod common;
 

@@ -7,6 +7,9 @@
 //! Ignored by a plain `cargo test` (listed as ignored); run with a `fluvio-run` binary, e.g.
 //! `FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_faults
 //! -- --ignored --nocapture --test-threads=1`.
+//!
+//! (Above 400 lines on purpose: the fault harness (steady producer, continuous consumer,
+//! the official client beside ours) at the top serves every scenario.)
 
 mod common;
 

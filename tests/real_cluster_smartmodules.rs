@@ -11,6 +11,10 @@
 //! exactly what the chain makes of the input, record for record; our offsets must never pass
 //! the true input offset, and must equal it where the frames tell it (one record per batch,
 //! one output per input). The modules are the fixture crates in `tests/fixtures/smartmodules`.
+//!
+//! (Above 400 lines on purpose: one suite because every test shares one cluster set-up, the
+//! official client beside ours and the fixture modules built once per binary; each test is
+//! one topic shape.)
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! The embedded test cluster, driven through this crate's own `Connection`: the SC object
 //! API (create, list, watch, update, delete), produce and offsets, stream fetch with
 //! acknowledgements, consumer offsets, and every injected fault.
+//!
+//! (Above 400 lines on purpose: one test per API of the embedded cluster, driven through
+//! raw requests, which are verbose.)
 
 mod common;
 

@@ -103,19 +103,14 @@ impl ConsumerError {
         )
     }
 
-    /// Whether retrying (reconnecting and resuming, or committing again) may get past it.
+    /// Whether retrying (reconnecting and resuming, or committing again) may get past it;
+    /// for the SPU's codes, [`ErrorCode::is_retriable`] decides.
     pub fn is_retriable(&self) -> bool {
         match self {
             ConsumerError::NoSession => true,
             ConsumerError::Commit { code, .. } => *code != ErrorCode::OffsetManagementDisabled,
             ConsumerError::Client(e) => e.is_retriable(),
-            ConsumerError::Server { code, .. } => matches!(
-                code,
-                ErrorCode::NotLeaderForPartition
-                    | ErrorCode::PartitionNotLeader
-                    | ErrorCode::SpuOffline
-                    | ErrorCode::FetchSessionNotFoud
-            ),
+            ConsumerError::Server { code, .. } => code.is_retriable(),
             _ => false,
         }
     }

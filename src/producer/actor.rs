@@ -377,12 +377,12 @@ impl ProducerActor {
     fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
         if let Some(first) = group.first() {
             let code = match &error {
-                ProducerError::Server { code, .. } => telemetry::code(code).to_string(),
-                ProducerError::RetriesExhausted { .. } => "retries_exhausted".to_owned(),
-                ProducerError::DeliveryTimeout { .. } => "delivery_timeout".to_owned(),
-                ProducerError::DrainDeadline(_) => "drain_deadline".to_owned(),
-                ProducerError::Closed => "closed".to_owned(),
-                _ => "client".to_owned(),
+                ProducerError::Server { code, .. } => telemetry::code(code),
+                ProducerError::RetriesExhausted { .. } => "retries_exhausted",
+                ProducerError::DeliveryTimeout { .. } => "delivery_timeout",
+                ProducerError::DrainDeadline(_) => "drain_deadline",
+                ProducerError::Closed => "closed",
+                _ => "client",
             };
             metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => code)
                 .increment(1);

@@ -100,19 +100,12 @@ impl From<ConnectionError> for ProducerError {
 }
 
 impl ProducerError {
-    /// Whether sending the same batch again may succeed.
+    /// Whether sending the same batch again may succeed; for the SPU's codes,
+    /// [`ErrorCode::is_retriable`] decides.
     pub fn is_retriable(&self) -> bool {
         match self {
             ProducerError::Client(e) => e.is_retriable(),
-            ProducerError::Server { code, .. } => matches!(
-                code,
-                ErrorCode::NotLeaderForPartition
-                    | ErrorCode::PartitionNotLeader
-                    | ErrorCode::RequestTimedOut { .. }
-                    | ErrorCode::SpuOffline
-                    | ErrorCode::StorageError
-                    | ErrorCode::PartitionPendingInitialization
-            ),
+            ProducerError::Server { code, .. } => code.is_retriable(),
             _ => false,
         }
     }

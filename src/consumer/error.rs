@@ -38,6 +38,16 @@ pub enum ConsumerError {
         /// The code.
         code: ErrorCode,
     },
+    /// The SPU's answer has no entry for the partition asked about (a broken answer).
+    #[error("the SPU's {api} answer has no entry for {topic}-{partition}")]
+    MissingPartition {
+        /// The request's API name (`fetch`, `fetch_offsets`).
+        api: &'static str,
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
     /// The SPU did not store a commit. The SPU stores it on the leader of the
     /// `consumer-offset` system partition, which may be restarting or moving: retriable,
     /// unless offset management is off ([`ErrorCode::OffsetManagementDisabled`]).
@@ -113,5 +123,24 @@ impl ConsumerError {
             ConsumerError::Server { code, .. } => code.is_retriable(),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_missing_from_the_answer_ends_the_stream() {
+        let error = ConsumerError::MissingPartition {
+            api: "fetch_offsets",
+            topic: "t".into(),
+            partition: 2,
+        };
+        assert!(!error.is_retriable());
+        assert_eq!(
+            error.to_string(),
+            "the SPU's fetch_offsets answer has no entry for t-2"
+        );
     }
 }

@@ -49,7 +49,7 @@ mod prometheus;
 
 pub use names::*;
 #[cfg(feature = "prometheus")]
-pub use prometheus::{install_prometheus, prometheus_builder, serve_prometheus};
+pub use prometheus::{install_prometheus, prometheus_builder, serve_prometheus, PrometheusError};
 
 /// Count an answer of API `api` (its name) that carries the server error `code`.
 pub(crate) fn count_response_error(api: &'static str, code: &crate::protocol::ErrorCode) {

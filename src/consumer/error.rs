@@ -81,7 +81,10 @@ pub enum ConsumerError {
     /// frames too small for any record).
     #[error("invalid consumer options: {0}")]
     InvalidOptions(String),
-    /// Reconnecting gave up.
+    /// The cluster client failed, or reconnecting gave up: the topic or partition does not
+    /// exist ([`ClientError::TopicNotFound`], [`ClientError::PartitionNotFound`]), no leader
+    /// was online in time ([`ClientError::MetadataTimeout`]), or the connection failed
+    /// ([`ClientError::Connection`]).
     #[error(transparent)]
     Client(#[from] ClientError),
     /// A commit was asked of a consumer without a consumer id.

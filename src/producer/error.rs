@@ -65,7 +65,10 @@ pub enum ProducerError {
         /// How many records it acknowledged there.
         records: u64,
     },
-    /// The cluster client failed (metadata, connection).
+    /// The cluster client failed: the topic or partition does not exist
+    /// ([`ClientError::TopicNotFound`], [`ClientError::PartitionNotFound`]), no leader was
+    /// online in time ([`ClientError::MetadataTimeout`]), or the connection failed
+    /// ([`ClientError::Connection`]).
     #[error(transparent)]
     Client(#[from] ClientError),
     /// `max_retries` retries failed.

@@ -12,7 +12,7 @@
 #[path = "common/logs.rs"]
 mod logs;
 
-use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::cluster::{ClientConfig, ClientError, FluvioClient};
 use actix_fluvio::health::{web as web_health, Health};
 use actix_fluvio::producer::{Producer, ProducerError, ProducerOptions};
 use actix_web::{post, web, App, HttpResponse, HttpServer};
@@ -42,9 +42,9 @@ async fn produce(
             "offset": meta.offset,
         })),
         Err(ProducerError::RecordTooLarge { .. }) => HttpResponse::PayloadTooLarge().finish(),
-        Err(ProducerError::Client(e)) if e.to_string().contains("not found") => {
-            HttpResponse::NotFound().body(e.to_string())
-        }
+        Err(ProducerError::Client(
+            e @ (ClientError::TopicNotFound(_) | ClientError::PartitionNotFound { .. }),
+        )) => HttpResponse::NotFound().body(e.to_string()),
         Err(e) => HttpResponse::ServiceUnavailable().body(e.to_string()),
     }
 }

@@ -68,6 +68,16 @@ fn value(body: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+#[test]
+fn a_second_recorder_is_refused_with_a_typed_error() {
+    metrics_addr();
+    let refused = telemetry::install_prometheus().unwrap_err();
+    assert!(
+        matches!(refused, telemetry::PrometheusError::RecorderInstalled(_)),
+        "{refused}"
+    );
+}
+
 #[tokio::test]
 async fn counters_match_the_records_that_flowed() {
     tokio::time::timeout(Duration::from_secs(30), async {

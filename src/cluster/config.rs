@@ -92,7 +92,9 @@ impl ClientConfig {
             }
         }
         if let Some(path) = profile::default_path() {
-            if let Some(profile) = profile::load(&path).map_err(ClientError::Config)? {
+            if let Some(profile) =
+                profile::load(&path).map_err(|e| ClientError::Config(e.to_string()))?
+            {
                 config.connection.tls = profile.tls.clone();
                 config.use_spu_local_address |= profile.use_spu_local_address;
                 return Ok(ResolvedConfig {

@@ -48,20 +48,13 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// `true` when retrying may succeed.
+    /// `true` when retrying may succeed; for the server's codes, [`ErrorCode::is_retriable`]
+    /// decides.
     pub fn is_retriable(&self) -> bool {
         match self {
             ClientError::Connection(e) => e.is_retriable(),
             ClientError::MetadataTimeout { .. } => true,
-            ClientError::Server { code, .. } => matches!(
-                code,
-                ErrorCode::NotLeaderForPartition
-                    | ErrorCode::PartitionNotLeader
-                    | ErrorCode::SpuOffline
-                    | ErrorCode::RequestTimedOut { .. }
-                    | ErrorCode::PartitionPendingInitialization
-                    | ErrorCode::TopicPendingInitialization
-            ),
+            ClientError::Server { code, .. } => code.is_retriable(),
             _ => false,
         }
     }

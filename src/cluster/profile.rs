@@ -19,8 +19,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use thiserror::Error;
 
 use crate::connection::{Pem, TlsPolicy};
 
@@ -79,6 +81,54 @@ struct CertsEntry {
     ca_cert: String,
 }
 
+/// Why [`load`] found no usable profile in a file that exists.
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The file exists but could not be read.
+    #[error("{}: {cause}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        cause: Arc<std::io::Error>,
+    },
+    /// The file's content is not a usable profile.
+    #[error("{}: {cause}", .path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        cause: ProfileParseError,
+    },
+}
+
+/// Why [`parse`] found no usable profile in a config file's text.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ProfileParseError {
+    /// Not TOML, or not the shape the CLI writes.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// `current_profile` names no `[profile.<name>]` table.
+    #[error("current profile '{0}' is not defined")]
+    MissingProfile(String),
+    /// The current profile names no `[cluster.<name>]` table.
+    #[error("profile '{profile}' names missing cluster '{cluster}'")]
+    MissingCluster {
+        /// The current profile.
+        profile: String,
+        /// The cluster it names.
+        cluster: String,
+    },
+    /// `tls_policy = "verified"` without a `[certs]` table.
+    #[error("tls_policy \"verified\" needs a [certs] table")]
+    MissingCerts,
+    /// A `tls_policy` other than `disabled`, `anonymous` and `verified`.
+    #[error("unknown tls_policy '{0}'")]
+    UnknownTlsPolicy(String),
+}
+
 /// The config file the `fluvio` CLI uses: `$FLV_PROFILE_PATH`, else `~/.fluvio/config`.
 pub fn default_path() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("FLV_PROFILE_PATH") {
@@ -90,35 +140,45 @@ pub fn default_path() -> Option<PathBuf> {
 /// The current profile of the config file at `path`; `Ok(None)` when the file does not exist.
 ///
 /// # Errors
-/// An unreadable or malformed file, or a current profile that names a missing cluster.
-pub fn load(path: &Path) -> Result<Option<Profile>, String> {
+/// [`ProfileError::Read`] for a file that exists but cannot be read,
+/// [`ProfileError::Invalid`] with what [`parse`] found wrong in it.
+pub fn load(path: &Path) -> Result<Option<Profile>, ProfileError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => {
+            return Err(ProfileError::Read {
+                path: path.to_owned(),
+                cause: Arc::new(e),
+            })
+        }
     };
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    parse(&text).map_err(|cause| ProfileError::Invalid {
+        path: path.to_owned(),
+        cause,
+    })
 }
 
 /// The current profile of a config file's text.
 ///
 /// # Errors
-/// Malformed TOML, or a current profile that names a missing profile or cluster.
-pub fn parse(text: &str) -> Result<Option<Profile>, String> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| e.to_string())?;
+/// Malformed TOML ([`ProfileParseError::Toml`]), a current profile that names a missing
+/// profile or cluster, or TLS settings that do not work.
+pub fn parse(text: &str) -> Result<Option<Profile>, ProfileParseError> {
+    let file: ConfigFile = toml::from_str(text)?;
     let Some(name) = file.current_profile else {
         return Ok(None);
     };
-    let profile = file
-        .profile
-        .get(&name)
-        .ok_or_else(|| format!("current profile '{name}' is not defined"))?;
-    let cluster = file.cluster.get(&profile.cluster).ok_or_else(|| {
-        format!(
-            "profile '{name}' names missing cluster '{}'",
-            profile.cluster
-        )
-    })?;
+    let Some(profile) = file.profile.get(&name) else {
+        return Err(ProfileParseError::MissingProfile(name));
+    };
+    let cluster =
+        file.cluster
+            .get(&profile.cluster)
+            .ok_or_else(|| ProfileParseError::MissingCluster {
+                profile: name.clone(),
+                cluster: profile.cluster.clone(),
+            })?;
     Ok(Some(Profile {
         name,
         endpoint: cluster.endpoint.clone(),
@@ -127,7 +187,7 @@ pub fn parse(text: &str) -> Result<Option<Profile>, String> {
     }))
 }
 
-fn tls_policy(tls: Option<&TlsEntry>) -> Result<TlsPolicy, String> {
+fn tls_policy(tls: Option<&TlsEntry>) -> Result<TlsPolicy, ProfileParseError> {
     let Some(tls) = tls else {
         return Ok(TlsPolicy::Disabled);
     };
@@ -135,10 +195,7 @@ fn tls_policy(tls: Option<&TlsEntry>) -> Result<TlsPolicy, String> {
         "disabled" => Ok(TlsPolicy::Disabled),
         "anonymous" => Ok(TlsPolicy::DangerAcceptAnyCertificate),
         "verified" => {
-            let certs = tls
-                .certs
-                .as_ref()
-                .ok_or("tls_policy \"verified\" needs a [certs] table")?;
+            let certs = tls.certs.as_ref().ok_or(ProfileParseError::MissingCerts)?;
             let pem = |value: &str| match tls.tls_source.as_deref() {
                 Some("inline") => Pem::Inline(value.to_owned()),
                 _ => Pem::File(PathBuf::from(value)),
@@ -150,7 +207,7 @@ fn tls_policy(tls: Option<&TlsEntry>) -> Result<TlsPolicy, String> {
                 key: pem(&certs.key),
             })
         }
-        other => Err(format!("unknown tls_policy '{other}'")),
+        other => Err(ProfileParseError::UnknownTlsPolicy(other.to_owned())),
     }
 }
 
@@ -216,7 +273,13 @@ ca_cert = "/ca.pem"
     #[test]
     fn a_missing_cluster_is_an_error_and_a_missing_file_is_none() {
         let text = "current_profile = \"x\"\n[profile.x]\ncluster = \"nope\"\n";
-        assert!(parse(text).unwrap_err().contains("missing cluster"));
+        assert_eq!(
+            parse(text).unwrap_err(),
+            ProfileParseError::MissingCluster {
+                profile: "x".into(),
+                cluster: "nope".into(),
+            }
+        );
         assert_eq!(load(Path::new("/nonexistent/fluvio/config")).unwrap(), None);
     }
 }

@@ -38,6 +38,16 @@ pub enum ConsumerError {
         /// The code.
         code: ErrorCode,
     },
+    /// The SPU's answer has no entry for the partition asked about (a broken answer).
+    #[error("the SPU's {api} answer has no entry for {topic}-{partition}")]
+    MissingPartition {
+        /// The request's API name (`fetch`, `fetch_offsets`).
+        api: &'static str,
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
     /// The SPU did not store a commit. The SPU stores it on the leader of the
     /// `consumer-offset` system partition, which may be restarting or moving: retriable,
     /// unless offset management is off ([`ErrorCode::OffsetManagementDisabled`]).
@@ -71,7 +81,10 @@ pub enum ConsumerError {
     /// frames too small for any record).
     #[error("invalid consumer options: {0}")]
     InvalidOptions(String),
-    /// Reconnecting gave up.
+    /// The cluster client failed, or reconnecting gave up: the topic or partition does not
+    /// exist ([`ClientError::TopicNotFound`], [`ClientError::PartitionNotFound`]), no leader
+    /// was online in time ([`ClientError::MetadataTimeout`]), or the connection failed
+    /// ([`ClientError::Connection`]).
     #[error(transparent)]
     Client(#[from] ClientError),
     /// A commit was asked of a consumer without a consumer id.
@@ -103,20 +116,34 @@ impl ConsumerError {
         )
     }
 
-    /// Whether retrying (reconnecting and resuming, or committing again) may get past it.
+    /// Whether retrying (reconnecting and resuming, or committing again) may get past it;
+    /// for the SPU's codes, [`ErrorCode::is_retriable`] decides.
     pub fn is_retriable(&self) -> bool {
         match self {
             ConsumerError::NoSession => true,
             ConsumerError::Commit { code, .. } => *code != ErrorCode::OffsetManagementDisabled,
             ConsumerError::Client(e) => e.is_retriable(),
-            ConsumerError::Server { code, .. } => matches!(
-                code,
-                ErrorCode::NotLeaderForPartition
-                    | ErrorCode::PartitionNotLeader
-                    | ErrorCode::SpuOffline
-                    | ErrorCode::FetchSessionNotFoud
-            ),
+            ConsumerError::Server { code, .. } => code.is_retriable(),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_missing_from_the_answer_ends_the_stream() {
+        let error = ConsumerError::MissingPartition {
+            api: "fetch_offsets",
+            topic: "t".into(),
+            partition: 2,
+        };
+        assert!(!error.is_retriable());
+        assert_eq!(
+            error.to_string(),
+            "the SPU's fetch_offsets answer has no entry for t-2"
+        );
     }
 }

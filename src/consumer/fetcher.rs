@@ -432,7 +432,7 @@ impl Fetcher {
                 self.next = *next_available;
                 return Ok(Some(Flow::Restart));
             }
-            code if code.code() / 1000 == 6 => Some({
+            code if code.is_smartmodule() => Some({
                 metrics::counter!(telemetry::SMARTMODULE_ERRORS, "topic" => self.topic.to_string())
                     .increment(1);
                 ConsumerError::SmartModule {

@@ -121,13 +121,13 @@ impl FluvioClient {
             crate::protocol::spu::Isolation::ReadUncommitted,
         );
         let response = conn.request(&request).await?;
-        let p = response
-            .find_partition(topic, partition)
-            .ok_or_else(|| ConsumerError::Server {
+        let p = response.find_partition(topic, partition).ok_or_else(|| {
+            ConsumerError::MissingPartition {
+                api: <FetchRequest as crate::protocol::Request>::API_NAME,
                 topic: topic.into(),
                 partition,
-                code: ErrorCode::Other("no data for the partition".into()),
-            })?;
+            }
+        })?;
         if p.error_code != ErrorCode::None {
             return Err(ConsumerError::Server {
                 topic: topic.into(),
@@ -147,22 +147,24 @@ pub(crate) async fn fetch_offsets(
     topic: &str,
     partition: u32,
 ) -> Result<(i64, i64), ConsumerError> {
+    use crate::protocol::spu::FetchOffsetsRequest;
     let response = conn
-        .request(&crate::protocol::spu::FetchOffsetsRequest::new(
-            topic, partition,
-        ))
+        .request(&FetchOffsetsRequest::new(topic, partition))
         .await?;
     let replica = crate::protocol::spu::ReplicaKey::new(topic, partition);
-    let server = |code| ConsumerError::Server {
-        topic: topic.into(),
-        partition,
-        code,
-    };
     let p = response
         .find_partition(&replica)
-        .ok_or_else(|| server(ErrorCode::Other("no offsets for the partition".into())))?;
+        .ok_or_else(|| ConsumerError::MissingPartition {
+            api: <FetchOffsetsRequest as crate::protocol::Request>::API_NAME,
+            topic: topic.into(),
+            partition,
+        })?;
     if p.error_code != ErrorCode::None {
-        return Err(server(p.error_code.clone()));
+        return Err(ConsumerError::Server {
+            topic: topic.into(),
+            partition,
+            code: p.error_code.clone(),
+        });
     }
     Ok((p.start_offset, p.last_stable_offset))
 }

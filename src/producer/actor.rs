@@ -316,10 +316,9 @@ impl ProducerActor {
                     self.failed(group, error, ctx);
                 }
                 None => {
-                    let error = ProducerError::Server {
+                    let error = ProducerError::MissingPartition {
                         topic: topic.to_string(),
                         partition,
-                        code: ErrorCode::Other("no answer for this partition".into()),
                     };
                     self.failed(group, error, ctx);
                 }
@@ -376,15 +375,7 @@ impl ProducerActor {
 
     fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
         if let Some(first) = group.first() {
-            let code = match &error {
-                ProducerError::Server { code, .. } => telemetry::code(code).to_string(),
-                ProducerError::RetriesExhausted { .. } => "retries_exhausted".to_owned(),
-                ProducerError::DeliveryTimeout { .. } => "delivery_timeout".to_owned(),
-                ProducerError::DrainDeadline(_) => "drain_deadline".to_owned(),
-                ProducerError::Closed => "closed".to_owned(),
-                _ => "client".to_owned(),
-            };
-            metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => code)
+            metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => error.metric_code())
                 .increment(1);
             let key = (first.topic.clone(), first.partition);
             self.core

@@ -43,6 +43,15 @@ pub enum ProducerError {
         /// The SPU's code.
         code: ErrorCode,
     },
+    /// The SPU answered the produce request without an entry for the partition (a broken
+    /// answer): the records may or may not be stored. Not retried.
+    #[error("the SPU's produce answer has no entry for {topic}-{partition}")]
+    MissingPartition {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
     /// The SPU acknowledged records at offsets past `i64::MAX` (a broken or hostile
     /// answer): they may be stored, but where is unknown. Not retried.
     #[error("SPU acknowledged {records} records for {topic}-{partition} from base offset {base_offset}: past i64::MAX")]
@@ -56,7 +65,10 @@ pub enum ProducerError {
         /// How many records it acknowledged there.
         records: u64,
     },
-    /// The cluster client failed (metadata, connection).
+    /// The cluster client failed: the topic or partition does not exist
+    /// ([`ClientError::TopicNotFound`], [`ClientError::PartitionNotFound`]), no leader was
+    /// online in time ([`ClientError::MetadataTimeout`]), or the connection failed
+    /// ([`ClientError::Connection`]).
     #[error(transparent)]
     Client(#[from] ClientError),
     /// `max_retries` retries failed.
@@ -100,20 +112,54 @@ impl From<ConnectionError> for ProducerError {
 }
 
 impl ProducerError {
-    /// Whether sending the same batch again may succeed.
+    /// Whether sending the same batch again may succeed; for the SPU's codes,
+    /// [`ErrorCode::is_retriable`] decides.
     pub fn is_retriable(&self) -> bool {
         match self {
             ProducerError::Client(e) => e.is_retriable(),
-            ProducerError::Server { code, .. } => matches!(
-                code,
-                ErrorCode::NotLeaderForPartition
-                    | ErrorCode::PartitionNotLeader
-                    | ErrorCode::RequestTimedOut { .. }
-                    | ErrorCode::SpuOffline
-                    | ErrorCode::StorageError
-                    | ErrorCode::PartitionPendingInitialization
-            ),
+            ProducerError::Server { code, .. } => code.is_retriable(),
             _ => false,
         }
+    }
+
+    /// The `code` label of [`crate::telemetry::PRODUCE_ERRORS`]: the server code's name, or
+    /// the client's reason.
+    pub(crate) fn metric_code(&self) -> &'static str {
+        match self {
+            ProducerError::Server { code, .. } => crate::telemetry::code(code),
+            // The label it had when it was reported as a made-up `Other` server code.
+            ProducerError::MissingPartition { .. } => "Other",
+            ProducerError::RetriesExhausted { .. } => "retries_exhausted",
+            ProducerError::DeliveryTimeout { .. } => "delivery_timeout",
+            ProducerError::DrainDeadline(_) => "drain_deadline",
+            ProducerError::Closed => "closed",
+            _ => "client",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_missing_from_the_answer_is_final_and_keeps_its_label() {
+        let error = ProducerError::MissingPartition {
+            topic: "t".into(),
+            partition: 1,
+        };
+        assert!(!error.is_retriable());
+        assert_eq!(error.metric_code(), "Other");
+        assert_eq!(
+            error.to_string(),
+            "the SPU's produce answer has no entry for t-1"
+        );
+        let refused = ProducerError::Server {
+            topic: "t".into(),
+            partition: 1,
+            code: ErrorCode::SpuOffline,
+        };
+        assert!(refused.is_retriable());
+        assert_eq!(refused.metric_code(), "SpuOffline");
     }
 }

@@ -5,6 +5,8 @@ use thiserror::Error;
 
 use super::{Decode, DecodeError, Encode, EncodeError, VarBytes, Version};
 
+mod class;
+
 wire_enum! {
     /// The kind of request that timed out on the server.
     pub enum RequestKind: u8 {
@@ -72,7 +74,9 @@ impl std::fmt::Display for SmartModuleRuntimeError {
 
 /// An error code returned by a Fluvio server, with its payload where it has one.
 ///
-/// The numeric identity is kept ([`ErrorCode::code`]) so callers can match on it.
+/// The numeric identity is kept ([`ErrorCode::code`]) so callers can match on it; what a
+/// client makes of a code is decided here too: [`ErrorCode::is_retriable`],
+/// [`ErrorCode::is_smartmodule`], [`ErrorCode::name`].
 #[derive(Debug, Error, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 #[allow(missing_docs)] // each variant's message is its documentation

@@ -49,54 +49,20 @@ mod prometheus;
 
 pub use names::*;
 #[cfg(feature = "prometheus")]
-pub use prometheus::{install_prometheus, prometheus_builder, serve_prometheus};
+pub use prometheus::{install_prometheus, prometheus_builder, serve_prometheus, PrometheusError};
 
 /// Count an answer of API `api` (its name) that carries the server error `code`.
 pub(crate) fn count_response_error(api: &'static str, code: &crate::protocol::ErrorCode) {
-    metrics::counter!(RESPONSE_ERRORS, "api" => api, "code" => self::code(code).to_string())
-        .increment(1);
+    metrics::counter!(RESPONSE_ERRORS, "api" => api, "code" => self::code(code)).increment(1);
 }
 
 /// A server error code as a span field or metric label: `none`, or the code's name
-/// (`NotLeaderForPartition`, `Other`, ...) without its payload. Formatted only when used.
-pub(crate) fn code(code: &crate::protocol::ErrorCode) -> CodeName<'_> {
-    CodeName(code)
-}
-
-/// See [`code`].
-pub(crate) struct CodeName<'a>(&'a crate::protocol::ErrorCode);
-
-impl std::fmt::Display for CodeName<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use std::fmt::Write;
-        /// Passes on the leading identifier of the `Debug` output (the variant's name).
-        struct Name<'a, 'b> {
-            out: &'a mut std::fmt::Formatter<'b>,
-            done: bool,
-        }
-        impl Write for Name<'_, '_> {
-            fn write_str(&mut self, s: &str) -> std::fmt::Result {
-                if self.done {
-                    return Ok(());
-                }
-                let end = s
-                    .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                    .unwrap_or(s.len());
-                self.done = end < s.len();
-                self.out.write_str(&s[..end])
-            }
-        }
-        if *self.0 == crate::protocol::ErrorCode::None {
-            return f.write_str("none");
-        }
-        write!(
-            Name {
-                out: f,
-                done: false
-            },
-            "{:?}",
-            self.0
-        )
+/// ([`crate::protocol::ErrorCode::name`]: `NotLeaderForPartition`, `Other`, ...).
+pub(crate) fn code(code: &crate::protocol::ErrorCode) -> &'static str {
+    if code.is_ok() {
+        "none"
+    } else {
+        code.name()
     }
 }
 

@@ -2,9 +2,25 @@
 //! histogram is exported with its documented buckets (aggregatable across instances), not
 //! as a summary.
 
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::SetRecorderError;
+use metrics_exporter_prometheus::{
+    BuildError, Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use thiserror::Error;
 
 use super::{describe, METRICS};
+
+/// Why [`install_prometheus`] or [`serve_prometheus`] did not install the exporter.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PrometheusError {
+    /// The exporter refused its configuration, or its `/metrics` listener could not start.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A global metrics recorder is installed already (the one refused is inside).
+    #[error(transparent)]
+    RecorderInstalled(#[from] SetRecorderError<PrometheusRecorder>),
+}
 
 /// A Prometheus builder with the buckets of every histogram in [`METRICS`]; add a listener
 /// or build a recorder from it.
@@ -25,13 +41,11 @@ pub fn prometheus_builder() -> Result<PrometheusBuilder, BuildError> {
 /// (the `web` feature's `health::web::configure` mounts it at `/metrics`).
 ///
 /// # Errors
-/// A recorder is installed already.
-pub fn install_prometheus() -> Result<PrometheusHandle, String> {
-    let recorder = prometheus_builder()
-        .map_err(|e| e.to_string())?
-        .build_recorder();
+/// [`PrometheusError::RecorderInstalled`]: a recorder is installed already.
+pub fn install_prometheus() -> Result<PrometheusHandle, PrometheusError> {
+    let recorder = prometheus_builder()?.build_recorder();
     let handle = recorder.handle();
-    metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
+    metrics::set_global_recorder(recorder)?;
     describe();
     Ok(handle)
 }
@@ -41,14 +55,13 @@ pub fn install_prometheus() -> Result<PrometheusHandle, String> {
 /// route.
 ///
 /// # Errors
-/// The recorder or the listener could not be installed.
-pub fn serve_prometheus(addr: std::net::SocketAddr) -> Result<PrometheusHandle, String> {
-    let builder = prometheus_builder()
-        .map_err(|e| e.to_string())?
-        .with_http_listener(addr);
-    let (recorder, exporter) = builder.build().map_err(|e| e.to_string())?;
+/// [`PrometheusError::Build`] when the listener could not be set up,
+/// [`PrometheusError::RecorderInstalled`] when a recorder is installed already.
+pub fn serve_prometheus(addr: std::net::SocketAddr) -> Result<PrometheusHandle, PrometheusError> {
+    let builder = prometheus_builder()?.with_http_listener(addr);
+    let (recorder, exporter) = builder.build()?;
     let handle = recorder.handle();
-    metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
+    metrics::set_global_recorder(recorder)?;
     describe();
     tokio::spawn(async move {
         if let Err(error) = exporter.await {

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::collect;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::partition_metrics::PartitionMetrics;
@@ -27,10 +26,9 @@ use super::tail::silence_without_output;
 use crate::cluster::FluvioClient;
 use crate::connection::{Connection, ResponseStream};
 use crate::protocol::spu::{
-    FetchablePartitionResponse, SmartModuleContextData, SmartModuleKind, StreamFetchRequest,
-    StreamFetchResponse, UpdateOffsetsRequest,
+    SmartModuleContextData, SmartModuleKind, StreamFetchRequest, StreamFetchResponse,
 };
-use crate::protocol::{Encode, ErrorCode};
+use crate::protocol::ErrorCode;
 use crate::telemetry;
 
 /// Sent by the reader.
@@ -55,7 +53,7 @@ pub(crate) const SESSION_TIMEOUT: std::time::Duration = std::time::Duration::fro
 pub(crate) type Delivery = Result<Vec<ConsumerRecord>, ConsumerError>;
 
 #[derive(Debug)]
-enum Flow {
+pub(crate) enum Flow {
     Done,
     Restart,
 }
@@ -126,13 +124,13 @@ impl Fetcher {
         }
     }
 
-    fn transformed(&self) -> bool {
+    pub(crate) fn transformed(&self) -> bool {
         !self.options.smartmodules.is_empty()
     }
 
     /// Whether the chain ends with an aggregate whose accumulator the fetcher carries from
     /// stream to stream (its output value is the accumulator).
-    fn carries_accumulator(&self) -> bool {
+    pub(crate) fn carries_accumulator(&self) -> bool {
         matches!(
             self.options.smartmodules.last().map(|m| &m.kind),
             Some(
@@ -143,7 +141,7 @@ impl Fetcher {
     }
 
     /// The next stream of a chain ending with an aggregate starts from `value`.
-    fn carry_accumulator(&mut self, value: bytes::Bytes) {
+    pub(crate) fn carry_accumulator(&mut self, value: bytes::Bytes) {
         if let Some(
             SmartModuleKind::Aggregate { accumulator }
             | SmartModuleKind::Generic(SmartModuleContextData::Aggregate { accumulator }),
@@ -365,198 +363,9 @@ impl Fetcher {
         request
     }
 
-    /// Handle one frame in a `fluvio.fetch` span; `Some` ends this stream (done, or restart
-    /// from `next`).
-    async fn frame(
-        &mut self,
-        p: FetchablePartitionResponse,
-        conn: &Connection,
-        stream_id: u32,
-    ) -> Result<Option<Flow>, ConsumerError> {
-        let span = tracing::debug_span!(
-            "fluvio.fetch",
-            topic = %self.topic,
-            partition = self.partition,
-            stream_id,
-            offset = self.next,
-            next = tracing::field::Empty,
-            records = tracing::field::Empty,
-            bytes = tracing::field::Empty,
-            high_watermark = p.high_watermark,
-            error_code = %telemetry::code(&p.error_code),
-            error = tracing::field::Empty,
-        );
-        if !span.is_disabled() {
-            let bytes: usize = p.records.batches.iter().map(|b| b.encoded_len(0)).sum();
-            span.record("bytes", bytes);
-        }
-        let result = self
-            .frame_inner(p, conn, stream_id, &span)
-            .instrument(span.clone())
-            .await;
-        if !span.is_disabled() {
-            span.record("next", self.next);
-            if let Err(error) = &result {
-                span.record("error", tracing::field::display(error));
-            }
-        }
-        result
-    }
-
-    async fn frame_inner(
-        &mut self,
-        p: FetchablePartitionResponse,
-        conn: &Connection,
-        stream_id: u32,
-        span: &tracing::Span,
-    ) -> Result<Option<Flow>, ConsumerError> {
-        if p.error_code != ErrorCode::None {
-            telemetry::count_response_error(
-                <StreamFetchRequest as crate::protocol::Request>::API_NAME,
-                &p.error_code,
-            );
-        }
-        let failed = match &p.error_code {
-            ErrorCode::None => None,
-            ErrorCode::OffsetEvicted { next_available, .. } => {
-                // Going back would deliver records again; staying would ask again forever.
-                if *next_available <= self.next {
-                    return Err(ConsumerError::OffsetOutOfRange {
-                        what: "next available offset after an eviction",
-                        offset: *next_available,
-                    });
-                }
-                tracing::warn!(topic = %self.topic, partition = self.partition, from = self.next, to = next_available, "offset evicted by retention; skipping ahead");
-                metrics::counter!(telemetry::OFFSET_EVICTED, "topic" => self.topic.to_string())
-                    .increment(1);
-                self.next = *next_available;
-                return Ok(Some(Flow::Restart));
-            }
-            code if code.is_smartmodule() => Some({
-                metrics::counter!(telemetry::SMARTMODULE_ERRORS, "topic" => self.topic.to_string())
-                    .increment(1);
-                ConsumerError::SmartModule {
-                    offset: match code {
-                        ErrorCode::SmartModuleRuntimeError(e) => e.offset,
-                        _ => self.next,
-                    },
-                    code: code.clone(),
-                    message: code.to_string(),
-                }
-            }),
-            code => return Err(self.server(code.clone())),
-        };
-        let (records, restart) = if self.transformed() {
-            self.take_output(&p, failed.as_ref())?
-        } else {
-            let (records, next) =
-                collect::stored(&self.topic, self.partition, &p.records, self.next, self.end)?;
-            self.next = next;
-            (records, false)
-        };
-        span.record("records", records.len());
-        if let Some(error) = failed {
-            // A runtime error comes with what the chain produced before the failing record:
-            // deliver that first, then the error (as the official client does).
-            if !records.is_empty()
-                && (!self.wait_for_room(records.len()).await? || self.tx.send(Ok(records)).is_err())
-            {
-                return Ok(Some(Flow::Done));
-            }
-            return Err(error);
-        }
-        if p.records.batches.is_empty() && p.records.truncated_bytes > 0 {
-            if self.max_bytes >= self.options.max_bytes_ceiling {
-                return Err(ConsumerError::BatchTooLarge {
-                    offset: self.next,
-                    max_bytes: self.max_bytes,
-                });
-            }
-            self.max_bytes = self
-                .max_bytes
-                .saturating_mul(2)
-                .min(self.options.max_bytes_ceiling);
-            tracing::info!(topic = %self.topic, partition = self.partition, max_bytes = self.max_bytes, "batch larger than max_bytes; growing the fetch");
-            return Ok(Some(Flow::Restart));
-        }
-        let finished = self.end.is_some_and(|end| self.next >= end);
-        let bytes: usize = records.iter().map(|r| r.value.len()).sum();
-        let lag = p.high_watermark.saturating_sub(self.next);
-        self.metrics.frame(lag, records.len(), bytes);
-        if !records.is_empty() {
-            // The SPU sends the next frame only once this one is acknowledged: waiting for
-            // room first keeps at most this frame outside the reader's buffer.
-            if !self.wait_for_room(records.len()).await? {
-                return Ok(Some(Flow::Done));
-            }
-        }
-        if !finished && !restart {
-            // Acknowledge before handing the records over: the SPU prepares the next frame
-            // while the reader works through these. A failed acknowledgement means a dead
-            // connection, which the stream reports itself.
-            let (conn, next) = (conn.clone(), self.next);
-            tokio::spawn(
-                async move {
-                    let ack = UpdateOffsetsRequest::single(stream_id, next);
-                    if let Err(error) = conn.request(&ack).await {
-                        tracing::debug!(%error, "stream acknowledgement failed");
-                    }
-                }
-                .instrument(span.clone()),
-            );
-        }
-        if !records.is_empty() && self.tx.send(Ok(records)).is_err() {
-            return Ok(Some(Flow::Done));
-        }
-        if finished {
-            return Ok(Some(Flow::Done));
-        }
-        if restart {
-            return Ok(Some(Flow::Restart));
-        }
-        Ok(None)
-    }
-
-    /// The SmartModule output of a frame, numbered (see [`super::transformed`]); moves `next`
-    /// to where the chain stopped and carries an aggregate's accumulator. `true` asks for a
-    /// new stream: the SPU cut the frame at `max_bytes` after its chain had already run over
-    /// the next batch, which an aggregate would count twice on the next frame.
-    fn take_output(
-        &mut self,
-        p: &FetchablePartitionResponse,
-        failed: Option<&ConsumerError>,
-    ) -> Result<(Vec<ConsumerRecord>, bool), ConsumerError> {
-        let frame_next = p
-            .next_offset_for_fetch()
-            .map_err(|cause| ConsumerError::Corrupt {
-                offset: self.next,
-                cause,
-            })?
-            .unwrap_or(self.next);
-        let limit = match failed {
-            Some(ConsumerError::SmartModule { offset, .. }) => frame_next.min(*offset),
-            _ => frame_next,
-        };
-        let output = collect::transformed(
-            &self.topic,
-            self.partition,
-            &p.records,
-            self.next,
-            self.end,
-            limit,
-        )?;
-        let carried = self.carries_accumulator() && output.last_value.is_some();
-        if let Some(value) = output.last_value.filter(|_| carried) {
-            self.carry_accumulator(value);
-        }
-        self.next = self.next.max(frame_next);
-        let cut = carried && frame_next < p.high_watermark;
-        Ok((output.records, cut))
-    }
-
     /// Wait until the reader has room for a frame of `records` records (see
     /// [`ReadAhead`]), serving commits meanwhile; `false` when asked to stop.
-    async fn wait_for_room(&mut self, records: usize) -> Result<bool, ConsumerError> {
+    pub(crate) async fn wait_for_room(&mut self, records: usize) -> Result<bool, ConsumerError> {
         let read_ahead = self.read_ahead.clone();
         let reserve = read_ahead.reserve(records);
         tokio::pin!(reserve);
@@ -589,153 +398,4 @@ impl Fetcher {
 }
 
 #[cfg(all(test, feature = "testkit"))]
-mod tests {
-    use super::*;
-    use crate::cluster::ClientConfig;
-    use crate::protocol::record::{BatchBuilder, Compression, RecordSet};
-    use crate::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
-    use crate::protocol::{SmartModuleErrorKind, SmartModuleRuntimeError};
-    use crate::testkit::{TestCluster, TestClusterConfig};
-
-    /// A fetcher of "numbers"/0 with `options` on a client of `cluster`; the ends of its
-    /// records and of its control channel.
-    async fn fetcher(
-        cluster: &TestCluster,
-        options: ConsumerOptions,
-    ) -> (
-        Fetcher,
-        mpsc::UnboundedReceiver<Delivery>,
-        mpsc::UnboundedSender<Control>,
-    ) {
-        let client = FluvioClient::connect(ClientConfig::new(cluster.sc_addr()))
-            .await
-            .unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (control_tx, control) = mpsc::unbounded_channel();
-        let reader = ReaderLink {
-            tx,
-            control,
-            read_ahead: Arc::new(ReadAhead::new(10)),
-            status: StreamStatus::default(),
-        };
-        let fetcher = Fetcher::new(client, "numbers", 0, options, reader);
-        (fetcher, rx, control_tx)
-    }
-
-    #[tokio::test]
-    async fn smartmodule_runtime_error_comes_after_the_records_before_it() {
-        let cluster = TestCluster::start(TestClusterConfig::default())
-            .await
-            .unwrap();
-        let options = ConsumerOptions {
-            smartmodules: vec![SmartModuleInvocation::aggregate(
-                SmartModuleWasm::predefined("sum"),
-                "10",
-            )],
-            ..ConsumerOptions::default()
-        };
-        let (mut fetcher, mut rx, _control) = fetcher(&cluster, options).await;
-        let client = fetcher.client.clone();
-        // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.
-        let mut builder = BatchBuilder::new(1_700_000_000_000);
-        builder.push(None, b"11", 1_700_000_000_000);
-        builder.push(None, b"13", 1_700_000_000_000);
-        let error = SmartModuleRuntimeError {
-            hint: "invalid digit found in string".into(),
-            offset: 2,
-            kind: SmartModuleErrorKind::Aggregate,
-            ..Default::default()
-        };
-        let p = FetchablePartitionResponse {
-            error_code: ErrorCode::SmartModuleRuntimeError(Box::new(error)),
-            next_filter_offset: 2,
-            records: RecordSet::new(vec![builder.build(Compression::None).unwrap()]),
-            ..Default::default()
-        };
-
-        let outcome = fetcher.frame(p, client.sc(), 1).await;
-
-        assert!(
-            matches!(outcome, Err(ConsumerError::SmartModule { offset: 2, .. })),
-            "{outcome:?}"
-        );
-        let delivered = rx.try_recv().expect("records before the error").unwrap();
-        let got: Vec<_> = delivered
-            .iter()
-            .map(|r| (r.offset, r.value.clone()))
-            .collect();
-        assert_eq!(got, vec![(0, "11".into()), (1, "13".into())]);
-        assert_eq!(fetcher.next, 2);
-        let carried = &fetcher.options.smartmodules[0].kind;
-        assert!(
-            matches!(carried, SmartModuleKind::Aggregate { accumulator } if accumulator.as_ref() == b"13"),
-            "the next stream continues from the last sum: {carried:?}"
-        );
-        cluster.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn hostile_numbers_in_a_frame_are_clear_errors() {
-        let cluster = TestCluster::start(TestClusterConfig::default())
-            .await
-            .unwrap();
-        let (mut fetcher, mut rx, _control) = fetcher(&cluster, ConsumerOptions::default()).await;
-        let conn = fetcher.client.sc().clone();
-        let batch = |base: i64, records: usize| {
-            let mut builder = BatchBuilder::new(1_700_000_000_000);
-            for _ in 0..records {
-                builder.push(None, b"v", 1_700_000_000_000);
-            }
-            let mut batch = builder.build(Compression::None).unwrap();
-            batch.base_offset = base;
-            RecordSet::new(vec![batch])
-        };
-
-        // Records numbered past i64::MAX.
-        fetcher.next = i64::MAX - 1;
-        let p = FetchablePartitionResponse {
-            records: batch(i64::MAX - 1, 3),
-            ..Default::default()
-        };
-        let outcome = fetcher.frame(p, &conn, 1).await;
-        assert!(
-            matches!(
-                outcome,
-                Err(ConsumerError::Corrupt {
-                    cause: crate::protocol::DecodeError::Overflow { .. },
-                    ..
-                })
-            ),
-            "{outcome:?}"
-        );
-
-        // An eviction that would send the stream back (or nowhere).
-        fetcher.next = 100;
-        for next_available in [100, 5, i64::MIN] {
-            let p = FetchablePartitionResponse {
-                error_code: ErrorCode::OffsetEvicted {
-                    offset: 100,
-                    next_available,
-                },
-                ..Default::default()
-            };
-            let outcome = fetcher.frame(p, &conn, 1).await;
-            assert!(
-                matches!(outcome, Err(ConsumerError::OffsetOutOfRange { offset, .. }) if offset == next_available),
-                "{outcome:?}"
-            );
-        }
-        assert_eq!(fetcher.next, 100);
-
-        // A high watermark far below the position: the lag is 0, the records are delivered.
-        fetcher.next = 1;
-        let p = FetchablePartitionResponse {
-            high_watermark: i64::MIN,
-            records: batch(0, 3),
-            ..Default::default()
-        };
-        assert!(fetcher.frame(p, &conn, 1).await.unwrap().is_none());
-        assert_eq!(rx.try_recv().unwrap().unwrap().len(), 2);
-        cluster.shutdown().await;
-    }
-}
+mod tests;

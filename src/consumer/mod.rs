@@ -43,6 +43,7 @@ mod commit;
 mod config;
 mod error;
 mod fetcher;
+mod frame;
 mod offset;
 mod partition_metrics;
 mod read_ahead;

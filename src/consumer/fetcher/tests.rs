@@ -1,0 +1,151 @@
+//! Unit tests of `fetcher.rs`, on the embedded cluster.
+
+use super::*;
+use crate::cluster::ClientConfig;
+use crate::protocol::record::{BatchBuilder, Compression, RecordSet};
+use crate::protocol::spu::FetchablePartitionResponse;
+use crate::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+use crate::protocol::{SmartModuleErrorKind, SmartModuleRuntimeError};
+use crate::testkit::{TestCluster, TestClusterConfig};
+
+/// A fetcher of "numbers"/0 with `options` on a client of `cluster`; the ends of its
+/// records and of its control channel.
+async fn fetcher(
+    cluster: &TestCluster,
+    options: ConsumerOptions,
+) -> (
+    Fetcher,
+    mpsc::UnboundedReceiver<Delivery>,
+    mpsc::UnboundedSender<Control>,
+) {
+    let client = FluvioClient::connect(ClientConfig::new(cluster.sc_addr()))
+        .await
+        .unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (control_tx, control) = mpsc::unbounded_channel();
+    let reader = ReaderLink {
+        tx,
+        control,
+        read_ahead: Arc::new(ReadAhead::new(10)),
+        status: StreamStatus::default(),
+    };
+    let fetcher = Fetcher::new(client, "numbers", 0, options, reader);
+    (fetcher, rx, control_tx)
+}
+
+#[tokio::test]
+async fn smartmodule_runtime_error_comes_after_the_records_before_it() {
+    let cluster = TestCluster::start(TestClusterConfig::default())
+        .await
+        .unwrap();
+    let options = ConsumerOptions {
+        smartmodules: vec![SmartModuleInvocation::aggregate(
+            SmartModuleWasm::predefined("sum"),
+            "10",
+        )],
+        ..ConsumerOptions::default()
+    };
+    let (mut fetcher, mut rx, _control) = fetcher(&cluster, options).await;
+    let client = fetcher.client.clone();
+    // An aggregate from "10" over "1", "2", "x": two sums, then the error on offset 2.
+    let mut builder = BatchBuilder::new(1_700_000_000_000);
+    builder.push(None, b"11", 1_700_000_000_000);
+    builder.push(None, b"13", 1_700_000_000_000);
+    let error = SmartModuleRuntimeError {
+        hint: "invalid digit found in string".into(),
+        offset: 2,
+        kind: SmartModuleErrorKind::Aggregate,
+        ..Default::default()
+    };
+    let p = FetchablePartitionResponse {
+        error_code: ErrorCode::SmartModuleRuntimeError(Box::new(error)),
+        next_filter_offset: 2,
+        records: RecordSet::new(vec![builder.build(Compression::None).unwrap()]),
+        ..Default::default()
+    };
+
+    let outcome = fetcher.frame(p, client.sc(), 1).await;
+
+    assert!(
+        matches!(outcome, Err(ConsumerError::SmartModule { offset: 2, .. })),
+        "{outcome:?}"
+    );
+    let delivered = rx.try_recv().expect("records before the error").unwrap();
+    let got: Vec<_> = delivered
+        .iter()
+        .map(|r| (r.offset, r.value.clone()))
+        .collect();
+    assert_eq!(got, vec![(0, "11".into()), (1, "13".into())]);
+    assert_eq!(fetcher.next, 2);
+    let carried = &fetcher.options.smartmodules[0].kind;
+    assert!(
+        matches!(carried, SmartModuleKind::Aggregate { accumulator } if accumulator.as_ref() == b"13"),
+        "the next stream continues from the last sum: {carried:?}"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn hostile_numbers_in_a_frame_are_clear_errors() {
+    let cluster = TestCluster::start(TestClusterConfig::default())
+        .await
+        .unwrap();
+    let (mut fetcher, mut rx, _control) = fetcher(&cluster, ConsumerOptions::default()).await;
+    let conn = fetcher.client.sc().clone();
+    let batch = |base: i64, records: usize| {
+        let mut builder = BatchBuilder::new(1_700_000_000_000);
+        for _ in 0..records {
+            builder.push(None, b"v", 1_700_000_000_000);
+        }
+        let mut batch = builder.build(Compression::None).unwrap();
+        batch.base_offset = base;
+        RecordSet::new(vec![batch])
+    };
+
+    // Records numbered past i64::MAX.
+    fetcher.next = i64::MAX - 1;
+    let p = FetchablePartitionResponse {
+        records: batch(i64::MAX - 1, 3),
+        ..Default::default()
+    };
+    let outcome = fetcher.frame(p, &conn, 1).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(ConsumerError::Corrupt {
+                cause: crate::protocol::DecodeError::Overflow { .. },
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+
+    // An eviction that would send the stream back (or nowhere).
+    fetcher.next = 100;
+    for next_available in [100, 5, i64::MIN] {
+        let p = FetchablePartitionResponse {
+            error_code: ErrorCode::OffsetEvicted {
+                offset: 100,
+                next_available,
+            },
+            ..Default::default()
+        };
+        let outcome = fetcher.frame(p, &conn, 1).await;
+        assert!(
+            matches!(outcome, Err(ConsumerError::OffsetOutOfRange { offset, .. }) if offset == next_available),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(fetcher.next, 100);
+
+    // A high watermark far below the position: the lag is 0, the records are delivered.
+    fetcher.next = 1;
+    let p = FetchablePartitionResponse {
+        high_watermark: i64::MIN,
+        records: batch(0, 3),
+        ..Default::default()
+    };
+    assert!(fetcher.frame(p, &conn, 1).await.unwrap().is_none());
+    assert_eq!(rx.try_recv().unwrap().unwrap().len(), 2);
+    cluster.shutdown().await;
+}

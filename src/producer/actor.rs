@@ -17,12 +17,15 @@ use super::accumulator::{PartitionKey, Sealed};
 use super::config::DeliveryGuarantee;
 use super::core::Core;
 use super::error::ProducerError;
-use super::slot::{batch_bases, BatchSlot};
+use super::slot::BatchSlot;
 use crate::cluster::SpuTarget;
 use crate::protocol::record::RecordSet;
-use crate::protocol::spu::{ProduceRequest, ProduceResponse};
-use crate::protocol::ErrorCode;
-use crate::telemetry;
+use crate::protocol::spu::ProduceRequest;
+
+mod settle;
+mod spans;
+
+use spans::{produce_span, record_produce_outcome};
 
 /// Records were buffered: look for work.
 #[derive(Message)]
@@ -52,6 +55,8 @@ pub struct ProducerActor {
     closing_since: Option<Instant>,
     /// A flush is waiting: seal open batches as soon as their partition is free.
     flushing: bool,
+    /// Each topic's produced-records and produced-bytes counters, registered once.
+    produced: HashMap<Arc<str>, (metrics::Counter, metrics::Counter)>,
 }
 
 impl std::fmt::Debug for ProducerActor {
@@ -69,6 +74,7 @@ impl ProducerActor {
             leaders: HashMap::new(),
             unsettled: Vec::new(),
             stale: HashSet::new(),
+            produced: HashMap::new(),
             timer: None,
             closing_since: None,
             flushing: false,
@@ -255,141 +261,6 @@ impl ProducerActor {
         }));
     }
 
-    fn answered(
-        &mut self,
-        groups: Vec<Vec<Sealed>>,
-        result: Result<ProduceResponse, ProducerError>,
-        ctx: &mut Context<Self>,
-    ) {
-        let response = match result {
-            Ok(response) => response,
-            Err(error) => {
-                for group in groups {
-                    self.failed(group, error.clone(), ctx);
-                }
-                return;
-            }
-        };
-        for group in groups {
-            let (topic, partition) = (group[0].topic.clone(), group[0].partition);
-            let answer = response.find_partition(&topic, partition);
-            match answer.map(|p| (&p.error_code, p.base_offset)) {
-                Some((ErrorCode::None, base)) => {
-                    let Some(bases) = batch_bases(base, group.iter().map(|s| s.records)) else {
-                        let records = group.iter().map(|s| u64::from(s.records)).sum();
-                        let error = ProducerError::OffsetOverflow {
-                            topic: topic.to_string(),
-                            partition,
-                            base_offset: base,
-                            records,
-                        };
-                        self.settle_failed(group, error);
-                        continue;
-                    };
-                    let (mut records, mut bytes) = (0u64, 0u64);
-                    for (sealed, base) in group.iter().zip(bases) {
-                        self.core.release(sealed.reserved);
-                        sealed.slot.settle(Ok(base));
-                        records += u64::from(sealed.records);
-                        bytes += sealed.reserved as u64;
-                        metrics::histogram!(telemetry::PRODUCE_BATCH_RECORDS)
-                            .record(f64::from(sealed.records));
-                        metrics::histogram!(telemetry::PRODUCE_BATCH_BYTES)
-                            .record(sealed.reserved as f64);
-                    }
-                    metrics::counter!(telemetry::PRODUCED_RECORDS, "topic" => topic.to_string())
-                        .increment(records);
-                    metrics::counter!(telemetry::PRODUCED_BYTES, "topic" => topic.to_string())
-                        .increment(bytes);
-                    self.core
-                        .acc
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .complete(&(topic, partition));
-                }
-                Some((code, _)) => {
-                    let error = ProducerError::Server {
-                        topic: topic.to_string(),
-                        partition,
-                        code: code.clone(),
-                    };
-                    self.failed(group, error, ctx);
-                }
-                None => {
-                    let error = ProducerError::MissingPartition {
-                        topic: topic.to_string(),
-                        partition,
-                    };
-                    self.failed(group, error, ctx);
-                }
-            }
-        }
-    }
-
-    /// Retry the group if the guarantee allows, else fail its records.
-    fn failed(&mut self, group: Vec<Sealed>, error: ProducerError, ctx: &mut Context<Self>) {
-        let Some(first) = group.first() else { return };
-        let key: PartitionKey = (first.topic.clone(), first.partition);
-        let (elapsed, attempts) = (first.created_at.elapsed(), first.attempts);
-        let policy = match &self.core.options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy) if error.is_retriable() => policy,
-            _ => return self.settle_failed(group, error),
-        };
-        if elapsed >= policy.timeout {
-            let error = ProducerError::DeliveryTimeout {
-                timeout: policy.timeout,
-                attempts,
-                last: Box::new(error),
-            };
-            return self.settle_failed(group, error);
-        }
-        if attempts > policy.max_retries {
-            let error = ProducerError::RetriesExhausted {
-                attempts,
-                elapsed,
-                last: Box::new(error),
-            };
-            return self.settle_failed(group, error);
-        }
-        let delay = policy.delay(attempts).min(policy.timeout - elapsed);
-        // Once per outage of a partition, not once per attempt.
-        if attempts == 1 {
-            tracing::warn!(topic = %key.0, partition = key.1, %error, "produce failed; retrying until the delivery timeout");
-        } else {
-            tracing::debug!(topic = %key.0, partition = key.1, attempt = attempts, %error, ?delay, "produce failed again; retrying");
-        }
-        metrics::counter!(telemetry::PRODUCE_RETRIES, "topic" => key.0.to_string()).increment(1);
-        // The next attempt looks the leader up again, from metadata newer than this failure.
-        self.leaders.remove(&key);
-        self.stale.insert(key);
-        // The partition stays in flight until the retry, which keeps its records in order.
-        ctx.run_later(delay, move |act, ctx| {
-            act.core
-                .acc
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .requeue(group);
-            act.pump(ctx, false);
-        });
-    }
-
-    fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
-        if let Some(first) = group.first() {
-            metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => error.metric_code())
-                .increment(1);
-            let key = (first.topic.clone(), first.partition);
-            self.core
-                .acc
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .complete(&key);
-        }
-        for sealed in group {
-            self.core.release(sealed.reserved);
-            sealed.slot.settle(Err(error.clone()));
-        }
-    }
-
     fn idle(&self) -> bool {
         self.unsettled.iter().all(|s| s.is_settled())
             && self
@@ -426,84 +297,6 @@ impl ProducerActor {
         }
         ctx.run_later(Duration::from_millis(10), |act, ctx| act.check_closed(ctx));
     }
-}
-
-/// The `fluvio.produce` span of one produce request. Its parent is the span of the first
-/// `send`/`send_batch` caller with a record in the request (other callers' spans are linked
-/// with `follows_from`); requests holding only `enqueue`d records are root spans. `topic` is
-/// set when the request holds one topic, `partition` when it holds one partition.
-fn produce_span(groups: &[Vec<Sealed>]) -> tracing::Span {
-    let mut parents = groups.iter().flatten().filter_map(|s| s.slot.parent());
-    let parent = parents.next();
-    let span = tracing::debug_span!(
-        parent: parent.and_then(tracing::Span::id),
-        "fluvio.produce",
-        topic = tracing::field::Empty,
-        partition = tracing::field::Empty,
-        partitions = groups.len(),
-        records = tracing::field::Empty,
-        bytes = tracing::field::Empty,
-        base_offset = tracing::field::Empty,
-        error_code = tracing::field::Empty,
-        error = tracing::field::Empty,
-    );
-    if span.is_disabled() {
-        return span;
-    }
-    for other in parents {
-        if Some(other) != parent {
-            span.follows_from(other);
-        }
-    }
-    let first = &groups[0][0];
-    if groups.iter().all(|g| g[0].topic == first.topic) {
-        span.record("topic", &*first.topic);
-    }
-    if groups.len() == 1 {
-        span.record("partition", first.partition);
-    }
-    let batches = groups.iter().flatten();
-    let (records, bytes) = batches.fold((0u64, 0usize), |(r, b), s| {
-        (r + u64::from(s.records), b + s.encoded_len())
-    });
-    span.record("records", records);
-    span.record("bytes", bytes);
-    span
-}
-
-/// Record the produce response (error code, base offset) or the failure on `span`.
-fn record_produce_outcome(
-    span: &tracing::Span,
-    groups: &[Vec<Sealed>],
-    result: &Result<ProduceResponse, ProducerError>,
-) {
-    if span.is_disabled() {
-        return;
-    }
-    let response = match result {
-        Ok(response) => response,
-        Err(error) => {
-            span.record("error", tracing::field::display(error));
-            return;
-        }
-    };
-    let mut code = &ErrorCode::None;
-    for group in groups {
-        let answer = response.find_partition(&group[0].topic, group[0].partition);
-        match answer {
-            Some(p) if groups.len() == 1 && p.error_code == ErrorCode::None => {
-                span.record("base_offset", p.base_offset);
-            }
-            Some(p) if p.error_code != ErrorCode::None && *code == ErrorCode::None => {
-                code = &p.error_code;
-            }
-            Some(_) => {}
-            None => {
-                span.record("error", "no answer for a partition");
-            }
-        }
-    }
-    span.record("error_code", tracing::field::display(telemetry::code(code)));
 }
 
 impl Actor for ProducerActor {

@@ -1,4 +1,7 @@
 //! `ErrorCode`: the server's error, an `i16` tag followed by the variant's fields.
+//!
+//! (Above 400 lines on purpose: the enum mirrors upstream's `ErrorCode` variant for variant,
+//! with its tag table and codec beside it; the classification is in `error_code/class.rs`.)
 
 use bytes::{Buf, BufMut};
 use thiserror::Error;

@@ -25,13 +25,8 @@ pub struct Modules {
 const NAMES: [&str; 5] = ["filter", "map", "filter_map", "array_map", "aggregate"];
 const TARGET: &str = "wasm32-unknown-unknown";
 
-/// Why the modules are not there.
-enum Unavailable {
-    /// A missing prerequisite: the test skips.
-    Skip(String),
-    /// A broken build: the test fails.
-    Fail(String),
-}
+/// Why the modules are not there (no wasm32 target, a failed build): the test fails.
+type Unavailable = String;
 
 fn run(command: &mut Command) -> Result<String, String> {
     let shown = format!("{command:?}");
@@ -59,18 +54,16 @@ fn ensure_wasm_target() -> Result<(), Unavailable> {
         Ok(true) => return Ok(()),
         Ok(false) => {}
         Err(e) => {
-            return Err(Unavailable::Skip(format!(
+            return Err(format!(
                 "wasm32 target unavailable (rustup not usable: {e})"
-            )))
+            ))
         }
     }
     println!("adding the {TARGET} target with rustup (once)");
     match run(Command::new("rustup").args(["target", "add", TARGET])) {
         Ok(_) if installed() == Ok(true) => Ok(()),
-        Ok(_) => Err(Unavailable::Skip(
-            "wasm32 target unavailable (rustup target add did not install it)".into(),
-        )),
-        Err(e) => Err(Unavailable::Skip(format!("wasm32 target unavailable: {e}"))),
+        Ok(_) => Err("wasm32 target unavailable (rustup target add did not install it)".into()),
+        Err(e) => Err(format!("wasm32 target unavailable: {e}")),
     }
 }
 
@@ -99,12 +92,12 @@ fn build() -> Result<Modules, Unavailable> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_MAKEFLAGS")
         .env_remove("MAKEFLAGS");
-    run(&mut command).map_err(|e| Unavailable::Fail(format!("SmartModule build failed: {e}")))?;
+    run(&mut command).map_err(|e| format!("SmartModule build failed: {e}"))?;
     println!("SmartModules ready in {:.1?}", started.elapsed());
     let release = target_dir.join(TARGET).join("release");
     let read = |name: &str| {
         let path = release.join(format!("sm_{name}.wasm"));
-        std::fs::read(&path).map_err(|e| Unavailable::Fail(format!("read {}: {e}", path.display())))
+        std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))
     };
     let modules = Modules {
         filter: read(NAMES[0])?,
@@ -122,6 +115,6 @@ pub fn modules() -> &'static Modules {
     static MODULES: OnceLock<Result<Modules, Unavailable>> = OnceLock::new();
     match MODULES.get_or_init(build) {
         Ok(modules) => modules,
-        Err(Unavailable::Skip(why) | Unavailable::Fail(why)) => panic!("{why}"),
+        Err(why) => panic!("{why}"),
     }
 }

@@ -102,7 +102,9 @@ fn invocation(sm: &SmartModuleToml) -> Result<SmartModuleInvocation, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     logs::init();
-    let file: WorkerToml = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
+    let path = cli.config.display();
+    let text = std::fs::read_to_string(&cli.config).map_err(|e| format!("{path}: {e}"))?;
+    let file: WorkerToml = toml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
     let health = Health::new();
     if let Some(metrics) = &file.metrics {
         // Before the client starts, so its metrics are registered with this recorder.

@@ -185,13 +185,30 @@ impl ConnectionActor {
             let _ = first.send(Ok(()));
         }
         for msg in std::mem::take(&mut self.parked) {
-            if msg.reply.is_closed() {
-                continue;
-            }
-            if let Some(writer) = &mut self.writer {
+            self.submit(msg);
+        }
+    }
+
+    /// Send `msg` now, park it while a connection attempt is under way, or fail it.
+    fn submit(&mut self, msg: Submit) {
+        if msg.reply.is_closed() {
+            return; // the caller timed out while the request waited
+        }
+        if let Some(error) = &self.closed {
+            return msg.reply.fail(error.clone());
+        }
+        match &mut self.writer {
+            Some(writer) => {
                 self.table.insert(msg.id, msg.reply);
                 writer.write(RawFrame(msg.frame));
             }
+            None if self.shared.state.get() == ConnectionState::Connecting => {
+                self.parked.push(msg);
+            }
+            None => msg.reply.fail(ConnectionError::Lost {
+                addr: self.target.addr.clone(),
+                cause: "not connected (reconnecting)".into(),
+            }),
         }
     }
 
@@ -286,25 +303,7 @@ impl Handler<Submit> for ConnectionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Submit, _: &mut Context<Self>) {
-        if msg.reply.is_closed() {
-            return; // the caller timed out while the request waited in the mailbox
-        }
-        if let Some(error) = &self.closed {
-            return msg.reply.fail(error.clone());
-        }
-        match &mut self.writer {
-            Some(writer) => {
-                self.table.insert(msg.id, msg.reply);
-                writer.write(RawFrame(msg.frame));
-            }
-            None if self.shared.state.get() == ConnectionState::Connecting => {
-                self.parked.push(msg);
-            }
-            None => msg.reply.fail(ConnectionError::Lost {
-                addr: self.target.addr.clone(),
-                cause: "not connected (reconnecting)".into(),
-            }),
-        }
+        self.submit(msg);
     }
 }
 

@@ -1,5 +1,12 @@
 //! Offset commits of a partition stream. Commits ride on a stream session (the SPU finds
 //! the consumer id through the stream id): the live stream's, or one opened for commits.
+//! A guarded commit checks its [`CommitGuard`] and the stored offset first.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::error::ConsumerError;
 use super::fetcher::{Fetcher, SESSION_MAX_BYTES, SESSION_TIMEOUT};
@@ -8,7 +15,81 @@ use crate::protocol::spu::{
 };
 use crate::protocol::ErrorCode;
 
+/// A condition a guarded commit must meet right before it is stored (see
+/// [`Committer::commit_guarded`](super::Committer::commit_guarded)): for example that a
+/// group member's lease still runs. Cheap to clone.
+#[derive(Clone)]
+pub struct CommitGuard(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl CommitGuard {
+    /// A guard that holds while `holds` returns true.
+    pub fn new(holds: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(holds))
+    }
+
+    /// Whether the guard holds now.
+    pub fn holds(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for CommitGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CommitGuard").field(&self.holds()).finish()
+    }
+}
+
+/// A commit asked of the fetcher: the offset (the last processed record), its guard, where
+/// to answer, and the caller's span.
+#[derive(Debug)]
+pub(crate) struct CommitRequest {
+    pub(crate) offset: i64,
+    pub(crate) guard: Option<CommitGuard>,
+    pub(crate) reply: oneshot::Sender<Result<(), ConsumerError>>,
+    pub(crate) span: tracing::Span,
+}
+
 impl Fetcher {
+    /// Store the offset `request` asks for, and answer it.
+    pub(crate) async fn serve_commit(&mut self, request: CommitRequest) {
+        let CommitRequest {
+            offset,
+            guard,
+            reply,
+            span,
+        } = request;
+        let result = async {
+            match guard {
+                None => self.commit(offset).await,
+                Some(guard) => self.commit_guarded(offset, &guard).await,
+            }
+        }
+        .instrument(span)
+        .await;
+        let _ = reply.send(result);
+    }
+
+    /// Check the guard, read the stored offset, check the guard again, then commit: a
+    /// commit behind the stored offset, or after the guard stopped holding, is refused.
+    async fn commit_guarded(
+        &mut self,
+        offset: i64,
+        guard: &CommitGuard,
+    ) -> Result<(), ConsumerError> {
+        if !guard.holds() {
+            return Err(ConsumerError::Fenced { offset });
+        }
+        if let Some(stored) = self.stored_offset().await? {
+            if stored > offset {
+                return Err(ConsumerError::CommitBehind { offset, stored });
+            }
+        }
+        if !guard.holds() {
+            return Err(ConsumerError::Fenced { offset });
+        }
+        self.commit(offset).await
+    }
+
     pub(crate) async fn stored_offset(&self) -> Result<Option<i64>, ConsumerError> {
         let Some(id) = &self.options.consumer_id else {
             return Ok(None);

@@ -96,6 +96,22 @@ pub enum ConsumerError {
     /// No stream session to commit on right now (the stream is reconnecting); retry.
     #[error("no stream session to commit on (reconnecting); retry the commit")]
     NoSession,
+    /// A guarded commit ([`crate::consumer::Committer::commit_guarded`]) was refused by its
+    /// guard: the caller no longer owns the partition (e.g. a group member's lease ended).
+    #[error("commit of offset {offset} refused: the commit guard no longer holds")]
+    Fenced {
+        /// The offset that was not committed.
+        offset: i64,
+    },
+    /// A guarded commit found a later offset already stored under the consumer id: another
+    /// owner moved the partition on, and committing would move it backwards.
+    #[error("commit of offset {offset} refused: offset {stored} is already stored")]
+    CommitBehind {
+        /// The offset that was not committed.
+        offset: i64,
+        /// The offset already stored.
+        stored: i64,
+    },
 }
 
 impl From<ConnectionError> for ConsumerError {

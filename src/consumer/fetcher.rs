@@ -12,8 +12,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
+use tokio::sync::mpsc;
 
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
@@ -31,15 +30,13 @@ use crate::protocol::spu::{
 use crate::protocol::ErrorCode;
 use crate::telemetry;
 
+pub(crate) use super::commit::CommitRequest;
+
 /// Sent by the reader.
 #[derive(Debug)]
 pub(crate) enum Control {
-    /// Store `offset` (the last processed record) for the consumer id, in the caller's span.
-    Commit(
-        i64,
-        oneshot::Sender<Result<(), ConsumerError>>,
-        tracing::Span,
-    ),
+    /// Store an offset for the consumer id, in the caller's span.
+    Commit(CommitRequest),
     /// Commit what was delivered, then stop.
     Stop,
 }
@@ -163,9 +160,7 @@ impl Fetcher {
         drop(std::mem::replace(&mut self.tx, closed));
         while let Some(command) = self.control.recv().await {
             match command {
-                Control::Commit(offset, reply, span) => {
-                    let _ = reply.send(self.commit(offset).instrument(span).await);
-                }
+                Control::Commit(request) => self.serve_commit(request).await,
                 Control::Stop => {
                     self.commit_delivered().await;
                     break;
@@ -324,9 +319,7 @@ impl Fetcher {
                     quiet_until = silence(self);
                 }
                 command = self.control.recv() => match command {
-                    Some(Control::Commit(offset, reply, span)) => {
-                        let _ = reply.send(self.commit(offset).instrument(span).await);
-                    }
+                    Some(Control::Commit(request)) => self.serve_commit(request).await,
                     Some(Control::Stop) | None => {
                         self.commit_delivered().await;
                         return Ok(Flow::Done);
@@ -376,9 +369,7 @@ impl Fetcher {
                     return Ok(true);
                 }
                 command = self.control.recv() => match command {
-                    Some(Control::Commit(offset, reply, span)) => {
-                        let _ = reply.send(self.commit(offset).instrument(span).await);
-                    }
+                    Some(Control::Commit(request)) => self.serve_commit(request).await,
                     Some(Control::Stop) | None => {
                         self.commit_delivered().await;
                         return Ok(false);

@@ -55,6 +55,7 @@ mod topic;
 mod transformed;
 
 pub use actor::{Commit, PartitionConsumerActor, Records, StreamEnded};
+pub use commit::CommitGuard;
 pub use config::{ConsumerOptions, FETCH_FRAME_OVERHEAD};
 pub use error::ConsumerError;
 pub use offset::Offset;

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 
 use super::collect;
+use super::commit::{CommitGuard, CommitRequest};
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::fetcher::{Control, Delivery, Fetcher, ReaderLink};
@@ -309,12 +310,39 @@ impl Committer {
     /// # Errors
     /// [`ConsumerError::NoConsumerId`], a stopped stream, or the server's refusal.
     pub async fn commit(&self, offset: i64) -> Result<(), ConsumerError> {
+        self.send(offset, None).await
+    }
+
+    /// Store `offset` only while `guard` holds and no later offset is stored under the
+    /// consumer id: the guard is checked right before the offset is stored (and before the
+    /// stored offset is read), so a caller that lost the partition (a paused group member
+    /// whose lease ended, say) commits nothing, and a commit never moves the partition's
+    /// stored offset backwards. It costs one more request (reading the stored offset).
+    ///
+    /// # Errors
+    /// [`ConsumerError::Fenced`] when the guard no longer holds, [`ConsumerError::CommitBehind`]
+    /// when a later offset is stored; otherwise as [`Committer::commit`].
+    pub async fn commit_guarded(
+        &self,
+        offset: i64,
+        guard: &CommitGuard,
+    ) -> Result<(), ConsumerError> {
+        self.send(offset, Some(guard.clone())).await
+    }
+
+    async fn send(&self, offset: i64, guard: Option<CommitGuard>) -> Result<(), ConsumerError> {
         if self.consumer_id.is_none() {
             return Err(ConsumerError::NoConsumerId);
         }
-        let (tx, rx) = oneshot::channel();
+        let (reply, rx) = oneshot::channel();
+        let request = CommitRequest {
+            offset,
+            guard,
+            reply,
+            span: tracing::Span::current(),
+        };
         self.control
-            .send(Control::Commit(offset, tx, tracing::Span::current()))
+            .send(Control::Commit(request))
             .map_err(|_| ConsumerError::Stopped)?;
         rx.await.map_err(|_| ConsumerError::Stopped)?
     }

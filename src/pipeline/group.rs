@@ -5,10 +5,12 @@
 //! - `Assigned`: start the partitions' tasks.
 //! - `Revoked`: stop reading them; their records in flight finish and are committed (a
 //!   drain of those partitions only); then the [`Release`](crate::group::Release) answers.
-//! - `Lost`: abort their tasks at once; nothing more is committed. (Records and commits are
-//!   not checked against the member's [`Fence`](crate::group::Fence) one by one: `Lost`
-//!   arrives at most one tick after the lease ended, well inside the takeover margin, and
-//!   the abort takes effect at the task's next await.)
+//! - `Lost`: abort their tasks at once; nothing more is committed.
+//! - Each partition task also checks the member's [`Fence`](crate::group::Fence) itself
+//!   before it hands records to a worker, sends outputs to the sink, and commits (the commit
+//!   is checked right before it is stored, and refused when a later offset is stored
+//!   already): a member paused past its lease (SIGSTOP, a stalled thread) stops on its own
+//!   when it resumes, before `Lost` reaches it, and never moves a committed offset back.
 //! - A drain of the pipeline, or a partition failing for good: leave the group (every
 //!   partition is revoked as above, then the member leaves).
 //!
@@ -157,7 +159,13 @@ impl GroupDriver {
 
     fn start(&mut self, partitions: BTreeSet<u32>) {
         for partition in partitions {
-            if self.tasks.running.contains_key(&partition) {
+            // A task that stopped by itself (its lease ended) is started again.
+            if self
+                .tasks
+                .running
+                .get(&partition)
+                .is_some_and(|r| !r.task.is_finished())
+            {
                 continue;
             }
             let (stop, stop_rx) = watch::channel(false);

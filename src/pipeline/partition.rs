@@ -23,7 +23,8 @@ use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
 use super::worker::{Answer, Worker};
 use crate::cluster::FluvioClient;
-use crate::consumer::ConsumerOptions;
+use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions};
+use crate::group::Fence;
 use crate::producer::Producer;
 
 /// Records handed to their worker in one message (one record, or a batch), waiting for
@@ -50,6 +51,8 @@ struct Acked {
 pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
     pub(crate) config: Arc<PipelineConfig>,
+    /// A group pipeline's lease (see [`Shared`](super::run::Shared)).
+    pub(crate) fence: Option<Fence>,
     pub(crate) partition: u32,
     pub(crate) workers: Arc<Workers>,
     pub(crate) producer: Option<Producer>,
@@ -62,6 +65,9 @@ pub(crate) struct PartitionTask {
 enum Session {
     Finished,
     Restart,
+    /// The group member's lease ended (or another owner committed past this one): stopped
+    /// without committing anything more.
+    Fenced,
 }
 
 impl Session {
@@ -76,7 +82,7 @@ impl PartitionTask {
         let result = loop {
             self.status.set_phase(self.partition, Phase::Starting);
             match self.session(&mut highest_processed).await {
-                Ok(Session::Finished) => break Ok(()),
+                Ok(Session::Finished | Session::Fenced) => break Ok(()),
                 Ok(Session::Restart) => continue,
                 Err(error) => break Err(error),
             }
@@ -105,6 +111,10 @@ impl PartitionTask {
         self.status
             .set_phase(self.partition, Phase::Reading(stream.status()));
         let committer = stream.committer();
+        let guard = self
+            .fence
+            .clone()
+            .map(|fence| CommitGuard::new(move || fence.is_valid()));
         let mut tracker = Units::default();
         let mut answers: VecDeque<Pending> = VecDeque::new();
         // In unit order: the sink acknowledges in order, and commits go by prefix anyway.
@@ -120,7 +130,7 @@ impl PartitionTask {
         let worker_index = self.partition as usize % self.workers.slots.len();
         let window = self.config.max_in_flight.max(1);
         let worker_kind = self.worker(worker_index).0;
-        let (mut failure, mut ended) = (None, false);
+        let (mut failure, mut ended, mut fenced) = (None, false, false);
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();
         let worker_timeout = self.config.worker_timeout;
@@ -158,6 +168,10 @@ impl PartitionTask {
                     if worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
+                    if !self.leased() {
+                        fenced = true;
+                        break;
+                    }
                     let sink = self.config.sink.as_deref().zip(self.producer.as_ref());
                     let outputs = send_outputs(sink, answer, &span);
                     match tracing::Instrument::instrument(outputs, span.clone()).await {
@@ -191,6 +205,10 @@ impl PartitionTask {
                         continue;
                     };
                     let (first, last) = (first.offset, last.offset);
+                    if !self.leased() {
+                        fenced = true;
+                        break;
+                    }
                     if first <= *highest_processed {
                         let again = records.iter().filter(|r| r.offset <= *highest_processed).count();
                         self.stats.redelivered.fetch_add(again as u64, Ordering::Relaxed);
@@ -235,13 +253,28 @@ impl PartitionTask {
             }
             self.metrics.in_flight.set(held as f64);
             if since_commit >= self.config.commit_every || commit_due {
-                self.commit(&committer, &mut tracker, false).await?;
+                if !self
+                    .commit(&committer, guard.as_ref(), &mut tracker, false)
+                    .await?
+                {
+                    fenced = true;
+                    break;
+                }
                 since_commit = 0;
                 commit_due = false;
                 commit_timer
                     .as_mut()
                     .reset(tokio::time::Instant::now() + self.config.commit_interval);
             }
+        }
+        if fenced {
+            // Another member may own the partition now: nothing more is committed, and the
+            // outputs already sent stay at least once.
+            tracing::warn!(
+                partition = self.partition,
+                "group lease lost: the partition stops without committing"
+            );
+            return Ok(Session::Fenced);
         }
         // After a failure, records the worker has not answered are dropped (read again after
         // the restart); what went to the sink finishes: acknowledged records get committed.
@@ -256,9 +289,21 @@ impl PartitionTask {
             Some((failure, generation)) => self.restart(worker_index, generation, failure).await?,
             None => Session::Finished,
         };
-        self.commit(&committer, &mut tracker, outcome.is_finished())
+        let leased = self
+            .commit(
+                &committer,
+                guard.as_ref(),
+                &mut tracker,
+                outcome.is_finished(),
+            )
             .await?;
-        Ok(outcome)
+        Ok(if leased { outcome } else { Session::Fenced })
+    }
+
+    /// Whether this task may go on: always outside a group; in a group, while the member's
+    /// lease runs.
+    fn leased(&self) -> bool {
+        self.fence.as_ref().is_none_or(Fence::is_valid)
     }
 
     /// Account for records whose outputs the sink answered: how many; `Err` is the failure.
@@ -335,15 +380,18 @@ impl PartitionTask {
 
     /// Commit what the tracker allows. A reconnecting stream has no session to commit on for
     /// a moment: retry for a second (`last`: the session's final commit, for 30 s), then leave
-    /// it to the next commit; the offset stays uncommitted, never skipped.
+    /// it to the next commit; the offset stays uncommitted, never skipped. In a group, the
+    /// commit is guarded by the lease and never moves the stored offset backwards; `false`
+    /// when it was refused for either reason (the partition is no longer this member's).
     async fn commit(
         &self,
-        committer: &crate::consumer::Committer,
+        committer: &Committer,
+        guard: Option<&CommitGuard>,
         tracker: &mut Units,
         last: bool,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<bool, PipelineError> {
         let Some(offset) = tracker.committable() else {
-            return Ok(());
+            return Ok(true);
         };
         let patience = std::time::Duration::from_secs(if last { 30 } else { 1 });
         let pause = self
@@ -352,11 +400,20 @@ impl PartitionTask {
             .clamp(std::time::Duration::from_millis(50), patience);
         let started = Instant::now();
         loop {
-            match committer.commit(offset).await {
+            let result = match guard {
+                Some(guard) => committer.commit_guarded(offset, guard).await,
+                None => committer.commit(offset).await,
+            };
+            match result {
                 Ok(()) => {
                     tracker.committed(offset);
                     self.stats.commits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
+                    return Ok(true);
+                }
+                Err(ConsumerError::Fenced { .. }) => return Ok(false),
+                Err(error @ ConsumerError::CommitBehind { .. }) => {
+                    tracing::warn!(partition = self.partition, %error, "another member moved the partition on: stopping it");
+                    return Ok(false);
                 }
                 Err(error) if error.is_retriable() && started.elapsed() < patience => {
                     tracing::debug!(partition = self.partition, offset, %error, "commit waits for the stream's session");
@@ -364,7 +421,7 @@ impl PartitionTask {
                 }
                 Err(error) if error.is_retriable() => {
                     tracing::warn!(partition = self.partition, offset, %error, "commit deferred");
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(error) => return Err(error.into()),
             }

@@ -168,6 +168,7 @@ where
     };
     let status = PipelineStatus::new(&config.consumer_id, &config.source, initial);
     let shared = Shared {
+        fence: member.as_ref().map(|m| m.fence()),
         client: client.clone(),
         config: Arc::new(config),
         workers,
@@ -214,6 +215,9 @@ where
 /// What every partition task of a pipeline shares.
 pub(crate) struct Shared {
     pub(crate) client: FluvioClient,
+    /// A group pipeline's lease: checked before each record goes to a worker, each output to
+    /// the sink, and each commit.
+    pub(crate) fence: Option<crate::group::Fence>,
     pub(crate) config: Arc<PipelineConfig>,
     pub(crate) workers: Arc<Workers>,
     pub(crate) producer: Option<Producer>,
@@ -229,6 +233,7 @@ impl Shared {
             client: self.client.clone(),
             metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition),
             config: config.clone(),
+            fence: self.fence.clone(),
             partition,
             workers: self.workers.clone(),
             producer: self.producer.clone(),

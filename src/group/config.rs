@@ -17,6 +17,12 @@ pub fn coordination_topic(group: &str) -> String {
     format!("{COORDINATION_PREFIX}{group}")
 }
 
+/// The consumer id under which the point of a group's latest snapshot is stored, as an
+/// offset on its coordination topic: `GROUP-snapshot`. Members start reading the log there.
+pub fn snapshot_consumer(group: &str) -> String {
+    format!("{group}-snapshot")
+}
+
 /// How a member takes part in a group.
 #[derive(Debug, Clone)]
 pub struct GroupConfig {
@@ -36,6 +42,12 @@ pub struct GroupConfig {
     /// member's partitions over (default 1 s): room for clock rate drift and for the
     /// member's application to stop once its lease is gone.
     pub takeover_margin: Duration,
+    /// How long the application may take to release revoked partitions (finish and commit
+    /// their records in flight) before the member gives up its lease (default 60 s): a hung
+    /// worker cannot hold a revoked partition forever while its member heartbeats. The
+    /// member then stops everything ([`Assignment::Lost`](super::Assignment::Lost)), its
+    /// [`Fence`](super::Fence) turns invalid, and it rejoins.
+    pub revoke_timeout: Duration,
     /// Records of the coordination log between snapshots of the group's state (default
     /// 1,000): members that join after retention removed the log's first records start
     /// from a snapshot.
@@ -52,6 +64,7 @@ impl GroupConfig {
             session_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_secs(1),
             takeover_margin: Duration::from_secs(1),
+            revoke_timeout: Duration::from_secs(60),
             snapshot_every: 1000,
         }
     }
@@ -103,6 +116,9 @@ impl GroupConfig {
         }
         if self.takeover_margin.is_zero() {
             return invalid("the takeover margin must be positive".into());
+        }
+        if self.revoke_timeout.is_zero() {
+            return invalid("the revoke timeout must be positive".into());
         }
         if !(1..=i64::MAX as u64).contains(&self.snapshot_every) {
             return invalid("snapshot_every must be positive".into());

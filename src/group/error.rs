@@ -24,6 +24,17 @@ pub enum GroupError {
         /// The group's topic.
         found: String,
     },
+    /// The group's coordination topic has more than one partition (created by hand, or by
+    /// something else): members read only partition 0, so the group cannot work on it.
+    /// Delete the topic (the group's members and assignment start afresh; committed
+    /// offsets are kept) or use another group name.
+    #[error("coordination topic '{topic}' has {partitions} partitions: a group needs exactly 1 (delete it, or use another group name)")]
+    CoordinationTopic {
+        /// The topic.
+        topic: String,
+        /// Its partition count.
+        partitions: u32,
+    },
     /// No group has this name (no coordination topic).
     #[error("group '{0}' not found")]
     NotFound(String),

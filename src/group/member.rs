@@ -44,21 +44,18 @@ pub struct GroupMember {
 }
 
 impl GroupMember {
-    /// Join `config.group` (creating its coordination topic, one partition, on first use)
-    /// and start heartbeating. Partitions arrive as [`Assignment::Assigned`] events once
+    /// Join `config.group` (creating its coordination topic on first use: one partition,
+    /// replicated on up to 3 SPUs) and start heartbeating. Partitions arrive as [`Assignment::Assigned`] events once
     /// the join is read back from the log and their previous owners have released them.
     ///
     /// # Errors
-    /// [`GroupError::InvalidConfig`], the group's topic missing, or the coordination topic
-    /// failing to be created.
+    /// [`GroupError::InvalidConfig`], the group's topic missing, the coordination topic
+    /// failing to be created, or [`GroupError::CoordinationTopic`]: it exists with more than
+    /// one partition.
     pub async fn join(client: &FluvioClient, config: GroupConfig) -> Result<Self, GroupError> {
         config.validate()?;
         client.partition_count(&config.topic).await?;
-        let log = coordination_topic(&config.group);
-        match client.admin().create_topic(&log, TopicConfig::new(1)).await {
-            Ok(()) | Err(AdminError::TopicAlreadyExists(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
+        ensure_coordination_topic(client, &coordination_topic(&config.group)).await?;
         let id = config.member_id.clone().unwrap_or_else(default_member_id);
         let fence = Fence::default();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -155,5 +152,29 @@ impl GroupMember {
     #[doc(hidden)]
     pub fn cut_off(&self, duration: Duration) {
         let _ = self.commands.send(Command::CutOff(duration));
+    }
+}
+
+/// Create the coordination topic `log` unless it exists (one partition, as many replicas as
+/// there are online SPUs, up to 3, so that losing an SPU loses no record a member applied),
+/// and refuse one with more than one partition: members read partition 0 only, so records
+/// on another partition would be missed by some members and not others.
+async fn ensure_coordination_topic(client: &FluvioClient, log: &str) -> Result<(), GroupError> {
+    let admin = client.admin();
+    let online = admin.list_spus().await?.iter().filter(|s| s.online).count();
+    let replicas = online.clamp(1, 3) as u32;
+    match admin
+        .create_topic(log, TopicConfig::new(1).replication(replicas))
+        .await
+    {
+        Ok(()) | Err(AdminError::TopicAlreadyExists(_)) => {}
+        Err(error) => return Err(error.into()),
+    }
+    match client.partition_count(log).await? {
+        1 => Ok(()),
+        partitions => Err(GroupError::CoordinationTopic {
+            topic: log.to_owned(),
+            partitions,
+        }),
     }
 }

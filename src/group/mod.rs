@@ -89,6 +89,7 @@
 //!   `event`: [`Assignment`] and [`Release`]; `describe`: [`describe_group`], [`list_groups`].
 
 mod assign;
+mod clock;
 mod config;
 mod describe;
 mod error;
@@ -102,7 +103,7 @@ mod task;
 mod view;
 
 pub use assign::assign;
-pub use config::{coordination_topic, GroupConfig, COORDINATION_PREFIX};
+pub use config::{coordination_topic, snapshot_consumer, GroupConfig, COORDINATION_PREFIX};
 pub use describe::{describe_group, list_groups, GroupDescription};
 pub use error::GroupError;
 pub use event::{Assignment, Release};

@@ -22,6 +22,11 @@ impl Replay {
         &self.view
     }
 
+    /// Whether any record was read.
+    pub(crate) fn started(&self) -> bool {
+        self.first.is_some()
+    }
+
     /// Whether the view is the log's state.
     pub(crate) fn anchored(&self) -> bool {
         self.anchored

@@ -2,10 +2,11 @@
 //! turns each new view into [`Assignment`] events.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::clock;
 use super::config::{coordination_topic, GroupConfig};
 use super::error::GroupError;
 use super::event::{Assignment, Release, ReleaseAcks};
@@ -15,6 +16,7 @@ use super::record::{GroupRecord, MemberKey};
 use super::replay::Replay;
 use crate::cluster::FluvioClient;
 use crate::producer::Producer;
+use crate::protocol::spu::Isolation;
 use crate::telemetry;
 
 mod leave;
@@ -37,8 +39,14 @@ enum Phase {
     Joining { since: Instant },
     /// A member with a lease.
     Active,
-    /// Lease gone: everything dropped; rejoin after the takeover margin.
-    Fenced { since: Instant },
+    /// Lease gone: everything dropped; rejoin after the takeover margin, once the log has
+    /// been read up to `read_to` (its end when the margin passed): a member whose reads
+    /// stall does not rejoin, again and again, as incarnations that hold partitions they
+    /// never start.
+    Fenced {
+        since: Instant,
+        read_to: Option<i64>,
+    },
 }
 
 pub(crate) type Events = mpsc::UnboundedSender<Result<Assignment, GroupError>>;
@@ -55,6 +63,8 @@ pub(crate) struct MemberTask {
     replay: Replay,
     /// The offset of the last snapshot read or written.
     last_snapshot: i64,
+    /// The point of the snapshot just read, to store as the group's offset on the log.
+    snapshot_read: Option<i64>,
     /// Another member joined since the last snapshot.
     joiner_waits: bool,
     me: MemberKey,
@@ -63,7 +73,13 @@ pub(crate) struct MemberTask {
     local: Local,
     /// When each member's last record was read here.
     observed: HashMap<MemberKey, Instant>,
-    expiries_sent: HashSet<(MemberKey, i64)>,
+    /// Expiries appended, and when: one not read back within the session timeout (its
+    /// append failed) is appended again.
+    expiries_sent: HashMap<(MemberKey, i64), Instant>,
+    /// This process's incarnations so far (another incarnation of its id is another process).
+    incarnations: HashSet<u64>,
+    /// Since when partitions have been revoked and not released.
+    revoking_since: Option<Instant>,
     next_heartbeat: Instant,
     next_offset: i64,
     rebalance_started: Option<Instant>,
@@ -72,10 +88,10 @@ pub(crate) struct MemberTask {
     metadata_changes: tokio::sync::watch::Receiver<u64>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// A new incarnation: random, so that two processes started with one member id are two
+/// members, never one.
+fn new_incarnation() -> u64 {
+    fastrand::u64(1..)
 }
 
 impl MemberTask {
@@ -87,22 +103,31 @@ impl MemberTask {
         events: Events,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
-        let producer = client.producer(crate::producer::ProducerOptions::default());
+        // Appends are answered once every replica has them; reads see only such records:
+        // a leader failover then never takes back a record some member already applied.
+        let producer = client.producer(crate::producer::ProducerOptions {
+            isolation: Isolation::ReadCommitted,
+            ..crate::producer::ProducerOptions::default()
+        });
         let now = Instant::now();
+        let incarnation = new_incarnation();
         Self {
             log_topic: coordination_topic(&config.group),
             me: MemberKey {
                 id: member_id,
-                incarnation: now_ms(),
+                incarnation,
             },
+            incarnations: HashSet::from([incarnation]),
+            revoking_since: None,
             lease: Lease::new(config.session_timeout, fence.clone()),
             phase: Phase::Joining { since: now },
             replay: Replay::default(),
             last_snapshot: -1,
+            snapshot_read: None,
             joiner_waits: false,
             local: Local::default(),
             observed: HashMap::new(),
-            expiries_sent: HashSet::new(),
+            expiries_sent: HashMap::new(),
             next_heartbeat: now,
             next_offset: 0,
             rebalance_started: None,
@@ -141,7 +166,7 @@ impl MemberTask {
         })
         .await?;
         self.join().await?;
-        let mut tick = Instant::now();
+        let mut tick = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
@@ -157,10 +182,14 @@ impl MemberTask {
                     }
                 },
                 // Before the log: a long catch-up must not hold heartbeats back.
-                _ = tokio::time::sleep_until(tick.into()) => {
+                _ = tokio::time::sleep_until(tick) => {
                     self.on_tick().await?;
-                    let next = Instant::now() + self.config.tick();
-                    tick = self.lease.until().filter(|u| *u > Instant::now()).map_or(next, |u| u.min(next));
+                    let next = tokio::time::Instant::now() + self.config.tick();
+                    tick = self
+                        .lease
+                        .until()
+                        .filter(|u| *u > clock::now())
+                        .map_or(next, |u| clock::instant_of(u).min(next));
                 }
                 Some((partitions, generation)) = self.acks.1.recv() => {
                     self.write_releases(&partitions, generation).await?;
@@ -182,18 +211,40 @@ impl MemberTask {
                 }
                 self.fence(now);
             }
-            Phase::Active if !self.lease.valid(now) || !self.replay.view().is_member(&self.me) => {
+            Phase::Active
+                if !self.lease.valid(clock::now()) || !self.replay.view().is_member(&self.me) =>
+            {
                 tracing::warn!(group = %self.config.group, member = %self.me, "lease lost: stopping every partition");
                 self.fence(now);
             }
-            Phase::Fenced { since } if now >= since + self.config.takeover_margin => {
-                self.me.incarnation = now_ms().max(self.me.incarnation + 1);
-                self.lease = Lease::new(self.config.session_timeout, self.fence.clone());
-                self.join().await?;
+            Phase::Fenced { since, read_to } if now >= since + self.config.takeover_margin => {
+                match read_to {
+                    None => {
+                        let end = self.client.partition_offsets(&self.log_topic, 0);
+                        if let Ok(Ok((_, end))) =
+                            tokio::time::timeout(self.config.heartbeat, end).await
+                        {
+                            self.phase = Phase::Fenced {
+                                since,
+                                read_to: Some(end),
+                            };
+                        }
+                    }
+                    Some(end) if self.next_offset >= end => self.rejoin().await?,
+                    Some(_) => {}
+                }
+            }
+            Phase::Active
+                if self
+                    .revoking_since
+                    .is_some_and(|t| now >= t + self.config.revoke_timeout) =>
+            {
+                tracing::warn!(group = %self.config.group, member = %self.me, revoking = ?self.local.revoking, timeout = ?self.config.revoke_timeout, "revoked partitions not released in time: giving up the lease");
+                self.fence(now);
             }
             Phase::Active if now >= self.next_heartbeat => {
                 self.next_heartbeat = now + self.config.heartbeat;
-                let seq = self.lease.sending(now);
+                let seq = self.lease.sending(clock::now());
                 self.append(&GroupRecord::Heartbeat {
                     member: self.me.clone(),
                     seq,
@@ -216,7 +267,7 @@ impl MemberTask {
     async fn join(&mut self) -> Result<(), GroupError> {
         let now = Instant::now();
         self.phase = Phase::Joining { since: now };
-        self.lease.sending(now);
+        self.lease.sending(clock::now());
         self.next_heartbeat = now + self.config.heartbeat;
         self.append(&GroupRecord::Join {
             member: self.me.clone(),
@@ -224,17 +275,39 @@ impl MemberTask {
         .await
     }
 
+    /// Join again as a new incarnation, after a leave record for the previous one: it
+    /// stopped everything when its lease ended, so its partitions move at once rather than
+    /// after its expiry (and a join of it that only the others read holds nothing).
+    async fn rejoin(&mut self) -> Result<(), GroupError> {
+        let previous = self.me.clone();
+        self.append(&GroupRecord::Leave { member: previous })
+            .await?;
+        self.me.incarnation = new_incarnation();
+        self.incarnations.insert(self.me.incarnation);
+        self.lease = Lease::new(self.config.session_timeout, self.fence.clone());
+        self.join().await
+    }
+
     fn fence(&mut self, now: Instant) {
-        self.phase = Phase::Fenced { since: now };
+        self.phase = Phase::Fenced {
+            since: now,
+            read_to: None,
+        };
         self.fence.set(None);
         self.lose_everything();
     }
 
     /// Tell the application what the view now asks of it.
     fn reconcile(&mut self, now: Instant) {
-        let live = self.phase == Phase::Active && self.lease.valid(now);
+        let live = self.phase == Phase::Active && self.lease.valid(clock::now());
         let generation = self.replay.view().generation();
-        for change in self.local.reconcile(self.replay.view(), &self.me, live) {
+        let changes = self.local.reconcile(self.replay.view(), &self.me, live);
+        if self.local.revoking.is_empty() {
+            self.revoking_since = None;
+        } else {
+            self.revoking_since.get_or_insert(now);
+        }
+        for change in changes {
             let event = match change {
                 Change::Assign(partitions) => Assignment::Assigned {
                     partitions,

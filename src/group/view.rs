@@ -19,6 +19,10 @@ pub struct GroupView {
     /// Who may be processing each partition: the owner, or a previous owner that has not
     /// released it yet.
     holders: BTreeMap<u32, MemberKey>,
+    /// For each partition held by a previous owner, the generation that revoked it from
+    /// that holder: only a release written in that generation or later frees it (an older
+    /// one, duplicated by a producer retry, must not hand a partition over twice).
+    revoked_at: BTreeMap<u32, u64>,
 }
 
 /// What applying a record did.
@@ -59,13 +63,20 @@ impl GroupView {
                 self.members.get(member) == Some(last_seen) && self.remove(member)
             }
             GroupRecord::Released {
-                member, partition, ..
+                member,
+                partition,
+                generation,
             } => {
-                if applied.from_member && self.holders.get(partition) == Some(member) {
+                let current = self
+                    .revoked_at
+                    .get(partition)
+                    .is_none_or(|revoked| generation >= revoked);
+                if applied.from_member && current && self.holders.get(partition) == Some(member) {
                     match self.owners.get(partition) {
                         Some(owner) => self.holders.insert(*partition, owner.clone()),
                         None => self.holders.remove(partition),
                     };
+                    self.revoked_at.remove(partition);
                 }
                 false
             }
@@ -92,7 +103,9 @@ impl GroupView {
         if self.members.remove(member).is_none() {
             return false;
         }
-        self.holders.retain(|_, h| h != member);
+        let holders = &mut self.holders;
+        holders.retain(|_, h| h != member);
+        self.revoked_at.retain(|p, _| holders.contains_key(p));
         true
     }
 
@@ -103,21 +116,34 @@ impl GroupView {
         let members: BTreeSet<MemberKey> = self.members.keys().cloned().collect();
         self.owners = assign(&self.owners, &members, self.partitions);
         for (p, owner) in &self.owners {
-            let keep = self
+            match self
                 .holders
                 .get(p)
-                .is_some_and(|h| self.members.contains_key(h));
-            if !keep {
-                self.holders.insert(*p, owner.clone());
+                .filter(|h| self.members.contains_key(*h))
+            {
+                Some(holder) if holder == owner => {
+                    self.revoked_at.remove(p);
+                }
+                Some(_) => {
+                    // Revoked from its holder now, unless it was already being released.
+                    self.revoked_at.entry(*p).or_insert(self.generation);
+                }
+                None => {
+                    self.holders.insert(*p, owner.clone());
+                    self.revoked_at.remove(p);
+                }
             }
         }
         let owners = &self.owners;
         self.holders.retain(|p, _| owners.contains_key(p));
+        let holders = &self.holders;
+        self.revoked_at.retain(|p, _| holders.contains_key(p));
     }
 
     /// The view as the fields of a snapshot record: topic (`-` for none), partitions,
     /// generation, then members (id, incarnation, last offset), owners and holders
-    /// (partition, id, incarnation), each list after its length.
+    /// (partition, id, incarnation) and revocations (partition, generation), each list after
+    /// its length.
     pub(crate) fn encode(&self) -> String {
         use std::fmt::Write;
         let mut out = format!(
@@ -135,6 +161,10 @@ impl GroupView {
             for (p, m) in map {
                 let _ = write!(out, " {p} {} {}", m.id, m.incarnation);
             }
+        }
+        let _ = write!(out, " {}", self.revoked_at.len());
+        for (p, g) in &self.revoked_at {
+            let _ = write!(out, " {p} {g}");
         }
         out
     }
@@ -163,6 +193,11 @@ impl GroupView {
                 map.insert(p, key(field()?, field()?)?);
             }
         }
+        let mut revoked_at = BTreeMap::new();
+        for _ in 0..field()?.parse::<u32>().ok()? {
+            let p = field()?.parse().ok()?;
+            revoked_at.insert(p, field()?.parse().ok()?);
+        }
         let [owners, holders] = maps;
         Some(Self {
             topic,
@@ -171,6 +206,7 @@ impl GroupView {
             members,
             owners,
             holders,
+            revoked_at,
         })
     }
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::MemberTask;
 use crate::consumer::PartitionStream;
+use crate::group::clock;
 use crate::group::error::GroupError;
 use crate::group::event::{Assignment, Release};
 use crate::group::record::GroupRecord;
@@ -51,13 +52,12 @@ impl MemberTask {
                 }
                 // Keep reading, so that heartbeats read back keep the lease.
                 Some(Ok(record)) = stream.next() => self.absorb(record.offset, &record.value)?,
-                _ = tokio::time::sleep_until(self.next_heartbeat.min(until).into()) => {
-                    let now = Instant::now();
-                    if !self.lease.valid(now) {
+                _ = tokio::time::sleep_until(clock::instant_of(until).min(self.next_heartbeat.into())) => {
+                    if !self.lease.valid(clock::now()) {
                         break;
                     }
-                    self.next_heartbeat = now + self.config.heartbeat;
-                    let seq = self.lease.sending(now);
+                    self.next_heartbeat = Instant::now() + self.config.heartbeat;
+                    let seq = self.lease.sending(clock::now());
                     self.append(&GroupRecord::Heartbeat { member: self.me.clone(), seq }).await?;
                 }
             }

@@ -1,12 +1,20 @@
 //! Reading the coordination log: catching up before the join, applying each record to the
 //! view, the peers' last records and the member's own lease.
+//!
+//! The log is read under consumer id `GROUP-snapshot` ([`snapshot_consumer`]), whose
+//! stored offset on the log is the point of its latest snapshot (written there by the member that writes snapshots): a
+//! member starts reading just after it, so joining costs the records since the last
+//! snapshot, not the group's whole history.
 
 use std::time::Instant;
 
 use super::{MemberTask, Phase};
 use crate::consumer::{ConsumerError, ConsumerOptions, ConsumerRecord, Offset, PartitionStream};
+use crate::group::clock;
+use crate::group::config::snapshot_consumer;
 use crate::group::error::GroupError;
 use crate::group::record::GroupRecord;
+use crate::protocol::spu::Isolation;
 use crate::telemetry;
 
 impl MemberTask {
@@ -32,7 +40,17 @@ impl MemberTask {
         stream: &mut PartitionStream,
     ) -> Result<(), GroupError> {
         match record {
-            Some(Ok(record)) => self.on_record(record.offset, &record.value)?,
+            // Read again by a stream reopened from the snapshot point.
+            Some(Ok(record)) if record.offset < self.next_offset => {}
+            Some(Ok(record)) => {
+                if record.offset > self.next_offset && self.replay.started() {
+                    self.reload(record.offset);
+                }
+                self.on_record(record.offset, &record.value)?;
+                if let Some(as_of) = self.snapshot_read.take() {
+                    self.store_snapshot_point(stream, as_of).await;
+                }
+            }
             Some(Err(error)) => {
                 tracing::debug!(group = %self.config.group, %error, "coordination log read failed");
             }
@@ -41,15 +59,42 @@ impl MemberTask {
         Ok(())
     }
 
+    /// A stream of the log from the group's snapshot point (the first time), or from where
+    /// this member is (records before it, read again when the snapshot point is behind it,
+    /// are passed over).
     pub(super) async fn open_log(&self) -> Result<PartitionStream, GroupError> {
         let options = ConsumerOptions {
             offset: Offset::Absolute(self.next_offset),
+            isolation: Isolation::ReadCommitted,
+            consumer_id: Some(snapshot_consumer(&self.config.group)),
             ..ConsumerOptions::default()
         };
         Ok(self
             .client
             .partition_consumer(&self.log_topic, 0, options)
             .await?)
+    }
+
+    /// Records this member had not read are gone (retention removed them while it was
+    /// behind): its view can no longer be trusted. Start over from the next snapshot, with
+    /// everything stopped; the member rejoins once it has one.
+    fn reload(&mut self, offset: i64) {
+        tracing::warn!(group = %self.config.group, member = %self.me, from = self.next_offset, to = offset, "coordination log records were removed before this member read them: reloading from the next snapshot");
+        self.replay = crate::group::replay::Replay::default();
+        if !matches!(self.phase, Phase::Fenced { .. }) {
+            self.fence(Instant::now());
+        }
+    }
+
+    /// The snapshot as of `as_of` is stored: the member that writes snapshots stores its
+    /// point as the group's offset on the log, where joiners start reading.
+    async fn store_snapshot_point(&self, stream: &PartitionStream, as_of: i64) {
+        if self.replay.view().members().keys().next() != Some(&self.me) || as_of < 0 {
+            return;
+        }
+        if let Err(error) = stream.commit(as_of).await {
+            tracing::debug!(group = %self.config.group, as_of, %error, "could not store the snapshot point");
+        }
     }
 
     /// Apply one record of the log, then act on the new view.
@@ -66,8 +111,9 @@ impl MemberTask {
         if record.is_none() {
             tracing::debug!(group = %self.config.group, offset, "skipped a record that is not a group record");
         }
-        if matches!(record, Some(GroupRecord::Snapshot { .. })) {
+        if let Some(GroupRecord::Snapshot { as_of, .. }) = &record {
             self.last_snapshot = offset;
+            self.snapshot_read = Some(*as_of);
         }
         let was_anchored = self.replay.anchored();
         let Some(applied) = self.replay.apply(offset, record.clone()) else {
@@ -82,8 +128,13 @@ impl MemberTask {
         let Some(record) = record else {
             return Ok(());
         };
-        if matches!(&record, GroupRecord::Join { member } if *member != self.me) {
-            self.joiner_waits = true;
+        if let GroupRecord::Join { member } = &record {
+            if *member != self.me {
+                self.joiner_waits = true;
+            }
+            if member.id == self.me.id && !self.incarnations.contains(&member.incarnation) {
+                tracing::error!(group = %self.config.group, member = %self.me, other = %member, "another process joined with this member's id: member ids must be unique (both take part as separate members)");
+            }
         }
         if let Some(author) = record.author().filter(|a| self.replay.view().is_member(a)) {
             self.observed.insert(author.clone(), now);
@@ -106,7 +157,7 @@ impl MemberTask {
                 _ => {}
             }
         }
-        if matches!(self.phase, Phase::Joining { .. }) && self.lease.valid(now) {
+        if matches!(self.phase, Phase::Joining { .. }) && self.lease.valid(clock::now()) {
             tracing::info!(group = %self.config.group, member = %self.me, "joined");
             self.phase = Phase::Active;
         }

@@ -453,3 +453,86 @@ async fn an_actor_holding_the_consumers_address_commits_by_message() {
     })
     .await;
 }
+
+/// A guarded commit stores nothing once its guard stops holding, and never moves the
+/// stored offset backwards (a stale owner's commit behind the new owner's is refused).
+#[tokio::test]
+async fn a_guarded_commit_is_refused_when_its_guard_fails_or_a_later_offset_is_stored() {
+    use actix_fluvio::consumer::CommitGuard;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("guarded", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch(
+                "guarded",
+                (0..100).map(|i| (None::<String>, format!("r{i}"))),
+            )
+            .await
+            .unwrap();
+        producer.flush().await.unwrap();
+        let options = || ConsumerOptions {
+            consumer_id: Some("guarded-owner".into()),
+            ..ConsumerOptions::default()
+        };
+        let stale = client
+            .partition_consumer("guarded", 0, options())
+            .await
+            .unwrap();
+        let fresh = client
+            .partition_consumer("guarded", 0, options())
+            .await
+            .unwrap();
+        let holds = Arc::new(AtomicBool::new(true));
+        let guard = {
+            let holds = holds.clone();
+            CommitGuard::new(move || holds.load(Ordering::SeqCst))
+        };
+        let stored = |c| async move {
+            committed(c, "guarded-owner", "guarded")
+                .await
+                .get(&0)
+                .copied()
+        };
+        // Guard holding, nothing stored yet: stored.
+        let committer = stale.committer();
+        let started = std::time::Instant::now();
+        while let Err(error) = committer.commit_guarded(10, &guard).await {
+            assert!(
+                error.is_retriable() && started.elapsed() < Duration::from_secs(10),
+                "{error}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(stored(&client).await, Some(10));
+        // The new owner moves on; the stale one's commit behind it is refused.
+        commit_within_10s(&fresh, 60).await;
+        match committer.commit_guarded(40, &guard).await {
+            Err(ConsumerError::CommitBehind {
+                offset: 40,
+                stored: 60,
+            }) => {}
+            other => panic!("a commit behind the stored offset: {other:?}"),
+        }
+        assert_eq!(stored(&client).await, Some(60));
+        // The guard no longer holds: refused, even ahead of the stored offset.
+        holds.store(false, Ordering::SeqCst);
+        match committer.commit_guarded(80, &guard).await {
+            Err(ConsumerError::Fenced { offset: 80 }) => {}
+            other => panic!("a commit without the guard: {other:?}"),
+        }
+        assert_eq!(stored(&client).await, Some(60));
+        // An unguarded commit still goes through, backwards or not (the caller's choice).
+        commit_within_10s(&stale, 30).await;
+        assert_eq!(stored(&client).await, Some(30));
+    })
+    .await;
+}

@@ -182,3 +182,153 @@ proptest! {
         prop_assert_eq!(GroupView::from_records(indexed), view);
     }
 }
+
+#[test]
+fn a_release_older_than_the_revocation_does_not_hand_the_partition_over() {
+    // a owns both partitions; b joins and a is asked for one (generation 3).
+    let mut records = vec![partitions(2), join("a"), join("b")];
+    let v = log(&records);
+    let moved = *v.owned(&key("b")).first().unwrap();
+    let released_then = GroupRecord::Released {
+        member: key("a"),
+        partition: moved,
+        generation: v.generation(),
+    };
+    records.push(released_then.clone());
+    assert_eq!(log(&records).startable(&key("b")), BTreeSet::from([moved]));
+    // b leaves: the partition comes back to a; then c joins and takes it (generation 5).
+    records.push(GroupRecord::Leave { member: key("b") });
+    records.push(join("c"));
+    let v = log(&records);
+    assert_eq!(v.owned(&key("c")), BTreeSet::from([moved]), "{v:?}");
+    assert!(v.startable(&key("c")).is_empty(), "a still holds it");
+    // A producer retry lands a's first release again: it must not free the partition,
+    // which a is still finishing.
+    records.push(released_then);
+    assert!(log(&records).startable(&key("c")).is_empty());
+    // a's release of this revocation frees it.
+    records.push(GroupRecord::Released {
+        member: key("a"),
+        partition: moved,
+        generation: v.generation(),
+    });
+    assert_eq!(log(&records).startable(&key("c")), BTreeSet::from([moved]));
+}
+
+/// One step of honest members, or of a log that repeats a record (a producer retry).
+#[derive(Debug, Clone)]
+enum Step {
+    Join,
+    Leave(usize),
+    Expire(usize),
+    Heartbeat(usize),
+    /// The member releases every partition it was asked to hand over.
+    Release(usize),
+    Partitions(u32),
+    /// The record at this index (modulo the log's length) lands again.
+    Duplicate(usize),
+}
+
+fn any_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        2 => Just(Step::Join),
+        1 => (0usize..8).prop_map(Step::Leave),
+        1 => (0usize..8).prop_map(Step::Expire),
+        2 => (0usize..8).prop_map(Step::Heartbeat),
+        4 => (0usize..8).prop_map(Step::Release),
+        1 => (1u32..10).prop_map(Step::Partitions),
+        3 => (0usize..500).prop_map(Step::Duplicate),
+    ]
+}
+
+/// A simulated member process: its key, what its application runs, and the generation in
+/// which each partition it is releasing was revoked.
+struct Process {
+    key: MemberKey,
+    local: crate::group::handover::Local,
+    revoked_in: BTreeMap<u32, u64>,
+    alive: bool,
+}
+
+proptest! {
+    /// Members that behave as `GroupMember` does (start what the view lets them start,
+    /// release a revoked partition only after finishing it, with the generation that
+    /// revoked it; stop everything once expired), on a log where any record may land a
+    /// second time later (a producer retry): at every prefix of the log, no partition is
+    /// being processed (running or still releasing) by two members.
+    #[test]
+    fn duplicated_records_never_let_two_members_process_a_partition(
+        steps in proptest::collection::vec(any_step(), 1..200),
+    ) {
+        use crate::group::handover::Change;
+        let mut log: Vec<GroupRecord> = vec![GroupRecord::Partitions { topic: "t".into(), count: 4 }];
+        let mut view = GroupView::default();
+        view.apply(0, &log[0]);
+        let mut processes: Vec<Process> = Vec::new();
+        for step in steps {
+            let alive: Vec<usize> = (0..processes.len()).filter(|&i| processes[i].alive).collect();
+            let pick = |i: usize| (!alive.is_empty()).then(|| alive[i % alive.len()]);
+            let mut appended = Vec::new();
+            match step {
+                Step::Join => {
+                    let key = MemberKey { id: format!("m{}", processes.len()), incarnation: 1 };
+                    appended.push(GroupRecord::Join { member: key.clone() });
+                    processes.push(Process { key, local: Default::default(), revoked_in: BTreeMap::new(), alive: true });
+                }
+                Step::Leave(i) => if let Some(i) = pick(i) {
+                    let p = &mut processes[i];
+                    for partition in p.local.running.iter().chain(&p.local.revoking) {
+                        appended.push(GroupRecord::Released { member: p.key.clone(), partition: *partition, generation: view.generation() });
+                    }
+                    appended.push(GroupRecord::Leave { member: p.key.clone() });
+                    p.local = Default::default();
+                    p.alive = false;
+                },
+                Step::Expire(i) => if let Some(i) = pick(i) {
+                    let member = processes[i].key.clone();
+                    if let Some(&last_seen) = view.members().get(&member) {
+                        appended.push(GroupRecord::Expire { member, last_seen });
+                    }
+                },
+                Step::Heartbeat(i) => if let Some(i) = pick(i) {
+                    appended.push(GroupRecord::Heartbeat { member: processes[i].key.clone(), seq: 1 });
+                },
+                Step::Release(i) => if let Some(i) = pick(i) {
+                    let p = &mut processes[i];
+                    let revoking = p.local.revoking.clone();
+                    for partition in p.local.released(&revoking) {
+                        let generation = p.revoked_in.remove(&partition).expect("revoked");
+                        appended.push(GroupRecord::Released { member: p.key.clone(), partition, generation });
+                    }
+                },
+                Step::Partitions(count) => appended.push(GroupRecord::Partitions { topic: "t".into(), count }),
+                Step::Duplicate(k) => appended.push(log[k % log.len()].clone()),
+            }
+            for record in appended {
+                view.apply(log.len() as i64, &record);
+                log.push(record);
+                for p in processes.iter_mut().filter(|p| p.alive) {
+                    let live = view.is_member(&p.key);
+                    for change in p.local.reconcile(&view, &p.key, live) {
+                        if let Change::Revoke(partitions) = change {
+                            for partition in partitions {
+                                p.revoked_in.insert(partition, view.generation());
+                            }
+                        }
+                    }
+                    if !live {
+                        p.alive = false;
+                    }
+                }
+                let mut processing: BTreeMap<u32, &MemberKey> = BTreeMap::new();
+                for p in processes.iter().filter(|p| p.alive) {
+                    for partition in p.local.running.iter().chain(&p.local.revoking) {
+                        if let Some(other) = processing.insert(*partition, &p.key) {
+                            prop_assert!(false, "partition {} processed by {} and {} after {:?}", partition, other, p.key, log);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

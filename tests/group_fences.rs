@@ -25,7 +25,8 @@ use actix_fluvio::group::{
     coordination_topic, describe_group, Assignment, GroupConfig, GroupError, GroupMember,
 };
 use actix_fluvio::pipeline::{
-    start_pipeline, Output, PipelineConfig, PipelineHandle, ProcessBatch, WorkerError,
+    start_pipeline, Output, PartitionEvent, PipelineConfig, PipelineHandle, ProcessBatch, Worker,
+    WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::TestCluster;
@@ -500,4 +501,142 @@ async fn a_member_joining_a_long_history_reads_from_the_latest_snapshot() {
     println!("joined a group with {end} log records in {joined:?}");
     // Reading the whole history here takes seconds; the snapshot point leaves ~1,000.
     assert!(joined < Duration::from_secs(2), "{joined:?}");
+}
+
+/// What a worker heard, in the order it handled it: a partition event, or a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    Event(PartitionEvent),
+    Record(u32, i64),
+}
+
+type Journal = Arc<Mutex<Vec<(&'static str, Heard)>>>;
+
+/// Notes every partition event and record it handles in the journal.
+struct Journaled {
+    name: &'static str,
+    journal: Journal,
+}
+
+impl Actor for Journaled {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for Journaled {
+    type Result = Result<Vec<Output>, WorkerError>;
+
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        let mut journal = self.journal.lock().unwrap();
+        for r in &msg.records {
+            journal.push((self.name, Heard::Record(msg.partition, r.offset)));
+        }
+        Ok(Vec::new())
+    }
+}
+
+impl Handler<PartitionEvent> for Journaled {
+    type Result = ();
+
+    fn handle(&mut self, event: PartitionEvent, _: &mut Context<Self>) {
+        self.journal
+            .lock()
+            .unwrap()
+            .push((self.name, Heard::Event(event)));
+    }
+}
+
+async fn journaled(client: &FluvioClient, name: &'static str, journal: Journal) -> PipelineHandle {
+    let mut config = PipelineConfig::new("source", "unused");
+    config.group = Some(GROUP.into());
+    config.group_config = Some(GroupConfig {
+        member_id: Some(name.into()),
+        ..group_config()
+    });
+    config.commit_interval = Duration::from_millis(100);
+    start_pipeline(client, config, move |_| {
+        let actor = Journaled {
+            name,
+            journal: journal.clone(),
+        }
+        .start();
+        Worker::from(actor.clone().recipient::<ProcessBatch>())
+            .with_partition_events(actor.recipient())
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn workers_hear_their_partitions_assigned_revoked_and_lost_around_their_records() {
+    let (_cluster, client) = cluster_with_topics(1, &[("source", PARTITIONS)]).await;
+    let journal = Journal::default();
+    let producing = actix_rt::spawn(produce(client.clone(), 0, 4_000));
+    let a = journaled(&client, "a", journal.clone()).await;
+    let heard = |member: &'static str, event: fn(u32) -> PartitionEvent| {
+        let journal = journal.clone();
+        move || {
+            let journal = journal.clone();
+            async move {
+                let journal = journal.lock().unwrap();
+                (0..PARTITIONS).any(|p| journal.contains(&(member, Heard::Event(event(p)))))
+            }
+        }
+    };
+    until(
+        20,
+        "a assigned",
+        heard("a", |partition| PartitionEvent::Assigned { partition }),
+    )
+    .await;
+    let b = journaled(&client, "b", journal.clone()).await;
+    until(
+        20,
+        "a revoked",
+        heard("a", |partition| PartitionEvent::Revoked { partition }),
+    )
+    .await;
+    until(
+        20,
+        "b assigned",
+        heard("b", |partition| PartitionEvent::Assigned { partition }),
+    )
+    .await;
+    // a cut off from the group: it loses its partitions with its lease.
+    a.cut_off_group(SESSION * 2);
+    until(
+        20,
+        "a lost",
+        heard("a", |partition| PartitionEvent::Lost { partition }),
+    )
+    .await;
+    producing.await.unwrap();
+    a.drain().await.unwrap();
+    b.drain().await.unwrap();
+
+    // Per member and partition: records only between an Assigned and the Revoked or Lost
+    // that ends it, and events alternating.
+    let journal = journal.lock().unwrap();
+    for member in ["a", "b"] {
+        for p in 0..PARTITIONS {
+            let mut open = false;
+            for (_, heard) in journal.iter().filter(|(m, _)| *m == member) {
+                match *heard {
+                    Heard::Event(PartitionEvent::Assigned { partition }) if partition == p => {
+                        assert!(!open, "{member}: partition {p} assigned twice");
+                        open = true;
+                    }
+                    Heard::Event(
+                        PartitionEvent::Revoked { partition } | PartitionEvent::Lost { partition },
+                    ) if partition == p => {
+                        assert!(open, "{member}: partition {p} stopped before it started");
+                        open = false;
+                    }
+                    Heard::Record(partition, offset) if partition == p => {
+                        assert!(open, "{member}: record {p}@{offset} outside its assignment");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 }

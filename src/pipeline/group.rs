@@ -28,6 +28,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use super::config::PipelineConfig;
 use super::run::{PipelineError, Shared};
 use super::status::PipelineState;
+use super::worker::PartitionEvent;
 use crate::cluster::FluvioClient;
 use crate::group::{Assignment, GroupConfig, GroupError, GroupMember, Release};
 
@@ -221,6 +222,8 @@ impl GroupDriver {
                 task.abort();
             }
             self.shared.status.remove_partition(partition);
+            let worker = self.shared.worker_for(partition);
+            tokio::spawn(async move { worker.tell(PartitionEvent::Lost { partition }).await });
         }
     }
 }

@@ -16,7 +16,10 @@
 //! records as the stream delivered them (up to `max_in_flight`), one message and one answer
 //! per batch: the fast path, with acknowledgement, ordering, commits and redelivery per
 //! batch. A **per-record worker** handles [`Process`], one message per record. The factory
-//! passed to [`start_pipeline`] returns either recipient.
+//! passed to [`start_pipeline`] returns either recipient. A worker that keeps state per
+//! partition also handles [`PartitionEvent`] ([`Worker::with_partition_events`]): it hears
+//! when a partition starts at it, and when it stops, before its final commit (drain, end,
+//! handed to another group member) or without one (lost with a group lease).
 //!
 //! ```no_run
 //! use actix::prelude::*;
@@ -121,4 +124,4 @@ pub use run::{start_pipeline, PipelineError, PipelineHandle, PipelineStats};
 pub use shutdown::{shutdown_signal, system_stopped};
 pub use status::{PipelineState, PipelineStatus};
 pub use tracker::OffsetTracker;
-pub use worker::{Output, Process, ProcessBatch, Worker, WorkerError};
+pub use worker::{Output, PartitionEvent, Process, ProcessBatch, Worker, WorkerError};

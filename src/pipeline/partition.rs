@@ -21,7 +21,7 @@ use super::partition_metrics::PartitionMetrics;
 use super::run::{PipelineError, PipelineStats, Workers};
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
-use super::worker::{Answer, Worker};
+use super::worker::{Answer, PartitionEvent, Worker};
 use crate::cluster::FluvioClient;
 use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions};
 use crate::group::Fence;
@@ -129,7 +129,13 @@ impl PartitionTask {
         let mut commit_due = false;
         let worker_index = self.partition as usize % self.workers.slots.len();
         let window = self.config.max_in_flight.max(1);
-        let worker_kind = self.worker(worker_index).0;
+        let worker_kind = self.worker(worker_index).0.kind;
+        self.worker(worker_index)
+            .0
+            .tell(PartitionEvent::Assigned {
+                partition: self.partition,
+            })
+            .await;
         let (mut failure, mut ended, mut fenced) = (None, false, false);
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();
@@ -246,7 +252,7 @@ impl PartitionTask {
                     answers.push_back(Pending {
                         unit,
                         generation,
-                        answer: ask(&worker, self.partition, read),
+                        answer: ask(&worker.kind, self.partition, read),
                         span,
                     });
                 }
@@ -289,6 +295,15 @@ impl PartitionTask {
             Some((failure, generation)) => self.restart(worker_index, generation, failure).await?,
             None => Session::Finished,
         };
+        if outcome.is_finished() {
+            // Everything handed to the worker is answered: its last chance to flush.
+            self.worker(worker_index)
+                .0
+                .tell(PartitionEvent::Revoked {
+                    partition: self.partition,
+                })
+                .await;
+        }
         let leased = self
             .commit(
                 &committer,

@@ -226,6 +226,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The worker that runs `partition` now.
+    pub(crate) fn worker_for(&self, partition: u32) -> Worker {
+        let slots = &self.workers.slots;
+        let slot = slots[partition as usize % slots.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        slot.recipient.clone()
+    }
+
     /// The task of `partition`, stopping (draining) when `stop` turns true.
     pub(crate) fn task(&self, partition: u32, stop: watch::Receiver<bool>) -> PartitionTask {
         let config = &self.config;

@@ -70,25 +70,118 @@ impl Output {
 #[error("worker failed: {0}")]
 pub struct WorkerError(pub String);
 
+/// A partition starting or stopping at a worker, for workers that keep state per
+/// partition (see [`Worker::with_partition_events`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Message)]
+#[rtype(result = "()")]
+pub enum PartitionEvent {
+    /// Records of `partition` follow (the pipeline started, a consumer group assigned it, or
+    /// the worker was restarted and the partition is read again from its last commit).
+    Assigned {
+        /// The partition.
+        partition: u32,
+    },
+    /// `partition` stops here (a drain, its end, or a consumer group handing it to another
+    /// member): every record of it this worker was handed is answered, and the final commit
+    /// comes once this event is handled: flush the partition's state now.
+    Revoked {
+        /// The partition.
+        partition: u32,
+    },
+    /// `partition` stopped without a final commit (its group member lost its lease): another
+    /// member may process its uncommitted records; drop the partition's state.
+    Lost {
+        /// The partition.
+        partition: u32,
+    },
+}
+
 /// A worker actor: one that handles records one by one ([`Process`]) or in batches
-/// ([`ProcessBatch`]). `start_pipeline`'s factory returns either recipient.
+/// ([`ProcessBatch`]), and optionally hears of its partitions starting and stopping
+/// ([`PartitionEvent`]). `start_pipeline`'s factory returns either recipient (converted with
+/// `into()`), or a `Worker` built from one.
+///
+/// ```
+/// use actix::prelude::*;
+/// use actix_fluvio::pipeline::{Output, PartitionEvent, ProcessBatch, Worker, WorkerError};
+///
+/// #[derive(Default)]
+/// struct Counter(std::collections::HashMap<u32, u64>);
+///
+/// impl Actor for Counter {
+///     type Context = Context<Self>;
+/// }
+///
+/// impl Handler<ProcessBatch> for Counter {
+///     type Result = Result<Vec<Output>, WorkerError>;
+///     fn handle(&mut self, batch: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+///         *self.0.entry(batch.partition).or_default() += batch.records.len() as u64;
+///         Ok(Vec::new())
+///     }
+/// }
+///
+/// impl Handler<PartitionEvent> for Counter {
+///     type Result = ();
+///     fn handle(&mut self, event: PartitionEvent, _: &mut Context<Self>) {
+///         if let PartitionEvent::Revoked { partition } | PartitionEvent::Lost { partition } = event {
+///             self.0.remove(&partition);
+///         }
+///     }
+/// }
+///
+/// # actix::System::new().block_on(async {
+/// let counter = Counter::default().start();
+/// let worker = Worker::from(counter.clone().recipient::<ProcessBatch>())
+///     .with_partition_events(counter.recipient());
+/// # let _ = worker;
+/// # });
+/// ```
 #[derive(Debug, Clone)]
-pub enum Worker {
-    /// Gets one [`Process`] per record.
+pub struct Worker {
+    pub(crate) kind: WorkerKind,
+    pub(crate) events: Option<Recipient<PartitionEvent>>,
+}
+
+/// What a worker handles.
+#[derive(Debug, Clone)]
+pub(crate) enum WorkerKind {
+    /// One [`Process`] per record.
     Records(Recipient<Process>),
-    /// Gets one [`ProcessBatch`] per batch of a partition's records.
+    /// One [`ProcessBatch`] per batch of a partition's records.
     Batches(Recipient<ProcessBatch>),
+}
+
+impl Worker {
+    /// This worker, also told of its partitions starting and stopping.
+    pub fn with_partition_events(mut self, events: Recipient<PartitionEvent>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Tell the worker of `event` (when it asked to hear of them), once it handled it.
+    pub(crate) async fn tell(&self, event: PartitionEvent) {
+        if let Some(events) = &self.events {
+            // A worker that stopped meanwhile fails its records, which restarts it.
+            let _ = events.send(event).await;
+        }
+    }
 }
 
 impl From<Recipient<Process>> for Worker {
     fn from(recipient: Recipient<Process>) -> Self {
-        Worker::Records(recipient)
+        Self {
+            kind: WorkerKind::Records(recipient),
+            events: None,
+        }
     }
 }
 
 impl From<Recipient<ProcessBatch>> for Worker {
     fn from(recipient: Recipient<ProcessBatch>) -> Self {
-        Worker::Batches(recipient)
+        Self {
+            kind: WorkerKind::Batches(recipient),
+            events: None,
+        }
     }
 }
 

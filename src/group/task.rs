@@ -105,8 +105,10 @@ impl MemberTask {
     ) -> Self {
         // Appends are answered once every replica has them; reads see only such records:
         // a leader failover then never takes back a record some member already applied.
+        // Snapshots of large groups compress well (member ids repeat).
         let producer = client.producer(crate::producer::ProducerOptions {
             isolation: Isolation::ReadCommitted,
+            compression: crate::protocol::record::Compression::Zstd,
             ..crate::producer::ProducerOptions::default()
         });
         let now = Instant::now();

@@ -141,9 +141,11 @@ impl GroupView {
     }
 
     /// The view as the fields of a snapshot record: topic (`-` for none), partitions,
-    /// generation, then members (id, incarnation, last offset), owners and holders
-    /// (partition, id, incarnation) and revocations (partition, generation), each list after
-    /// its length.
+    /// generation, members (id, incarnation, last offset), owners (partition, member's index
+    /// in that list), the holders that are not the owner (likewise), and revocations
+    /// (partition, generation), each list after its length. Members are written once and
+    /// referred to by index, so a snapshot stays small with many partitions (about 10 bytes
+    /// per partition).
     pub(crate) fn encode(&self) -> String {
         use std::fmt::Write;
         let mut out = format!(
@@ -153,13 +155,22 @@ impl GroupView {
             self.generation,
             self.members.len()
         );
-        for (m, last) in &self.members {
+        let mut index = BTreeMap::new();
+        for (i, (m, last)) in self.members.iter().enumerate() {
             let _ = write!(out, " {} {} {last}", m.id, m.incarnation);
+            index.insert(m, i);
         }
-        for map in [&self.owners, &self.holders] {
-            let _ = write!(out, " {}", map.len());
-            for (p, m) in map {
-                let _ = write!(out, " {p} {} {}", m.id, m.incarnation);
+        let lingering: Vec<(&u32, &MemberKey)> = self
+            .holders
+            .iter()
+            .filter(|(p, h)| self.owners.get(p) != Some(*h))
+            .collect();
+        let owners: Vec<(&u32, &MemberKey)> = self.owners.iter().collect();
+        for list in [owners, lingering] {
+            let _ = write!(out, " {}", list.len());
+            for (p, m) in list {
+                // Owners and holders are members (see `rebalance` and `remove`).
+                let _ = write!(out, " {p} {}", index.get(m).copied().unwrap_or(usize::MAX));
             }
         }
         let _ = write!(out, " {}", self.revoked_at.len());
@@ -175,22 +186,22 @@ impl GroupView {
         let topic = Some(field()?).filter(|t| *t != "-").map(str::to_owned);
         let partitions = field()?.parse().ok()?;
         let generation = field()?.parse().ok()?;
-        let key = |id: &str, incarnation: &str| {
-            Some(MemberKey {
-                id: id.to_owned(),
-                incarnation: incarnation.parse().ok()?,
-            })
-        };
         let mut members = BTreeMap::new();
+        let mut keys = Vec::new();
         for _ in 0..field()?.parse::<u32>().ok()? {
-            let member = key(field()?, field()?)?;
-            members.insert(member, field()?.parse().ok()?);
+            let member = MemberKey {
+                id: field()?.to_owned(),
+                incarnation: field()?.parse().ok()?,
+            };
+            members.insert(member.clone(), field()?.parse().ok()?);
+            keys.push(member);
         }
         let mut maps = [BTreeMap::new(), BTreeMap::new()];
         for map in &mut maps {
             for _ in 0..field()?.parse::<u32>().ok()? {
                 let p = field()?.parse().ok()?;
-                map.insert(p, key(field()?, field()?)?);
+                let member = keys.get(field()?.parse::<usize>().ok()?)?;
+                map.insert(p, member.clone());
             }
         }
         let mut revoked_at = BTreeMap::new();
@@ -198,7 +209,9 @@ impl GroupView {
             let p = field()?.parse().ok()?;
             revoked_at.insert(p, field()?.parse().ok()?);
         }
-        let [owners, holders] = maps;
+        let [owners, lingering] = maps;
+        let mut holders = owners.clone();
+        holders.extend(lingering);
         Some(Self {
             topic,
             partitions,

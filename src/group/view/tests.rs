@@ -332,3 +332,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_snapshot_of_fifty_members_on_twenty_thousand_partitions_fits_a_request() {
+    let mut records = vec![partitions(20_000)];
+    for i in 0..50 {
+        records.push(GroupRecord::Join {
+            member: MemberKey {
+                id: format!("worker-{i:02}.example.internal-12345-0badcafe"),
+                incarnation: u64::MAX - i,
+            },
+        });
+    }
+    let view = log(&records);
+    assert!(
+        !view.settled(),
+        "handovers pending: lingering holders are encoded too"
+    );
+    let record = GroupRecord::Snapshot {
+        as_of: 50,
+        view: Box::new(view),
+    };
+    let bytes = record.encode();
+    assert!(bytes.len() < 512 * 1024, "{} bytes", bytes.len());
+    assert_eq!(GroupRecord::decode(&bytes), Some(record));
+}

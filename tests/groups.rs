@@ -70,6 +70,7 @@ enum Control {
     Leave,
     Crash,
     CutOff(Duration),
+    StallReads(Duration),
 }
 
 /// Where a member's application processes records, when it does: every value it
@@ -210,6 +211,7 @@ async fn spawn_member_with(
                 Some(command) = control.recv(), if leaving.is_none() => match command {
                     Control::Leave => leaving = Some(Box::pin(member.start_leaving())),
                     Control::CutOff(d) => member.cut_off(d),
+                    Control::StallReads(d) => member.stall_reads(d),
                     Control::Crash => {
                         let all: BTreeSet<u32> = started.0.keys().copied().collect();
                         started.stop(&all, false).await;
@@ -637,6 +639,131 @@ async fn fifty_members_on_six_hundred_partitions_through_join_and_leave_storms()
             "{repeated} records processed twice"
         );
         for (_, (control, app)) in members {
+            control.send(Control::Leave).unwrap();
+            app.await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// The members with a Join record in the log, by id: their incarnations in log order, and
+/// whether each incarnation's leave came before the next one's join.
+fn joins(log: &[GroupRecord], id: &str) -> (Vec<u64>, bool) {
+    let mut incarnations = Vec::new();
+    let mut left_before_rejoin = true;
+    let mut left: BTreeSet<u64> = BTreeSet::new();
+    for record in log {
+        match record {
+            GroupRecord::Join { member } if member.id == id => {
+                if let Some(previous) = incarnations.last() {
+                    left_before_rejoin &= left.contains(previous);
+                }
+                incarnations.push(member.incarnation);
+            }
+            GroupRecord::Leave { member } if member.id == id => {
+                left.insert(member.incarnation);
+            }
+            _ => {}
+        }
+    }
+    (incarnations, left_before_rejoin)
+}
+
+/// A member whose reads of the log stall (its appends still work) loses its lease and is
+/// expired; it does not rejoin, again and again, as incarnations that would hold partitions
+/// they never start: the other member runs every partition for the whole stall. Once it
+/// reads again it rejoins once, after a leave of its old incarnation.
+#[tokio::test]
+async fn a_member_whose_reads_stall_rejoins_once_it_reads_and_orphans_nothing_meanwhile() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let a = spawn_member(&client, "a", ledger.clone(), None).await;
+        let b = spawn_member(&client, "b", ledger.clone(), None).await;
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let stall = SESSION * 5;
+        let stalled = Instant::now();
+        a.0.send(Control::StallReads(stall)).unwrap();
+        wait_for_shares(&ledger, &[("b", 6)]).await;
+        let took_over = stalled.elapsed();
+        assert!(took_over < SESSION * 2, "b took over after {took_over:?}");
+        // b keeps every partition until the stall ends: nobody joins to hold some.
+        while stalled.elapsed() < stall {
+            let shares = ledger.lock().unwrap().shares();
+            assert_eq!(shares.get("b").map(BTreeSet::len), Some(6), "{shares:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        let (incarnations, left_before_rejoin) = joins(&coordination_log(&client).await, "a");
+        assert_eq!(incarnations.len(), 2, "a joined as {incarnations:?}");
+        assert!(left_before_rejoin, "a rejoined without leaving first");
+        for (control, app) in [a, b] {
+            control.send(Control::Leave).unwrap();
+            app.await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// The expiry of a crashed member that the expirer failed to append (it was cut off at that
+/// moment) is appended again: the crashed member's partitions do not stay its own for good.
+#[tokio::test]
+async fn an_expiry_lost_on_its_way_to_the_log_is_written_again() {
+    within(60, "the test", async {
+        let (_cluster, client, ledger) = setup(6).await;
+        let a = spawn_member(&client, "a", ledger.clone(), None).await;
+        let b = spawn_member(&client, "b", ledger.clone(), None).await;
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        a.0.send(Control::Crash).unwrap();
+        a.1.await.unwrap();
+        let crashed = Instant::now();
+        // b would append a's expiry a session and the takeover margin after it last read a
+        // record of a: drop b's appends around that moment (not long enough to cost b its
+        // own lease).
+        tokio::time::sleep(SESSION - Duration::from_millis(300)).await;
+        b.0.send(Control::CutOff(Duration::from_millis(1_300)))
+            .unwrap();
+        wait_for_shares(&ledger, &[("b", 6)]).await;
+        let took = crashed.elapsed();
+        println!("a's partitions moved {took:?} after its crash");
+        assert!(took < SESSION * 4, "{took:?}");
+        let expiries = coordination_log(&client)
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, GroupRecord::Expire { member, .. } if member.id == "a"))
+            .count();
+        assert_eq!(expiries, 1, "the dropped expiry was not the one stored");
+        b.0.send(Control::Leave).unwrap();
+        b.1.await.unwrap();
+    })
+    .await;
+}
+
+/// A member whose reads stalled while retention removed log records it had not read yet
+/// (among them a third member's join) does not go on with a view that misses them: it
+/// reloads from the next snapshot, and the three share the partitions with no partition
+/// ever processed by two.
+#[tokio::test]
+async fn a_member_that_missed_removed_log_records_reloads_from_a_snapshot() {
+    within(90, "the test", async {
+        let (cluster, client, ledger) = setup(6).await;
+        let a = spawn_member(&client, "a", ledger.clone(), None).await;
+        let b = spawn_member(&client, "b", ledger.clone(), None).await;
+        wait_for_shares(&ledger, &[("a", 3), ("b", 3)]).await;
+        a.0.send(Control::StallReads(SESSION * 4)).unwrap();
+        // Before a's lease lapses (so that a rejoins only once it read past them): more
+        // records than a's stream reads ahead, then c joins; once b and c share everything,
+        // all but the last records are removed: a's stream will find its next records gone.
+        let log = coordination_topic(GROUP);
+        let producer = client.producer(Default::default());
+        let filler = (0..30_000).map(|i| (None::<String>, format!("not a group record {i}")));
+        producer.send_batch(&log, filler).await.unwrap();
+        producer.flush().await.unwrap();
+        let c = spawn_member(&client, "c", ledger.clone(), None).await;
+        wait_for_shares(&ledger, &[("b", 3), ("c", 3)]).await;
+        let (_, end) = client.partition_offsets(&log, 0).await.unwrap();
+        cluster.evict_records_before(&log, 0, end - 5).unwrap();
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        for (control, app) in [a, b, c] {
             control.send(Control::Leave).unwrap();
             app.await.unwrap();
         }

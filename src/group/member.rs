@@ -153,6 +153,14 @@ impl GroupMember {
     pub fn cut_off(&self, duration: Duration) {
         let _ = self.commands.send(Command::CutOff(duration));
     }
+
+    /// Test hook: for `duration`, this member reads nothing from the group's log (its
+    /// appends still go through), as if its reads were stuck. Its lease lapses; it rejoins
+    /// only once it reads again.
+    #[doc(hidden)]
+    pub fn stall_reads(&self, duration: Duration) {
+        let _ = self.commands.send(Command::StallReads(duration));
+    }
 }
 
 /// Create the coordination topic `log` unless it exists (one partition, as many replicas as

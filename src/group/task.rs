@@ -30,6 +30,8 @@ pub(crate) enum Command {
     Leave(oneshot::Sender<Result<(), GroupError>>),
     /// Test hook: drop every record this member appends for this long.
     CutOff(Duration),
+    /// Test hook: read nothing from the log for this long (appends still work).
+    StallReads(Duration),
 }
 
 /// Where the member is in its life.
@@ -39,12 +41,15 @@ enum Phase {
     Joining { since: Instant },
     /// A member with a lease.
     Active,
-    /// Lease gone: everything dropped; rejoin after the takeover margin, once the log has
+    /// Lease gone: everything dropped. After the takeover margin, a leave record for this
+    /// incarnation (`left`: its application has stopped everything by then, so its
+    /// partitions move at once rather than after its expiry); then a rejoin once the log has
     /// been read up to `read_to` (its end when the margin passed): a member whose reads
     /// stall does not rejoin, again and again, as incarnations that hold partitions they
     /// never start.
     Fenced {
         since: Instant,
+        left: bool,
         read_to: Option<i64>,
     },
 }
@@ -85,6 +90,8 @@ pub(crate) struct MemberTask {
     rebalance_started: Option<Instant>,
     acks: (ReleaseAcks, mpsc::UnboundedReceiver<(BTreeSet<u32>, u64)>),
     cut_off_until: Option<Instant>,
+    /// Test hook: the log is not read until then.
+    reads_stalled_until: Option<Instant>,
     metadata_changes: tokio::sync::watch::Receiver<u64>,
 }
 
@@ -135,6 +142,7 @@ impl MemberTask {
             rebalance_started: None,
             acks: mpsc::unbounded_channel(),
             cut_off_until: None,
+            reads_stalled_until: None,
             metadata_changes: client.metadata_changes(),
             client,
             config,
@@ -182,6 +190,9 @@ impl MemberTask {
                     Some(Command::CutOff(duration)) => {
                         self.cut_off_until = Some(Instant::now() + duration);
                     }
+                    Some(Command::StallReads(duration)) => {
+                        self.reads_stalled_until = Some(Instant::now() + duration);
+                    }
                 },
                 // Before the log: a long catch-up must not hold heartbeats back.
                 _ = tokio::time::sleep_until(tick) => {
@@ -196,7 +207,9 @@ impl MemberTask {
                 Some((partitions, generation)) = self.acks.1.recv() => {
                     self.write_releases(&partitions, generation).await?;
                 }
-                record = stream.next() => self.take(record, &mut stream).await?,
+                record = stream.next(), if self.reads_stalled_until.is_none_or(|u| Instant::now() >= u) => {
+                    self.take(record, &mut stream).await?;
+                }
             }
         }
     }
@@ -219,21 +232,32 @@ impl MemberTask {
                 tracing::warn!(group = %self.config.group, member = %self.me, "lease lost: stopping every partition");
                 self.fence(now);
             }
-            Phase::Fenced { since, read_to } if now >= since + self.config.takeover_margin => {
-                match read_to {
+            Phase::Fenced {
+                since,
+                left,
+                read_to,
+            } if now >= since + self.config.takeover_margin => {
+                if !left {
+                    let member = self.me.clone();
+                    self.append(&GroupRecord::Leave { member }).await?;
+                }
+                let read_to = match read_to {
+                    Some(end) => Some(end),
                     None => {
                         let end = self.client.partition_offsets(&self.log_topic, 0);
-                        if let Ok(Ok((_, end))) =
-                            tokio::time::timeout(self.config.heartbeat, end).await
-                        {
-                            self.phase = Phase::Fenced {
-                                since,
-                                read_to: Some(end),
-                            };
+                        match tokio::time::timeout(self.config.heartbeat, end).await {
+                            Ok(Ok((_, end))) => Some(end),
+                            _ => None,
                         }
                     }
-                    Some(end) if self.next_offset >= end => self.rejoin().await?,
-                    Some(_) => {}
+                };
+                self.phase = Phase::Fenced {
+                    since,
+                    left: true,
+                    read_to,
+                };
+                if read_to.is_some_and(|end| self.next_offset >= end) {
+                    self.rejoin().await?;
                 }
             }
             Phase::Active
@@ -277,13 +301,8 @@ impl MemberTask {
         .await
     }
 
-    /// Join again as a new incarnation, after a leave record for the previous one: it
-    /// stopped everything when its lease ended, so its partitions move at once rather than
-    /// after its expiry (and a join of it that only the others read holds nothing).
+    /// Join again as a new incarnation (the previous one has left).
     async fn rejoin(&mut self) -> Result<(), GroupError> {
-        let previous = self.me.clone();
-        self.append(&GroupRecord::Leave { member: previous })
-            .await?;
         self.me.incarnation = new_incarnation();
         self.incarnations.insert(self.me.incarnation);
         self.lease = Lease::new(self.config.session_timeout, self.fence.clone());
@@ -293,6 +312,7 @@ impl MemberTask {
     fn fence(&mut self, now: Instant) {
         self.phase = Phase::Fenced {
             since: now,
+            left: false,
             read_to: None,
         };
         self.fence.set(None);

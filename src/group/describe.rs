@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{coordination_topic, COORDINATION_PREFIX};
+use super::config::{coordination_topic, snapshot_consumer, COORDINATION_PREFIX};
 use super::error::GroupError;
 use super::record::{GroupRecord, MemberKey};
 use super::replay::Replay;
 use crate::cluster::FluvioClient;
 use crate::consumer::ConsumerOptions;
+use crate::protocol::spu::Isolation;
 
 /// A group as its coordination log has it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +49,8 @@ pub async fn list_groups(client: &FluvioClient) -> Result<Vec<String>, GroupErro
     Ok(groups)
 }
 
-/// Group `group`: members, generation, assignment and committed offsets, from its whole
-/// coordination log.
+/// Group `group`: members, generation, assignment and committed offsets, from its
+/// coordination log (read from the point of its latest snapshot, like a joining member).
 ///
 /// # Errors
 /// [`GroupError::NotFound`], or a failure reading the log or the offsets.
@@ -63,6 +64,8 @@ pub async fn describe_group(
     }
     let options = ConsumerOptions {
         disable_continuous: true,
+        isolation: Isolation::ReadCommitted,
+        consumer_id: Some(snapshot_consumer(group)),
         ..ConsumerOptions::default()
     };
     let mut stream = client.partition_consumer(&log, 0, options).await?;

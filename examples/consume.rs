@@ -128,26 +128,23 @@ fn options(cli: &Cli) -> Result<ConsumerOptions, Box<dyn std::error::Error>> {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let options = options(&cli)?;
-    let (topic, show_key, max) = (&cli.topic, cli.show_key, cli.max);
+    let (topic, max) = (&cli.topic, cli.max);
     let committing = options.consumer_id.is_some();
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut print = |r: &ConsumerRecord| -> std::io::Result<()> {
-        if show_key {
-            out.write_all(r.key.as_deref().unwrap_or(b"null"))?;
-            out.write_all(b"\t")?;
-        }
-        out.write_all(&r.value)?;
-        out.write_all(b"\n")
-    };
     let mut seen = 0;
+    // Ctrl-C ends the loop like the end of the stream: what was printed is flushed, and a
+    // consumer id's position committed.
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     if cli.all_partitions {
         let mut stream = client.topic_consumer(topic, options).await?;
         while max.is_none_or(|m| seen < m) {
-            let Some(record) = stream.next().await else {
-                break;
+            let next = tokio::select! {
+                next = next_or_flush(stream.next(), &mut out) => next?,
+                _ = &mut interrupted => break,
             };
-            print(&record?)?;
+            let Some(record) = next else { break };
+            print(&mut out, &record?, cli.show_key)?;
             seen += 1;
         }
     } else {
@@ -155,15 +152,45 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .partition_consumer(topic, cli.partition, options)
             .await?;
         while max.is_none_or(|m| seen < m) {
-            let Some(record) = stream.next().await else {
-                break;
+            let next = tokio::select! {
+                next = next_or_flush(stream.next(), &mut out) => next?,
+                _ = &mut interrupted => break,
             };
-            print(&record?)?;
+            let Some(record) = next else { break };
+            print(&mut out, &record?, cli.show_key)?;
             seen += 1;
         }
+        out.flush()?;
         if committing {
             stream.commit_delivered().await?;
         }
     }
+    out.flush()?;
     Ok(())
+}
+
+/// Print one record: its value (after its key and a tab with `show_key`) and a newline.
+fn print(out: &mut impl Write, record: &ConsumerRecord, show_key: bool) -> std::io::Result<()> {
+    if show_key {
+        out.write_all(record.key.as_deref().unwrap_or(b"null"))?;
+        out.write_all(b"\t")?;
+    }
+    out.write_all(&record.value)?;
+    out.write_all(b"\n")
+}
+
+/// The stream's next record; when none is ready yet, flush what was printed before waiting
+/// (as `fluvio consume` shows each record as it comes, not once a buffer fills).
+async fn next_or_flush<T>(
+    next: impl std::future::Future<Output = Option<T>>,
+    out: &mut impl Write,
+) -> std::io::Result<Option<T>> {
+    let mut next = std::pin::pin!(next);
+    tokio::select! {
+        biased;
+        ready = &mut next => return Ok(ready),
+        () = std::future::ready(()) => {}
+    }
+    out.flush()?;
+    Ok(next.await)
 }

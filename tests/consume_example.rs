@@ -1,0 +1,116 @@
+//! The `consume` example as a user runs it, against the embedded cluster: records show up
+//! as they arrive (not once 8 KiB of output accumulated), and Ctrl-C loses nothing it
+//! printed.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use actix_fluvio::producer::ProducerOptions;
+use common::embedded::cluster_with_topics;
+
+/// The consume example's binary, built with the features this test was built with.
+fn consume_example() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "--all-features", "--example", "consume"])
+        .status()
+        .expect("cannot run cargo");
+    assert!(built.success(), "cannot build the consume example");
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("consume{}", std::env::consts::EXE_SUFFIX));
+    assert!(example.exists(), "{} was not built", example.display());
+    example
+}
+
+#[tokio::test]
+async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
+    let (cluster, client) = cluster_with_topics(1, &[("watched", 1)]).await;
+    let mut child = Command::new(consume_example())
+        .arg("watched")
+        .env("FLUVIO_SC_ADDR", cluster.sc_addr())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (lines_tx, lines) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap() > 0 && line.ends_with('\n') {
+            let _ = lines_tx.send(std::mem::take(&mut line));
+        }
+        // What is left: a line cut short, if any.
+        let mut rest = line;
+        stdout.read_to_string(&mut rest).unwrap();
+        rest
+    });
+    // Give the consumer time to connect and reach the (empty) end.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let producer = client.producer(ProducerOptions::default());
+    for value in ["apple", "banana", "cherry"] {
+        producer
+            .send("watched", None, value.as_bytes())
+            .await
+            .unwrap();
+    }
+    producer.flush().await.unwrap();
+    let produced = Instant::now();
+    let mut shown = Vec::new();
+    while shown.len() < 3 {
+        let left = Duration::from_secs(1).saturating_sub(produced.elapsed());
+        match lines.recv_timeout(left) {
+            Ok(line) => shown.push(line),
+            Err(_) => panic!("only {shown:?} shown within 1 s of the records' arrival"),
+        }
+    }
+    assert_eq!(shown, ["apple\n", "banana\n", "cherry\n"]);
+
+    // A burst, then Ctrl-C while it is being printed: the output ends on a whole line, and
+    // every line printed is a record of the burst, in order, none missing before it.
+    let burst: Vec<String> = (0..200_000).map(|i| format!("record-{i:06}")).collect();
+    let sending = {
+        let records: Vec<(Option<String>, String)> =
+            burst.iter().map(|v| (None, v.clone())).collect();
+        tokio::spawn(async move {
+            for chunk in records.chunks(1_000) {
+                producer
+                    .send_batch("watched", chunk.to_vec())
+                    .await
+                    .unwrap();
+            }
+            producer.flush().await.unwrap();
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "consume exited with {status}");
+    let rest = reader.join().unwrap();
+    assert!(rest.is_empty(), "the output ends with a cut line: {rest:?}");
+    let printed: Vec<String> = lines.try_iter().collect();
+    for (i, line) in printed.iter().enumerate() {
+        assert_eq!(line.trim_end(), burst[i], "line {i} of the burst");
+    }
+    println!(
+        "{} of {} burst records printed before Ctrl-C",
+        printed.len(),
+        burst.len()
+    );
+    sending.await.unwrap();
+}

@@ -7,6 +7,8 @@
 //! ```text
 //! cargo run --release --example pipeline -- SOURCE SINK (--consumer-id ID | --group NAME) [--exit-at-end] [--metrics-addr ADDR]
 //! ```
+//! `--metrics-addr` serves `/metrics`, `/healthz` and `/readyz` (the `health::web` handlers,
+//! as the `worker` and `actix_web` examples do); any other path is a 404.
 //! Ctrl-C, SIGTERM or an actix `System` stop drains: in-flight records finish, the sink is
 //! flushed, offsets are committed. Logs go to stderr (`RUST_LOG`, default `warn`).
 
@@ -19,6 +21,7 @@ use std::net::SocketAddr;
 
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
+use actix_fluvio::health::Health;
 use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
 use clap::{ArgGroup, Parser};
 use upper::Upper;
@@ -46,7 +49,7 @@ struct Cli {
     /// Stop once SOURCE's end, as it was at the start, is copied.
     #[arg(long)]
     exit_at_end: bool,
-    /// Serve Prometheus /metrics on this address.
+    /// Serve Prometheus /metrics, and /healthz and /readyz, on this address.
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
 }
@@ -61,11 +64,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (None, Some(group)) => group.clone(),
         _ => unreachable!("clap lets exactly one of --consumer-id and --group through"),
     };
+    let health = Health::new();
     if let Some(addr) = cli.metrics_addr {
-        actix_fluvio::telemetry::serve_prometheus(addr)?;
-        eprintln!("serving /metrics on {addr}");
+        // Before the client starts, so its metrics are registered with this recorder.
+        let handle = actix_fluvio::telemetry::install_prometheus()?;
+        actix_rt::spawn(actix_fluvio::health::web::serve(
+            addr,
+            health.clone(),
+            handle,
+        )?);
+        eprintln!("metrics on http://{addr}/metrics, health on http://{addr}/healthz and /readyz");
     }
     let client = FluvioClient::connect(ClientConfig::default()).await?;
+    health.watch_client(&client);
     let mut config = PipelineConfig::new(cli.source, consumer_id);
     config.sink = Some(cli.sink);
     config.group = cli.group;
@@ -74,6 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
     })
     .await?;
+    health.watch_pipeline(pipeline.status());
     // Ends by itself with --exit-at-end; Ctrl-C, SIGTERM or a System stop drain it.
     let stats = pipeline
         .drain_on_shutdown(std::time::Duration::from_secs(30))

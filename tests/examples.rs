@@ -1,10 +1,12 @@
-//! The `consume` example as a user runs it, against the embedded cluster: records show up
-//! as they arrive (not once 8 KiB of output accumulated), and Ctrl-C loses nothing it
-//! printed.
+//! Examples as a user runs them, against the embedded cluster:
+//! - `consume`: records show up as they arrive (not once 8 KiB of output accumulated), and
+//!   Ctrl-C loses nothing it printed;
+//! - `pipeline --metrics-addr`: `/healthz`, `/readyz` (503 while the SC is away) and
+//!   `/metrics` answer as such, any other path is a 404.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -13,14 +15,14 @@ use std::time::{Duration, Instant};
 use actix_fluvio::producer::ProducerOptions;
 use common::embedded::cluster_with_topics;
 
-/// The consume example's binary, built with the features this test was built with.
-fn consume_example() -> PathBuf {
+/// An example's binary, built with the features this test was built with.
+fn example(name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
-        .args(["build", "--all-features", "--example", "consume"])
+        .args(["build", "--all-features", "--example", name])
         .status()
         .expect("cannot run cargo");
-    assert!(built.success(), "cannot build the consume example");
+    assert!(built.success(), "cannot build the {name} example");
     let deps = std::env::current_exe().unwrap();
     let example = deps
         .parent()
@@ -28,7 +30,7 @@ fn consume_example() -> PathBuf {
         .parent()
         .unwrap()
         .join("examples")
-        .join(format!("consume{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(example.exists(), "{} was not built", example.display());
     example
 }
@@ -36,7 +38,7 @@ fn consume_example() -> PathBuf {
 #[tokio::test]
 async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
     let (cluster, client) = cluster_with_topics(1, &[("watched", 1)]).await;
-    let mut child = Command::new(consume_example())
+    let mut child = Command::new(example("consume"))
         .arg("watched")
         .env("FLUVIO_SC_ADDR", cluster.sc_addr())
         .stdout(Stdio::piped())
@@ -113,4 +115,92 @@ async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
         burst.len()
     );
     sending.await.unwrap();
+}
+
+/// `GET path` on `addr`: the status and the body.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Poll `GET path` until it answers `status`; its body.
+async fn until_status(addr: &str, path: &str, status: u16) -> String {
+    let started = Instant::now();
+    loop {
+        let (got, body) = get(addr, path);
+        if got == status {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{path} answered {got} {body:?}, not {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_pipeline_example_serves_health_and_metrics_and_nothing_else() {
+    let (cluster, _client) = cluster_with_topics(1, &[("in", 2), ("out", 1)]).await;
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let mut child = Command::new(example("pipeline"))
+        .args([
+            "in",
+            "out",
+            "--consumer-id",
+            "example",
+            "--metrics-addr",
+            &addr,
+        ])
+        .env("FLUVIO_SC_ADDR", cluster.sc_addr())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(until_status(&addr, "/readyz", 200).await, "ok\n");
+    assert_eq!(get(&addr, "/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(get(&addr, "/nope").0, 404);
+    let (status, metrics) = get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("fluvio_"), "{metrics}");
+
+    cluster.stop_sc().await;
+    let reasons = until_status(&addr, "/readyz", 503).await;
+    assert!(reasons.contains("SC connection"), "{reasons}");
+    assert_eq!(get(&addr, "/healthz"), (200, "ok\n".to_owned()));
+    cluster.restart_sc().await.unwrap();
+    until_status(&addr, "/readyz", 200).await;
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "pipeline exited with {status}");
 }

@@ -49,7 +49,10 @@ mod prometheus;
 
 pub use names::*;
 #[cfg(feature = "prometheus")]
-pub use prometheus::{install_prometheus, prometheus_builder, serve_prometheus, PrometheusError};
+pub use prometheus::{
+    install_prometheus, prometheus_builder, serve_prometheus, spawn_upkeep, PrometheusError,
+    UPKEEP_INTERVAL,
+};
 
 /// Count an answer of API `api` (its name) that carries the server error `code`.
 pub(crate) fn count_response_error(api: &'static str, code: &crate::protocol::ErrorCode) {

@@ -38,7 +38,9 @@ pub fn prometheus_builder() -> Result<PrometheusBuilder, BuildError> {
 
 /// Install a Prometheus recorder (from [`prometheus_builder`]) as the global recorder and
 /// [`describe`] every metric; no listener: serve the handle's `render()` from your own app
-/// (the `web` feature's `health::web::configure` mounts it at `/metrics`).
+/// (the `web` feature's `health::web::configure` mounts it at `/metrics`). A background
+/// thread runs the recorder's upkeep every [`UPKEEP_INTERVAL`], so histogram samples are
+/// folded into their buckets even when nobody scrapes (memory stays flat).
 ///
 /// # Errors
 /// [`PrometheusError::RecorderInstalled`]: a recorder is installed already.
@@ -47,7 +49,26 @@ pub fn install_prometheus() -> Result<PrometheusHandle, PrometheusError> {
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder)?;
     describe();
+    spawn_upkeep(handle.clone(), UPKEEP_INTERVAL);
     Ok(handle)
+}
+
+/// How often [`install_prometheus`]'s recorder runs its upkeep (as the exporter's own
+/// listener does).
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Run `handle`'s upkeep every `interval`, on a thread of its own, for as long as the
+/// process runs: without it a recorder that nobody scrapes keeps every histogram sample.
+pub fn spawn_upkeep(handle: PrometheusHandle, interval: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("prometheus-upkeep".into())
+        .spawn(move || loop {
+            std::thread::sleep(interval);
+            handle.run_upkeep();
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the Prometheus upkeep thread: histogram samples accumulate until scraped");
+    }
 }
 
 /// Install a Prometheus recorder (from [`prometheus_builder`]) and serve `/metrics` on

@@ -35,7 +35,9 @@ fn example(name: &str) -> PathBuf {
     example
 }
 
-#[tokio::test]
+// Multi-threaded: the test waits for output lines on a blocking channel while the embedded
+// cluster serves the example.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
     let (cluster, client) = cluster_with_topics(1, &[("watched", 1)]).await;
     let mut child = Command::new(example("consume"))
@@ -57,9 +59,18 @@ async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
         stdout.read_to_string(&mut rest).unwrap();
         rest
     });
-    // Give the consumer time to connect and reach the (empty) end.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the consumer shows a first record, it streams: the next ones must show as they
+    // come.
     let producer = client.producer(ProducerOptions::default());
+    producer
+        .send("watched", None, b"ready".as_slice())
+        .await
+        .unwrap();
+    producer.flush().await.unwrap();
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(30)).unwrap(),
+        "ready\n"
+    );
     for value in ["apple", "banana", "cherry"] {
         producer
             .send("watched", None, value.as_bytes())

@@ -130,7 +130,7 @@ async fn ours_pipeline(
         config.max_in_flight = w;
     }
     let pipeline = start_pipeline(client, config, move |_| -> Worker {
-        let upper = Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper);
+        let upper = Upper::create(|_| Upper);
         if batches {
             upper.recipient::<ProcessBatch>().into()
         } else {

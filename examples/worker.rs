@@ -147,10 +147,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.commit_interval = Duration::from_millis(ms);
     }
     config.worker_timeout = p.worker_timeout_ms.map(Duration::from_millis);
-    let pipeline = start_pipeline(&client, config, |_| {
-        Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
-    })
-    .await?;
+    let pipeline =
+        start_pipeline(&client, config, |_| Upper::create(|_| Upper).recipient()).await?;
     health.watch_pipeline(pipeline.status());
     let name = match &p.group {
         Some(group) => format!("group {group}"),

@@ -86,9 +86,9 @@ fn group_config() -> GroupConfig {
     }
 }
 
-/// A group pipeline named `name` copying "source" to "sink", its worker on the current
-/// arbiter (so that freezing the arbiter's thread freezes the worker too, as a stopped
-/// process would).
+/// A group pipeline named `name` copying "source" to "sink". (Its worker runs on an arbiter
+/// the pipeline owns: freezing a process's main arbiter freezes its member, partition tasks,
+/// client and sink producer; the worker's answers wait for them.)
 async fn pipeline(client: &FluvioClient, name: &'static str, ledger: Ledger) -> PipelineHandle {
     let mut config = PipelineConfig::new("source", "unused");
     config.sink = Some("sink".into());

@@ -70,7 +70,7 @@ async fn member(client: &FluvioClient, name: &str) -> PipelineHandle {
     });
     config.commit_interval = Duration::from_millis(200);
     start_pipeline(client, config, |_| {
-        Copier::start_in_arbiter(&Arbiter::new().handle(), |_| Copier).recipient::<ProcessBatch>()
+        Copier::create(|_| Copier).recipient::<ProcessBatch>()
     })
     .await
     .unwrap()
@@ -247,7 +247,7 @@ async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_err
     config.max_restarts = 0;
     config.restart_backoff = Duration::from_millis(10);
     let failing = start_pipeline(&client, config, |_| {
-        Failing::start_in_arbiter(&Arbiter::new().handle(), |_| Failing).recipient::<ProcessBatch>()
+        Failing::create(|_| Failing).recipient::<ProcessBatch>()
     })
     .await
     .unwrap();

@@ -71,11 +71,9 @@ async fn readiness_follows_the_sc_and_liveness_stays_true() {
         }
         let mut config = PipelineConfig::new("in", "health-worker");
         config.sink = Some("out".into());
-        let pipeline = start_pipeline(&client, config, |_| {
-            Echo::start_in_arbiter(&Arbiter::new().handle(), |_| Echo).recipient()
-        })
-        .await
-        .unwrap();
+        let pipeline = start_pipeline(&client, config, |_| Echo::create(|_| Echo).recipient())
+            .await
+            .unwrap();
         let health = Health::new();
         health.watch_client(&client);
         health.watch_pipeline(pipeline.status());

@@ -275,7 +275,7 @@ async fn start(
     let fail = Arc::new(Mutex::new(fail));
     start_pipeline(client, config, move |_| {
         let fail = fail.clone();
-        FailOnce::start_in_arbiter(&Arbiter::new().handle(), |_| FailOnce { fail }).recipient()
+        FailOnce::create(|_| FailOnce { fail }).recipient()
     })
     .await
     .unwrap()

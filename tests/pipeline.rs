@@ -48,8 +48,7 @@ fn worker(
 ) -> impl Fn(usize) -> Recipient<Process> + Send + Sync {
     move |_| {
         let panic_on = panic_on.clone();
-        let arbiter = Arbiter::new();
-        Upper::start_in_arbiter(&arbiter.handle(), move |_| Upper { panic_on }).recipient()
+        Upper::create(move |_| Upper { panic_on }).recipient()
     }
 }
 
@@ -280,8 +279,7 @@ async fn a_partition_that_fails_for_good_stops_the_whole_pipeline() {
         config.restart_backoff = Duration::from_millis(10);
         // Continuous: partition 0 alone would run forever.
         let pipeline = start_pipeline(&client, config, |_| {
-            FailsPartitionOne::start_in_arbiter(&Arbiter::new().handle(), |_| FailsPartitionOne)
-                .recipient()
+            FailsPartitionOne::create(|_| FailsPartitionOne).recipient()
         })
         .await
         .unwrap();
@@ -325,11 +323,9 @@ async fn records_reach_a_shared_worker_and_the_sink_in_partition_order() {
         config.sink = Some("sink".into());
         config.workers = 1;
         config.exit_at_end = true;
-        let pipeline = start_pipeline(&client, config, |_| {
-            Tagger::start_in_arbiter(&Arbiter::new().handle(), |_| Tagger).recipient()
-        })
-        .await
-        .unwrap();
+        let pipeline = start_pipeline(&client, config, |_| Tagger::create(|_| Tagger).recipient())
+            .await
+            .unwrap();
         let stats = pipeline.wait().await.unwrap();
         assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 3000);
         let sink = read_values(&client, "sink", 1).await;
@@ -385,7 +381,7 @@ async fn an_idle_pipeline_commits_on_the_interval() {
 async fn a_pipeline_can_read_one_partition() {
     tokio::time::timeout(Duration::from_secs(60), async {
         let (_cluster, client) = setup(2, 200).await;
-        let tagger = |_| Tagger::start_in_arbiter(&Arbiter::new().handle(), |_| Tagger).recipient();
+        let tagger = |_| Tagger::create(|_| Tagger).recipient();
         let mut config = PipelineConfig::new("source", "one");
         config.sink = Some("sink".into());
         config.partition = Some(5);
@@ -451,11 +447,7 @@ async fn a_worker_shared_by_partitions_is_restarted_once_per_failure() {
         let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let pipeline = start_pipeline(&client, config, move |_| {
             let handled = handled.clone();
-            PanicsOnce::start_in_arbiter(&Arbiter::new().handle(), move |_| PanicsOnce {
-                handled,
-                at: 10,
-            })
-            .recipient()
+            PanicsOnce::create(move |_| PanicsOnce { handled, at: 10 }).recipient()
         })
         .await
         .unwrap();
@@ -506,8 +498,7 @@ async fn a_worker_that_does_not_answer_in_time_is_restarted() {
         let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let pipeline = start_pipeline(&client, config, move |_| {
             let hung = hung.clone();
-            HangsOnce::start_in_arbiter(&Arbiter::new().handle(), move |_| HangsOnce { hung })
-                .recipient()
+            HangsOnce::create(move |_| HangsOnce { hung }).recipient()
         })
         .await
         .unwrap();
@@ -545,11 +536,9 @@ async fn a_drain_finishes_the_records_already_handed_to_the_worker() {
         let (_cluster, client) = setup(1, 100).await;
         let mut config = PipelineConfig::new("source", "finisher");
         config.sink = Some("sink".into());
-        let pipeline = start_pipeline(&client, config, |_| {
-            Slow::start_in_arbiter(&Arbiter::new().handle(), |_| Slow).recipient()
-        })
-        .await
-        .unwrap();
+        let pipeline = start_pipeline(&client, config, |_| Slow::create(|_| Slow).recipient())
+            .await
+            .unwrap();
         while pipeline
             .stats()
             .acked

@@ -148,8 +148,7 @@ async fn batches_keep_each_partitions_order_and_a_failed_batch_comes_again() {
                     fail_on: fail_on.clone(),
                     seen_at_failure: seen.clone(),
                 };
-                Tagger::start_in_arbiter(&Arbiter::new().handle(), |_| tagger)
-                    .recipient::<ProcessBatch>()
+                Tagger::create(|_| tagger).recipient::<ProcessBatch>()
             }
         };
         let stats = start_pipeline(&client, config, worker)
@@ -225,8 +224,7 @@ async fn a_drain_finishes_the_batches_in_flight_and_commits_what_they_acknowledg
         config.commit_every = 1_000_000;
         config.commit_interval = Duration::from_secs(3600);
         let pipeline = start_pipeline(&client, config, |_| {
-            SlowBatches::start_in_arbiter(&Arbiter::new().handle(), |_| SlowBatches)
-                .recipient::<ProcessBatch>()
+            SlowBatches::create(|_| SlowBatches).recipient::<ProcessBatch>()
         })
         .await
         .unwrap();
@@ -282,8 +280,7 @@ async fn outputs_go_to_the_sink_partition_they_name_and_options_pass_through() {
         config.consumer.offset = actix_fluvio::consumer::Offset::Absolute(30);
         config.producer.partitioner = actix_fluvio::producer::PartitionerKind::Specific(0);
         start_pipeline(&client, config, |_| {
-            Router::start_in_arbiter(&Arbiter::new().handle(), |_| Router)
-                .recipient::<ProcessBatch>()
+            Router::create(|_| Router).recipient::<ProcessBatch>()
         })
         .await
         .unwrap()
@@ -331,8 +328,7 @@ async fn the_bytes_in_flight_stay_within_max_in_flight_bytes_and_one_frame() {
         config.max_in_flight_bytes = BOUND;
         config.consumer.max_bytes = FRAME;
         let stats = start_pipeline(&client, config, |_| {
-            SlowBatches::start_in_arbiter(&Arbiter::new().handle(), |_| SlowBatches)
-                .recipient::<ProcessBatch>()
+            SlowBatches::create(|_| SlowBatches).recipient::<ProcessBatch>()
         })
         .await
         .unwrap()

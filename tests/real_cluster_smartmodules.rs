@@ -845,8 +845,7 @@ async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() 
         // stream waits for it.)
         let started = Instant::now();
         let pipeline = start_pipeline(&scope.client, config.clone(), |_| {
-            actix::Actor::start_in_arbiter(&actix::Arbiter::new().handle(), |_| Tag)
-                .recipient::<ProcessBatch>()
+            actix::Actor::create(|_| Tag).recipient::<ProcessBatch>()
         })
         .await
         .expect("pipeline");

@@ -50,7 +50,7 @@
 //! let mut config = actix_fluvio::pipeline::PipelineConfig::new("orders", "orders-upper");
 //! config.sink = Some("orders-upper".into());
 //! let pipeline = actix_fluvio::pipeline::start_pipeline(&client, config, |_| {
-//!     Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient::<ProcessBatch>()
+//!     Upper::create(|_| Upper).recipient::<ProcessBatch>()
 //! })
 //! .await
 //! .unwrap();
@@ -118,6 +118,7 @@ mod status;
 mod tracker;
 mod units;
 mod worker;
+mod workers;
 
 pub use config::PipelineConfig;
 pub use run::{start_pipeline, PipelineError, PipelineHandle, PipelineStats};

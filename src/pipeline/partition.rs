@@ -18,10 +18,11 @@ use sink::{acknowledged, send_outputs, Sent};
 
 use super::config::PipelineConfig;
 use super::partition_metrics::PartitionMetrics;
-use super::run::{PipelineError, PipelineStats, Workers};
+use super::run::{PipelineError, PipelineStats};
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
 use super::worker::{Answer, PartitionEvent, Worker};
+use super::workers::Workers;
 use crate::cluster::FluvioClient;
 use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions};
 use crate::group::Fence;
@@ -127,7 +128,7 @@ impl PartitionTask {
         let commit_timer = tokio::time::sleep(self.config.commit_interval);
         tokio::pin!(commit_timer);
         let mut commit_due = false;
-        let worker_index = self.partition as usize % self.workers.slots.len();
+        let worker_index = self.partition as usize % self.workers.len();
         let window = self.config.max_in_flight.max(1);
         let worker_kind = self.worker(worker_index).0.kind;
         self.worker(worker_index)
@@ -343,9 +344,7 @@ impl PartitionTask {
     /// message past a full mailbox, so sends never wait and stay in order; `max_in_flight`
     /// bounds them.)
     fn worker(&self, index: usize) -> (Worker, u64) {
-        let slot = self.workers.slots[index]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let slot = self.workers.slot(index);
         (slot.recipient.clone(), slot.generation)
     }
 
@@ -363,9 +362,7 @@ impl PartitionTask {
             return Ok(Session::Finished);
         }
         {
-            let mut slot = self.workers.slots[worker]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut slot = self.workers.slot(worker);
             if slot.generation == generation {
                 let restarts = slot
                     .failures
@@ -378,8 +375,10 @@ impl PartitionTask {
                         last: failure,
                     });
                 }
-                slot.recipient = (self.workers.factory)(worker);
-                slot.generation += 1;
+                // On a new arbiter; the failed worker's is stopped.
+                self.workers
+                    .replace(&mut slot, worker)
+                    .map_err(PipelineError::Task)?;
                 self.stats.restarts.fetch_add(1, Ordering::Relaxed);
                 self.metrics.restarted(worker);
             } else {

@@ -10,16 +10,16 @@
 //! ```
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::config::PipelineConfig;
 use super::partition::PartitionTask;
 use super::partition_metrics::PartitionMetrics;
-use super::restarts::Failures;
 use super::status::{PipelineState, PipelineStatus};
 use super::worker::Worker;
+use super::workers::{Factory, Workers};
 use crate::cluster::{ClientError, FluvioClient};
 use crate::consumer::ConsumerError;
 use crate::group::GroupError;
@@ -72,24 +72,11 @@ pub struct PipelineStats {
     pub peak_in_flight_bytes: AtomicU64,
 }
 
-type Factory = Arc<dyn Fn(usize) -> Worker + Send + Sync>;
-
-pub(crate) struct Workers {
-    pub(crate) factory: Factory,
-    pub(crate) slots: Vec<Mutex<Slot>>,
-}
-
-/// One worker: its current actor, which incarnation that is, and its recent failures.
-pub(crate) struct Slot {
-    pub(crate) recipient: Worker,
-    pub(crate) generation: u64,
-    pub(crate) failures: Failures,
-}
-
 /// A running pipeline. When one partition fails for good (too many worker restarts, a sink or
 /// source error), the others drain and the pipeline stops with that error.
 #[derive(Debug)]
 pub struct PipelineHandle {
+    workers: Arc<Workers>,
     stop: Arc<watch::Sender<bool>>,
     /// Test hook: cuts a group pipeline's member off the cluster (see `cut_off_group`).
     cut_off: tokio::sync::mpsc::UnboundedSender<std::time::Duration>,
@@ -100,12 +87,14 @@ pub struct PipelineHandle {
     status: PipelineStatus,
 }
 
-/// Start a pipeline: `worker(i)` starts worker `i` and returns its recipient, of
-/// [`Process`](super::Process) (records one by one) or of
-/// [`ProcessBatch`](super::ProcessBatch) (a partition's records in batches); it is called
-/// again to restart the worker and must return the same kind each time. Start each worker
-/// on an arbiter of its own (`actix::Arbiter::new()`), so that a panic takes down only that
-/// worker.
+/// Start a pipeline: `worker(i)` starts worker `i` on the current arbiter (`Actor::start`)
+/// and returns its recipient, of [`Process`](super::Process) (records one by one) or of
+/// [`ProcessBatch`](super::ProcessBatch) (a partition's records in batches), or a
+/// [`Worker`](super::Worker) built from one. The pipeline calls it on an arbiter (a thread)
+/// of its own for each worker, so that a panic takes down only that worker; it calls it
+/// again, on a new arbiter, to restart a failed worker (stopping the old arbiter), and must
+/// get the same kind each time; every worker's arbiter stops when the pipeline ends. (An
+/// actor the factory starts on an arbiter of its own making is not stopped with it.)
 ///
 /// With [`PipelineConfig::group`] set, the pipeline joins that group first and runs the
 /// partitions the group assigns to it (see the field).
@@ -141,18 +130,8 @@ where
         None => None,
     };
     let factory: Factory = Arc::new(move |i| worker(i).into());
-    let workers = Arc::new(Workers {
-        slots: (0..config.workers.max(1))
-            .map(|i| {
-                Mutex::new(Slot {
-                    recipient: factory(i),
-                    generation: 0,
-                    failures: Failures::default(),
-                })
-            })
-            .collect(),
-        factory,
-    });
+    let shared_workers =
+        Arc::new(Workers::start(factory, config.workers.max(1)).map_err(PipelineError::Task)?);
     let producer = config
         .sink
         .as_ref()
@@ -171,7 +150,7 @@ where
         fence: member.as_ref().map(|m| m.fence()),
         client: client.clone(),
         config: Arc::new(config),
-        workers,
+        workers: shared_workers.clone(),
         producer: producer.clone(),
         stats: stats.clone(),
         status: status.clone(),
@@ -202,6 +181,7 @@ where
             .collect(),
     };
     Ok(PipelineHandle {
+        workers: shared_workers,
         stop,
         cut_off,
         tasks,
@@ -228,11 +208,8 @@ pub(crate) struct Shared {
 impl Shared {
     /// The worker that runs `partition` now.
     pub(crate) fn worker_for(&self, partition: u32) -> Worker {
-        let slots = &self.workers.slots;
-        let slot = slots[partition as usize % slots.len()]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        slot.recipient.clone()
+        let index = partition as usize % self.workers.len();
+        self.workers.slot(index).recipient.clone()
     }
 
     /// The task of `partition`, stopping (draining) when `stop` turns true.
@@ -347,6 +324,7 @@ impl PipelineHandle {
         for task in &self.tasks {
             task.abort();
         }
+        self.workers.stop();
         self.status.set_state(PipelineState::Stopped);
     }
 
@@ -366,6 +344,7 @@ impl PipelineHandle {
 
     async fn finish(mut self) -> Result<Arc<PipelineStats>, PipelineError> {
         self.join_tasks().await;
+        self.workers.stop();
         let closed = match self.producer.take() {
             Some(producer) => producer.close().await,
             None => Ok(()),

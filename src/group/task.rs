@@ -175,6 +175,9 @@ impl MemberTask {
             count,
         })
         .await?;
+        // Acknowledged once every replica has it: a new replicated log can take seconds to
+        // get there, and the lease of a join read back that late would be over at once.
+        self.producer.flush().await?;
         self.join().await?;
         let mut tick = tokio::time::Instant::now();
         loop {

@@ -71,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.group = cli.group;
     config.exit_at_end = cli.exit_at_end;
     let pipeline = start_pipeline(&client, config, |_| {
-        Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper).recipient()
+        Upper::start_in_arbiter(&Arbiter::new().handle(), |_| Upper::default()).recipient()
     })
     .await?;
     // Ends by itself with --exit-at-end; Ctrl-C, SIGTERM or a System stop drain it.

@@ -1,0 +1,386 @@
+//! Consumer groups through faults on a real Fluvio cluster (issue 20), with the `worker`
+//! example as users run it: three worker processes in group `copiers` copy a 6-partition
+//! source to a sink; each output is keyed with the worker that wrote it (the example's
+//! `tag`). The source's numbered records are written by the official `fluvio` CLI: a
+//! backlog, then 10,000 records a second while the workers run (one `fluvio produce -f`
+//! of the records due every 250 ms).
+//!
+//! - `a_paused_member_writes_and_commits_nothing_after_its_expiry`: one worker SIGSTOPped
+//!   for 25 s then resumed. No committed offset ever goes back (sampled every 100 ms), no
+//!   output of the paused worker is written between its expiry and its rejoin, every record
+//!   reaches the sink, and duplicates stay within what it processed after its last commit
+//!   and under 2 % of the records.
+//!
+//! Each test starts its own cluster (SC and 3 SPUs on free loopback ports) from
+//! `FLUVIO_RUN` (the CLI is the `fluvio` beside it, or `FLUVIO_CLI`), and is ignored by a
+//! plain `cargo test`: run them with `FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test
+//! --all-features --test real_cluster_group_faults -- --ignored --nocapture --test-threads=1`.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::group::{describe_group, GroupDescription, GroupRecord};
+
+use common::group_watch::{
+    coordination_log, decreases, read_all, read_outputs, records_in, report, sample_commits,
+    until_all_committed, watch_group, Output, Stored,
+};
+use common::group_workers::{
+    now_ms, value, worker_example, Copying, Flow, FluvioCli, Worker, GROUP,
+};
+use common::local_cluster::{fluvio_run, LocalCluster};
+
+const SOURCE: &str = "numbers";
+const SINK: &str = "numbers-copied";
+const PARTITIONS: u32 = 6;
+const SINK_PARTITIONS: u32 = 3;
+/// Written by the CLI before the workers start.
+const BACKLOG: usize = 20_000;
+/// Records a second while the workers run.
+const RATE: usize = 10_000;
+/// The group's session timeout (`GroupConfig`'s default, the worker's).
+const SESSION: Duration = Duration::from_secs(10);
+const COMMIT_EVERY: usize = 1_000;
+const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
+
+fn copying() -> Copying {
+    Copying {
+        source: SOURCE.into(),
+        sink: SINK.into(),
+        commit_every: COMMIT_EVERY,
+        commit_interval: COMMIT_INTERVAL,
+    }
+}
+
+/// A cluster with the source and sink topics, the CLI, and the worker example.
+struct Setup {
+    cluster: LocalCluster,
+    client: FluvioClient,
+    cli: FluvioCli,
+    example: std::path::PathBuf,
+}
+
+async fn setup() -> Setup {
+    let bin = fluvio_run();
+    let example = worker_example();
+    let cluster = LocalCluster::start(bin.clone(), 3).await;
+    let client = cluster.client().await;
+    let admin = client.admin();
+    admin
+        .create_topic(SOURCE, TopicConfig::new(PARTITIONS))
+        .await
+        .unwrap();
+    admin
+        .create_topic(SINK, TopicConfig::new(SINK_PARTITIONS))
+        .await
+        .unwrap();
+    let cli = FluvioCli::new(&cluster, &bin);
+    Setup {
+        cluster,
+        client,
+        cli,
+        example,
+    }
+}
+
+impl Setup {
+    /// The CLI writes records `range` (blocking: off the runtime's thread).
+    async fn cli_writes(&self, range: std::ops::Range<usize>) {
+        let n = range.len();
+        let took = tokio::task::block_in_place(|| self.cli.produce(SOURCE, range));
+        report(
+            &self.cluster,
+            &format!(
+                "the fluvio CLI wrote {n} records in {took:?} ({:.0} records/s)",
+                n as f64 / took.as_secs_f64()
+            ),
+        );
+    }
+
+    fn start(&self, name: &str) -> Worker {
+        Worker::start(&self.example, &self.cluster, name, &copying())
+    }
+}
+
+/// The group's view once every partition is owned by `live` workers (each owning some),
+/// none is being released and they are its only members; within `timeout`.
+async fn settled_on(
+    client: &FluvioClient,
+    live: &[&Worker],
+    timeout: Duration,
+) -> GroupDescription {
+    let started = Instant::now();
+    loop {
+        if let Ok(g) = describe_group(client, GROUP).await {
+            let owned: usize = live.iter().map(|w| w.owns(&g).len()).sum();
+            if owned == PARTITIONS as usize
+                && g.releasing.is_empty()
+                && g.members.len() == live.len()
+                && live.iter().all(|w| !w.owns(&g).is_empty())
+            {
+                return g;
+            }
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "the group did not settle on {:?} within {timeout:?}: {:?}",
+            live.iter().map(|w| &w.name).collect::<Vec<_>>(),
+            describe_group(client, GROUP).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Source records and sink outputs compared: copies of each source record.
+struct Copies {
+    /// Source records (their high watermarks' sum).
+    records: usize,
+    /// Sink outputs.
+    outputs: usize,
+    /// Source values with no copy in the sink (a few).
+    missing: Vec<String>,
+    /// Sink values that are no source record's (a few).
+    strangers: Vec<String>,
+    /// Copies beyond the first, summed.
+    duplicates: usize,
+}
+
+/// Every source record read (their count checked against the high watermarks) and the sink
+/// compared with them.
+async fn compare(client: &FluvioClient, source: &[Stored], outputs: &[Output]) -> Copies {
+    let records = records_in(client, SOURCE, PARTITIONS).await as usize;
+    assert_eq!(
+        source.len(),
+        records,
+        "source records read vs high watermarks"
+    );
+    let mut copies: HashMap<String, usize> = source
+        .iter()
+        .map(|r| (String::from_utf8_lossy(&r.value).to_uppercase(), 0))
+        .collect();
+    assert_eq!(copies.len(), records, "source values are distinct");
+    let mut strangers = Vec::new();
+    for o in outputs {
+        match copies.get_mut(&o.value) {
+            Some(n) => *n += 1,
+            None => strangers.push(o.value.clone()),
+        }
+    }
+    let mut missing: Vec<String> = copies
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(v, _)| v.clone())
+        .collect();
+    missing.sort();
+    missing.truncate(5);
+    strangers.truncate(5);
+    Copies {
+        records,
+        outputs: outputs.len(),
+        missing,
+        strangers,
+        duplicates: copies.values().map(|n| n.saturating_sub(1)).sum(),
+    }
+}
+
+/// The first sample at or after `from` for which `check` holds: its time.
+fn first_when<T>(samples: &[(i64, T)], from: i64, check: impl Fn(&T) -> bool) -> Option<i64> {
+    samples
+        .iter()
+        .find(|(at, s)| *at >= from && check(s))
+        .map(|(at, _)| *at)
+}
+
+/// The longest time between two samples.
+fn longest_gap<T>(samples: &[(i64, T)]) -> Duration {
+    let gap = samples.windows(2).map(|w| w[1].0 - w[0].0).max();
+    Duration::from_millis(gap.unwrap_or(i64::MAX).max(0) as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_group_faults -- --ignored --nocapture --test-threads=1"]
+async fn a_paused_member_writes_and_commits_nothing_after_its_expiry() {
+    const PAUSE: Duration = Duration::from_secs(25);
+    let s = setup().await;
+    let (cluster, client) = (&s.cluster, &s.client);
+    s.cli_writes(0..BACKLOG).await;
+    let commits = sample_commits(client, SOURCE);
+    let views = watch_group(client);
+    let mut workers: Vec<Worker> = ["w1", "w2", "w3"].iter().map(|n| s.start(n)).collect();
+    let live: Vec<&Worker> = workers.iter().collect();
+    settled_on(client, &live, Duration::from_secs(60)).await;
+    let flow = Flow::cli(&s.cli, SOURCE, BACKLOG, RATE);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let before = describe_group(client, GROUP).await.unwrap();
+    let paused = &workers[0];
+    let held = paused.owns(&before);
+    assert!(!held.is_empty(), "{} owns nothing: {before:?}", paused.name);
+    let incarnation = before
+        .members
+        .iter()
+        .find(|m| paused.is(&m.id))
+        .cloned()
+        .expect("the paused worker is a member");
+    let paused_at = now_ms();
+    paused.signal("STOP");
+    tokio::time::sleep(PAUSE).await;
+    paused.signal("CONT");
+    let resumed_at = now_ms();
+    report(
+        cluster,
+        &format!(
+            "{} ({incarnation}) paused for {PAUSE:?} holding {held:?}, {} records written",
+            paused.name,
+            flow.written.load(std::sync::atomic::Ordering::Relaxed)
+        ),
+    );
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let end = flow.stop().await;
+    until_all_committed(client, SOURCE, PARTITIONS, Duration::from_secs(120)).await;
+    let live: Vec<&Worker> = workers.iter().collect();
+    settled_on(client, &live, 2 * SESSION).await;
+    for w in workers.drain(..) {
+        w.stop(&cluster.dir).await;
+    }
+    let commits = commits.stop().await;
+    let views = views.stop().await;
+
+    let source = read_all(client, SOURCE, PARTITIONS).await;
+    let outputs = read_outputs(client, SINK, SINK_PARTITIONS).await;
+    let log = coordination_log(client).await;
+    let copies = compare(client, &source, &outputs).await;
+    let name = incarnation.id.split('-').next().unwrap().to_owned();
+    let is_paused = |id: &str| id.starts_with(&format!("{name}-"));
+
+    // When the others expired it (their log's record, and our poll of the view), and when it
+    // joined again (a new incarnation's join record).
+    let expired_logged = log.iter().find_map(|(ts, r)| match r {
+        GroupRecord::Expire { member, .. } if *member == incarnation => Some(*ts),
+        _ => None,
+    });
+    let expired_seen = first_when(&views, paused_at, |g| {
+        !g.members.iter().any(|m| is_paused(&m.id))
+    })
+    .expect("the paused member never left the group's view");
+    let rejoined = log.iter().find_map(|(ts, r)| match r {
+        GroupRecord::Join { member } if is_paused(&member.id) && *ts > paused_at => Some(*ts),
+        _ => None,
+    });
+    // Its outputs written while it was no member.
+    let stale: Vec<&Output> = outputs
+        .iter()
+        .filter(|o| o.tag == name && o.timestamp >= expired_seen)
+        .filter(|o| rejoined.is_none_or(|j| o.timestamp < j))
+        .collect();
+
+    // What it had committed when it was expired, and what it copied past that.
+    let commit_samples: Vec<(i64, BTreeMap<u32, i64>)> =
+        commits.iter().map(|c| (c.at, c.offsets.clone())).collect();
+    let cut = expired_logged.unwrap_or(expired_seen);
+    let last_commit: BTreeMap<u32, i64> = commit_samples
+        .iter()
+        .rev()
+        .find(|(at, _)| *at < cut)
+        .map(|(_, o)| {
+            held.iter()
+                .map(|p| (*p, o.get(p).copied().unwrap_or(-1)))
+                .collect()
+        })
+        .expect("a commit sample before the expiry");
+    let taken_over = first_when(&commit_samples, cut, |o| {
+        last_commit
+            .iter()
+            .all(|(p, c)| o.get(p).is_some_and(|now| now > c))
+    });
+    let by_paused: std::collections::HashSet<&str> = outputs
+        .iter()
+        .filter(|o| o.tag == name && rejoined.is_none_or(|j| o.timestamp < j))
+        .map(|o| o.value.as_str())
+        .collect();
+    let after_commit = source
+        .iter()
+        .filter(|r| last_commit.get(&r.partition).is_some_and(|c| r.offset > *c))
+        .filter(|r| {
+            let v = String::from_utf8_lossy(&r.value).to_uppercase();
+            by_paused.contains(v.as_str())
+        })
+        .count();
+    let went_back = decreases(&commits);
+    let gap = longest_gap(&commit_samples);
+
+    let since = |t: i64| Duration::from_millis((t - paused_at).max(0) as u64);
+    report(
+        cluster,
+        &format!(
+            "paused member: {} records ({} written live, up to {}), {} outputs, {} duplicates \
+             ({:.2} %); it processed {after_commit} records after its last commit {last_commit:?}; \
+             pause {PAUSE:?}; expiry logged {:?} and seen {:?} after the pause; partitions \
+             committed again {:?} after it; rejoined {:?} after the resume; {} outputs written \
+             while expired; {} committed offsets went back{} ({} samples, at most {gap:?} apart)",
+            copies.records,
+            end - BACKLOG,
+            value(end - 1),
+            copies.outputs,
+            copies.duplicates,
+            100.0 * copies.duplicates as f64 / copies.records as f64,
+            expired_logged.map(since),
+            since(expired_seen),
+            taken_over.map(since),
+            rejoined.map(|j| Duration::from_millis((j - resumed_at).max(0) as u64)),
+            stale.len(),
+            went_back.len(),
+            went_back
+                .first()
+                .map(|d| format!(
+                    " (first: partition {} from {} to {}, {:?} after the pause)",
+                    d.partition,
+                    d.from,
+                    d.to,
+                    since(d.at)
+                ))
+                .unwrap_or_default(),
+            commits.len(),
+        ),
+    );
+    assert!(
+        gap < Duration::from_secs(1),
+        "the committed offsets went unsampled for {gap:?}"
+    );
+    assert!(
+        went_back.is_empty(),
+        "committed offsets went back: {went_back:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "{} outputs of {name} written between its expiry and its rejoin, e.g. {:?}",
+        stale.len(),
+        stale.first()
+    );
+    assert!(
+        copies.missing.is_empty(),
+        "records lost, e.g. {:?}",
+        copies.missing
+    );
+    assert!(
+        copies.strangers.is_empty(),
+        "outputs of no source record: {:?}",
+        copies.strangers
+    );
+    assert!(
+        copies.duplicates <= after_commit,
+        "{} duplicates, more than the {after_commit} records the paused member processed \
+         after its last commit",
+        copies.duplicates
+    );
+    assert!(
+        copies.duplicates * 50 < copies.records,
+        "{} duplicates of {} records: 2 % or more",
+        copies.duplicates,
+        copies.records
+    );
+}

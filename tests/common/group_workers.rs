@@ -3,6 +3,7 @@
 //! `fluvio` CLI, or by our producer, at a steady rate. What the tests read back is in
 //! `group_watch.rs`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -211,6 +212,22 @@ impl FluvioCli {
         }
     }
 
+    /// The CLI with its home and its output appended to `cli.log`.
+    fn command(&self) -> Command {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.logs)
+            .unwrap();
+        let mut command = Command::new(&self.bin);
+        command
+            .env("HOME", &self.home)
+            .env_remove("FLV_PROFILE_PATH")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        command
+    }
+
     /// `fluvio produce TOPIC --key-separator : -f FILE` with records `first..end`
     /// (`kI:VALUE`), which waits for every record's acknowledgement; its run time.
     pub fn produce(&self, topic: &str, records: std::ops::Range<usize>) -> Duration {
@@ -220,20 +237,12 @@ impl FluvioCli {
             lines.push_str(&format!("k{i}:{}\n", value(i)));
         }
         std::fs::write(&file, lines).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.logs)
-            .unwrap();
         let started = Instant::now();
-        let status = Command::new(&self.bin)
+        let status = self
+            .command()
             .args(["produce", topic, "--key-separator", ":", "-f"])
             .arg(&file)
-            .env("HOME", &self.home)
-            .env_remove("FLV_PROFILE_PATH")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
             .status()
             .expect("cannot run the fluvio CLI");
         assert!(
@@ -272,17 +281,51 @@ impl Flow {
     }
 
     /// The official CLI writes `rate` records a second to `topic`, numbered from `first`:
-    /// one `fluvio produce -f` of the records due every 250 ms.
+    /// one `fluvio produce` reading the lines (`kI:VALUE`) from its stdin as they come due,
+    /// every 10 ms. It does not wait for each record's acknowledgement (at-most-once: the
+    /// stdin mode waits for each line's otherwise, a few hundred records a second), so the
+    /// count of records written is the source's high watermarks, not `written` (the lines
+    /// handed to it); it flushes and exits when its stdin closes.
     pub fn cli(cli: &FluvioCli, topic: &str, first: usize, rate: usize) -> Self {
-        let (cli, topic) = (cli.clone(), topic.to_owned());
-        Self::paced(first, rate, Duration::from_millis(250), move |range| {
-            let (cli, topic) = (cli.clone(), topic.clone());
-            async move {
-                tokio::task::spawn_blocking(move || cli.produce(&topic, range))
-                    .await
-                    .unwrap();
+        let mut child = cli
+            .command()
+            .args(["produce", topic, "--key-separator", ":"])
+            .args(["--delivery-semantic", "at-most-once", "--linger", "10ms"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("cannot run the fluvio CLI");
+        let mut stdin = child.stdin.take().unwrap();
+        let written = Arc::new(AtomicUsize::new(first));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (counter, stopping, logs) = (written.clone(), stop.clone(), cli.logs.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let mut next = first;
+            while !stopping.load(Ordering::Relaxed) {
+                let due = first + (started.elapsed().as_secs_f64() * rate as f64) as usize;
+                let mut lines = String::with_capacity((due - next) * 18);
+                for i in next..due {
+                    lines.push_str(&format!("k{i}:{}\n", value(i)));
+                }
+                stdin.write_all(lines.as_bytes()).unwrap();
+                stdin.flush().unwrap();
+                next = due;
+                counter.store(next, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
             }
-        })
+            drop(stdin);
+            let status = child.wait().unwrap();
+            assert!(
+                status.success(),
+                "fluvio produce exited with {status}; output in {}",
+                logs.display()
+            );
+        });
+        Self {
+            written,
+            stop,
+            task,
+        }
     }
 
     /// Write the records due at `rate` from `first` with `write` every `every` (whatever

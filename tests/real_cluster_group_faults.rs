@@ -11,6 +11,15 @@
 //!   reaches the sink, and duplicates stay within what it processed after its last commit
 //!   and under 2 % of the records. (On fc9ffab, before the fences, the resumed worker
 //!   commits its old position: two offsets went back by some 41,000 records.)
+//! - `a_member_joins_a_ten_million_record_log_as_fast_as_a_short_one`: one worker runs
+//!   while our producer appends 10,000,000 heartbeats of departed members to the
+//!   coordination log (never more than 200,000 ahead of the worker's snapshot point, so it
+//!   keeps its lease); a member started then writes its first output within 2 s, and within
+//!   1 s of one that joined the same group's short log.
+//!
+//! (Above 400 lines on purpose: the scenarios of issue 20 are one suite, sharing the
+//! cluster setup, the source-to-sink comparison and the group's checks; the processes, the
+//! CLI and the samplers are in `tests/common/group_workers.rs` and `group_watch.rs`.)
 //!
 //! Each test starts its own cluster (SC and 3 SPUs on free loopback ports) from
 //! `FLUVIO_RUN` (the CLI is the `fluvio` beside it, or `FLUVIO_CLI`), and is ignored by a
@@ -24,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
-use actix_fluvio::group::{describe_group, GroupDescription, GroupRecord};
+use actix_fluvio::consumer::Offset;
+use actix_fluvio::group::{coordination_topic, describe_group, GroupDescription, GroupRecord};
+use actix_fluvio::producer::ProducerOptions;
 
 use common::group_watch::{
     coordination_log, decreases, read_all, read_outputs, records_in, report, sample_commits,
@@ -291,7 +302,7 @@ async fn a_paused_member_writes_and_commits_nothing_after_its_expiry() {
 
     let source = read_all(client, SOURCE, PARTITIONS).await;
     let outputs = read_outputs(client, SINK, SINK_PARTITIONS).await;
-    let log = coordination_log(client).await;
+    let log = coordination_log(client, Offset::Beginning).await;
     let copies = compare(client, &source, &outputs).await;
     let name = incarnation.id.split('-').next().unwrap().to_owned();
     let is_paused = |id: &str| id.starts_with(&format!("{name}-"));
@@ -423,5 +434,191 @@ async fn a_paused_member_writes_and_commits_nothing_after_its_expiry() {
         "{} duplicates of {} records: 2 % or more",
         copies.duplicates,
         copies.records
+    );
+}
+
+/// The offset of the group's latest snapshot point on its coordination log (consumer
+/// `GROUP-snapshot`), if one is stored.
+async fn snapshot_point(client: &FluvioClient) -> Option<i64> {
+    let consumer = format!("{GROUP}-snapshot");
+    let log = coordination_topic(GROUP);
+    client
+        .admin()
+        .list_consumer_offsets()
+        .await
+        .ok()?
+        .into_iter()
+        .find(|o| o.consumer_id == consumer && o.replica_id.topic == log)
+        .map(|o| o.offset)
+}
+
+/// The end (high watermark) of the coordination log.
+async fn log_end(client: &FluvioClient) -> i64 {
+    client
+        .partition_offsets(&coordination_topic(GROUP), 0)
+        .await
+        .unwrap()
+        .1
+}
+
+/// Append `records` heartbeats of departed members (`v1 heartbeat ghost-N 1 SEQ`) to the
+/// coordination log with our producer, never more than `lead` records past the group's
+/// snapshot point (its members read them as they come); how long it took.
+async fn write_history(client: &FluvioClient, records: usize, lead: i64) -> Duration {
+    const BATCH: usize = 100_000;
+    let producer = client.producer(ProducerOptions {
+        batch_size: 512 * 1024,
+        ..ProducerOptions::default()
+    });
+    let log = coordination_topic(GROUP);
+    let started = Instant::now();
+    let mut written = 0;
+    while written < records {
+        let point = snapshot_point(client).await.unwrap_or(-1);
+        if log_end(client).await - point > lead {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let n = BATCH.min(records - written);
+        let ghosts = (written..written + n).map(|i| {
+            (
+                None::<Vec<u8>>,
+                format!("v1 heartbeat ghost-{} 1 {}", i % 100, i / 100 + 1),
+            )
+        });
+        producer.send_batch(&log, ghosts).await.unwrap();
+        written += n;
+        if written % 1_000_000 == 0 {
+            println!(
+                "history: {written} written after {:?}; log end {}, snapshot point {point}",
+                started.elapsed(),
+                log_end(client).await
+            );
+        }
+    }
+    started.elapsed()
+}
+
+/// When `worker`'s first output was written (its producer's timestamp), after `started`.
+fn first_output(outputs: &[Output], worker: &str, started: i64) -> Option<Duration> {
+    outputs
+        .iter()
+        .filter(|o| o.tag == worker)
+        .map(|o| o.timestamp)
+        .min()
+        .map(|t| Duration::from_millis((t - started).max(0) as u64))
+}
+
+/// When `worker` joined (the timestamp of its join record in `log`), after `started`.
+fn joined(log: &[(i64, GroupRecord)], worker: &str, started: i64) -> Option<Duration> {
+    log.iter().find_map(|(ts, r)| match r {
+        GroupRecord::Join { member } if member.id.starts_with(&format!("{worker}-")) => {
+            Some(Duration::from_millis((ts - started).max(0) as u64))
+        }
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_group_faults -- --ignored --nocapture --test-threads=1"]
+async fn a_member_joins_a_ten_million_record_log_as_fast_as_a_short_one() {
+    const HISTORY: usize = 10_000_000;
+    /// Records a second while the group runs (the history's writer and reader need the rest).
+    const FLOW: usize = 2_000;
+    let s = setup().await;
+    let (cluster, client) = (&s.cluster, &s.client);
+    s.cli_writes(0..BACKLOG).await;
+    let w1 = s.start("w1");
+    settled_on(client, &[&w1], Duration::from_secs(60)).await;
+    let flow = Flow::cli(&s.cli, SOURCE, BACKLOG, FLOW);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // A member joins the group's short log, and leaves.
+    let short = log_end(client).await;
+    let a2 = s.start("a2");
+    let a2_started = now_ms();
+    settled_on(client, &[&w1, &a2], 2 * SESSION).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a2.stop(&cluster.dir).await;
+    settled_on(client, &[&w1], 2 * SESSION).await;
+    let short_log = coordination_log(client, Offset::Absolute(short)).await;
+
+    // Ten million records of history, read by w1 as they come.
+    let wrote = write_history(client, HISTORY, 200_000).await;
+    let written_at = Instant::now();
+    let long = log_end(client).await;
+    loop {
+        let point = snapshot_point(client).await.unwrap_or(-1);
+        if point >= long - 3_000 {
+            break;
+        }
+        assert!(
+            written_at.elapsed() < Duration::from_secs(120),
+            "w1 did not read the history within 120 s: snapshot point {point}, log end {long}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    report(
+        cluster,
+        &format!(
+            "long log: {HISTORY} records written in {wrote:?} ({:.0} records/s), read by w1 {:?} \
+             later; log end {long}",
+            HISTORY as f64 / wrote.as_secs_f64(),
+            written_at.elapsed()
+        ),
+    );
+
+    // A member joins the long log.
+    let long = log_end(client).await;
+    let point = snapshot_point(client).await;
+    let b2 = s.start("b2");
+    let b2_started = now_ms();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let long_log = coordination_log(client, Offset::Absolute(long)).await;
+    let end = flow.stop().await;
+    until_all_committed(client, SOURCE, PARTITIONS, Duration::from_secs(120)).await;
+    w1.stop(&cluster.dir).await;
+    b2.stop(&cluster.dir).await;
+
+    let source = read_all(client, SOURCE, PARTITIONS).await;
+    let outputs = read_outputs(client, SINK, SINK_PARTITIONS).await;
+    let copies = compare(client, &source, &outputs).await;
+    let on_short = first_output(&outputs, "a2", a2_started);
+    let on_long = first_output(&outputs, "b2", b2_started);
+    let w1_log = std::fs::read_to_string(cluster.dir.join("w1.log")).unwrap_or_default();
+    let leases_lost = w1_log.matches("lease lost").count();
+    report(
+        cluster,
+        &format!(
+            "joining: on the short log ({short} records) joined {:?} and first output {on_short:?} \
+             after start; on the long log ({long} records, snapshot point {point:?}) joined {:?} \
+             and first output {on_long:?} after start; w1 lost its lease {leases_lost} times; \
+             {} records (up to {}), {} duplicates",
+            joined(&short_log, "a2", a2_started),
+            joined(&long_log, "b2", b2_started),
+            copies.records,
+            value(end - 1),
+            copies.duplicates
+        ),
+    );
+    assert!(
+        copies.missing.is_empty(),
+        "records lost, e.g. {:?}",
+        copies.missing
+    );
+    assert!(
+        copies.strangers.is_empty(),
+        "outputs of no source record: {:?}",
+        copies.strangers
+    );
+    let on_short = on_short.expect("a2 never wrote an output");
+    let on_long = on_long.expect("b2 never wrote an output");
+    assert!(
+        on_long < Duration::from_secs(2),
+        "first output {on_long:?} after starting on the long log (on the short one: {on_short:?})"
+    );
+    assert!(
+        on_long < on_short + Duration::from_secs(1),
+        "first output {on_long:?} after starting on the long log, {on_short:?} on the short one"
     );
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_fluvio::cluster::FluvioClient;
-use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::consumer::{ConsumerOptions, Offset};
 use actix_fluvio::group::{coordination_topic, describe_group, GroupDescription, GroupRecord};
 
 use super::group_workers::{now_ms, GROUP};
@@ -166,24 +166,37 @@ pub struct Stored {
 pub async fn read_all(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<Stored> {
     let mut out = Vec::new();
     for partition in 0..partitions {
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
-        let mut stream = client
-            .partition_consumer(topic, partition, options)
-            .await
-            .unwrap();
-        while let Some(record) = stream.next().await {
-            let record = record.unwrap();
-            out.push(Stored {
-                partition,
-                offset: record.offset,
-                timestamp: record.timestamp,
-                key: record.key.map(|k| k.to_vec()),
-                value: record.value.to_vec(),
-            });
-        }
+        out.extend(read_from(client, topic, partition, Offset::Beginning).await);
+    }
+    out
+}
+
+/// The records of `topic`/`partition` from `offset` up to its end when read.
+pub async fn read_from(
+    client: &FluvioClient,
+    topic: &str,
+    partition: u32,
+    offset: Offset,
+) -> Vec<Stored> {
+    let options = ConsumerOptions {
+        offset,
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client
+        .partition_consumer(topic, partition, options)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(record) = stream.next().await {
+        let record = record.unwrap();
+        out.push(Stored {
+            partition,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            key: record.key.map(|k| k.to_vec()),
+            value: record.value.to_vec(),
+        });
     }
     out
 }
@@ -210,9 +223,10 @@ pub async fn records_in(client: &FluvioClient, topic: &str, partitions: u32) -> 
     sum
 }
 
-/// The coordination log of [`GROUP`]: (timestamp, record) of each group record.
-pub async fn coordination_log(client: &FluvioClient) -> Vec<(i64, GroupRecord)> {
-    read_all(client, &coordination_topic(GROUP), 1)
+/// The coordination log of [`GROUP`] from `offset`: (timestamp, record) of each group
+/// record.
+pub async fn coordination_log(client: &FluvioClient, offset: Offset) -> Vec<(i64, GroupRecord)> {
+    read_from(client, &coordination_topic(GROUP), 0, offset)
         .await
         .into_iter()
         .filter_map(|r| GroupRecord::decode(&r.value).map(|g| (r.timestamp, g)))

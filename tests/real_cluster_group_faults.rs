@@ -16,6 +16,19 @@
 //!   coordination log (never more than 200,000 ahead of the worker's snapshot point, so it
 //!   keeps its lease); a member started then writes its first output within 2 s, and within
 //!   1 s of one that joined the same group's short log.
+//! - `the_group_settles_after_its_log_leader_dies_during_a_join` (down 4 s) and
+//!   `..._is_down_past_the_session` (15 s): two workers run, a third starts, and the
+//!   coordination log's leader SPU is SIGKILLed 100 ms later (about when the join is
+//!   appended), then restarted. The group settles on the three (every partition owned,
+//!   nothing being released) within 2 × the session timeout of the SPU's return, and every
+//!   record reaches the sink. Fluvio 0.18 advances a partition's high watermark only with
+//!   every replica, so the read-committed log stalls while the SPU is away (and until it
+//!   has caught up): the leases in the figures. The live records come from our producer
+//!   here (5,000 a second, at least once), which retries the dead SPU's partitions while
+//!   the others flow.
+//! - `a_rolling_restart_copies_every_record_within_the_in_flight_windows`: each worker in
+//!   turn SIGTERMed (it drains, commits and leaves) and replaced while records flow: every
+//!   record in the sink, duplicates within partitions × (max_in_flight + commit_every).
 //!
 //! (Above 400 lines on purpose: the scenarios of issue 20 are one suite, sharing the
 //! cluster setup, the source-to-sink comparison and the group's checks; the processes, the
@@ -148,17 +161,19 @@ async fn settled_on(
     }
 }
 
-/// Source records and sink outputs compared: copies of each source record.
+/// Source records and sink outputs compared: copies of each source value.
 struct Copies {
     /// Source records (their high watermarks' sum).
     records: usize,
+    /// Source records with a value stored before (a producer's retry).
+    source_duplicates: usize,
     /// Sink outputs.
     outputs: usize,
     /// Source values with no copy in the sink (a few).
     missing: Vec<String>,
     /// Sink values that are no source record's (a few).
     strangers: Vec<String>,
-    /// Copies beyond the first, summed.
+    /// Sink copies beyond the source's, summed.
     duplicates: usize,
 }
 
@@ -171,21 +186,24 @@ async fn compare(client: &FluvioClient, source: &[Stored], outputs: &[Output]) -
         records,
         "source records read vs high watermarks"
     );
-    let mut copies: HashMap<String, usize> = source
-        .iter()
-        .map(|r| (String::from_utf8_lossy(&r.value).to_uppercase(), 0))
-        .collect();
-    assert_eq!(copies.len(), records, "source values are distinct");
+    // Per value: (copies in the source, copies in the sink).
+    let mut copies: HashMap<String, (usize, usize)> = HashMap::with_capacity(records);
+    for r in source {
+        copies
+            .entry(String::from_utf8_lossy(&r.value).to_uppercase())
+            .or_default()
+            .0 += 1;
+    }
     let mut strangers = Vec::new();
     for o in outputs {
         match copies.get_mut(&o.value) {
-            Some(n) => *n += 1,
+            Some((_, n)) => *n += 1,
             None => strangers.push(o.value.clone()),
         }
     }
     let mut missing: Vec<String> = copies
         .iter()
-        .filter(|(_, n)| **n == 0)
+        .filter(|(_, (_, n))| *n == 0)
         .map(|(v, _)| v.clone())
         .collect();
     missing.sort();
@@ -193,10 +211,11 @@ async fn compare(client: &FluvioClient, source: &[Stored], outputs: &[Output]) -
     strangers.truncate(5);
     Copies {
         records,
+        source_duplicates: records - copies.len(),
         outputs: outputs.len(),
         missing,
         strangers,
-        duplicates: copies.values().map(|n| n.saturating_sub(1)).sum(),
+        duplicates: copies.values().map(|(s, n)| n.saturating_sub(*s)).sum(),
     }
 }
 
@@ -620,5 +639,196 @@ async fn a_member_joins_a_ten_million_record_log_as_fast_as_a_short_one() {
     assert!(
         on_long < on_short + Duration::from_secs(1),
         "first output {on_long:?} after starting on the long log, {on_short:?} on the short one"
+    );
+}
+
+/// The leader SPU of the coordination log, once it has one.
+async fn log_leader(client: &FluvioClient) -> Option<i32> {
+    let log = coordination_topic(GROUP);
+    let partitions = client.admin().list_partitions(Some(&log)).await.ok()?;
+    partitions.first().map(|p| p.leader)
+}
+
+/// How often "lease lost" is in each worker's log.
+fn leases_lost(cluster: &LocalCluster, workers: &[&str]) -> BTreeMap<String, usize> {
+    workers
+        .iter()
+        .map(|w| {
+            let log = std::fs::read_to_string(cluster.dir.join(format!("{w}.log")));
+            (
+                w.to_string(),
+                log.unwrap_or_default().matches("lease lost").count(),
+            )
+        })
+        .collect()
+}
+
+/// Two workers run; a third starts and the coordination log's leader SPU is killed at once,
+/// kept down for `down`, and restarted. The group settles on the three within 2 × the
+/// session timeout of its return, and every record reaches the sink.
+async fn the_log_leader_dies_during_a_join(down: Duration) {
+    const FLOW: usize = 5_000;
+    let s = setup().await;
+    s.cli_writes(0..BACKLOG).await;
+    let (mut cluster, client) = (s.cluster, &s.client);
+    let copying = copying();
+    let start =
+        |cluster: &LocalCluster, name: &str| Worker::start(&s.example, cluster, name, &copying);
+    let mut workers = vec![start(&cluster, "w1"), start(&cluster, "w2")];
+    let live: Vec<&Worker> = workers.iter().collect();
+    settled_on(client, &live, Duration::from_secs(60)).await;
+    let leader = log_leader(client)
+        .await
+        .expect("the coordination log's leader");
+    let replicas = client
+        .admin()
+        .list_partitions(Some(&coordination_topic(GROUP)))
+        .await
+        .unwrap()[0]
+        .replicas
+        .clone();
+    let flow = Flow::start(client, SOURCE, BACKLOG, FLOW);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    workers.push(start(&cluster, "w3"));
+    // Its join record is appended some 100 ms after it starts.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let killed = Instant::now();
+    cluster.kill_spu(leader);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let moved_to = log_leader(client).await;
+    tokio::time::sleep(down.saturating_sub(killed.elapsed())).await;
+    cluster.start_spu(leader);
+    let returned = Instant::now();
+    let live: Vec<&Worker> = workers.iter().collect();
+    let settled = settled_on(client, &live, Duration::from_secs(120)).await;
+    let settled_at = Instant::now();
+    let settle = settled_at.duration_since(returned);
+    let shares: Vec<(String, Vec<u32>)> = workers
+        .iter()
+        .map(|w| (w.name.clone(), w.owns(&settled)))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let end = flow.stop().await;
+    until_all_committed(client, SOURCE, PARTITIONS, Duration::from_secs(120)).await;
+    for w in workers.drain(..) {
+        w.stop(&cluster.dir).await;
+    }
+
+    let source = read_all(client, SOURCE, PARTITIONS).await;
+    let outputs = read_outputs(client, SINK, SINK_PARTITIONS).await;
+    let copies = compare(client, &source, &outputs).await;
+    report(
+        &cluster,
+        &format!(
+            "log leader killed during a join: SPU {leader} (replicas {replicas:?}, leader after \
+             1 s: {moved_to:?}) down {down:?}; the group settled on {shares:?} (generation {}) \
+             {settle:?} after its return; leases lost {:?}; {} records (up to {}, {} stored \
+             twice by the writer's retries), {} outputs, {} duplicates; settled {:?} after the \
+             kill",
+            settled.generation,
+            leases_lost(&cluster, &["w1", "w2", "w3"]),
+            copies.records,
+            value(end - 1),
+            copies.source_duplicates,
+            copies.outputs,
+            copies.duplicates,
+            settled_at.duration_since(killed),
+        ),
+    );
+    assert!(
+        settle <= 2 * SESSION,
+        "settled {settle:?} after the SPU's return (bound {:?})",
+        2 * SESSION
+    );
+    assert!(
+        copies.missing.is_empty(),
+        "records lost, e.g. {:?}",
+        copies.missing
+    );
+    assert!(
+        copies.strangers.is_empty(),
+        "outputs of no source record: {:?}",
+        copies.strangers
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_group_faults -- --ignored --nocapture --test-threads=1"]
+async fn the_group_settles_after_its_log_leader_dies_during_a_join() {
+    the_log_leader_dies_during_a_join(Duration::from_secs(4)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_group_faults -- --ignored --nocapture --test-threads=1"]
+async fn the_group_settles_after_its_log_leader_is_down_past_the_session() {
+    the_log_leader_dies_during_a_join(Duration::from_secs(15)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_group_faults -- --ignored --nocapture --test-threads=1"]
+async fn a_rolling_restart_copies_every_record_within_the_in_flight_windows() {
+    /// The pipeline's default records in flight per partition.
+    const MAX_IN_FLIGHT: usize = 20_000;
+    let s = setup().await;
+    let (cluster, client) = (&s.cluster, &s.client);
+    s.cli_writes(0..BACKLOG).await;
+    let mut workers: Vec<Worker> = ["w1", "w2", "w3"].iter().map(|n| s.start(n)).collect();
+    let live: Vec<&Worker> = workers.iter().collect();
+    settled_on(client, &live, Duration::from_secs(60)).await;
+    let flow = Flow::cli(&s.cli, SOURCE, BACKLOG, RATE);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let mut steps = Vec::new();
+    for replacement in ["r1", "r2", "r3"] {
+        let old = workers.remove(0);
+        let name = old.name.clone();
+        let stopping = Instant::now();
+        old.stop(&cluster.dir).await;
+        let stopped = stopping.elapsed();
+        workers.push(s.start(replacement));
+        let live: Vec<&Worker> = workers.iter().collect();
+        settled_on(client, &live, 2 * SESSION).await;
+        steps.push(format!(
+            "{name} stopped in {stopped:?}, {replacement} settled {:?} later",
+            stopping.elapsed() - stopped
+        ));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let end = flow.stop().await;
+    until_all_committed(client, SOURCE, PARTITIONS, Duration::from_secs(120)).await;
+    for w in workers.drain(..) {
+        w.stop(&cluster.dir).await;
+    }
+
+    let source = read_all(client, SOURCE, PARTITIONS).await;
+    let outputs = read_outputs(client, SINK, SINK_PARTITIONS).await;
+    let copies = compare(client, &source, &outputs).await;
+    let window = PARTITIONS as usize * (MAX_IN_FLIGHT + COMMIT_EVERY);
+    report(
+        cluster,
+        &format!(
+            "rolling restart: {}; {} records (up to {}), {} outputs, {} duplicates (bound {window})",
+            steps.join("; "),
+            copies.records,
+            value(end - 1),
+            copies.outputs,
+            copies.duplicates
+        ),
+    );
+    assert!(
+        copies.missing.is_empty(),
+        "records lost, e.g. {:?}",
+        copies.missing
+    );
+    assert!(
+        copies.strangers.is_empty(),
+        "outputs of no source record: {:?}",
+        copies.strangers
+    );
+    assert!(
+        copies.duplicates <= window,
+        "{} duplicates, more than the in-flight windows of {window}",
+        copies.duplicates
     );
 }

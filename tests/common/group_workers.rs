@@ -265,19 +265,42 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// Our producer writes `rate` records a second to `topic`, numbered from `first`, in
-    /// batches every 10 ms.
+    /// Our producer writes `rate` records a second to `topic`, numbered from `first`, every
+    /// 10 ms, without waiting for acknowledgements in between (at least once: a partition
+    /// whose leader is away holds only its own records back, retried until delivered or
+    /// for the delivery timeout); `written` counts the records queued, `stop` waits for
+    /// every acknowledgement.
     pub fn start(client: &FluvioClient, topic: &str, first: usize, rate: usize) -> Self {
         let producer: Producer = client.producer(ProducerOptions::default());
         let topic = topic.to_owned();
-        Self::paced(first, rate, Duration::from_millis(10), move |range| {
-            let (producer, topic) = (producer.clone(), topic.clone());
-            async move {
-                let batch = range.map(|i| (Some(format!("k{i}")), value(i)));
-                producer.send_batch(&topic, batch).await.unwrap();
-                producer.flush().await.unwrap();
+        let written = Arc::new(AtomicUsize::new(first));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (counter, stopping) = (written.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut next = first;
+            let mut receipts = Vec::new();
+            while !stopping.load(Ordering::Relaxed) {
+                let due = first + (started.elapsed().as_secs_f64() * rate as f64) as usize;
+                for i in next..due {
+                    let (key, value) = (format!("k{i}"), value(i));
+                    let receipt = producer.enqueue(&topic, Some(key.as_bytes()), value.as_bytes());
+                    receipts.push(receipt.await.unwrap());
+                }
+                next = due;
+                counter.store(next, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-        })
+            producer.flush().await.unwrap();
+            for receipt in receipts {
+                receipt.wait().await.unwrap();
+            }
+        });
+        Self {
+            written,
+            stop,
+            task,
+        }
     }
 
     /// The official CLI writes `rate` records a second to `topic`, numbered from `first`:
@@ -320,36 +343,6 @@ impl Flow {
                 "fluvio produce exited with {status}; output in {}",
                 logs.display()
             );
-        });
-        Self {
-            written,
-            stop,
-            task,
-        }
-    }
-
-    /// Write the records due at `rate` from `first` with `write` every `every` (whatever
-    /// is due, when a write took longer).
-    fn paced<F, Fut>(first: usize, rate: usize, every: Duration, mut write: F) -> Self
-    where
-        F: FnMut(std::ops::Range<usize>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send,
-    {
-        let written = Arc::new(AtomicUsize::new(first));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (counter, stopping) = (written.clone(), stop.clone());
-        let task = tokio::spawn(async move {
-            let started = Instant::now();
-            let mut next = first;
-            while !stopping.load(Ordering::Relaxed) {
-                let due = first + (started.elapsed().as_secs_f64() * rate as f64) as usize;
-                if due > next {
-                    write(next..due).await;
-                    next = due;
-                    counter.store(next, Ordering::Relaxed);
-                }
-                tokio::time::sleep(every).await;
-            }
         });
         Self {
             written,

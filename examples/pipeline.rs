@@ -81,8 +81,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.sink = Some(cli.sink);
     config.group = cli.group;
     config.exit_at_end = cli.exit_at_end;
-    let pipeline =
-        start_pipeline(&client, config, |_| Upper::create(|_| Upper).recipient()).await?;
+    let pipeline = start_pipeline(&client, config, |_| {
+        Upper::create(|_| Upper::default()).recipient()
+    })
+    .await?;
     health.watch_pipeline(pipeline.status());
     // Ends by itself with --exit-at-end; Ctrl-C, SIGTERM or a System stop drain it.
     let stats = pipeline

@@ -2,7 +2,8 @@
 //! `cargo run --release --example worker -- config/worker.toml`.
 //!
 //! It reads the source topic under a consumer id (resuming where it stopped), upper-cases
-//! each value in a user actor, writes the sink topic, serves `/metrics`, `/healthz` and
+//! each value in a user actor (keying each output with the config's `tag` when it sets one:
+//! which worker wrote it), writes the sink topic, serves `/metrics`, `/healthz` and
 //! `/readyz` on the metrics address, and drains on Ctrl-C, SIGTERM or an actix `System`
 //! stop (the endpoints keep answering while it drains: `/readyz` says so).
 
@@ -64,6 +65,8 @@ struct PipelineToml {
     commit_every: Option<usize>,
     commit_interval_ms: Option<u64>,
     worker_timeout_ms: Option<u64>,
+    /// The key of every output instead of its record's key: which worker wrote it.
+    tag: Option<String>,
     #[serde(default)]
     smartmodules: Vec<SmartModuleToml>,
 }
@@ -147,8 +150,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.commit_interval = Duration::from_millis(ms);
     }
     config.worker_timeout = p.worker_timeout_ms.map(Duration::from_millis);
-    let pipeline =
-        start_pipeline(&client, config, |_| Upper::create(|_| Upper).recipient()).await?;
+    let tag = p.tag.clone().map(bytes::Bytes::from);
+    let pipeline = start_pipeline(&client, config, move |_| {
+        let tag = tag.clone();
+        Upper::create(move |_| Upper { tag }).recipient()
+    })
+    .await?;
     health.watch_pipeline(pipeline.status());
     let name = match &p.group {
         Some(group) => format!("group {group}"),

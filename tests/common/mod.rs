@@ -5,6 +5,8 @@
 
 #[cfg(feature = "testkit")]
 pub mod embedded;
+pub mod group_watch;
+pub mod group_workers;
 pub mod local_cluster;
 pub mod shapes;
 pub mod smartmodules;

@@ -25,13 +25,15 @@ pub(crate) enum Change {
 impl Local {
     /// Bring the local partitions in line with `view` for member `me`, whose lease is
     /// `live` (valid, and `me` a member): without a lease everything is lost at once;
-    /// otherwise partitions no longer owned are revoked, and owned ones that nobody else
-    /// holds are started (a revoked one only once its release is written).
+    /// otherwise partitions no longer owned are revoked, and, when `may_start` (the lease has
+    /// time left to be renewed), owned ones that nobody else holds are started (a revoked one
+    /// only once its release is written).
     pub(crate) fn reconcile(
         &mut self,
         view: &GroupView,
         me: &MemberKey,
         live: bool,
+        may_start: bool,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
         if !live || !view.is_member(me) {
@@ -49,6 +51,9 @@ impl Local {
             self.running.retain(|p| !revoke.contains(p));
             self.revoking.extend(&revoke);
             changes.push(Change::Revoke(revoke));
+        }
+        if !may_start {
+            return changes;
         }
         let start: BTreeSet<u32> = view
             .startable(me)
@@ -99,20 +104,23 @@ mod tests {
         let mut local = Local::default();
         let all = BTreeSet::from([0, 1, 2, 3]);
         assert_eq!(
-            local.reconcile(&view(&records), &a, true),
+            local.reconcile(&view(&records), &a, true, true),
             [Change::Assign(all.clone())]
         );
-        assert!(local.reconcile(&view(&records), &a, true).is_empty());
+        assert!(local.reconcile(&view(&records), &a, true, true).is_empty());
         records.push(GroupRecord::Join { member: b.clone() });
         let v = view(&records);
         let moved = v.owned(&b);
         assert_eq!(
-            local.reconcile(&v, &a, true),
+            local.reconcile(&v, &a, true, true),
             [Change::Revoke(moved.clone())]
         );
+        // With too little lease left to renew it, nothing new starts (revocations go on).
+        let mut short = Local::default();
+        assert!(short.reconcile(&v, &b, true, false).is_empty());
         // b may not start before a released.
         let mut other = Local::default();
-        assert!(other.reconcile(&v, &b, true).is_empty());
+        assert!(other.reconcile(&v, &b, true, true).is_empty());
         assert_eq!(local.released(&all), moved);
         for &partition in &moved {
             records.push(GroupRecord::Released {
@@ -123,14 +131,14 @@ mod tests {
         }
         let v = view(&records);
         assert_eq!(
-            other.reconcile(&v, &b, true),
+            other.reconcile(&v, &b, true, true),
             [Change::Assign(moved.clone())]
         );
-        assert!(local.reconcile(&v, &a, true).is_empty());
+        assert!(local.reconcile(&v, &a, true, true).is_empty());
         // Revoke one more and lose the lease before the application releases it.
         local.revoking.insert(9);
         let kept: BTreeSet<u32> = all.difference(&moved).copied().chain([9]).collect();
-        assert_eq!(local.reconcile(&v, &a, false), [Change::Lose(kept)]);
+        assert_eq!(local.reconcile(&v, &a, false, true), [Change::Lose(kept)]);
         assert_eq!(local, Local::default());
     }
 }

@@ -324,9 +324,19 @@ impl MemberTask {
 
     /// Tell the application what the view now asks of it.
     fn reconcile(&mut self, now: Instant) {
-        let live = self.phase == Phase::Active && self.lease.valid(clock::now());
+        let stamp = clock::now();
+        let live = self.phase == Phase::Active && self.lease.valid(stamp);
+        // A lease read back late (a join that took seconds to be replicated, say) starts
+        // nothing until a heartbeat renews it: partitions started with milliseconds left would
+        // be lost at once, their records processed twice.
+        let may_start = self
+            .lease
+            .until()
+            .is_some_and(|until| until >= stamp + self.config.heartbeat);
         let generation = self.replay.view().generation();
-        let changes = self.local.reconcile(self.replay.view(), &self.me, live);
+        let changes = self
+            .local
+            .reconcile(self.replay.view(), &self.me, live, may_start);
         if self.local.revoking.is_empty() {
             self.revoking_since = None;
         } else {

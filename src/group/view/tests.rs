@@ -309,7 +309,7 @@ proptest! {
                 log.push(record);
                 for p in processes.iter_mut().filter(|p| p.alive) {
                     let live = view.is_member(&p.key);
-                    for change in p.local.reconcile(&view, &p.key, live) {
+                    for change in p.local.reconcile(&view, &p.key, live, true) {
                         if let Change::Revoke(partitions) = change {
                             for partition in partitions {
                                 p.revoked_in.insert(partition, view.generation());

@@ -66,7 +66,7 @@ pub(crate) struct MemberTask {
     commands: mpsc::UnboundedReceiver<Command>,
     log_topic: String,
     replay: Replay,
-    /// The offset of the last snapshot read or written.
+    /// The point (`as_of`) of the last snapshot read or written.
     last_snapshot: i64,
     /// The point of the snapshot just read, to store as the group's offset on the log.
     snapshot_read: Option<i64>,

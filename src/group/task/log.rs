@@ -112,7 +112,10 @@ impl MemberTask {
             tracing::debug!(group = %self.config.group, offset, "skipped a record that is not a group record");
         }
         if let Some(GroupRecord::Snapshot { as_of, .. }) = &record {
-            self.last_snapshot = offset;
+            // What the snapshot covers, not where it landed: one written while its writer
+            // read a backlog covers a point far behind the log's end, and the next one is
+            // then due at once (joiners start at the stored point).
+            self.last_snapshot = *as_of;
             self.snapshot_read = Some(*as_of);
         }
         let was_anchored = self.replay.anchored();

@@ -15,6 +15,16 @@ use std::time::{Duration, Instant};
 use actix_fluvio::producer::ProducerOptions;
 use common::embedded::cluster_with_topics;
 
+/// A child process, killed when the test ends early (a failed assertion).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// An example's binary, built with the features this test was built with.
 fn example(name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -40,14 +50,16 @@ fn example(name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
     let (cluster, client) = cluster_with_topics(1, &[("watched", 1)]).await;
-    let mut child = Command::new(example("consume"))
-        .arg("watched")
-        .env("FLUVIO_SC_ADDR", cluster.sc_addr())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = Killed(
+        Command::new(example("consume"))
+            .arg("watched")
+            .env("FLUVIO_SC_ADDR", cluster.sc_addr())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let (lines_tx, lines) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut line = String::new();
@@ -106,13 +118,13 @@ async fn records_show_as_they_arrive_and_ctrl_c_loses_nothing_printed() {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
         .unwrap()
         .success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "consume exited with {status}");
     let rest = reader.join().unwrap();
     assert!(rest.is_empty(), "the output ends with a cut line: {rest:?}");
@@ -178,20 +190,22 @@ async fn the_pipeline_example_serves_health_and_metrics_and_nothing_else() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().to_string()
     };
-    let mut child = Command::new(example("pipeline"))
-        .args([
-            "in",
-            "out",
-            "--consumer-id",
-            "example",
-            "--metrics-addr",
-            &addr,
-        ])
-        .env("FLUVIO_SC_ADDR", cluster.sc_addr())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Killed(
+        Command::new(example("pipeline"))
+            .args([
+                "in",
+                "out",
+                "--consumer-id",
+                "example",
+                "--metrics-addr",
+                &addr,
+            ])
+            .env("FLUVIO_SC_ADDR", cluster.sc_addr())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     assert_eq!(until_status(&addr, "/readyz", 200).await, "ok\n");
     assert_eq!(get(&addr, "/healthz"), (200, "ok\n".to_owned()));
     assert_eq!(get(&addr, "/nope").0, 404);
@@ -206,12 +220,12 @@ async fn the_pipeline_example_serves_health_and_metrics_and_nothing_else() {
     cluster.restart_sc().await.unwrap();
     until_status(&addr, "/readyz", 200).await;
 
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "pipeline exited with {status}");
 }

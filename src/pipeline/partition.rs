@@ -130,13 +130,13 @@ impl PartitionTask {
         let mut commit_due = false;
         let worker_index = self.partition as usize % self.workers.len();
         let window = self.config.max_in_flight.max(1);
-        let worker_kind = self.worker(worker_index).0.kind;
-        self.worker(worker_index)
-            .0
+        let (first_worker, _) = self.worker(worker_index);
+        first_worker
             .tell(PartitionEvent::Assigned {
                 partition: self.partition,
             })
             .await;
+        let worker_kind = first_worker.kind;
         let (mut failure, mut ended, mut fenced) = (None, false, false);
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();

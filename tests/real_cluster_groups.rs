@@ -13,8 +13,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,12 +22,12 @@ use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::group::{describe_group, GroupDescription};
 use actix_fluvio::producer::ProducerOptions;
 
+use common::group_workers::{value, worker_example, Copying, Worker, GROUP};
 use common::local_cluster::{fluvio_run, until, LocalCluster};
 use common::read_values;
 
 const SOURCE: &str = "numbers";
 const SINK: &str = "numbers-upper";
-const GROUP: &str = "copiers";
 const PARTITIONS: u32 = 6;
 const SINK_PARTITIONS: u32 = 3;
 const RECORDS: usize = 1_000_000;
@@ -47,101 +45,13 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 const COMMIT_EVERY: usize = 1_000;
 const MAX_IN_FLIGHT: usize = 20_000;
 
-fn value(i: usize) -> String {
-    format!("n{i:07}")
-}
-
-/// The worker example's binary, built with the features this test was built with.
-fn worker_example() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args(["build", "--all-features", "--example", "worker"])
-        .args(["--message-format=short"])
-        .status()
-        .expect("cannot run cargo");
-    assert!(built.success(), "cannot build the worker example");
-    let deps = std::env::current_exe().unwrap();
-    let profile_dir = deps.parent().unwrap().parent().unwrap();
-    let example = profile_dir
-        .join("examples")
-        .join(format!("worker{}", std::env::consts::EXE_SUFFIX));
-    assert!(example.exists(), "{} was not built", example.display());
-    example
-}
-
-/// A worker process, named `name` (the start of its member id).
-struct Worker {
-    name: String,
-    child: Child,
-}
-
-impl Worker {
-    fn start(example: &PathBuf, cluster: &LocalCluster, name: &str) -> Self {
-        let config = cluster.dir.join(format!("{name}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[cluster]\nrequest_timeout_secs = 30\n\n[pipeline]\nsource = \"{SOURCE}\"\n\
-                 sink = \"{SINK}\"\nconsumer_id = \"unused\"\ngroup = \"{GROUP}\"\nworkers = 2\n\
-                 commit_every = {COMMIT_EVERY}\ncommit_interval_ms = {}\n",
-                COMMIT_INTERVAL.as_millis()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(example)
-            .arg(&config)
-            .env("FLUVIO_SC_ADDR", &cluster.sc_public)
-            // The member id starts with the host name.
-            .env("HOSTNAME", name)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(cluster.log(&format!("{name}.log")))
-            .spawn()
-            .expect("cannot start the worker example");
-        Self {
-            name: name.to_owned(),
-            child,
-        }
-    }
-
-    fn owns(&self, group: &GroupDescription) -> Vec<u32> {
-        let prefix = format!("{}-", self.name);
-        group
-            .owners
-            .iter()
-            .filter(|(_, m)| m.id.starts_with(&prefix))
-            .map(|(p, _)| *p)
-            .collect()
-    }
-
-    /// SIGTERM: the worker drains, commits, leaves the group and exits.
-    async fn stop(mut self, logs: &std::path::Path) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                panic!(
-                    "{} did not stop within 60 s; logs in {}",
-                    self.name,
-                    logs.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        assert!(status.success(), "{} exited with {status}", self.name);
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// How every worker here copies: the pipeline's commits as configured above.
+fn copying() -> Copying {
+    Copying {
+        source: SOURCE.into(),
+        sink: SINK.into(),
+        commit_every: COMMIT_EVERY,
+        commit_interval: COMMIT_INTERVAL,
     }
 }
 
@@ -200,7 +110,7 @@ async fn three_workers_copy_a_million_records_through_a_kill_and_a_join() {
 
     let mut workers: Vec<Worker> = ["w1", "w2", "w3"]
         .iter()
-        .map(|name| Worker::start(&example, &cluster, name))
+        .map(|name| Worker::start(&example, &cluster, name, &copying()))
         .collect();
     let live: Vec<&Worker> = workers.iter().collect();
     let shares = settled_on(&client, &live).await;
@@ -273,7 +183,7 @@ async fn three_workers_copy_a_million_records_through_a_kill_and_a_join() {
     );
 
     // A fourth worker joins; partitions move to it by graceful handover.
-    workers.push(Worker::start(&example, &cluster, "w4"));
+    workers.push(Worker::start(&example, &cluster, "w4", &copying()));
     let joined = Instant::now();
     let live: Vec<&Worker> = workers.iter().collect();
     let shares = settled_on(&client, &live).await;

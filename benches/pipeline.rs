@@ -50,6 +50,7 @@ impl Handler<Process> for Upper {
             key: msg.0.key,
             value: msg.0.value.to_ascii_uppercase().into(),
             partition: None,
+            topic: None,
         }])
     }
 }
@@ -62,6 +63,7 @@ impl Handler<ProcessBatch> for Upper {
             key: r.key,
             value: r.value.to_ascii_uppercase().into(),
             partition: None,
+            topic: None,
         });
         Ok(outputs.collect())
     }

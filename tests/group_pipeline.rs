@@ -15,8 +15,8 @@ use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::group::{describe_group, GroupConfig};
 use actix_fluvio::pipeline::{
-    start_pipeline, Output, PipelineConfig, PipelineError, PipelineHandle, ProcessBatch,
-    WorkerError,
+    start_pipeline, FailurePolicy, Output, PipelineConfig, PipelineError, PipelineHandle,
+    ProcessBatch, WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::TestCluster;
@@ -229,7 +229,7 @@ impl Handler<ProcessBatch> for Failing {
     type Result = Result<Vec<Output>, WorkerError>;
 
     fn handle(&mut self, _: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
-        Err(WorkerError("always fails".into()))
+        Err(WorkerError::new("always fails"))
     }
 }
 
@@ -244,8 +244,7 @@ async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_err
         heartbeat: Duration::from_millis(200),
         ..GroupConfig::new(GROUP, "source")
     });
-    config.max_restarts = 0;
-    config.restart_backoff = Duration::from_millis(10);
+    config.failure = FailurePolicy::stop(0);
     let failing = start_pipeline(&client, config, |_| {
         Failing::create(|_| Failing).recipient::<ProcessBatch>()
     })
@@ -255,7 +254,7 @@ async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_err
         .await
         .expect("ends within 20 s");
     assert!(
-        matches!(result, Err(PipelineError::TooManyRestarts { .. })),
+        matches!(result, Err(PipelineError::RecordFailed { .. })),
         "{result:?}"
     );
     let group = describe_group(&client, GROUP).await.unwrap();

@@ -15,7 +15,8 @@ use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::pipeline::{
-    start_pipeline, Output, PipelineConfig, PipelineError, Process, WorkerError,
+    start_pipeline, Backoff, FailureKind, FailurePolicy, Output, PipelineConfig, PipelineError,
+    Process, WorkerError,
 };
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::protocol::ErrorCode;
@@ -110,7 +111,7 @@ async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
         config.workers = 2;
         config.commit_every = 10;
         config.exit_at_end = true;
-        config.restart_backoff = Duration::from_millis(10);
+        config.failure.backoff = Backoff::fixed(Duration::from_millis(10));
         let pipeline = start_pipeline(&client, config, worker(Arc::new(Mutex::new(panic_on))))
             .await
             .unwrap();
@@ -262,7 +263,7 @@ impl Handler<Process> for FailsPartitionOne {
 
     fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
         if msg.0.partition == 1 {
-            return Err(WorkerError("partition 1 is poison".into()));
+            return Err(WorkerError::new("partition 1 is poison"));
         }
         Ok(vec![Output::value(msg.0.value)])
     }
@@ -275,8 +276,8 @@ async fn a_partition_that_fails_for_good_stops_the_whole_pipeline() {
         let mut config = PipelineConfig::new("source", "poisoned");
         config.sink = Some("sink".into());
         config.workers = 2;
-        config.max_restarts = 2;
-        config.restart_backoff = Duration::from_millis(10);
+        config.failure = FailurePolicy::stop(2);
+        config.failure.backoff = Backoff::fixed(Duration::from_millis(10));
         // Continuous: partition 0 alone would run forever.
         let pipeline = start_pipeline(&client, config, |_| {
             FailsPartitionOne::create(|_| FailsPartitionOne).recipient()
@@ -284,11 +285,18 @@ async fn a_partition_that_fails_for_good_stops_the_whole_pipeline() {
         .await
         .unwrap();
         match pipeline.wait().await {
-            Err(PipelineError::TooManyRestarts { worker, last, .. }) => {
-                assert_eq!(worker, 1);
-                assert!(last.contains("poison"), "{last}");
+            Err(PipelineError::RecordFailed {
+                partition,
+                offset,
+                attempts,
+                failure,
+                ..
+            }) => {
+                assert_eq!((partition, offset, attempts), (1, 0, 3));
+                assert_eq!(failure.kind, FailureKind::Worker);
+                assert!(failure.message.contains("poison"), "{failure}");
             }
-            other => panic!("expected TooManyRestarts, got {other:?}"),
+            other => panic!("expected RecordFailed, got {other:?}"),
         }
     })
     .await
@@ -441,7 +449,7 @@ async fn a_worker_shared_by_partitions_is_restarted_once_per_failure() {
         config.sink = Some("sink".into());
         config.workers = 1;
         config.exit_at_end = true;
-        config.restart_backoff = Duration::from_millis(10);
+        config.failure.backoff = Backoff::fixed(Duration::from_millis(10));
         // The 10th record: both partitions' records are then waiting in the mailbox, so both
         // partitions see the worker stop.
         let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -494,7 +502,7 @@ async fn a_worker_that_does_not_answer_in_time_is_restarted() {
         config.sink = Some("sink".into());
         config.exit_at_end = true;
         config.worker_timeout = Some(Duration::from_millis(300));
-        config.restart_backoff = Duration::from_millis(10);
+        config.failure.backoff = Backoff::fixed(Duration::from_millis(10));
         let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let pipeline = start_pipeline(&client, config, move |_| {
             let hung = hung.clone();

@@ -1,4 +1,4 @@
-//! A pipeline owns its workers' threads: a worker that fails and is restarted 1,000 times
+//! A pipeline owns its workers' threads: a worker that panics and is restarted 1,000 times
 //! leaves the process with as many threads as before (each restart used to leave the failed
 //! worker's arbiter thread behind). A test binary of its own: it counts the process's
 //! threads.
@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, Process, WorkerError};
+use actix_fluvio::pipeline::{
+    start_pipeline, Backoff, FailurePolicy, GiveUp, Output, PipelineConfig, Process, WorkerError,
+};
 use actix_fluvio::producer::ProducerOptions;
 use common::embedded::cluster_with_topics;
 
-/// Fails every record it is given, noting the thread it runs on.
+/// Panics on every record it is given, noting the thread it runs on.
 struct AlwaysFails(Arc<Mutex<HashSet<std::thread::ThreadId>>>);
 
 impl Actor for AlwaysFails {
@@ -27,7 +29,7 @@ impl Handler<Process> for AlwaysFails {
 
     fn handle(&mut self, _: Process, _: &mut Context<Self>) -> Self::Result {
         self.0.lock().unwrap().insert(std::thread::current().id());
-        Err(WorkerError("always".into()))
+        panic!("always")
     }
 }
 
@@ -46,8 +48,12 @@ async fn a_thousand_worker_restarts_leave_no_thread_behind() {
         .unwrap();
     producer.flush().await.unwrap();
     let mut config = PipelineConfig::new("poison", "restarter");
-    config.max_restarts = u32::MAX;
-    config.restart_backoff = Duration::from_millis(1);
+    // Retried for ever, a millisecond apart: a restart per attempt.
+    config.failure = FailurePolicy {
+        retries: u32::MAX,
+        backoff: Backoff::fixed(Duration::from_millis(1)),
+        then: GiveUp::Stop,
+    };
     let ran_on = Arc::new(Mutex::new(HashSet::new()));
     let factory_ran_on = ran_on.clone();
     let pipeline = start_pipeline(&client, config, move |_| {

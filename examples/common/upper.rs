@@ -25,6 +25,7 @@ impl Handler<ProcessBatch> for Upper {
             key: self.tag.clone().or(record.key),
             value: record.value.to_ascii_uppercase().into(),
             partition: None,
+            topic: None,
         });
         Ok(outputs.collect())
     }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::policy::FailurePolicy;
 use crate::consumer::ConsumerOptions;
 use crate::group::GroupConfig;
 use crate::producer::ProducerOptions;
@@ -53,15 +54,14 @@ pub struct PipelineConfig {
     /// ...or this long after the last commit, whichever comes first.
     pub commit_interval: Duration,
     /// A worker that leaves its oldest record unanswered this long (from the record's turn,
-    /// i.e. from the previous answer) counts as failed and is restarted (`None`: wait
+    /// i.e. from the previous answer) counts as failed (a
+    /// [`FailureKind::Timeout`](super::FailureKind::Timeout)) and is restarted (`None`: wait
     /// forever). The stuck actor cannot be stopped from outside; it is only replaced.
     pub worker_timeout: Option<Duration>,
-    /// Most worker restarts within `restart_window` before the pipeline fails.
-    pub max_restarts: u32,
-    /// The window for `max_restarts`.
-    pub restart_window: Duration,
-    /// Delay before restarting a failed worker.
-    pub restart_backoff: Duration,
+    /// What happens to records that fail: retries with backoff, then dead-letter (the
+    /// default, to `<source>-dlq`), skip, or stop (see [`FailurePolicy`]). A worker that
+    /// panics or times out is replaced on a new arbiter either way.
+    pub failure: FailurePolicy,
     /// Stop each partition at the end it had when the pipeline started.
     pub exit_at_end: bool,
     /// How each partition of `source` is read: the start when nothing is committed under
@@ -91,9 +91,7 @@ impl PipelineConfig {
             commit_every: 1000,
             commit_interval: Duration::from_secs(1),
             worker_timeout: None,
-            max_restarts: 10,
-            restart_window: Duration::from_secs(60),
-            restart_backoff: Duration::from_millis(100),
+            failure: FailurePolicy::default(),
             exit_at_end: false,
             consumer: ConsumerOptions::default(),
             producer: ProducerOptions::default(),

@@ -1,22 +1,34 @@
 //! Pipelines: a topic's records through user actors (workers) to a sink topic, with
-//! at-least-once offset commits, worker restarts with redelivery, and drain.
+//! at-least-once offset commits, a failure policy (retry, dead-letter, skip or stop), worker
+//! restarts with redelivery, and drain.
 //!
 //! Each partition's records reach its worker (`partition % workers`) in order, without
 //! waiting for the previous answer (up to [`PipelineConfig::max_in_flight`] records between
 //! the stream and their acknowledgement); answers are taken in order, so the sink receives
 //! each partition's outputs in order. The worker's answer acknowledges the record once its
-//! outputs are acknowledged by the sink. Offsets are committed under the pipeline's consumer
-//! id only up to the last record below which everything was acknowledged, in batches (and on
-//! the interval when the partition is idle). A worker that fails (answers an error, or stops —
-//! e.g. panics on its own arbiter) is restarted after a backoff and the partition resumes from
-//! the last committed offset, so nothing is skipped; redeliveries are counted
-//! (`fluvio_pipeline_redelivered_records_total`).
+//! outputs are acknowledged by the sink (or by the topics they name: [`Output::to_topic`]).
+//! Offsets are committed under the pipeline's consumer id only up to the last record below
+//! which everything was acknowledged, in batches (and on the interval when the partition is
+//! idle).
 //!
-//! Workers come in two styles. A **batch worker** handles [`ProcessBatch`]: one partition's
+//! **Failures.** A record whose worker answers an error, panics (the worker stops on its own
+//! arbiter) or times out, whose outputs the sink refuses, or that a typed worker cannot
+//! decode, fails; the partition resumes from the last committed offset, so nothing after it
+//! is skipped (redeliveries are counted: `fluvio_pipeline_redelivered_records_total`). A batch
+//! that failed is delivered again one record at a time, down to the failing record (or
+//! straight to it when the worker names it: [`WorkerError::at`]); that record is retried
+//! with backoff and then, by [`PipelineConfig::failure`], dead-lettered (the default, to
+//! `<source>-dlq`, in a [`DeadLetter`] envelope; [`replay`] writes such records back),
+//! skipped, or the pipeline stops. A worker that panicked or hung is replaced on a new
+//! arbiter. One poison record costs that record, not the pipeline.
+//!
+//! Workers come in three styles. A **batch worker** handles [`ProcessBatch`]: one partition's
 //! records as the stream delivered them (up to `max_in_flight`), one message and one answer
 //! per batch: the fast path, with acknowledgement, ordering, commits and redelivery per
-//! batch. A **per-record worker** handles [`Process`], one message per record. The factory
-//! passed to [`start_pipeline`] returns either recipient. A worker that keeps state per
+//! batch. A **per-record worker** handles [`Process`], one message per record. A **typed
+//! worker** handles [`Decoded`] records, their key and value decoded by a codec ([`Json`]
+//! built in), and answers [`TypedOutput`]s ([`Worker::json`], [`Worker::typed`]). The
+//! factory passed to [`start_pipeline`] returns any of them. A worker that keeps state per
 //! partition also handles [`PartitionEvent`] ([`Worker::with_partition_events`]): it hears
 //! when a partition starts at it, and when it stops, before its final commit (drain, end,
 //! handed to another group member) or without one (lost with a group lease).
@@ -92,7 +104,7 @@
 //!             let enriched = enrich
 //!                 .send(Enrich(value))
 //!                 .await
-//!                 .map_err(|e| WorkerError(e.to_string()))?;
+//!                 .map_err(|e| WorkerError::new(e.to_string()))?;
 //!             Ok(vec![Output::value(enriched)])
 //!         })
 //!     }
@@ -107,22 +119,34 @@
 //! [`PipelineHandle::drain_on_shutdown`] drains on Ctrl-C, SIGTERM or `System` stop; when one
 //! partition fails for good, the others drain and the pipeline stops with that error.
 
+mod codec;
 mod config;
+mod dead_letter;
+mod dlq_topic;
+mod failure;
 mod group;
 mod partition;
 mod partition_metrics;
-mod restarts;
+mod policy;
+mod replay;
 mod run;
 mod shutdown;
 mod status;
 mod tracker;
+mod typed;
 mod units;
 mod worker;
 mod workers;
 
+pub use codec::{CodecError, Decode, Encode, Json, Raw, Utf8};
 pub use config::PipelineConfig;
+pub use dead_letter::{DeadLetter, EnvelopeError, ErrorInfo, Payload};
+pub use failure::{Failure, FailureKind};
+pub use policy::{Backoff, FailurePolicy, GiveUp};
+pub use replay::{replay, ReplayError, ReplayOptions, ReplayStats};
 pub use run::{start_pipeline, PipelineError, PipelineHandle, PipelineStats};
 pub use shutdown::{shutdown_signal, system_stopped};
 pub use status::{PipelineState, PipelineStatus};
 pub use tracker::OffsetTracker;
+pub use typed::{Decoded, TypedOutput};
 pub use worker::{Output, PartitionEvent, Process, ProcessBatch, Worker, WorkerError};

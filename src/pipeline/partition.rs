@@ -1,44 +1,53 @@
 //! One partition of a running pipeline: its task reads, hands records to its worker (several
 //! at once, in order), sends the worker's outputs to the sink, acknowledges, commits in
-//! batches, restarts a failed worker (redelivering from the last committed offset) and
-//! drains on request.
+//! batches, and on a failure applies the pipeline's [`FailurePolicy`](super::FailurePolicy)
+//! (redelivering from the last committed offset: splitting a failed batch, retrying a record,
+//! dead-lettering or skipping it, or stopping); drains on request.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+mod attempts;
 mod read;
 mod sink;
 
-use read::{ask, next_records};
+use attempts::{Attempts, Verdict};
+use read::{ask, cut, next_records, Read, Segment};
 use sink::{acknowledged, send_outputs, Sent};
 
 use super::config::PipelineConfig;
+use super::dead_letter::DeadLetter;
+use super::dlq_topic::DeadLetterTopic;
+use super::failure::{Failure, FailureKind};
 use super::partition_metrics::PartitionMetrics;
+use super::policy::GiveUp;
 use super::run::{PipelineError, PipelineStats};
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
-use super::worker::{Answer, PartitionEvent, Worker};
+use super::worker::{Answer, Output, PartitionEvent, Worker};
 use super::workers::Workers;
 use crate::cluster::FluvioClient;
-use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions};
+use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions, ConsumerRecord};
 use crate::group::Fence;
 use crate::producer::Producer;
 
-/// Records handed to their worker in one message (one record, or a batch), waiting for
-/// the answer.
+/// Records handed to their worker in one message (one record, or a batch), or a record given
+/// up on, waiting for the answer.
 struct Pending {
     unit: Acked,
     /// The worker's generation the records went to.
     generation: u64,
+    /// The message's place among those sent to the worker (see [`Workers`]).
+    seq: u64,
     answer: Answer,
     span: tracing::Span,
 }
 
-/// Records handed to the worker in one message: their unit, first and last offsets, count.
+/// Records handed on in one message: their unit, first and last offsets, count.
 #[derive(Debug, Clone, Copy)]
 struct Acked {
     id: UnitId,
@@ -47,6 +56,36 @@ struct Acked {
     records: usize,
     /// Key and value bytes of the records.
     bytes: usize,
+    /// A record given up on (dead-lettered or skipped, not handed to the worker), and the
+    /// kind of its last failure.
+    given_up: Option<(Disposal, FailureKind)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disposal {
+    DeadLettered,
+    Skipped,
+}
+
+/// A session's failure: what failed, where, at which worker incarnation.
+struct Failed {
+    failure: Failure,
+    unit: Acked,
+    generation: u64,
+    /// The failed message's place at the worker (a worker's answer; `None`: the sink).
+    seq: Option<u64>,
+}
+
+/// A session's records between the stream and their acknowledgement.
+#[derive(Default)]
+struct Flight {
+    tracker: Units,
+    answers: VecDeque<Pending>,
+    /// In unit order: the sink acknowledges in order, and commits go by prefix anyway.
+    sent: VecDeque<Sent>,
+    /// Records in `answers` and `sent`, and their key and value bytes.
+    held: usize,
+    held_bytes: usize,
 }
 
 pub(crate) struct PartitionTask {
@@ -56,11 +95,16 @@ pub(crate) struct PartitionTask {
     pub(crate) fence: Option<Fence>,
     pub(crate) partition: u32,
     pub(crate) workers: Arc<Workers>,
-    pub(crate) producer: Option<Producer>,
+    pub(crate) producer: Producer,
+    /// Where records given up on go (`None`: they are skipped, or the pipeline stops).
+    pub(crate) dead_letters: Option<Arc<DeadLetterTopic>>,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) stats: Arc<PipelineStats>,
     pub(crate) status: PipelineStatus,
     pub(crate) metrics: PartitionMetrics,
+    pub(crate) attempts: Attempts,
+    /// Dead-letter writes that failed in a row.
+    pub(crate) dead_letter_failures: u32,
 }
 
 enum Session {
@@ -69,6 +113,9 @@ enum Session {
     /// The group member's lease ended (or another owner committed past this one): stopped
     /// without committing anything more.
     Fenced,
+    /// A record failed for good under [`GiveUp::Stop`]: what was acknowledged is committed,
+    /// then the partition fails.
+    Failed(PipelineError),
 }
 
 impl Session {
@@ -85,7 +132,7 @@ impl PartitionTask {
             match self.session(&mut highest_processed).await {
                 Ok(Session::Finished | Session::Fenced) => break Ok(()),
                 Ok(Session::Restart) => continue,
-                Err(error) => break Err(error),
+                Ok(Session::Failed(error)) | Err(error) => break Err(error),
             }
         };
         self.status.set_phase(self.partition, Phase::Ended);
@@ -116,12 +163,7 @@ impl PartitionTask {
             .fence
             .clone()
             .map(|fence| CommitGuard::new(move || fence.is_valid()));
-        let mut tracker = Units::default();
-        let mut answers: VecDeque<Pending> = VecDeque::new();
-        // In unit order: the sink acknowledges in order, and commits go by prefix anyway.
-        let mut sent: VecDeque<Sent> = VecDeque::new();
-        // Records in `answers` and `sent`.
-        let (mut held, mut held_bytes) = (0usize, 0usize);
+        let mut flight = Flight::default();
         let max_bytes = self.config.max_in_flight_bytes.max(1);
         let mut since_commit = 0usize;
         // Due on the interval after the last commit; one timer, reset after each commit.
@@ -137,41 +179,42 @@ impl PartitionTask {
             })
             .await;
         let worker_kind = first_worker.kind;
-        let (mut failure, mut ended, mut fenced) = (None, false, false);
+        let (mut failed, mut ended, mut fenced) = (None, false, false);
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();
         let worker_timeout = self.config.worker_timeout;
         loop {
-            if ended && held == 0 {
+            if ended && flight.held == 0 {
                 break;
             }
+            let front_is_worker = flight
+                .answers
+                .front()
+                .is_some_and(|p| p.unit.given_up.is_none());
             tokio::select! {
                 biased;
                 // A drain: read nothing more, finish what the worker and the sink hold.
                 _ = self.stop.changed(), if !ended => ended = true,
                 // An idle partition still commits what was acknowledged, on the interval.
                 () = &mut commit_timer, if since_commit > 0 && !commit_due => commit_due = true,
-                done = async { acknowledged(&sent.front().expect("checked").receipts).await },
-                    if !sent.is_empty() =>
+                done = async { acknowledged(&flight.sent.front().expect("checked").receipts).await },
+                    if !flight.sent.is_empty() =>
                 {
-                    let unit = sent.pop_front().expect("checked").unit;
-                    match self.settle(unit, done, &mut tracker, highest_processed) {
-                        Ok(unit) => {
-                            held -= unit.records;
-                            held_bytes -= unit.bytes;
-                            since_commit += unit.records;
-                        }
-                        Err(error) => {
-                            failure = Some((error, self.worker(worker_index).1));
+                    let unit = flight.sent.pop_front().expect("checked").unit;
+                    match done {
+                        Ok(()) => since_commit += self.settle(unit, &mut flight, highest_processed),
+                        Err(failure) => {
+                            let generation = self.worker(worker_index).1;
+                            failed = Some(Failed { failure, unit, generation, seq: None });
                             break;
                         }
                     }
                 }
-                answer = async { answers.front_mut().expect("checked").answer.as_mut().await },
-                    if !answers.is_empty() =>
+                answer = async { flight.answers.front_mut().expect("checked").answer.as_mut().await },
+                    if !flight.answers.is_empty() =>
                 {
-                    let Pending { unit, generation, span, .. } =
-                        answers.pop_front().expect("checked");
+                    let Pending { unit, generation, seq, span, .. } =
+                        flight.answers.pop_front().expect("checked");
                     if worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
@@ -179,27 +222,38 @@ impl PartitionTask {
                         fenced = true;
                         break;
                     }
-                    let sink = self.config.sink.as_deref().zip(self.producer.as_ref());
-                    let outputs = send_outputs(sink, answer, &span);
-                    match tracing::Instrument::instrument(outputs, span.clone()).await {
-                        Ok(receipts) => sent.push_back(Sent { unit, receipts }),
-                        Err(error) => {
-                            failure = Some((error, generation));
+                    let outputs = match answer {
+                        Ok(outputs) => outputs,
+                        Err(failure) => {
+                            self.report(worker_index, &failure, generation, seq);
+                            failed = Some(Failed { failure, unit, generation, seq: Some(seq) });
+                            break;
+                        }
+                    };
+                    let sink = self.config.sink.as_deref();
+                    let sent = send_outputs(sink, &self.producer, outputs, &span);
+                    match tracing::Instrument::instrument(sent, span.clone()).await {
+                        Ok(receipts) => flight.sent.push_back(Sent { unit, receipts }),
+                        Err(failure) => {
+                            failed = Some(Failed { failure, unit, generation, seq: None });
                             break;
                         }
                     }
                 }
                 () = tokio::time::sleep_until((front_since + worker_timeout.unwrap_or_default()).into()),
-                    if worker_timeout.is_some() && !answers.is_empty() =>
+                    if worker_timeout.is_some() && front_is_worker =>
                 {
-                    let front = answers.front().expect("checked");
+                    let front = flight.answers.front().expect("checked");
                     let timeout = worker_timeout.unwrap_or_default();
-                    let error = format!("no answer for offset {} within {timeout:?}", front.unit.first);
-                    failure = Some((error, front.generation));
+                    let message = format!("no answer for offset {} within {timeout:?}", front.unit.first);
+                    let failure = Failure::new(FailureKind::Timeout, message);
+                    let (unit, generation, seq) = (front.unit, front.generation, front.seq);
+                    self.report(worker_index, &failure, generation, seq);
+                    failed = Some(Failed { failure, unit, generation, seq: Some(seq) });
                     break;
                 }
-                records = next_records(&mut stream, &worker_kind, window - held),
-                    if !ended && held < window && held_bytes < max_bytes =>
+                records = next_records(&mut stream, &worker_kind, window - flight.held),
+                    if !ended && flight.held < window && flight.held_bytes < max_bytes =>
                 {
                     let Some(read) = records else {
                         // The end: finish what is under way first.
@@ -208,10 +262,9 @@ impl PartitionTask {
                     };
                     let read = read?;
                     let records = read.records();
-                    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+                    let Some(first) = records.first().map(|r| r.offset) else {
                         continue;
                     };
-                    let (first, last) = (first.offset, last.offset);
                     if !self.leased() {
                         fenced = true;
                         break;
@@ -221,47 +274,25 @@ impl PartitionTask {
                         self.stats.redelivered.fetch_add(again as u64, Ordering::Relaxed);
                         self.metrics.redelivered.increment(again as u64);
                     }
-                    let unit = Acked {
-                        id: tracker.delivered(first, last),
-                        first,
-                        last,
-                        records: records.len(),
-                        bytes: records
-                            .iter()
-                            .map(|r| r.value.len() + r.key.as_ref().map_or(0, |k| k.len()))
-                            .sum(),
-                    };
-                    let span = tracing::debug_span!(
-                        "fluvio.pipeline.record",
-                        topic = %self.config.source,
-                        partition = self.partition,
-                        offset = first,
-                        last,
-                        records = records.len(),
-                        worker = worker_index,
-                        outputs = tracing::field::Empty,
-                    );
-                    let (worker, generation) = self.worker(worker_index);
-                    if answers.is_empty() && worker_timeout.is_some() {
+                    if flight.answers.is_empty() && worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
-                    held += unit.records;
-                    held_bytes += unit.bytes;
+                    if self.attempts.is_clear() {
+                        self.hand_over(Segment::Worker(read), worker_index, &mut flight);
+                    } else {
+                        for segment in cut(read, &self.attempts) {
+                            self.hand_over(segment, worker_index, &mut flight);
+                        }
+                    }
                     self.stats
                         .peak_in_flight_bytes
-                        .fetch_max(held_bytes as u64, Ordering::Relaxed);
-                    answers.push_back(Pending {
-                        unit,
-                        generation,
-                        answer: ask(&worker.kind, self.partition, read),
-                        span,
-                    });
+                        .fetch_max(flight.held_bytes as u64, Ordering::Relaxed);
                 }
             }
-            self.metrics.in_flight.set(held as f64);
+            self.metrics.in_flight.set(flight.held as f64);
             if since_commit >= self.config.commit_every || commit_due {
                 if !self
-                    .commit(&committer, guard.as_ref(), &mut tracker, false)
+                    .commit(&committer, guard.as_ref(), &mut flight.tracker, false)
                     .await?
                 {
                     fenced = true;
@@ -285,15 +316,25 @@ impl PartitionTask {
         }
         // After a failure, records the worker has not answered are dropped (read again after
         // the restart); what went to the sink finishes: acknowledged records get committed.
-        drop(answers);
-        while let Some(Sent { unit, receipts }) = sent.pop_front() {
-            let done = acknowledged(&receipts).await;
-            if let Err(error) = self.settle(unit, done, &mut tracker, highest_processed) {
-                failure.get_or_insert((error, self.worker(worker_index).1));
+        flight.answers.clear();
+        while let Some(Sent { unit, receipts }) = flight.sent.pop_front() {
+            match acknowledged(&receipts).await {
+                Ok(()) => {
+                    self.settle(unit, &mut flight, highest_processed);
+                }
+                Err(failure) => {
+                    let generation = self.worker(worker_index).1;
+                    failed.get_or_insert(Failed {
+                        failure,
+                        unit,
+                        generation,
+                        seq: None,
+                    });
+                }
             }
         }
-        let outcome = match failure {
-            Some((failure, generation)) => self.restart(worker_index, generation, failure).await?,
+        let outcome = match failed {
+            Some(failed) => self.recover(worker_index, failed).await?,
             None => Session::Finished,
         };
         if outcome.is_finished() {
@@ -309,11 +350,99 @@ impl PartitionTask {
             .commit(
                 &committer,
                 guard.as_ref(),
-                &mut tracker,
+                &mut flight.tracker,
                 outcome.is_finished(),
             )
             .await?;
         Ok(if leased { outcome } else { Session::Fenced })
+    }
+
+    /// Hand `segment` on: to the worker, or (a record given up on) to the dead-letter topic,
+    /// or nowhere (skipped); either way it waits among the answers, in order.
+    fn hand_over(&self, segment: Segment, worker_index: usize, flight: &mut Flight) {
+        let (read, given_up) = match segment {
+            Segment::Worker(read) => (read, None),
+            Segment::GivenUp(record) => (Read::One(record), Some(())),
+        };
+        let records = read.records();
+        let (first, last) = (records[0].offset, records[records.len() - 1].offset);
+        let (worker, generation, seq) = self.ticket(worker_index);
+        let mut unit = Acked {
+            id: flight.tracker.delivered(first, last),
+            first,
+            last,
+            records: records.len(),
+            bytes: records
+                .iter()
+                .map(|r| r.value.len() + r.key.as_ref().map_or(0, |k| k.len()))
+                .sum(),
+            given_up: None,
+        };
+        let span = tracing::debug_span!(
+            "fluvio.pipeline.record",
+            topic = %self.config.source,
+            partition = self.partition,
+            offset = first,
+            last,
+            records = records.len(),
+            worker = worker_index,
+            outputs = tracing::field::Empty,
+        );
+        let answer = match (read, given_up) {
+            (Read::One(record), Some(())) => {
+                let (answer, disposal, kind) = self.give_up(record);
+                unit.given_up = Some((disposal, kind));
+                answer
+            }
+            (read, _) => ask(&worker.kind, self.partition, read),
+        };
+        flight.held += unit.records;
+        flight.held_bytes += unit.bytes;
+        flight.answers.push_back(Pending {
+            unit,
+            generation,
+            seq,
+            answer,
+            span,
+        });
+    }
+
+    /// The answer standing for a record given up on: its dead-letter envelope, bound for the
+    /// dead-letter topic, or nothing (skipped).
+    fn give_up(&self, record: ConsumerRecord) -> (Answer, Disposal, FailureKind) {
+        let given = self
+            .attempts
+            .given_up(record.offset)
+            .expect("routed as given up")
+            .clone();
+        let kind = given.failure.kind;
+        let Some(topic) = self.dead_letters.clone() else {
+            return (
+                Box::pin(std::future::ready(Ok(Vec::new()))),
+                Disposal::Skipped,
+                kind,
+            );
+        };
+        let letter = DeadLetter::new(
+            &self.config.consumer_id,
+            &record,
+            &given.failure,
+            given.attempts,
+        );
+        let value = bytes::Bytes::from(letter.to_json());
+        let answer: Answer = Box::pin(async move {
+            let partitions = topic
+                .partitions()
+                .await
+                .map_err(|e| Failure::new(FailureKind::Sink, e))?;
+            Ok(vec![Output {
+                key: record.key,
+                value,
+                partition: Some(record.partition % partitions.max(1)),
+                topic: Some(topic.name.clone()),
+            }])
+        });
+        (answer, Disposal::DeadLettered, kind)
     }
 
     /// Whether this task may go on: always outside a group; in a group, while the member's
@@ -322,22 +451,36 @@ impl PartitionTask {
         self.fence.as_ref().is_none_or(Fence::is_valid)
     }
 
-    /// Account for records whose outputs the sink answered: how many; `Err` is the failure.
-    fn settle(
-        &self,
-        unit: Acked,
-        done: Result<(), String>,
-        tracker: &mut Units,
-        highest_processed: &mut i64,
-    ) -> Result<Acked, String> {
-        done?;
-        tracker.acked(unit.id);
+    /// Account for records whose outputs were acknowledged (or that were dead-lettered or
+    /// skipped); how many.
+    fn settle(&mut self, unit: Acked, flight: &mut Flight, highest_processed: &mut i64) -> usize {
+        flight.tracker.acked(unit.id);
+        flight.held -= unit.records;
+        flight.held_bytes -= unit.bytes;
         *highest_processed = (*highest_processed).max(unit.last);
-        self.stats
-            .acked
-            .fetch_add(unit.records as u64, Ordering::Relaxed);
-        self.metrics.acked.increment(unit.records as u64);
-        Ok(unit)
+        self.attempts.done_through(unit.last);
+        let (partition, offset) = (self.partition, unit.first);
+        match unit.given_up {
+            None => {
+                self.stats
+                    .acked
+                    .fetch_add(unit.records as u64, Ordering::Relaxed);
+                self.metrics.acked.increment(unit.records as u64);
+            }
+            Some((Disposal::DeadLettered, kind)) => {
+                self.dead_letter_failures = 0;
+                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                self.metrics.dead_lettered(kind);
+                let topic = self.dead_letters.as_ref().map(|t| t.name.clone());
+                tracing::info!(source = %self.config.source, partition, offset, %kind, topic = topic.as_deref(), "record dead-lettered");
+            }
+            Some((Disposal::Skipped, kind)) => {
+                self.stats.skipped.fetch_add(1, Ordering::Relaxed);
+                self.metrics.skipped(kind);
+                tracing::warn!(source = %self.config.source, partition, offset, %kind, "record skipped after its failures");
+            }
+        }
+        unit.records
     }
 
     /// A fresh sender to worker `index`, and its generation. (Each sender may put one
@@ -348,48 +491,121 @@ impl PartitionTask {
         (slot.recipient.clone(), slot.generation)
     }
 
-    /// Replace the failed worker (unless another partition already replaced that generation),
-    /// then pause for the backoff; or finish when the pipeline is stopping (a drain, or a
-    /// `System` stop that took the worker down with its arbiter).
-    async fn restart(
-        &mut self,
-        worker: usize,
-        generation: u64,
-        failure: String,
-    ) -> Result<Session, PipelineError> {
+    /// As [`PartitionTask::worker`], for a message about to be sent: also its place among
+    /// the messages sent to the worker.
+    fn ticket(&self, index: usize) -> (Worker, u64, u64) {
+        let mut slot = self.workers.slot(index);
+        slot.sent += 1;
+        (slot.recipient.clone(), slot.generation, slot.sent)
+    }
+
+    /// A failure that took the worker down (a panic, a timeout) fails every message waiting
+    /// at it, from any partition: report this one's place, so that only the oldest (the one
+    /// the worker was handling) counts as the record's failure.
+    fn report(&self, worker: usize, failure: &Failure, generation: u64, seq: u64) {
+        if failure.kind.replaces_worker() {
+            self.workers.slot(worker).blame(generation, seq);
+        }
+    }
+
+    /// After a failure: replace the worker if the failure took it down (unless another
+    /// partition did already), apply the failure policy, and pause before reading again (the
+    /// retry's backoff); or finish when the pipeline is stopping (a drain, or a `System` stop
+    /// that took the worker down with its arbiter).
+    async fn recover(&mut self, worker: usize, failed: Failed) -> Result<Session, PipelineError> {
+        let Failed {
+            failure,
+            unit,
+            generation,
+            seq,
+        } = failed;
+        let partition = self.partition;
         if *self.stop.borrow() {
-            tracing::info!(worker, partition = self.partition, %failure, "worker stopped while draining");
+            tracing::info!(worker, partition, %failure, "worker stopped while draining");
             return Ok(Session::Finished);
         }
-        {
-            let mut slot = self.workers.slot(worker);
-            if slot.generation == generation {
-                let restarts = slot
-                    .failures
-                    .record(Instant::now(), self.config.restart_window);
-                tracing::warn!(worker, partition = self.partition, %failure, restarts, "pipeline worker failed; restarting");
-                if restarts > self.config.max_restarts as usize {
-                    return Err(PipelineError::TooManyRestarts {
-                        worker,
-                        restarts,
-                        last: failure,
-                    });
-                }
-                // On a new arbiter; the failed worker's is stopped.
-                self.workers
-                    .replace(&mut slot, worker)
-                    .map_err(PipelineError::Task)?;
-                self.stats.restarts.fetch_add(1, Ordering::Relaxed);
-                self.metrics.restarted(worker);
-            } else {
-                tracing::debug!(worker, partition = self.partition, %failure, "worker already restarted");
-            }
+        let kind = failure.kind;
+        if kind.replaces_worker() {
+            self.replace_worker(worker, generation, &failure)?;
         }
-        self.status.set_phase(self.partition, Phase::Restarting);
+        let policy = &self.config.failure;
+        let delay = if unit.given_up.is_some() {
+            // A dead-letter write failed: write it again (the record stays given up on);
+            // the partition's commits wait for it.
+            self.dead_letter_failures += 1;
+            let failures = self.dead_letter_failures;
+            tracing::warn!(partition, offset = unit.first, %failure, failures, "dead-letter write failed; trying again");
+            policy.backoff.delay(failures)
+        } else if kind.replaces_worker() && !self.blamed(worker, generation, seq).await {
+            tracing::debug!(worker, partition, %failure, "another partition's record took the worker down: delivering again");
+            Duration::ZERO
+        } else {
+            match self
+                .attempts
+                .failed(unit.first, unit.last, &failure, policy.retries)
+            {
+                Verdict::Split => {
+                    tracing::debug!(partition, first = unit.first, last = unit.last, %failure, "a batch failed: delivering its records one by one");
+                    Duration::ZERO
+                }
+                Verdict::Retry { offset, retry } => {
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.retried(kind);
+                    tracing::debug!(partition, offset, retry, %failure, "record failed: retrying");
+                    policy.backoff.delay(retry)
+                }
+                Verdict::GiveUp { offset, attempts } => {
+                    if policy.then == GiveUp::Stop {
+                        return Ok(Session::Failed(PipelineError::RecordFailed {
+                            topic: self.config.source.clone(),
+                            partition,
+                            offset,
+                            attempts,
+                            failure,
+                        }));
+                    }
+                    Duration::ZERO
+                }
+            }
+        };
+        self.status.set_phase(partition, Phase::Restarting);
         tokio::select! {
             _ = self.stop.changed() => Ok(Session::Finished),
-            () = tokio::time::sleep(self.config.restart_backoff) => Ok(Session::Restart),
+            () = tokio::time::sleep(delay) => Ok(Session::Restart),
         }
+    }
+
+    /// Replace worker `worker` (unless another partition already replaced that generation).
+    fn replace_worker(
+        &self,
+        worker: usize,
+        generation: u64,
+        failure: &Failure,
+    ) -> Result<(), PipelineError> {
+        let mut slot = self.workers.slot(worker);
+        if slot.generation != generation {
+            return Ok(());
+        }
+        tracing::debug!(worker, partition = self.partition, %failure, "pipeline worker failed; restarting it");
+        // On a new arbiter; the failed worker's is stopped.
+        self.workers
+            .replace(&mut slot, worker)
+            .map_err(PipelineError::Task)?;
+        self.stats.restarts.fetch_add(1, Ordering::Relaxed);
+        self.metrics.restarted(worker);
+        Ok(())
+    }
+
+    /// Whether this partition's message `seq` is the one that took worker `worker`'s
+    /// `generation` down: the oldest that failed with it, once the other partitions that
+    /// saw it fail had a moment to report theirs.
+    async fn blamed(&self, worker: usize, generation: u64, seq: Option<u64>) -> bool {
+        const SETTLE: Duration = Duration::from_millis(5);
+        let Some(seq) = seq else {
+            return true;
+        };
+        tokio::time::sleep(SETTLE).await;
+        self.workers.slot(worker).blamed(generation, seq)
     }
 
     /// Commit what the tracker allows. A reconnecting stream has no session to commit on for
@@ -407,11 +623,13 @@ impl PartitionTask {
         let Some(offset) = tracker.committable() else {
             return Ok(true);
         };
-        let patience = std::time::Duration::from_secs(if last { 30 } else { 1 });
+        let patience = Duration::from_secs(if last { 30 } else { 1 });
         let pause = self
             .config
-            .restart_backoff
-            .clamp(std::time::Duration::from_millis(50), patience);
+            .failure
+            .backoff
+            .initial
+            .clamp(Duration::from_millis(50), patience);
         let started = Instant::now();
         loop {
             let result = match guard {

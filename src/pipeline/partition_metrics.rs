@@ -3,6 +3,7 @@
 
 use metrics::{Counter, Gauge, Label};
 
+use super::failure::FailureKind;
 use crate::telemetry;
 
 /// A pipeline partition's metric handles, registered once per partition task.
@@ -28,6 +29,26 @@ impl PartitionMetrics {
             in_flight: metrics::gauge!(telemetry::PIPELINE_IN_FLIGHT, labels),
             consumer: consumer.to_owned(),
         }
+    }
+
+    /// Count a retry of a record that failed with `kind`.
+    pub(crate) fn retried(&self, kind: FailureKind) {
+        self.by_kind(telemetry::PIPELINE_RETRIED, kind);
+    }
+
+    /// Count a record dead-lettered after a failure of `kind`.
+    pub(crate) fn dead_lettered(&self, kind: FailureKind) {
+        self.by_kind(telemetry::PIPELINE_DEAD_LETTERED, kind);
+    }
+
+    /// Count a record skipped after a failure of `kind`.
+    pub(crate) fn skipped(&self, kind: FailureKind) {
+        self.by_kind(telemetry::PIPELINE_SKIPPED, kind);
+    }
+
+    fn by_kind(&self, name: &'static str, kind: FailureKind) {
+        metrics::counter!(name, "consumer" => self.consumer.clone(), "kind" => kind.as_str())
+            .increment(1);
     }
 
     /// Count a restart of worker `worker`.

@@ -15,8 +15,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::config::PipelineConfig;
+use super::dlq_topic::DeadLetterTopic;
+use super::failure::Failure;
 use super::partition::PartitionTask;
 use super::partition_metrics::PartitionMetrics;
+use super::policy::GiveUp;
 use super::status::{PipelineState, PipelineStatus};
 use super::worker::Worker;
 use super::workers::{Factory, Workers};
@@ -44,15 +47,20 @@ pub enum PipelineError {
     /// The pipeline's consumer group failed (joining it, or its member stopped).
     #[error(transparent)]
     Group(#[from] GroupError),
-    /// Workers failed more often than `max_restarts` within `restart_window`.
-    #[error("worker {worker} restarted {restarts} times within the window; last failure: {last}")]
-    TooManyRestarts {
-        /// The worker index.
-        worker: usize,
-        /// Restarts counted.
-        restarts: usize,
+    /// A record failed every attempt and the failure policy says stop
+    /// ([`GiveUp::Stop`](super::GiveUp::Stop)); it stays uncommitted.
+    #[error("{topic}-{partition} offset {offset} failed {attempts} times; last: {failure}")]
+    RecordFailed {
+        /// The source topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The record's offset.
+        offset: i64,
+        /// Attempts that failed.
+        attempts: u32,
         /// The last failure.
-        last: String,
+        failure: Failure,
     },
 }
 
@@ -61,8 +69,14 @@ pub enum PipelineError {
 pub struct PipelineStats {
     /// Records acknowledged by workers.
     pub acked: AtomicU64,
-    /// Records delivered again after a restart.
+    /// Records delivered again (after a failure, or a worker restart).
     pub redelivered: AtomicU64,
+    /// Retries of records that failed (by the failure policy).
+    pub retried: AtomicU64,
+    /// Records written to the dead-letter topic.
+    pub dead_lettered: AtomicU64,
+    /// Records skipped after their failures.
+    pub skipped: AtomicU64,
     /// Worker restarts.
     pub restarts: AtomicU64,
     /// Offset commits.
@@ -72,8 +86,9 @@ pub struct PipelineStats {
     pub peak_in_flight_bytes: AtomicU64,
 }
 
-/// A running pipeline. When one partition fails for good (too many worker restarts, a sink or
-/// source error), the others drain and the pipeline stops with that error.
+/// A running pipeline. When one partition fails for good (a record failed under
+/// [`GiveUp::Stop`](super::GiveUp::Stop), a source error), the others drain and the pipeline
+/// stops with that error.
 #[derive(Debug)]
 pub struct PipelineHandle {
     workers: Arc<Workers>,
@@ -82,7 +97,7 @@ pub struct PipelineHandle {
     cut_off: tokio::sync::mpsc::UnboundedSender<std::time::Duration>,
     tasks: Vec<tokio::task::JoinHandle<Result<(), PipelineError>>>,
     first_error: Option<PipelineError>,
-    producer: Option<Producer>,
+    producer: Producer,
     stats: Arc<PipelineStats>,
     status: PipelineStatus,
 }
@@ -90,7 +105,8 @@ pub struct PipelineHandle {
 /// Start a pipeline: `worker(i)` starts worker `i` on the current arbiter (`Actor::start`)
 /// and returns its recipient, of [`Process`](super::Process) (records one by one) or of
 /// [`ProcessBatch`](super::ProcessBatch) (a partition's records in batches), or a
-/// [`Worker`](super::Worker) built from one. The pipeline calls it on an arbiter (a thread)
+/// [`Worker`](super::Worker) built from one (a typed worker: [`Worker::json`](super::Worker::json)).
+/// The pipeline calls it on an arbiter (a thread)
 /// of its own for each worker, so that a panic takes down only that worker; it calls it
 /// again, on a new arbiter, to restart a failed worker (stopping the old arbiter), and must
 /// get the same kind each time; every worker's arbiter stops when the pipeline ends. (An
@@ -132,10 +148,23 @@ where
     let factory: Factory = Arc::new(move |i| worker(i).into());
     let shared_workers =
         Arc::new(Workers::start(factory, config.workers.max(1)).map_err(PipelineError::Task)?);
-    let producer = config
-        .sink
-        .as_ref()
-        .map(|_| client.producer(config.producer.clone()));
+    // The sink's producer, also for outputs routed elsewhere and dead letters.
+    let producer = client.producer(config.producer.clone());
+    let dead_letters = match &config.failure.then {
+        GiveUp::DeadLetter(topic) => {
+            let name = topic
+                .clone()
+                .unwrap_or_else(|| format!("{}-dlq", config.source));
+            let template = config.sink.as_deref().unwrap_or(&config.source);
+            Some(Arc::new(DeadLetterTopic::new(
+                client.clone(),
+                &name,
+                &config.source,
+                template,
+            )))
+        }
+        GiveUp::Skip | GiveUp::Stop => None,
+    };
     let (stop, stop_rx) = watch::channel(false);
     let stop = Arc::new(stop);
     let stats = Arc::new(PipelineStats::default());
@@ -152,6 +181,7 @@ where
         config: Arc::new(config),
         workers: shared_workers.clone(),
         producer: producer.clone(),
+        dead_letters,
         stats: stats.clone(),
         status: status.clone(),
     };
@@ -200,7 +230,8 @@ pub(crate) struct Shared {
     pub(crate) fence: Option<crate::group::Fence>,
     pub(crate) config: Arc<PipelineConfig>,
     pub(crate) workers: Arc<Workers>,
-    pub(crate) producer: Option<Producer>,
+    pub(crate) producer: Producer,
+    pub(crate) dead_letters: Option<Arc<DeadLetterTopic>>,
     pub(crate) stats: Arc<PipelineStats>,
     pub(crate) status: PipelineStatus,
 }
@@ -223,9 +254,12 @@ impl Shared {
             partition,
             workers: self.workers.clone(),
             producer: self.producer.clone(),
+            dead_letters: self.dead_letters.clone(),
             stop,
             stats: self.stats.clone(),
             status: self.status.clone(),
+            attempts: Default::default(),
+            dead_letter_failures: 0,
         }
     }
 }
@@ -345,10 +379,7 @@ impl PipelineHandle {
     async fn finish(mut self) -> Result<Arc<PipelineStats>, PipelineError> {
         self.join_tasks().await;
         self.workers.stop();
-        let closed = match self.producer.take() {
-            Some(producer) => producer.close().await,
-            None => Ok(()),
-        };
+        let closed = self.producer.close().await;
         self.status.set_state(PipelineState::Stopped);
         closed?;
         self.first_error.map_or(Ok(self.stats), Err)

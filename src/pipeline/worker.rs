@@ -3,10 +3,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use bytes::Bytes;
 
+use super::failure::Failure;
 use crate::consumer::ConsumerRecord;
 
 /// A record for a worker; its answer acknowledges it.
@@ -16,9 +18,11 @@ pub struct Process(pub ConsumerRecord);
 
 /// Records of one partition, in offset order, as the stream delivered them (up to one fetch
 /// frame's worth, at most [`PipelineConfig::max_in_flight`](super::PipelineConfig)); the
-/// answer acknowledges all of them at once. An error fails the whole batch: the worker is
-/// restarted and the batch is delivered again (at least once), so make the work idempotent
-/// or answer only once all of it is done.
+/// answer acknowledges all of them at once. An error fails the whole batch: it is delivered
+/// again (at least once, so make the work idempotent or answer only once all of it is done),
+/// split down to the failing record, which then goes through the pipeline's
+/// [`FailurePolicy`](super::FailurePolicy). Name the failing record with [`WorkerError::at`]
+/// to spare the split.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<Vec<Output>, WorkerError>")]
 pub struct ProcessBatch {
@@ -28,15 +32,19 @@ pub struct ProcessBatch {
     pub records: Vec<ConsumerRecord>,
 }
 
-/// A record a worker wants sent to the pipeline's sink.
+/// A record a worker wants sent to the pipeline's sink, or to a topic of its own
+/// ([`Output::to_topic`]). The source record is committed only once every output of it is
+/// acknowledged, wherever it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     /// The key.
     pub key: Option<Bytes>,
     /// The value.
     pub value: Bytes,
-    /// The sink partition (`None`: the sink producer's partitioner picks it).
+    /// The partition (`None`: the producer's partitioner picks it).
     pub partition: Option<u32>,
+    /// The topic (`None`: the pipeline's sink; without a sink, the output is dropped).
+    pub topic: Option<Arc<str>>,
 }
 
 impl Output {
@@ -46,6 +54,7 @@ impl Output {
             key: None,
             value: value.into(),
             partition: None,
+            topic: None,
         }
     }
 
@@ -55,20 +64,83 @@ impl Output {
             key: Some(key.into()),
             value: value.into(),
             partition: None,
+            topic: None,
         }
     }
 
-    /// This output, sent to sink partition `partition`.
+    /// This output, sent to partition `partition`.
     pub fn to_partition(mut self, partition: u32) -> Self {
         self.partition = Some(partition);
         self
     }
+
+    /// This output, sent to `topic` rather than the pipeline's sink (with the sink
+    /// producer's options; the topic must exist). Hold the name in an `Arc<str>` to route
+    /// many outputs without copying it.
+    ///
+    /// ```
+    /// use actix_fluvio::pipeline::Output;
+    ///
+    /// let audit: std::sync::Arc<str> = "orders-audit".into();
+    /// let output = Output::value("order 7 over limit").to_topic(audit.clone());
+    /// assert_eq!(output.topic.as_deref(), Some("orders-audit"));
+    /// ```
+    pub fn to_topic(mut self, topic: impl Into<Arc<str>>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
 }
 
-/// A worker's failure: the record is not acknowledged and the worker is restarted.
+/// A worker's failure: the record (or batch) is not acknowledged; it goes through the
+/// pipeline's [`FailurePolicy`](super::FailurePolicy). The worker is not restarted.
+///
+/// ```
+/// use actix_fluvio::pipeline::WorkerError;
+///
+/// let whole = WorkerError::new("database unavailable");
+/// // A batch worker naming the record it failed on: the pipeline retries that one alone.
+/// let one = WorkerError::at(4242, "no such customer");
+/// assert_eq!((whole.offset, one.offset), (None, Some(4242)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("worker failed: {0}")]
-pub struct WorkerError(pub String);
+#[error("worker failed: {message}")]
+pub struct WorkerError {
+    /// What went wrong.
+    pub message: String,
+    /// The offset of the record it went wrong on, when a batch worker knows it (`None`: the
+    /// batch is split to find it).
+    pub offset: Option<i64>,
+}
+
+impl WorkerError {
+    /// A failure saying `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            offset: None,
+        }
+    }
+
+    /// A failure of the record at `offset`, saying `message`.
+    pub fn at(offset: i64, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            offset: Some(offset),
+        }
+    }
+}
+
+impl From<String> for WorkerError {
+    fn from(message: String) -> Self {
+        Self::new(message)
+    }
+}
+
+impl From<&str> for WorkerError {
+    fn from(message: &str) -> Self {
+        Self::new(message)
+    }
+}
 
 /// A partition starting or stopping at a worker, for workers that keep state per
 /// partition (see [`Worker::with_partition_events`]).
@@ -149,6 +221,20 @@ pub(crate) enum WorkerKind {
     Records(Recipient<Process>),
     /// One [`ProcessBatch`] per batch of a partition's records.
     Batches(Recipient<ProcessBatch>),
+    /// One decoded record per message (a typed worker, see [`Worker::typed`]).
+    Typed(Arc<dyn AskRecord>),
+}
+
+impl std::fmt::Debug for dyn AskRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("typed worker")
+    }
+}
+
+/// Hands one record to a worker (decoding it first for a typed worker); the answer's
+/// outputs, encoded.
+pub(crate) trait AskRecord: Send + Sync {
+    fn ask(&self, record: ConsumerRecord) -> Answer;
 }
 
 impl Worker {
@@ -185,6 +271,14 @@ impl From<Recipient<ProcessBatch>> for Worker {
     }
 }
 
-/// A worker's answer, as a future.
-pub(crate) type Answer =
-    Pin<Box<dyn Future<Output = Result<Result<Vec<Output>, WorkerError>, MailboxError>> + Send>>;
+/// A worker's answer, as a future: the outputs, or why the records failed.
+pub(crate) type Answer = Pin<Box<dyn Future<Output = Result<Vec<Output>, Failure>> + Send>>;
+
+/// The answer to a message already sent: its outputs, or the worker's failure.
+pub(crate) fn answer<M>(request: actix::dev::RecipientRequest<M>) -> Answer
+where
+    M: Message<Result = Result<Vec<Output>, WorkerError>> + Send + 'static,
+    M::Result: Send,
+{
+    Box::pin(async move { Failure::from_answer(request.await) })
+}

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use actix_rt::Arbiter;
 
-use super::restarts::Failures;
 use super::worker::Worker;
 
 /// Builds worker `i` (starting its actor on the current arbiter).
@@ -23,13 +22,35 @@ pub(crate) struct Workers {
     slots: Vec<Mutex<Slot>>,
 }
 
-/// One worker: its current actor and arbiter, which incarnation that is, and its recent
-/// failures.
+/// One worker: its current actor and arbiter, which incarnation that is, how many messages
+/// went to it, and the oldest message that failed with its latest failed incarnation.
 pub(crate) struct Slot {
     pub(crate) recipient: Worker,
     arbiter: Option<Arbiter>,
     pub(crate) generation: u64,
-    pub(crate) failures: Failures,
+    /// Messages sent to the worker so far, from every partition (each message's place).
+    pub(crate) sent: u64,
+    /// The latest generation that failed, and the oldest message (by place) that failed
+    /// with it.
+    blame: Option<(u64, u64)>,
+}
+
+impl Slot {
+    /// Message `seq`, sent to incarnation `generation`, failed because the worker stopped
+    /// or hung (which fails every message waiting at it).
+    pub(crate) fn blame(&mut self, generation: u64, seq: u64) {
+        self.blame = match self.blame {
+            Some((g, oldest)) if g == generation => Some((g, oldest.min(seq))),
+            Some((g, oldest)) if g > generation => Some((g, oldest)),
+            _ => Some((generation, seq)),
+        };
+    }
+
+    /// Whether message `seq` is the oldest reported to have failed with `generation`: the
+    /// one the worker was handling when it stopped or hung (it handles its mailbox in order).
+    pub(crate) fn blamed(&self, generation: u64, seq: u64) -> bool {
+        self.blame == Some((generation, seq))
+    }
 }
 
 impl Workers {
@@ -45,7 +66,8 @@ impl Workers {
                     recipient,
                     arbiter,
                     generation: 0,
-                    failures: Failures::default(),
+                    sent: 0,
+                    blame: None,
                 }))
             })
             .collect::<Result<_, String>>()?;

@@ -144,7 +144,13 @@ metric_table! {
     PIPELINE_REDELIVERED = "fluvio_pipeline_redelivered_records_total", Counter, ["consumer"], -,
         "records delivered again after a worker restart";
     PIPELINE_RESTARTS = "fluvio_pipeline_worker_restarts_total", Counter, ["consumer", "worker"], -,
-        "pipeline worker restarts, by worker index";
+        "pipeline worker restarts (after a panic or a timeout), by worker index";
+    PIPELINE_RETRIED = "fluvio_pipeline_retried_records_total", Counter, ["consumer", "kind"], -,
+        "records retried after a failure, by failure kind (`worker`, `panic`, `timeout`, `sink`)";
+    PIPELINE_DEAD_LETTERED = "fluvio_pipeline_dead_lettered_records_total", Counter, ["consumer", "kind"], -,
+        "records written to the dead-letter topic after their retries, by the kind of their last failure (`worker`, `panic`, `timeout`, `sink`, `decode`, `encode`)";
+    PIPELINE_SKIPPED = "fluvio_pipeline_skipped_records_total", Counter, ["consumer", "kind"], -,
+        "records skipped after their retries, by the kind of their last failure";
     PIPELINE_IN_FLIGHT = "fluvio_pipeline_records_in_flight", Gauge, ["consumer", "topic", "partition"], -,
         "records handed to the worker and not yet acknowledged";
     PIPELINES = "fluvio_pipelines", Gauge, ["consumer", "state"], -,

@@ -329,3 +329,52 @@ async fn producer_and_consumer_follow_a_leader_moved_during_an_sc_outage() {
     })
     .await;
 }
+
+/// Two batches of one partition queued while its SPU is down: the first fails at its delivery
+/// timeout, and the second must still be sent (it timed out too, here) rather than wait
+/// behind the first for ever; once the SPU is back, the partition takes records again.
+/// (After a failed leader lookup nothing sent the partition's next batch: the partition
+/// stalled for good.)
+#[actix_rt::test]
+async fn a_batch_behind_one_that_timed_out_is_not_stranded() {
+    let cluster = common::embedded::cluster(2).await;
+    let client = common::embedded::client(&cluster).await;
+    let spu = cluster.spu_ids()[1];
+    let placed = TopicConfig::assigned([(0, vec![spu])]);
+    client.admin().create_topic("t", placed).await.unwrap();
+    let producer = client.producer(ProducerOptions {
+        delivery: DeliveryGuarantee::AtLeastOnce(actix_fluvio::producer::RetryPolicy {
+            timeout: Duration::from_secs(3),
+            ..Default::default()
+        }),
+        ..ProducerOptions::default()
+    });
+    producer
+        .send("t", None, b"before".as_slice())
+        .await
+        .unwrap();
+    cluster.stop_spu(spu).await.unwrap();
+    let first = producer.enqueue("t", None, b"a".as_slice()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = producer.enqueue("t", None, b"b".as_slice()).await.unwrap();
+    let timed_out =
+        |r: Result<_, ProducerError>| matches!(r, Err(ProducerError::DeliveryTimeout { .. }));
+    assert!(timed_out(within(10, "the first batch", first.wait()).await));
+    assert!(timed_out(
+        within(10, "the second batch", second.wait()).await
+    ));
+    cluster.restart_spu(spu).await.unwrap();
+    within(30, "a send once the SPU is back", async {
+        loop {
+            match producer.send("t", None, b"after".as_slice()).await {
+                Ok(_) => break,
+                Err(ProducerError::DeliveryTimeout { .. }) => continue,
+                Err(other) => panic!("{other}"),
+            }
+        }
+    })
+    .await;
+    let values: Vec<String> = stored(&client, "t").await.into_values().collect();
+    assert_eq!(values.first().map(String::as_str), Some("before"));
+    assert_eq!(values.last().map(String::as_str), Some("after"));
+}

@@ -181,7 +181,11 @@ impl ProducerActor {
                         for sealed in &mut group {
                             sealed.attempts += 1;
                         }
-                        act.failed(group, error.into(), ctx)
+                        act.failed(group, error.into(), ctx);
+                        // Failed for good, the partition is free: its next batches go now
+                        // (nothing else would send them).
+                        act.unsettled.retain(|slot| !slot.is_settled());
+                        act.pump(ctx, false);
                     }
                 }),
         );
@@ -240,10 +244,16 @@ impl ProducerActor {
             request.push(&group[0].topic, group[0].partition, RecordSet::new(batches));
             true
         });
+        let encode_failed = !failed.is_empty();
         for (group, error) in failed {
             self.settle_failed(group, error);
         }
         if groups.is_empty() {
+            if encode_failed {
+                // Their partitions are free: send what waits behind them.
+                self.unsettled.retain(|slot| !slot.is_settled());
+                ctx.notify(Wake);
+            }
             return;
         }
         let span = produce_span(&groups);

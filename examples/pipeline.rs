@@ -5,8 +5,12 @@
 //! committed under the group's name:
 //!
 //! ```text
-//! cargo run --release --example pipeline -- SOURCE SINK (--consumer-id ID | --group NAME) [--exit-at-end] [--metrics-addr ADDR]
+//! cargo run --release --example pipeline -- SOURCE SINK (--consumer-id ID | --group NAME) [--exit-at-end] [--metrics-addr ADDR] [--dead-letter TOPIC] [--fail-every N]
 //! ```
+//! A record the worker fails on is retried 3 times, then written to the dead-letter topic
+//! (`--dead-letter`, default `SOURCE-dlq`) in a JSON envelope; `--fail-every N` makes the
+//! worker fail every record whose offset is N-1 modulo N, to see it happen. The `replay`
+//! example writes dead-lettered records back.
 //! `--metrics-addr` serves `/metrics`, `/healthz` and `/readyz` (the `health::web` handlers,
 //! as the `worker` and `actix_web` examples do); any other path is a 404.
 //! Ctrl-C, SIGTERM or an actix `System` stop drains: in-flight records finish, the sink is
@@ -22,7 +26,7 @@ use std::net::SocketAddr;
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::Health;
-use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
+use actix_fluvio::pipeline::{start_pipeline, GiveUp, PipelineConfig};
 use clap::{ArgGroup, Parser};
 use upper::Upper;
 
@@ -52,6 +56,12 @@ struct Cli {
     /// Serve Prometheus /metrics, and /healthz and /readyz, on this address.
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Where records the worker keeps failing on go (default: SOURCE-dlq).
+    #[arg(long, value_name = "TOPIC")]
+    dead_letter: Option<String>,
+    /// A demonstration: the worker fails every record whose offset is N-1 modulo N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    fail_every: Option<u64>,
 }
 
 #[actix_rt::main]
@@ -81,8 +91,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.sink = Some(cli.sink);
     config.group = cli.group;
     config.exit_at_end = cli.exit_at_end;
-    let pipeline = start_pipeline(&client, config, |_| {
-        Upper::create(|_| Upper::default()).recipient()
+    config.failure.then = GiveUp::DeadLetter(cli.dead_letter);
+    let fail_every = cli.fail_every;
+    let pipeline = start_pipeline(&client, config, move |_| {
+        Upper::create(move |_| Upper {
+            fail_every,
+            ..Upper::default()
+        })
+        .recipient()
     })
     .await?;
     health.watch_pipeline(pipeline.status());
@@ -91,7 +107,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .drain_on_shutdown(std::time::Duration::from_secs(30))
         .await?;
     let acked = stats.acked.load(std::sync::atomic::Ordering::Relaxed);
-    println!("copied {acked} records");
+    let dead = stats
+        .dead_lettered
+        .load(std::sync::atomic::Ordering::Relaxed);
+    println!("copied {acked} records, dead-lettered {dead}");
     System::current().stop();
     Ok(())
 }

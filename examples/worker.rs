@@ -19,7 +19,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::Health;
-use actix_fluvio::pipeline::{start_pipeline, PipelineConfig};
+use actix_fluvio::pipeline::{start_pipeline, FailurePolicy, GiveUp, PipelineConfig};
 use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleKind, SmartModuleWasm};
 use clap::Parser;
 use serde::Deserialize;
@@ -69,6 +69,47 @@ struct PipelineToml {
     tag: Option<String>,
     #[serde(default)]
     smartmodules: Vec<SmartModuleToml>,
+    /// What happens to records the worker fails on (default: the policy's defaults).
+    failure: Option<FailureToml>,
+}
+
+/// `[pipeline.failure]`: retries with backoff, then `then`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailureToml {
+    retries: Option<u32>,
+    backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    /// `dead-letter` (default), `skip` or `stop`.
+    then: Option<String>,
+    /// The dead-letter topic (default: SOURCE-dlq).
+    dead_letter: Option<String>,
+}
+
+impl FailureToml {
+    fn policy(&self) -> Result<FailurePolicy, String> {
+        let mut policy = FailurePolicy::default();
+        if let Some(retries) = self.retries {
+            policy.retries = retries;
+        }
+        if let Some(ms) = self.backoff_ms {
+            policy.backoff.initial = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.max_backoff_ms {
+            policy.backoff.max = Duration::from_millis(ms);
+        }
+        policy.then = match self.then.as_deref() {
+            None | Some("dead-letter") => GiveUp::DeadLetter(self.dead_letter.clone()),
+            Some("skip") => GiveUp::Skip,
+            Some("stop") => GiveUp::Stop,
+            Some(other) => {
+                return Err(format!(
+                    "[pipeline.failure] then = {other:?}: expected \"dead-letter\", \"skip\" or \"stop\""
+                ))
+            }
+        };
+        Ok(policy)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,10 +191,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.commit_interval = Duration::from_millis(ms);
     }
     config.worker_timeout = p.worker_timeout_ms.map(Duration::from_millis);
+    if let Some(failure) = &p.failure {
+        config.failure = failure.policy()?;
+    }
     let tag = p.tag.clone().map(bytes::Bytes::from);
     let pipeline = start_pipeline(&client, config, move |_| {
         let tag = tag.clone();
-        Upper::create(move |_| Upper { tag }).recipient()
+        Upper::create(move |_| Upper {
+            tag,
+            ..Upper::default()
+        })
+        .recipient()
     })
     .await?;
     health.watch_pipeline(pipeline.status());

@@ -33,7 +33,12 @@ pub struct PipelineConfig {
     pub group_config: Option<GroupConfig>,
     /// Where workers' outputs go (`None`: the worker is the sink).
     pub sink: Option<String>,
-    /// Partition-affine workers: partition `p` goes to worker `p % workers`.
+    /// Partition-affine workers: partition `p` goes to worker `p % workers`. A worker that
+    /// panics fails every message waiting at it: the failure counts against the oldest of
+    /// them reported within a few milliseconds (the one it was handling). With a worker per
+    /// partition that is exact; a worker shared by partitions may now and then charge a
+    /// record of another partition an attempt, so give workers that may panic one per
+    /// partition, or retries to spare.
     pub workers: usize,
     /// Records per partition between the stream and their acknowledgement (with the worker,
     /// or their outputs waiting for the sink): the worker goes on with the next records
@@ -53,10 +58,12 @@ pub struct PipelineConfig {
     pub commit_every: usize,
     /// ...or this long after the last commit, whichever comes first.
     pub commit_interval: Duration,
-    /// A worker that leaves its oldest record unanswered this long (from the record's turn,
-    /// i.e. from the previous answer) counts as failed (a
-    /// [`FailureKind::Timeout`](super::FailureKind::Timeout)) and is restarted (`None`: wait
-    /// forever). The stuck actor cannot be stopped from outside; it is only replaced.
+    /// A record its worker leaves unanswered this long (from the record's turn, i.e. from
+    /// the previous answer) fails, as a [`FailureKind::Timeout`](super::FailureKind::Timeout)
+    /// (`None`: wait forever). A worker that answered nothing sent after that record is stuck
+    /// and is replaced on a new arbiter (a stuck actor cannot be stopped from outside); one
+    /// that goes on answering later records (the record's answer future hangs) is kept, and
+    /// only that answer is abandoned.
     pub worker_timeout: Option<Duration>,
     /// What happens to records that fail: retries with backoff, then dead-letter (the
     /// default, to `<source>-dlq`), skip, or stop (see [`FailurePolicy`]). A worker that

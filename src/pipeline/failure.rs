@@ -15,7 +15,8 @@ pub enum FailureKind {
     /// The worker stopped without answering: it panicked (or stopped itself).
     Panic,
     /// The worker left the record unanswered longer than
-    /// [`PipelineConfig::worker_timeout`](super::PipelineConfig::worker_timeout).
+    /// [`PipelineConfig::worker_timeout`](super::PipelineConfig::worker_timeout) (it was
+    /// replaced if it answered nothing after it either).
     Timeout,
     /// The sink refused an output or did not acknowledge it (the producer gave up after its
     /// retries and delivery timeout), or the dead-letter topic could not be written.
@@ -62,7 +63,7 @@ impl FailureKind {
         !matches!(self, FailureKind::Decode | FailureKind::Encode)
     }
 
-    /// Whether the failure took the worker with it (it must be replaced).
+    /// Whether a worker's answer of this kind means the worker is gone (it must be replaced).
     pub(crate) fn replaces_worker(self) -> bool {
         matches!(self, FailureKind::Panic | FailureKind::Timeout)
     }

@@ -28,12 +28,33 @@ use super::policy::GiveUp;
 use super::run::{PipelineError, PipelineStats};
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
-use super::worker::{Answer, Output, PartitionEvent, Worker};
+use super::worker::{Answer, Mark, Output, PartitionEvent, Worker};
 use super::workers::Workers;
 use crate::cluster::FluvioClient;
 use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions, ConsumerRecord};
 use crate::group::Fence;
 use crate::producer::Producer;
+
+/// Poll `answers` once, without waiting (they are about to be dropped): those the worker
+/// answered note it at their worker (see [`Mark`]).
+fn answered_yet<'a>(answers: impl Iterator<Item = &'a mut Pending>) {
+    for pending in answers {
+        poll_once(pending);
+    }
+}
+
+/// Poll `pending`'s answer once; whether it is answered (an answer is kept, to be taken
+/// again).
+fn poll_once(pending: &mut Pending) -> bool {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match pending.answer.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(answer) => {
+            pending.answer = Box::pin(std::future::ready(answer));
+            true
+        }
+        std::task::Poll::Pending => false,
+    }
+}
 
 /// Records handed to their worker in one message (one record, or a batch), or a record given
 /// up on, waiting for the answer.
@@ -45,6 +66,8 @@ struct Pending {
     seq: u64,
     answer: Answer,
     span: tracing::Span,
+    /// A record being retried.
+    retry: bool,
 }
 
 /// Records handed on in one message: their unit, first and last offsets, count.
@@ -72,8 +95,9 @@ struct Failed {
     failure: Failure,
     unit: Acked,
     generation: u64,
-    /// The failed message's place at the worker (a worker's answer; `None`: the sink).
-    seq: Option<u64>,
+    /// The failure took the worker down (it panicked, or answers nothing any more): the
+    /// failed message's place at it, to find which message did it.
+    took_worker: Option<u64>,
 }
 
 /// A session's records between the stream and their acknowledgement.
@@ -86,7 +110,14 @@ struct Flight {
     /// Records in `answers` and `sent`, and their key and value bytes.
     held: usize,
     held_bytes: usize,
+    /// Records being retried among `answers`.
+    retries: usize,
 }
+
+/// The fetch frame size while records are failing (see `PartitionTask::session`).
+const RECOVERY_FRAME_BYTES: i32 = 64 * 1024;
+/// The read-ahead while records are failing.
+const RECOVERY_READ_AHEAD: usize = 1_000;
 
 pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
@@ -146,12 +177,20 @@ impl PartitionTask {
     /// when the sink acknowledged its outputs. At most `max_in_flight` records are between
     /// the stream and their acknowledgement.
     async fn session(&mut self, highest_processed: &mut i64) -> Result<Session, PipelineError> {
-        let options = ConsumerOptions {
+        let mut options = ConsumerOptions {
             consumer_id: Some(self.config.consumer_id.clone()),
             disable_continuous: self.config.exit_at_end,
             auto_commit: None,
             ..self.config.consumer.clone()
         };
+        // Records are failing: each retry reads again from the last commit, so read small
+        // frames (a full one would be fetched and decoded again for every retry) until
+        // they are settled, then start again with full ones.
+        let recovering = !self.attempts.is_clear();
+        if recovering {
+            options.max_bytes = options.max_bytes.min(RECOVERY_FRAME_BYTES);
+            options.buffer_records = options.buffer_records.min(RECOVERY_READ_AHEAD);
+        }
         let mut stream = self
             .client
             .partition_consumer(&self.config.source, self.partition, options)
@@ -180,6 +219,8 @@ impl PartitionTask {
             .await;
         let worker_kind = first_worker.kind;
         let (mut failed, mut ended, mut fenced) = (None, false, false);
+        // Recovered: the failing records are settled; the session ends to read full frames.
+        let mut recovered = false;
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();
         let worker_timeout = self.config.worker_timeout;
@@ -202,10 +243,15 @@ impl PartitionTask {
                 {
                     let unit = flight.sent.pop_front().expect("checked").unit;
                     match done {
-                        Ok(()) => since_commit += self.settle(unit, &mut flight, highest_processed),
+                        Ok(()) => {
+                            since_commit += self.settle(unit, &mut flight, highest_processed);
+                            if recovering && !ended && self.attempts.is_clear() {
+                                (ended, recovered) = (true, true);
+                            }
+                        }
                         Err(failure) => {
                             let generation = self.worker(worker_index).1;
-                            failed = Some(Failed { failure, unit, generation, seq: None });
+                            failed = Some(Failed { failure, unit, generation, took_worker: None });
                             break;
                         }
                     }
@@ -213,8 +259,9 @@ impl PartitionTask {
                 answer = async { flight.answers.front_mut().expect("checked").answer.as_mut().await },
                     if !flight.answers.is_empty() =>
                 {
-                    let Pending { unit, generation, seq, span, .. } =
+                    let Pending { unit, generation, seq, span, retry, .. } =
                         flight.answers.pop_front().expect("checked");
+                    flight.retries -= usize::from(retry);
                     if worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
@@ -225,8 +272,9 @@ impl PartitionTask {
                     let outputs = match answer {
                         Ok(outputs) => outputs,
                         Err(failure) => {
-                            self.report(worker_index, &failure, generation, seq);
-                            failed = Some(Failed { failure, unit, generation, seq: Some(seq) });
+                            let took_worker = failure.kind.replaces_worker().then_some(seq);
+                            self.report(worker_index, generation, took_worker);
+                            failed = Some(Failed { failure, unit, generation, took_worker });
                             break;
                         }
                     };
@@ -235,7 +283,7 @@ impl PartitionTask {
                     match tracing::Instrument::instrument(sent, span.clone()).await {
                         Ok(receipts) => flight.sent.push_back(Sent { unit, receipts }),
                         Err(failure) => {
-                            failed = Some(Failed { failure, unit, generation, seq: None });
+                            failed = Some(Failed { failure, unit, generation, took_worker: None });
                             break;
                         }
                     }
@@ -248,12 +296,21 @@ impl PartitionTask {
                     let message = format!("no answer for offset {} within {timeout:?}", front.unit.first);
                     let failure = Failure::new(FailureKind::Timeout, message);
                     let (unit, generation, seq) = (front.unit, front.generation, front.seq);
-                    self.report(worker_index, &failure, generation, seq);
-                    failed = Some(Failed { failure, unit, generation, seq: Some(seq) });
+                    // A worker that answered later messages awaits this one (an answer future
+                    // that hangs): only the record fails. One that answers nothing is stuck,
+                    // and replaced.
+                    answered_yet(flight.answers.iter_mut().skip(1));
+                    let stuck = !self.workers.slot(worker_index).answered_after(seq);
+                    let took_worker = stuck.then_some(seq);
+                    self.report(worker_index, generation, took_worker);
+                    failed = Some(Failed { failure, unit, generation, took_worker });
                     break;
                 }
+                // (A record being retried is the last one read until it is answered: were it
+                // to fail again, what was read after it would be read again.)
                 records = next_records(&mut stream, &worker_kind, window - flight.held),
-                    if !ended && flight.held < window && flight.held_bytes < max_bytes =>
+                    if !ended && flight.held < window && flight.held_bytes < max_bytes
+                        && flight.retries == 0 =>
                 {
                     let Some(read) = records else {
                         // The end: finish what is under way first.
@@ -316,6 +373,7 @@ impl PartitionTask {
         }
         // After a failure, records the worker has not answered are dropped (read again after
         // the restart); what went to the sink finishes: acknowledged records get committed.
+        self.orphan(worker_index, &mut flight.answers);
         flight.answers.clear();
         while let Some(Sent { unit, receipts }) = flight.sent.pop_front() {
             match acknowledged(&receipts).await {
@@ -328,13 +386,14 @@ impl PartitionTask {
                         failure,
                         unit,
                         generation,
-                        seq: None,
+                        took_worker: None,
                     });
                 }
             }
         }
         let outcome = match failed {
             Some(failed) => self.recover(worker_index, failed).await?,
+            None if recovered && !*self.stop.borrow() => Session::Restart,
             None => Session::Finished,
         };
         if outcome.is_finished() {
@@ -366,7 +425,8 @@ impl PartitionTask {
         };
         let records = read.records();
         let (first, last) = (records[0].offset, records[records.len() - 1].offset);
-        let (worker, generation, seq) = self.ticket(worker_index);
+        let (worker, generation, mark) = self.ticket(worker_index);
+        let seq = mark.seq;
         let mut unit = Acked {
             id: flight.tracker.delivered(first, last),
             first,
@@ -394,16 +454,19 @@ impl PartitionTask {
                 unit.given_up = Some((disposal, kind));
                 answer
             }
-            (read, _) => ask(&worker.kind, self.partition, read),
+            (read, _) => ask(&worker.kind, self.partition, read, mark),
         };
+        let retry = unit.records == 1 && self.attempts.is_retry(first);
         flight.held += unit.records;
         flight.held_bytes += unit.bytes;
+        flight.retries += usize::from(retry);
         flight.answers.push_back(Pending {
             unit,
             generation,
             seq,
             answer,
             span,
+            retry,
         });
     }
 
@@ -458,7 +521,11 @@ impl PartitionTask {
         flight.held -= unit.records;
         flight.held_bytes -= unit.bytes;
         *highest_processed = (*highest_processed).max(unit.last);
-        self.attempts.done_through(unit.last);
+        // Only below the first record not yet settled: one that failed before this unit
+        // (a dead-letter write) is read again, and must still be known as given up.
+        if let Some(done) = flight.tracker.done() {
+            self.attempts.done_through(done);
+        }
         let (partition, offset) = (self.partition, unit.first);
         match unit.given_up {
             None => {
@@ -493,17 +560,33 @@ impl PartitionTask {
 
     /// As [`PartitionTask::worker`], for a message about to be sent: also its place among
     /// the messages sent to the worker.
-    fn ticket(&self, index: usize) -> (Worker, u64, u64) {
+    fn ticket(&self, index: usize) -> (Worker, u64, Mark) {
         let mut slot = self.workers.slot(index);
         slot.sent += 1;
-        (slot.recipient.clone(), slot.generation, slot.sent)
+        let mark = Mark {
+            answered: slot.answered.clone(),
+            seq: slot.sent,
+        };
+        (slot.recipient.clone(), slot.generation, mark)
     }
 
-    /// A failure that took the worker down (a panic, a timeout) fails every message waiting
-    /// at it, from any partition: report this one's place, so that only the oldest (the one
-    /// the worker was handling) counts as the record's failure.
-    fn report(&self, worker: usize, failure: &Failure, generation: u64, seq: u64) {
-        if failure.kind.replaces_worker() {
+    /// Messages about to be dropped unanswered still wait at the worker: should one of
+    /// them take it down, no partition must be blamed for it (none would hear of it).
+    fn orphan(&self, worker: usize, answers: &mut VecDeque<Pending>) {
+        let mut slot = None;
+        for pending in answers.iter_mut().filter(|p| p.unit.given_up.is_none()) {
+            if !poll_once(pending) {
+                let slot = slot.get_or_insert_with(|| self.workers.slot(worker));
+                slot.blame(pending.generation, pending.seq);
+            }
+        }
+    }
+
+    /// A failure that took the worker down (a panic, a worker stuck past its timeout) fails
+    /// every message waiting at it, from any partition: report this one's place, so that only
+    /// the oldest (the one the worker was handling) counts as the record's failure.
+    fn report(&self, worker: usize, generation: u64, took_worker: Option<u64>) {
+        if let Some(seq) = took_worker {
             self.workers.slot(worker).blame(generation, seq);
         }
     }
@@ -517,7 +600,7 @@ impl PartitionTask {
             failure,
             unit,
             generation,
-            seq,
+            took_worker,
         } = failed;
         let partition = self.partition;
         if *self.stop.borrow() {
@@ -525,7 +608,7 @@ impl PartitionTask {
             return Ok(Session::Finished);
         }
         let kind = failure.kind;
-        if kind.replaces_worker() {
+        if took_worker.is_some() {
             self.replace_worker(worker, generation, &failure)?;
         }
         let policy = &self.config.failure;
@@ -536,7 +619,7 @@ impl PartitionTask {
             let failures = self.dead_letter_failures;
             tracing::warn!(partition, offset = unit.first, %failure, failures, "dead-letter write failed; trying again");
             policy.backoff.delay(failures)
-        } else if kind.replaces_worker() && !self.blamed(worker, generation, seq).await {
+        } else if !self.blamed(worker, generation, took_worker).await {
             tracing::debug!(worker, partition, %failure, "another partition's record took the worker down: delivering again");
             Duration::ZERO
         } else {
@@ -599,9 +682,10 @@ impl PartitionTask {
     /// Whether this partition's message `seq` is the one that took worker `worker`'s
     /// `generation` down: the oldest that failed with it, once the other partitions that
     /// saw it fail had a moment to report theirs.
-    async fn blamed(&self, worker: usize, generation: u64, seq: Option<u64>) -> bool {
+    /// (`None`: the failure is the message's own.)
+    async fn blamed(&self, worker: usize, generation: u64, took_worker: Option<u64>) -> bool {
         const SETTLE: Duration = Duration::from_millis(5);
-        let Some(seq) = seq else {
+        let Some(seq) = took_worker else {
             return true;
         };
         tokio::time::sleep(SETTLE).await;

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::codec::{Decode, Encode, Json, Raw};
 use super::failure::{Failure, FailureKind};
-use super::worker::{Answer, AskRecord, Output, Worker, WorkerError, WorkerKind};
+use super::worker::{Answer, AskRecord, Mark, Output, Worker, WorkerError, WorkerKind};
 use crate::consumer::ConsumerRecord;
 
 /// A record for a typed worker, its key (`K`, raw bytes by default) and value (`V`)
@@ -175,7 +175,7 @@ where
     KC: Decode<K> + Encode<K>,
     VC: Decode<V> + Encode<U>,
 {
-    fn ask(&self, record: ConsumerRecord) -> Answer {
+    fn ask(&self, record: ConsumerRecord, mark: Mark) -> Answer {
         let offset = record.offset;
         let failed = move |kind, what: &str, error: super::CodecError| {
             Failure::new(kind, format!("{what}: {error}")).at(offset)
@@ -200,7 +200,11 @@ where
         });
         let codecs = self.codecs.clone();
         Box::pin(async move {
-            let outputs = Failure::from_answer(request.await)?;
+            let answer = request.await;
+            if answer.is_ok() {
+                mark.answered();
+            }
+            let outputs = Failure::from_answer(answer)?;
             let (keys, values) = &*codecs;
             outputs
                 .into_iter()

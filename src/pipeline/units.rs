@@ -54,6 +54,11 @@ impl Units {
         }
     }
 
+    /// The highest offset below which every delivered record is acknowledged.
+    pub(crate) fn done(&self) -> Option<i64> {
+        self.done
+    }
+
     /// The offset to commit now, if it moved: every delivered record at or below it is
     /// acknowledged (an unacknowledged unit starting at the same offset holds it back).
     pub(crate) fn committable(&self) -> Option<i64> {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -234,7 +235,23 @@ impl std::fmt::Debug for dyn AskRecord {
 /// Hands one record to a worker (decoding it first for a typed worker); the answer's
 /// outputs, encoded.
 pub(crate) trait AskRecord: Send + Sync {
-    fn ask(&self, record: ConsumerRecord) -> Answer;
+    fn ask(&self, record: ConsumerRecord, mark: Mark) -> Answer;
+}
+
+/// A message's place among those sent to its worker, and where the worker's answers are
+/// noted (the highest place answered so far): a worker that answered a later message is not
+/// stuck on an earlier one.
+#[derive(Debug, Clone)]
+pub(crate) struct Mark {
+    pub(crate) answered: Arc<AtomicU64>,
+    pub(crate) seq: u64,
+}
+
+impl Mark {
+    /// The worker answered this message (with outputs or an error).
+    pub(crate) fn answered(&self) {
+        self.answered.fetch_max(self.seq, Ordering::Relaxed);
+    }
 }
 
 impl Worker {
@@ -275,10 +292,16 @@ impl From<Recipient<ProcessBatch>> for Worker {
 pub(crate) type Answer = Pin<Box<dyn Future<Output = Result<Vec<Output>, Failure>> + Send>>;
 
 /// The answer to a message already sent: its outputs, or the worker's failure.
-pub(crate) fn answer<M>(request: actix::dev::RecipientRequest<M>) -> Answer
+pub(crate) fn answer<M>(request: actix::dev::RecipientRequest<M>, mark: Mark) -> Answer
 where
     M: Message<Result = Result<Vec<Output>, WorkerError>> + Send + 'static,
     M::Result: Send,
 {
-    Box::pin(async move { Failure::from_answer(request.await) })
+    Box::pin(async move {
+        let answer = request.await;
+        if answer.is_ok() {
+            mark.answered();
+        }
+        Failure::from_answer(answer)
+    })
 }

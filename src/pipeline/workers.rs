@@ -3,6 +3,8 @@
 //! arbiter is stopped when it is replaced, and every arbiter when the pipeline ends. A
 //! worker that panics once an hour for months costs no thread.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,26 +32,38 @@ pub(crate) struct Slot {
     pub(crate) generation: u64,
     /// Messages sent to the worker so far, from every partition (each message's place).
     pub(crate) sent: u64,
-    /// The latest generation that failed, and the oldest message (by place) that failed
-    /// with it.
-    blame: Option<(u64, u64)>,
+    /// The highest place of a message the worker answered.
+    pub(crate) answered: Arc<AtomicU64>,
+    /// The oldest message (by place) that failed with each recent generation that failed.
+    blame: BTreeMap<u64, u64>,
 }
+
+/// Failed generations whose blame is kept (the partitions that saw one fail check it a
+/// moment later; by then the worker may have failed again, several times).
+const BLAMED_GENERATIONS: usize = 64;
 
 impl Slot {
     /// Message `seq`, sent to incarnation `generation`, failed because the worker stopped
     /// or hung (which fails every message waiting at it).
     pub(crate) fn blame(&mut self, generation: u64, seq: u64) {
-        self.blame = match self.blame {
-            Some((g, oldest)) if g == generation => Some((g, oldest.min(seq))),
-            Some((g, oldest)) if g > generation => Some((g, oldest)),
-            _ => Some((generation, seq)),
-        };
+        let oldest = self.blame.entry(generation).or_insert(seq);
+        *oldest = (*oldest).min(seq);
+        while self.blame.len() > BLAMED_GENERATIONS {
+            self.blame.pop_first();
+        }
+    }
+
+    /// Whether the worker answered a message sent after message `seq`: it is not stuck on
+    /// it (a message it has not answered is one it awaits, e.g. an answer future that
+    /// hangs, while it goes on with others).
+    pub(crate) fn answered_after(&self, seq: u64) -> bool {
+        self.answered.load(Ordering::Relaxed) > seq
     }
 
     /// Whether message `seq` is the oldest reported to have failed with `generation`: the
     /// one the worker was handling when it stopped or hung (it handles its mailbox in order).
     pub(crate) fn blamed(&self, generation: u64, seq: u64) -> bool {
-        self.blame == Some((generation, seq))
+        self.blame.get(&generation) == Some(&seq)
     }
 }
 
@@ -67,7 +81,8 @@ impl Workers {
                     arbiter,
                     generation: 0,
                     sent: 0,
-                    blame: None,
+                    answered: Arc::default(),
+                    blame: BTreeMap::new(),
                 }))
             })
             .collect::<Result<_, String>>()?;

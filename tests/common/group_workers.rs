@@ -34,18 +34,23 @@ pub fn value(i: usize) -> String {
 
 /// The `worker` example's binary, built with the features the test was built with.
 pub fn worker_example() -> PathBuf {
+    example("worker")
+}
+
+/// Example `name`'s binary, built with all features (as the tests are).
+pub fn example(name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
-        .args(["build", "--all-features", "--example", "worker"])
+        .args(["build", "--all-features", "--example", name])
         .args(["--message-format=short"])
         .status()
         .expect("cannot run cargo");
-    assert!(built.success(), "cannot build the worker example");
+    assert!(built.success(), "cannot build the {name} example");
     let deps = std::env::current_exe().unwrap();
     let profile_dir = deps.parent().unwrap().parent().unwrap();
     let example = profile_dir
         .join("examples")
-        .join(format!("worker{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(example.exists(), "{} was not built", example.display());
     example
 }
@@ -226,6 +231,26 @@ impl FluvioCli {
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         command
+    }
+
+    /// `fluvio consume TOPIC -p PARTITION -B -d`: the values of the partition up to its end,
+    /// one per line, as the official consumer prints them.
+    pub fn consume(&self, topic: &str, partition: u32) -> Vec<String> {
+        let output = self
+            .command()
+            .args(["consume", topic, "-p", &partition.to_string(), "-B", "-d"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .output()
+            .expect("cannot run the fluvio CLI");
+        assert!(
+            output.status.success(),
+            "fluvio consume {topic} exited with {}; output in {}",
+            output.status,
+            self.logs.display()
+        );
+        let text = String::from_utf8(output.stdout).expect("UTF-8 values");
+        text.lines().map(str::to_owned).collect()
     }
 
     /// `fluvio produce TOPIC --key-separator : -f FILE` with records `first..end`

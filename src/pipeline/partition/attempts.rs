@@ -102,6 +102,11 @@ impl Attempts {
         }
     }
 
+    /// Whether the record at `offset` failed before and is to be tried again.
+    pub(super) fn is_retry(&self, offset: i64) -> bool {
+        self.failed.contains_key(&offset)
+    }
+
     /// The record at `offset`, if given up on.
     pub(super) fn given_up(&self, offset: i64) -> Option<&GivenUp> {
         self.given_up.get(&offset)

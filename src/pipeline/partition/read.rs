@@ -5,7 +5,7 @@
 use super::attempts::{Attempts, Route};
 use crate::consumer::{ConsumerError, ConsumerRecord, PartitionStream};
 use crate::pipeline::failure::{Failure, FailureKind};
-use crate::pipeline::worker::{answer, Answer, Process, ProcessBatch, WorkerKind};
+use crate::pipeline::worker::{answer, Answer, Mark, Process, ProcessBatch, WorkerKind};
 
 /// Records read for one message to the worker: one record for a per-record worker (no
 /// vector per record), or a batch.
@@ -78,12 +78,12 @@ pub(super) fn cut(read: Read, attempts: &Attempts) -> Vec<Segment> {
 
 /// Hand what was read to `worker`: one [`Process`], one [`ProcessBatch`], or one decoded
 /// record for a typed worker.
-pub(super) fn ask(worker: &WorkerKind, partition: u32, read: Read) -> Answer {
+pub(super) fn ask(worker: &WorkerKind, partition: u32, read: Read, mark: Mark) -> Answer {
     match (worker, read) {
         (WorkerKind::Records(recipient), Read::One(record)) => {
-            answer(recipient.send(Process(record)))
+            answer(recipient.send(Process(record)), mark)
         }
-        (WorkerKind::Typed(typed), Read::One(record)) => typed.ask(record),
+        (WorkerKind::Typed(typed), Read::One(record)) => typed.ask(record, mark),
         // Read for a batch worker, then replaced by a per-record one (a factory that changes
         // kind, see `Worker`): the batch fails and is delivered again one record at a time.
         (WorkerKind::Records(_) | WorkerKind::Typed(_), Read::Batch(_)) => {
@@ -97,7 +97,7 @@ pub(super) fn ask(worker: &WorkerKind, partition: u32, read: Read) -> Answer {
                 Read::One(record) => vec![record],
                 Read::Batch(records) => records,
             };
-            answer(recipient.send(ProcessBatch { partition, records }))
+            answer(recipient.send(ProcessBatch { partition, records }), mark)
         }
     }
 }

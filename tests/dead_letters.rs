@@ -2,7 +2,11 @@
 //! dead-letter topic's SPU down 30 s) holds the partition's commits until it succeeds;
 //! outputs routed to three topics are all acknowledged before their record is committed;
 //! the skip policy; a batch worker naming its failing record spares the split; `replay`
-//! writes dead-lettered records back, once.
+//! writes dead-lettered records back, once; a dead-letter topic name the cluster would refuse
+//! is refused at the start.
+//!
+//! (Above 400 lines on purpose: the scenarios share one small worker actor and the helpers
+//! that read topics and commits; each scenario's setup, fault and checks read on their own.)
 
 mod common;
 
@@ -15,8 +19,8 @@ use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::pipeline::{
-    replay, start_pipeline, Backoff, DeadLetter, FailurePolicy, Output, PipelineConfig, Process,
-    ProcessBatch, ReplayOptions, WorkerError,
+    replay, start_pipeline, Backoff, DeadLetter, FailurePolicy, Output, PipelineConfig,
+    PipelineError, Process, ProcessBatch, ReplayOptions, WorkerError,
 };
 use actix_fluvio::producer::{DeliveryGuarantee, ProducerOptions, RetryPolicy};
 use actix_fluvio::testkit::TestCluster;
@@ -396,4 +400,15 @@ async fn replay_writes_dead_lettered_records_back_once() {
         .filter(|l| DeadLetter::from_json(l.as_bytes()).unwrap().partition == 0)
         .count();
     assert_eq!((after - before) as usize, from_zero);
+}
+
+#[actix_rt::test]
+async fn a_dead_letter_topic_name_the_cluster_would_refuse_is_refused_at_the_start() {
+    let (_cluster, client) = common::embedded::cluster_with_topics(1, &[("source", 1)]).await;
+    let mut config = PipelineConfig::new("source", "named-badly");
+    config.failure = FailurePolicy::dead_letter(3, Some("Rejected_Orders".into()));
+    match start_pipeline(&client, config, picky(100)).await {
+        Err(PipelineError::InvalidConfig(why)) => assert!(why.contains("Rejected_Orders"), "{why}"),
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
 }

@@ -47,6 +47,9 @@ pub enum PipelineError {
     /// The pipeline's consumer group failed (joining it, or its member stopped).
     #[error(transparent)]
     Group(#[from] GroupError),
+    /// The configuration cannot work (what is wrong with it).
+    #[error("invalid pipeline configuration: {0}")]
+    InvalidConfig(String),
     /// A record failed every attempt and the failure policy says stop
     /// ([`GiveUp::Stop`](super::GiveUp::Stop)); it stays uncommitted.
     #[error("{topic}-{partition} offset {offset} failed {attempts} times; last: {failure}")]
@@ -116,7 +119,8 @@ pub struct PipelineHandle {
 /// partitions the group assigns to it (see the field).
 ///
 /// # Errors
-/// The source topic's partitions cannot be read; the group cannot be joined.
+/// The source topic's partitions cannot be read; the group cannot be joined; the
+/// dead-letter topic's name is not a topic name ([`PipelineError::InvalidConfig`]).
 pub async fn start_pipeline<F, W>(
     client: &FluvioClient,
     mut config: PipelineConfig,
@@ -126,6 +130,26 @@ where
     F: Fn(usize) -> W + Send + Sync + 'static,
     W: Into<Worker>,
 {
+    let dead_letter_name = match &config.failure.then {
+        GiveUp::DeadLetter(topic) => {
+            let name = topic
+                .clone()
+                .unwrap_or_else(|| format!("{}-dlq", config.source));
+            // Checked first: a name the SC refuses would hold the first dead letter for ever.
+            let valid = name.len() <= 63
+                && !name.starts_with('-')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                return Err(PipelineError::InvalidConfig(format!(
+                    "dead-letter topic {name:?}: a topic name is up to 63 lowercase letters, digits and '-'"
+                )));
+            }
+            Some(name)
+        }
+        GiveUp::Skip | GiveUp::Stop => None,
+    };
     let count = client
         .partition_count(&config.source)
         .await
@@ -150,11 +174,8 @@ where
         Arc::new(Workers::start(factory, config.workers.max(1)).map_err(PipelineError::Task)?);
     // The sink's producer, also for outputs routed elsewhere and dead letters.
     let producer = client.producer(config.producer.clone());
-    let dead_letters = match &config.failure.then {
-        GiveUp::DeadLetter(topic) => {
-            let name = topic
-                .clone()
-                .unwrap_or_else(|| format!("{}-dlq", config.source));
+    let dead_letters = match dead_letter_name {
+        Some(name) => {
             let template = config.sink.as_deref().unwrap_or(&config.source);
             Some(Arc::new(DeadLetterTopic::new(
                 client.clone(),
@@ -163,7 +184,7 @@ where
                 template,
             )))
         }
-        GiveUp::Skip | GiveUp::Stop => None,
+        None => None,
     };
     let (stop, stop_rx) = watch::channel(false);
     let stop = Arc::new(stop);

@@ -24,6 +24,7 @@ use actix_fluvio::pipeline::{
 };
 use actix_fluvio::producer::{DeliveryGuarantee, ProducerOptions, RetryPolicy};
 use actix_fluvio::testkit::TestCluster;
+use common::committed;
 use common::embedded::{cluster, read_all, to_end};
 
 /// Values `0..n` as text; every `every`th (from `every - 1`) is poison.
@@ -108,14 +109,6 @@ async fn values(client: &FluvioClient, topic: &str) -> Vec<String> {
         }
     }
     out
-}
-
-async fn committed(client: &FluvioClient, consumer: &str, partition: u32) -> Option<i64> {
-    let offsets = client.admin().list_consumer_offsets().await.unwrap();
-    offsets
-        .iter()
-        .find(|o| o.consumer_id == consumer && o.replica_id.partition == partition)
-        .map(|o| o.offset)
 }
 
 /// Two SPUs: `on_first` topics on the first, `on_second` on the second (one partition each).

@@ -17,7 +17,7 @@ use actix_fluvio::pipeline::{start_pipeline, Output, PipelineConfig, ProcessBatc
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 
-use common::{bounded, read_values};
+use common::{bounded, committed, read_values};
 
 /// Source records `rec-NNNN` (keys `kNNNN`) over `partitions` partitions, and an empty sink
 /// of `sink_partitions`.
@@ -46,15 +46,6 @@ async fn setup(
         .await
         .unwrap();
     (cluster, client)
-}
-
-/// The committed offset of `consumer_id` on `partition` of "source".
-async fn committed(client: &FluvioClient, consumer_id: &str, partition: u32) -> Option<i64> {
-    let offsets = client.admin().list_consumer_offsets().await.unwrap();
-    offsets
-        .iter()
-        .find(|o| o.consumer_id == consumer_id && o.replica_id.partition == partition)
-        .map(|o| o.offset)
 }
 
 /// The failing batch's partition and first offset, and the committed offset then.

@@ -9,9 +9,6 @@ use super::record::valid_member_id;
 /// topic `consumer-group-orders`.
 pub const COORDINATION_PREFIX: &str = "consumer-group-";
 
-/// The longest topic name the SC accepts.
-const MAX_TOPIC_NAME: usize = 63;
-
 /// The coordination topic of `group`.
 pub fn coordination_topic(group: &str) -> String {
     format!("{COORDINATION_PREFIX}{group}")
@@ -83,19 +80,13 @@ impl GroupConfig {
     /// [`GroupError::InvalidConfig`].
     pub(crate) fn validate(&self) -> Result<(), GroupError> {
         let invalid = |why: String| Err(GroupError::InvalidConfig(why));
-        let name_ok = self
-            .group
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !self.group.starts_with('-')
-            && !self.group.ends_with('-');
-        if self.group.is_empty() || !name_ok {
+        if self.group.is_empty() || !crate::admin::has_valid_chars(&self.group) {
             return invalid(format!(
                 "group name {:?}: lowercase letters, digits and '-' only, not at either end",
                 self.group
             ));
         }
-        if coordination_topic(&self.group).len() > MAX_TOPIC_NAME {
+        if coordination_topic(&self.group).len() > crate::admin::MAX_NAME_LEN {
             return invalid(format!("group name {:?} is too long", self.group));
         }
         if self.topic.is_empty() || self.topic.contains(char::is_whitespace) {

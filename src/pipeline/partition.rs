@@ -16,7 +16,7 @@ mod read;
 mod sink;
 
 use attempts::{Attempts, Verdict};
-use read::{ask, cut, next_records, Read, Segment};
+use read::{ask, cut, next_records, Segment};
 use sink::{acknowledged, send_outputs, Sent};
 
 use super::config::PipelineConfig;
@@ -419,14 +419,18 @@ impl PartitionTask {
     /// Hand `segment` on: to the worker, or (a record given up on) to the dead-letter topic,
     /// or nowhere (skipped); either way it waits among the answers, in order.
     fn hand_over(&self, segment: Segment, worker_index: usize, flight: &mut Flight) {
-        let (read, given_up) = match segment {
-            Segment::Worker(read) => (read, None),
-            Segment::GivenUp(record) => (Read::One(record), Some(())),
-        };
-        let records = read.records();
+        let records = segment.records();
         let (first, last) = (records[0].offset, records[records.len() - 1].offset);
-        let (worker, generation, mark) = self.ticket(worker_index);
-        let seq = mark.seq;
+        let span = tracing::debug_span!(
+            "fluvio.pipeline.record",
+            topic = %self.config.source,
+            partition = self.partition,
+            offset = first,
+            last,
+            records = records.len(),
+            worker = worker_index,
+            outputs = tracing::field::Empty,
+        );
         let mut unit = Acked {
             id: flight.tracker.delivered(first, last),
             first,
@@ -438,25 +442,24 @@ impl PartitionTask {
                 .sum(),
             given_up: None,
         };
-        let span = tracing::debug_span!(
-            "fluvio.pipeline.record",
-            topic = %self.config.source,
-            partition = self.partition,
-            offset = first,
-            last,
-            records = records.len(),
-            worker = worker_index,
-            outputs = tracing::field::Empty,
-        );
-        let answer = match (read, given_up) {
-            (Read::One(record), Some(())) => {
+        // (A record given up on never reaches the worker: no place at it, no generation.)
+        let (answer, generation, seq) = match segment {
+            Segment::Worker(read) => {
+                let (worker, generation, mark) = self.ticket(worker_index);
+                let seq = mark.seq;
+                (
+                    ask(&worker.kind, self.partition, read, mark),
+                    generation,
+                    seq,
+                )
+            }
+            Segment::GivenUp(record) => {
                 let (answer, disposal, kind) = self.give_up(record);
                 unit.given_up = Some((disposal, kind));
-                answer
+                (answer, 0, 0)
             }
-            (read, _) => ask(&worker.kind, self.partition, read, mark),
         };
-        let retry = unit.records == 1 && self.attempts.is_retry(first);
+        let retry = unit.given_up.is_none() && unit.records == 1 && self.attempts.is_retry(first);
         flight.held += unit.records;
         flight.held_bytes += unit.bytes;
         flight.retries += usize::from(retry);

@@ -6,6 +6,7 @@ use crate::consumer::{ConsumerError, ConsumerOptions, Offset};
 use crate::producer::{DeliveryFuture, ProducerError, ProducerOptions};
 
 use super::dead_letter::{DeadLetter, EnvelopeError};
+use crate::consumer::Committer;
 
 /// Records written between progress commits.
 const COMMIT_EVERY: usize = 1000;
@@ -101,19 +102,6 @@ pub async fn replay(
         let committer = stream.committer();
         let mut receipts: Vec<DeliveryFuture> = Vec::new();
         let mut last = None;
-        let done = |receipts: &mut Vec<DeliveryFuture>, last: Option<i64>| {
-            let pending = std::mem::take(receipts);
-            let committer = committer.clone();
-            async move {
-                for receipt in pending {
-                    receipt.wait().await?;
-                }
-                if let Some(offset) = last {
-                    committer.commit(offset).await?;
-                }
-                Ok::<_, ReplayError>(())
-            }
-        };
         while let Some(record) = stream.next().await {
             let record = record?;
             let envelope = DeadLetter::from_json(&record.value)
@@ -141,14 +129,29 @@ pub async fn replay(
             last = Some(record.offset);
             stats.replayed += 1;
             if receipts.len() >= COMMIT_EVERY {
-                done(&mut receipts, last.take()).await?;
+                written(std::mem::take(&mut receipts), &committer, last.take()).await?;
             }
         }
-        done(&mut receipts, last).await?;
+        written(receipts, &committer, last).await?;
         if result.is_err() {
             break;
         }
     }
     producer.close().await?;
     result.map(|()| stats)
+}
+
+/// Wait for `receipts`, then commit `last` (the dead-letter record they came from).
+async fn written(
+    receipts: Vec<DeliveryFuture>,
+    committer: &Committer,
+    last: Option<i64>,
+) -> Result<(), ReplayError> {
+    for receipt in receipts {
+        receipt.wait().await?;
+    }
+    if let Some(offset) = last {
+        committer.commit(offset).await?;
+    }
+    Ok(())
 }

@@ -136,14 +136,9 @@ where
                 .clone()
                 .unwrap_or_else(|| format!("{}-dlq", config.source));
             // Checked first: a name the SC refuses would hold the first dead letter for ever.
-            let valid = name.len() <= 63
-                && !name.starts_with('-')
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !valid {
+            if !crate::admin::is_valid_name(&name) {
                 return Err(PipelineError::InvalidConfig(format!(
-                    "dead-letter topic {name:?}: a topic name is up to 63 lowercase letters, digits and '-'"
+                    "dead-letter topic {name:?}: a topic name is up to 63 lowercase letters, digits and '-' (not at either end)"
                 )));
             }
             Some(name)

@@ -9,8 +9,6 @@ use crate::protocol::sc::{
 };
 use crate::protocol::ErrorCode;
 
-/// Longest object name the SC accepts.
-const MAX_NAME_LEN: usize = 63;
 /// SC minimums (fluvio-types defaults).
 const RETENTION_SECONDS_MIN: u32 = 10;
 const SEGMENT_SIZE_MIN: u32 = 1024;
@@ -34,17 +32,13 @@ fn status(name: &str, error_code: ErrorCode, message: Option<String>) -> Status 
 
 /// The SC's resource-name rule: lowercase ASCII letters, digits and `-`, not at either end.
 pub(crate) fn validate_name(name: &str) -> Result<(), String> {
+    use crate::admin::MAX_NAME_LEN;
     if name.len() > MAX_NAME_LEN {
         return Err(format!(
             "Name exceeds max characters allowed {MAX_NAME_LEN}"
         ));
     }
-    let ok = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
+    if crate::admin::has_valid_chars(name) {
         Ok(())
     } else {
         Err("Contain only lowercase alphanumeric characters or '-'".into())

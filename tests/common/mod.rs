@@ -88,6 +88,15 @@ pub async fn read_values(client: &FluvioClient, topic: &str, partitions: u32) ->
     out
 }
 
+/// The offset committed under `consumer` on `partition` (of the one topic it reads).
+pub async fn committed(client: &FluvioClient, consumer: &str, partition: u32) -> Option<i64> {
+    let offsets = client.admin().list_consumer_offsets().await.unwrap();
+    offsets
+        .iter()
+        .find(|o| o.consumer_id == consumer && o.replica_id.partition == partition)
+        .map(|o| o.offset)
+}
+
 /// Create `topic` with `config`, retrying while the SC is not answering (it just came back);
 /// says so for each failed attempt.
 pub async fn create_when_ready(

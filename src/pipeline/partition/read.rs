@@ -29,6 +29,15 @@ pub(super) enum Segment {
     GivenUp(ConsumerRecord),
 }
 
+impl Segment {
+    pub(super) fn records(&self) -> &[ConsumerRecord] {
+        match self {
+            Segment::Worker(read) => read.records(),
+            Segment::GivenUp(record) => std::slice::from_ref(record),
+        }
+    }
+}
+
 /// The next records for a worker of `kind`: one record for a per-record worker, up to
 /// `room` (at least 1) as they arrived for a batch worker.
 pub(super) async fn next_records(

@@ -203,10 +203,11 @@ async fn poison_run(fault: Fault, batches: bool) {
     if fault == Fault::Hang {
         config.worker_timeout = Some(Duration::from_millis(100));
     }
-    // A panic takes every message waiting at its worker with it: with a worker per
-    // partition, the one that did it is known; a worker shared by partitions blames the
-    // oldest message reported, which may cost another partition's record an attempt.
-    if fault == Fault::Panic {
+    // A panic, or a worker replaced as stuck, takes every message waiting at it with it:
+    // with a worker per partition, the one that did it is known; a worker shared by
+    // partitions blames the oldest message reported, which may cost another partition's
+    // record an attempt (PipelineConfig::workers).
+    if fault != Fault::Error {
         config.workers = partitions as usize;
     }
     let attempts = config.failure.retries + 1;

@@ -262,9 +262,6 @@ impl PartitionTask {
                     let Pending { unit, generation, seq, span, retry, .. } =
                         flight.answers.pop_front().expect("checked");
                     flight.retries -= usize::from(retry);
-                    if worker_timeout.is_some() {
-                        front_since = Instant::now();
-                    }
                     if !self.leased() {
                         fenced = true;
                         break;
@@ -280,7 +277,13 @@ impl PartitionTask {
                     };
                     let sink = self.config.sink.as_deref();
                     let sent = send_outputs(sink, &self.producer, outputs, &span);
-                    match tracing::Instrument::instrument(sent, span.clone()).await {
+                    let sent = tracing::Instrument::instrument(sent, span.clone()).await;
+                    // The next record's turn starts now: the time its outputs took to enter
+                    // the sink's buffer is not its worker's.
+                    if worker_timeout.is_some() {
+                        front_since = Instant::now();
+                    }
+                    match sent {
                         Ok(receipts) => flight.sent.push_back(Sent { unit, receipts }),
                         Err(failure) => {
                             failed = Some(Failed { failure, unit, generation, took_worker: None });

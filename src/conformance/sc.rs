@@ -16,6 +16,7 @@ use crate::protocol::{
     Decode, DecodeError, Encode, EncodeError, ErrorCode, RequestMessage, ResponseMessage, Version,
 };
 
+use fluvio_controlplane_metadata::mirror as their_mirror;
 use fluvio_controlplane_metadata::partition as their_partition;
 use fluvio_controlplane_metadata::smartmodule as their_sm;
 use fluvio_controlplane_metadata::spu as their_spu;
@@ -179,6 +180,27 @@ proptest! {
                                  status in any::<SmartModuleStatus>(), v in version()) {
         conform::<_, their_sm::SmartModuleSpec>(&spec, v);
         conform::<_, their_sm::SmartModuleStatus>(&status, v);
+    }
+
+    #[test]
+    fn mirror_types_conform(spec in any::<MirrorSpec>(), status in any::<MirrorStatus>(),
+                            v in version()) {
+        conform::<_, their_mirror::MirrorSpec>(&spec, v);
+        conform::<_, their_mirror::MirrorStatus>(&status, v);
+    }
+
+    #[test]
+    fn mirror_messages_conform(create in create_request::<MirrorSpec>(),
+                               delete in delete_request::<MirrorSpec>(),
+                               list in list_request::<MirrorSpec>(),
+                               one in metadata::<MirrorSpec>(),
+                               objects in proptest::collection::vec(metadata::<MirrorSpec>(), 0..3),
+                               v in version()) {
+        conform::<_, their::Metadata<their_mirror::MirrorSpec>>(&one, v);
+        conform_object::<_, their::CreateRequest<their_mirror::MirrorSpec>, their::ObjectApiCreateRequest>(create, v);
+        conform_object::<_, their::DeleteRequest<their_mirror::MirrorSpec>, their::ObjectApiDeleteRequest>(delete, v);
+        conform_object::<_, their::ListRequest<their_mirror::MirrorSpec>, their::ObjectApiListRequest>(list, v);
+        conform_object::<_, their::ListResponse<their_mirror::MirrorSpec>, their::ObjectApiListResponse>(ListResponse { objects }, v);
     }
 
     #[test]

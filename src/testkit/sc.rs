@@ -125,6 +125,10 @@ impl Sc {
                 let msg = "the testkit cannot register custom SPUs";
                 return status(&c.common.name, ErrorCode::SpuError, msg);
             }
+            AnyCreateRequest::Mirror(c) => {
+                let msg = "mirroring is not supported by the testkit";
+                return status(&c.common.name, ErrorCode::MirrorInvalidType, msg);
+            }
             AnyCreateRequest::Other(_) => {
                 return status("", ErrorCode::Other("unknown admin object type".into()), "")
             }
@@ -160,6 +164,9 @@ impl Sc {
                     CustomSpuKey::Id(id) => id.to_string(),
                 };
                 return status(&name, ErrorCode::SpuError, "the testkit cannot remove SPUs");
+            }
+            AnyDeleteRequest::Mirror(d) => {
+                return status(&d.key, ErrorCode::MirrorNotFound, "not found");
             }
             AnyDeleteRequest::Other(_) => {
                 return status("", ErrorCode::Other("unknown admin object type".into()), "")
@@ -223,6 +230,7 @@ impl Sc {
                 AnyCreateRequest::Topic(c) => c.common.name.clone(),
                 AnyCreateRequest::SmartModule(c) => c.common.name.clone(),
                 AnyCreateRequest::CustomSpu(c) => c.common.name.clone(),
+                AnyCreateRequest::Mirror(c) => c.common.name.clone(),
                 AnyCreateRequest::Other(_) => String::new(),
             },
             AnyRequest::Sc(ScRequest::Delete(AnyDeleteRequest::Topic(d))) => d.key.clone(),
@@ -247,7 +255,7 @@ fn list_any(shared: &Shared, req: AnyListRequest) -> Option<AnyListResponse> {
         AnyListRequest::Spu(r) => list(shared, &r).into(),
         AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
         AnyListRequest::SmartModule(r) => list(shared, &r).into(),
-        AnyListRequest::Other(_) => return None,
+        AnyListRequest::Mirror(_) | AnyListRequest::Other(_) => return None,
     })
 }
 

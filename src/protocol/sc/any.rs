@@ -1,14 +1,15 @@
 //! Untyped SC messages, decoded by reading the envelope's label first: what a server (or a
 //! capture reader) uses when it does not know the object type in advance. Labels this crate
-//! does not model (`"SpuGroup"`, `"TableFormat"`, `"Mirror"`, ...) are kept as raw
+//! does not model (`"SpuGroup"`, `"TableFormat"`, ...) are kept as raw
 //! [`TypeBuffer`]s, so every frame re-encodes to the same bytes.
 
 use bytes::{Buf, BufMut};
 
 use super::envelope::{encode_enveloped, enveloped_len, TypeBuffer};
 use super::{
-    CreateRequest, CustomSpuSpec, DeleteRequest, ListRequest, ListResponse, PartitionSpec,
-    SmartModuleSpec, SpuSpec, Status, TopicSpec, UpdateRequest, WatchRequest, WatchResponse,
+    CreateRequest, CustomSpuSpec, DeleteRequest, ListRequest, ListResponse, MirrorSpec,
+    PartitionSpec, SmartModuleSpec, SpuSpec, Status, TopicSpec, UpdateRequest, WatchRequest,
+    WatchResponse,
 };
 use super::{CREATE_KEY, DELETE_KEY, LIST_KEY, UPDATE_KEY, WATCH_KEY};
 use crate::protocol::{
@@ -84,6 +85,7 @@ any_object! {
     /// A create request of any object type.
     AnyCreateRequest for CreateRequest {
         Topic(TopicSpec), CustomSpu(CustomSpuSpec), SmartModule(SmartModuleSpec),
+        Mirror(MirrorSpec),
     }
 }
 
@@ -91,6 +93,7 @@ any_object! {
     /// A delete request of any object type.
     AnyDeleteRequest for DeleteRequest {
         Topic(TopicSpec), CustomSpu(CustomSpuSpec), SmartModule(SmartModuleSpec),
+        Mirror(MirrorSpec),
     }
 }
 
@@ -105,7 +108,7 @@ any_object! {
     /// A list request of any object type.
     AnyListRequest for ListRequest {
         Topic(TopicSpec), Partition(PartitionSpec), Spu(SpuSpec), CustomSpu(CustomSpuSpec),
-        SmartModule(SmartModuleSpec),
+        SmartModule(SmartModuleSpec), Mirror(MirrorSpec),
     }
 }
 
@@ -113,7 +116,7 @@ any_object! {
     /// A list response of any object type.
     AnyListResponse for ListResponse {
         Topic(TopicSpec), Partition(PartitionSpec), Spu(SpuSpec), CustomSpu(CustomSpuSpec),
-        SmartModule(SmartModuleSpec),
+        SmartModule(SmartModuleSpec), Mirror(MirrorSpec),
     }
 }
 

@@ -106,6 +106,7 @@ mod list;
 mod metadata;
 mod mirror;
 mod partition;
+mod remote_cluster;
 mod smartmodule;
 mod spec;
 mod spu;
@@ -129,6 +130,10 @@ pub use mirror::{
 pub use partition::{
     partition_name, split_partition_name, PartitionResolution, PartitionSpec, PartitionStatus,
     ReplicaStatus,
+};
+pub use remote_cluster::{
+    HomeCluster, MirrorClientTls, MirrorConnection, MirrorConnectionStat, MirrorPairStatus,
+    MirrorSpec, MirrorStatus, MirrorType, RemoteCluster,
 };
 pub use smartmodule::{
     SmartModuleMetadata, SmartModulePackage, SmartModuleParam, SmartModuleSpec, SmartModuleStatus,

@@ -1,7 +1,7 @@
 //! Consume a topic, one value per line (key and a tab first with `--show-key`):
 //!
 //! ```text
-//! cargo run --release --example consume -- TOPIC [--partition P | --all-partitions]
+//! cargo run --release --example consume -- TOPIC [--partition P | --all-partitions | --mirror NAME]
 //!     [--beginning | --end | --offset N | --from-end N] [--exit-at-end]
 //!     [--smartmodule NAME | --smartmodule-wasm FILE] [--kind filter|map|filter-map|array-map|aggregate]
 //!     [--param K=V]... [--aggregate-initial X] [--consumer-id ID] [--show-key] [--max N]
@@ -31,6 +31,10 @@ struct Cli {
     /// Read every partition instead of one (commits nothing at the end).
     #[arg(long, conflicts_with = "partition")]
     all_partitions: bool,
+    /// Read the partition of this mirror topic that belongs to NAME: a remote's id on the
+    /// home cluster, the home's id on a remote.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["partition", "all_partitions"])]
+    mirror: Option<String>,
     /// Start at the first available record (the default).
     #[arg(long)]
     beginning: bool,
@@ -148,9 +152,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             seen += 1;
         }
     } else {
-        let mut stream = client
-            .partition_consumer(topic, cli.partition, options)
-            .await?;
+        let partition = match &cli.mirror {
+            Some(name) => client.mirror_partition(topic, name).await?.partition,
+            None => cli.partition,
+        };
+        let mut stream = client.partition_consumer(topic, partition, options).await?;
         while max.is_none_or(|m| seen < m) {
             let next = tokio::select! {
                 next = next_or_flush(stream.next(), &mut out) => next?,

@@ -1,7 +1,7 @@
 //! Produce stdin, one record per line:
 //!
 //! ```text
-//! cargo run --release --example produce -- TOPIC [--key-separator SEP] [--partition P]
+//! cargo run --release --example produce -- TOPIC [--key-separator SEP] [--partition P | --mirror NAME]
 //!     [--compression C] [--linger-ms N] [--batch-bytes N]
 //! ```
 //! Prints `produced N records` and the last offset. The cluster is `FLUVIO_SC_ADDR`, else the
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::producer::{PartitionerKind, ProducerOptions};
+use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::protocol::record::Compression;
 use clap::Parser;
 
@@ -29,6 +29,11 @@ struct Cli {
     /// Write every record to this partition (default: by key hash, round-robin without a key).
     #[arg(long, value_name = "P")]
     partition: Option<u32>,
+    /// Write the partition of this mirror topic that belongs to NAME (at home: a remote's
+    /// partition of a home-to-remote topic; on a remote: the home's id, for a remote-to-home
+    /// topic); refused when this side does not write it.
+    #[arg(long, value_name = "NAME", conflicts_with = "partition")]
+    mirror: Option<String>,
     /// Compress batches: none (the default), gzip, snappy, lz4 or zstd.
     #[arg(long, value_name = "C")]
     compression: Option<Compression>,
@@ -53,9 +58,6 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = ProducerOptions::default();
-    if let Some(p) = cli.partition {
-        options.partitioner = PartitionerKind::Specific(p);
-    }
     if let Some(c) = cli.compression {
         options.compression = c;
     }
@@ -69,6 +71,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     let producer = client.producer(options);
+    let partition = match &cli.mirror {
+        Some(name) => Some(producer.mirror_partition(&topic, name).await?),
+        None => cli.partition,
+    };
     let mut receipts = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
@@ -76,7 +82,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Some((k, v)) => (Some(k.as_bytes()), v.as_bytes()),
             None => (None, line.as_bytes()),
         };
-        receipts.push(producer.enqueue(&topic, key, value).await?);
+        let receipt = match partition {
+            Some(p) => producer.enqueue_to(&topic, p, key, value).await?,
+            None => producer.enqueue(&topic, key, value).await?,
+        };
+        receipts.push(receipt);
     }
     producer.flush().await?;
     let mut last = None;

@@ -46,6 +46,34 @@ pub enum AdminError {
     /// The SmartModule does not exist.
     #[error("SmartModule '{0}' not found")]
     SmartModuleNotFound(String),
+    /// No remote cluster has this id here (11001): register it on the home cluster first
+    /// ([`crate::admin::Admin::register_remote`]).
+    #[error("remote cluster '{0}' is not registered on this cluster (register it first)")]
+    MirrorNotFound(String),
+    /// The remote is registered already, or already has a partition of the topic (11002).
+    #[error("mirror '{name}' exists already{}", detail(.message))]
+    MirrorAlreadyExists {
+        /// The remote's id.
+        name: String,
+        /// The server's message.
+        message: Option<String>,
+    },
+    /// The name is this cluster's home, not a remote registered here (11005): mirror
+    /// topics are created and extended on the home cluster.
+    #[error("'{name}' is a home cluster, not a remote registered here{}", detail(.message))]
+    MirrorInvalidType {
+        /// The name.
+        name: String,
+        /// The server's message.
+        message: Option<String>,
+    },
+    /// The topic is a remote's copy of a mirror topic (11004): delete it on the home
+    /// cluster, which removes the copies.
+    #[error("topic '{0}' mirrors a home cluster's topic: delete it on the home cluster")]
+    MirrorDeleteFromRemote(String),
+    /// A remote export file that is not what `fluvio remote export` writes.
+    #[error("invalid remote export: {0}")]
+    InvalidExport(String),
     /// Any other error the server returned.
     #[error("server refused '{name}': {code}{}", detail(.message))]
     Server {
@@ -86,12 +114,35 @@ impl AdminError {
             AdminError::SmartModuleNotFound(_) => ErrorCode::SmartModuleNotFound {
                 name: String::new(),
             },
+            AdminError::MirrorNotFound(_) => ErrorCode::MirrorNotFound,
+            AdminError::MirrorAlreadyExists { .. } => ErrorCode::MirrorAlreadyExists,
+            AdminError::MirrorInvalidType { .. } => ErrorCode::MirrorInvalidType,
+            AdminError::MirrorDeleteFromRemote(_) => ErrorCode::MirrorDeleteFromRemote,
+            AdminError::InvalidExport(_) => return None,
             AdminError::InvalidConfiguration { code, .. } | AdminError::Server { code, .. } => {
                 code.clone()
             }
             AdminError::Client(ClientError::Server { code, .. }) => code.clone(),
             AdminError::Client(_) => return None,
         })
+    }
+}
+
+impl AdminError {
+    /// This error with the mirror errors naming `remote` (an update names the topic).
+    pub(crate) fn about_remote(self, remote: &str) -> Self {
+        match self {
+            AdminError::MirrorNotFound(_) => AdminError::MirrorNotFound(remote.to_owned()),
+            AdminError::MirrorAlreadyExists { message, .. } => AdminError::MirrorAlreadyExists {
+                name: remote.to_owned(),
+                message,
+            },
+            AdminError::MirrorInvalidType { message, .. } => AdminError::MirrorInvalidType {
+                name: remote.to_owned(),
+                message,
+            },
+            other => other,
+        }
     }
 }
 
@@ -110,6 +161,10 @@ pub(crate) fn check(status: Status) -> Result<(), AdminError> {
         ErrorCode::TopicInvalidName => AdminError::InvalidTopicName { name, message },
         ErrorCode::PermissionDenied => AdminError::NotAuthorized { name, message },
         ErrorCode::SmartModuleNotFound { .. } => AdminError::SmartModuleNotFound(name),
+        ErrorCode::MirrorNotFound => AdminError::MirrorNotFound(name),
+        ErrorCode::MirrorAlreadyExists => AdminError::MirrorAlreadyExists { name, message },
+        ErrorCode::MirrorInvalidType => AdminError::MirrorInvalidType { name, message },
+        ErrorCode::MirrorDeleteFromRemote => AdminError::MirrorDeleteFromRemote(name),
         code @ (ErrorCode::TopicInvalidConfiguration
         | ErrorCode::InvalidCreateRequest
         | ErrorCode::InvalidDeleteRequest

@@ -46,6 +46,10 @@ impl FluvioClient {
 }
 
 impl Admin {
+    pub(crate) fn client(&self) -> &FluvioClient {
+        &self.client
+    }
+
     /// Create topic `name`.
     ///
     /// # Errors

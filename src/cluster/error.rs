@@ -39,6 +39,19 @@ pub enum ClientError {
         /// The configured metadata timeout.
         timeout: std::time::Duration,
     },
+    /// The topic is not a mirror topic (asked for a mirror's partition).
+    #[error("topic '{0}' is not a mirror topic")]
+    NotAMirrorTopic(String),
+    /// No partition of the mirror topic belongs to this name.
+    #[error("no partition of mirror topic '{topic}' belongs to '{mirror}' (its partners: {})", .partners.join(", "))]
+    MirrorNotFound {
+        /// The topic.
+        topic: String,
+        /// The name asked for.
+        mirror: String,
+        /// The names it has: its remotes on a home cluster, its home on a remote.
+        partners: Vec<String>,
+    },
     /// The client configuration is invalid (profile file, TLS files, ...).
     #[error("configuration: {0}")]
     Config(String),

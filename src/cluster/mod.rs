@@ -7,6 +7,7 @@ mod client;
 mod config;
 mod error;
 mod metadata;
+mod mirror;
 pub mod profile;
 
 pub use client::FluvioClient;

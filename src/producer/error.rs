@@ -43,6 +43,22 @@ pub enum ProducerError {
         /// The SPU's code.
         code: ErrorCode,
     },
+    /// The partition belongs to a mirror topic whose records are written on the other side
+    /// (`MirrorProduceFromHome`, 11003: a remote-to-home topic at home;
+    /// `MirrorProduceFromRemoteNotAllowed`, 11006: a home-to-remote topic on a remote).
+    /// Write remote-to-home topics on the remote and home-to-remote topics at home, in the
+    /// remote's partition ([`crate::cluster::FluvioClient::mirror_partition`]).
+    #[error(
+        "{topic}-{partition} is a mirror partition written on the other side of the mirror: {code}"
+    )]
+    MirrorDirection {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The SPU's code.
+        code: ErrorCode,
+    },
     /// The SPU answered the produce request without an entry for the partition (a broken
     /// answer): the records may or may not be stored. Not retried.
     #[error("the SPU's produce answer has no entry for {topic}-{partition}")]
@@ -112,6 +128,25 @@ impl From<ConnectionError> for ProducerError {
 }
 
 impl ProducerError {
+    /// The error for a partition the SPU refused with `code`.
+    pub(crate) fn refused(topic: &str, partition: u32, code: ErrorCode) -> Self {
+        let topic = topic.to_owned();
+        match code {
+            ErrorCode::MirrorProduceFromHome | ErrorCode::MirrorProduceFromRemoteNotAllowed => {
+                ProducerError::MirrorDirection {
+                    topic,
+                    partition,
+                    code,
+                }
+            }
+            code => ProducerError::Server {
+                topic,
+                partition,
+                code,
+            },
+        }
+    }
+
     /// Whether sending the same batch again may succeed; for the SPU's codes,
     /// [`ErrorCode::is_retriable`] decides.
     pub fn is_retriable(&self) -> bool {
@@ -126,7 +161,9 @@ impl ProducerError {
     /// the client's reason.
     pub(crate) fn metric_code(&self) -> &'static str {
         match self {
-            ProducerError::Server { code, .. } => crate::telemetry::code(code),
+            ProducerError::Server { code, .. } | ProducerError::MirrorDirection { code, .. } => {
+                crate::telemetry::code(code)
+            }
             // The label it had when it was reported as a made-up `Other` server code.
             ProducerError::MissingPartition { .. } => "Other",
             ProducerError::RetriesExhausted { .. } => "retries_exhausted",
@@ -161,5 +198,17 @@ mod tests {
         };
         assert!(refused.is_retriable());
         assert_eq!(refused.metric_code(), "SpuOffline");
+        for code in [
+            ErrorCode::MirrorProduceFromHome,
+            ErrorCode::MirrorProduceFromRemoteNotAllowed,
+        ] {
+            let refused = ProducerError::refused("t", 0, code.clone());
+            assert!(
+                matches!(&refused, ProducerError::MirrorDirection { code: c, .. } if *c == code),
+                "{refused:?}"
+            );
+            assert!(!refused.is_retriable());
+            assert!(refused.to_string().contains("other side of the mirror"));
+        }
     }
 }

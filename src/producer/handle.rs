@@ -11,6 +11,8 @@ use super::core::Core;
 use super::error::ProducerError;
 use super::slot::{BatchSlot, DeliveryFuture, RecordMetadata};
 use crate::cluster::FluvioClient;
+use crate::protocol::sc::PartitionMirrorConfig;
+use crate::protocol::ErrorCode;
 use crate::runtime;
 
 /// A batching producer for any number of topics. Cheap to clone; all clones share one
@@ -74,6 +76,36 @@ impl FluvioClient {
 }
 
 impl Producer {
+    /// The partition of mirror topic `topic` to write for partner `mirror` (what
+    /// `fluvio produce --mirror` picks), checked against the topic's direction on this
+    /// side: at home, the remote `mirror`'s partition of a home-to-remote topic; on a
+    /// remote, its copy of a remote-to-home topic (`mirror` being the home's id). Send to
+    /// it with [`Producer::enqueue_to`].
+    ///
+    /// ```no_run
+    /// # async fn demo(home: actix_fluvio::cluster::FluvioClient) -> Result<(), actix_fluvio::producer::ProducerError> {
+    /// let producer = home.producer(Default::default());
+    /// let edge1 = producer.mirror_partition("commands", "edge1").await?;
+    /// producer.enqueue_to("commands", edge1, None, b"reboot").await?.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ProducerError::MirrorDirection`] when this side does not write that partition,
+    /// [`ProducerError::Client`] with [`crate::cluster::ClientError::MirrorNotFound`] or
+    /// [`crate::cluster::ClientError::NotAMirrorTopic`], ...
+    pub async fn mirror_partition(&self, topic: &str, mirror: &str) -> Result<u32, ProducerError> {
+        let found = self.core.client.mirror_partition(topic, mirror).await?;
+        if found.accepts_produce() {
+            return Ok(found.partition);
+        }
+        let code = match found.config {
+            PartitionMirrorConfig::Home(_) => ErrorCode::MirrorProduceFromHome,
+            PartitionMirrorConfig::Remote(_) => ErrorCode::MirrorProduceFromRemoteNotAllowed,
+        };
+        Err(ProducerError::refused(topic, found.partition, code))
+    }
+
     /// Send one record and wait for its acknowledgement.
     ///
     /// # Errors

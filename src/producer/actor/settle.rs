@@ -74,11 +74,7 @@ impl ProducerActor {
                         .complete(&(topic, partition));
                 }
                 Some((code, _)) => {
-                    let error = ProducerError::Server {
-                        topic: topic.to_string(),
-                        partition,
-                        code: code.clone(),
-                    };
+                    let error = ProducerError::refused(&topic, partition, code.clone());
                     self.failed(group, error, ctx);
                 }
                 None => {

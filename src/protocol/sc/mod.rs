@@ -124,8 +124,8 @@ pub use envelope::{ObjectBody, TypeBuffer};
 pub use list::{ListRequest, ListResponse};
 pub use metadata::{Message, Metadata, MetadataUpdate, MsgType, Status};
 pub use mirror::{
-    HomeMirrorConfig, HomePartitionConfig, MirrorConfig, PartitionMirrorConfig, RemoteMirrorConfig,
-    RemotePartitionConfig, SpuMirrorConfig,
+    HomeMirrorConfig, HomePartitionConfig, MirrorConfig, MirrorPartition, PartitionMirrorConfig,
+    RemoteMirrorConfig, RemotePartitionConfig, SpuMirrorConfig,
 };
 pub use partition::{
     partition_name, split_partition_name, PartitionResolution, PartitionSpec, PartitionStatus,

@@ -26,6 +26,14 @@ wire_struct! {
 }
 
 impl TopicSpec {
+    /// The mirror configuration of a mirror topic (`None` for other topics).
+    pub fn mirror(&self) -> Option<&MirrorConfig> {
+        match &self.replicas {
+            ReplicaSpec::Mirror(config) => Some(config),
+            _ => None,
+        }
+    }
+
     /// A topic whose `partitions` partitions and `replication_factor` replicas the SC places.
     pub fn computed(partitions: u32, replication_factor: u32) -> Self {
         Self {

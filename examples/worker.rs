@@ -56,7 +56,11 @@ struct ClusterToml {
 struct PipelineToml {
     source: String,
     partition: Option<u32>,
+    /// Only the partition of mirror topic `source` that belongs to this remote (or home).
+    source_mirror: Option<String>,
     sink: String,
+    /// Outputs to the partition of mirror topic `sink` that belongs to this remote (or home).
+    sink_mirror: Option<String>,
     consumer_id: String,
     /// Run in this consumer group (offsets then go under the group's name).
     group: Option<String>,
@@ -177,6 +181,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = PipelineConfig::new(&p.source, &p.consumer_id);
     config.sink = Some(p.sink.clone());
     config.partition = p.partition;
+    config.source_mirror = p.source_mirror.clone();
+    config.sink_mirror = p.sink_mirror.clone();
     config.group = p.group.clone();
     config.workers = p.workers;
     config.consumer.smartmodules = p

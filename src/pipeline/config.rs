@@ -14,6 +14,13 @@ pub struct PipelineConfig {
     pub source: String,
     /// Read only this partition of `source` (`None`: every partition).
     pub partition: Option<u32>,
+    /// Read only the partition of mirror topic `source` that belongs to this partner: a
+    /// remote's id on the home cluster, the home's id on a remote (see
+    /// [`crate::admin::mirror`]). Resolved when the pipeline starts; `partition` and
+    /// `group` must be `None`. (A pipeline at home reading every remote's partition leaves
+    /// it `None`: `fluvio_mirror_partition_info` labels each partition's metrics with its
+    /// remote.)
+    pub source_mirror: Option<String>,
     /// The consumer id offsets are committed under; a new pipeline with the same id resumes.
     /// Not used when `group` is set: a group pipeline commits under the group's name.
     pub consumer_id: String,
@@ -33,6 +40,11 @@ pub struct PipelineConfig {
     pub group_config: Option<GroupConfig>,
     /// Where workers' outputs go (`None`: the worker is the sink).
     pub sink: Option<String>,
+    /// Write outputs bound for mirror topic `sink` (those naming no topic or partition of
+    /// their own) to the partition that belongs to this partner: at home, a remote's
+    /// partition of a home-to-remote topic; on a remote, the home's id for a remote-to-home
+    /// topic. Resolved and checked against the topic's direction when the pipeline starts.
+    pub sink_mirror: Option<String>,
     /// Partition-affine workers: partition `p` goes to worker `p % workers`. A worker that
     /// panics fails every message waiting at it: the failure counts against the oldest of
     /// them reported within a few milliseconds (the one it was handling). With a worker per
@@ -88,10 +100,12 @@ impl PipelineConfig {
         Self {
             source: source.into(),
             partition: None,
+            source_mirror: None,
             consumer_id: consumer_id.into(),
             group: None,
             group_config: None,
             sink: None,
+            sink_mirror: None,
             workers: 1,
             max_in_flight: 20_000,
             max_in_flight_bytes: 8 * 1024 * 1024,

@@ -125,6 +125,7 @@ mod dead_letter;
 mod dlq_topic;
 mod failure;
 mod group;
+mod mirror_metrics;
 mod partition;
 mod partition_metrics;
 mod policy;

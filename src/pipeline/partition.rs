@@ -127,6 +127,8 @@ pub(crate) struct PartitionTask {
     pub(crate) partition: u32,
     pub(crate) workers: Arc<Workers>,
     pub(crate) producer: Producer,
+    /// The sink's partition for outputs that name none (from `sink_mirror`).
+    pub(crate) sink_partition: Option<u32>,
     /// Where records given up on go (`None`: they are skipped, or the pipeline stops).
     pub(crate) dead_letters: Option<Arc<DeadLetterTopic>>,
     pub(crate) stop: watch::Receiver<bool>,
@@ -275,7 +277,7 @@ impl PartitionTask {
                             break;
                         }
                     };
-                    let sink = self.config.sink.as_deref();
+                    let sink = self.config.sink.as_deref().map(|s| (s, self.sink_partition));
                     let sent = send_outputs(sink, &self.producer, outputs, &span);
                     let sent = tracing::Instrument::instrument(sent, span.clone()).await;
                     // The next record's turn starts now: the time its outputs took to enter

@@ -145,6 +145,10 @@ where
         }
         GiveUp::Skip | GiveUp::Stop => None,
     };
+    let (source_partition, sink_partition) = mirror_partitions(client, &config).await?;
+    if source_partition.is_some() {
+        config.partition = source_partition;
+    }
     let count = client
         .partition_count(&config.source)
         .await
@@ -160,6 +164,7 @@ where
             return Err(ConsumerError::from(missing).into());
         }
     };
+    super::mirror_metrics::label(client, &config.source, &partitions).await;
     let member = match &config.group {
         Some(_) => Some(super::group::join(client, &mut config).await?),
         None => None,
@@ -197,6 +202,7 @@ where
         config: Arc::new(config),
         workers: shared_workers.clone(),
         producer: producer.clone(),
+        sink_partition,
         dead_letters,
         stats: stats.clone(),
         status: status.clone(),
@@ -247,9 +253,49 @@ pub(crate) struct Shared {
     pub(crate) config: Arc<PipelineConfig>,
     pub(crate) workers: Arc<Workers>,
     pub(crate) producer: Producer,
+    /// The sink's partition for outputs that name none (from `sink_mirror`).
+    pub(crate) sink_partition: Option<u32>,
     pub(crate) dead_letters: Option<Arc<DeadLetterTopic>>,
     pub(crate) stats: Arc<PipelineStats>,
     pub(crate) status: PipelineStatus,
+}
+
+/// The partitions `source_mirror` and `sink_mirror` name, checked: the source's is read by
+/// number, the sink's must be written on this side of the mirror.
+async fn mirror_partitions(
+    client: &FluvioClient,
+    config: &PipelineConfig,
+) -> Result<(Option<u32>, Option<u32>), PipelineError> {
+    let source = match &config.source_mirror {
+        Some(_) if config.partition.is_some() || config.group.is_some() => {
+            return Err(PipelineError::InvalidConfig(
+                "source_mirror picks the partition: leave partition and group unset".into(),
+            ));
+        }
+        Some(name) => Some(
+            client
+                .mirror_partition(&config.source, name)
+                .await
+                .map_err(ConsumerError::from)?
+                .partition,
+        ),
+        None => None,
+    };
+    let sink = match (&config.sink_mirror, &config.sink) {
+        (Some(_), None) => {
+            return Err(PipelineError::InvalidConfig(
+                "sink_mirror names a partition of the sink: set sink".into(),
+            ));
+        }
+        (Some(name), Some(sink)) => {
+            let producer = client.producer(config.producer.clone());
+            let found = producer.mirror_partition(sink, name).await;
+            producer.close().await.ok();
+            Some(found.map_err(|e| PipelineError::InvalidConfig(format!("sink_mirror: {e}")))?)
+        }
+        (None, _) => None,
+    };
+    Ok((source, sink))
 }
 
 impl Shared {
@@ -270,6 +316,7 @@ impl Shared {
             partition,
             workers: self.workers.clone(),
             producer: self.producer.clone(),
+            sink_partition: self.sink_partition,
             dead_letters: self.dead_letters.clone(),
             stop,
             stats: self.stats.clone(),

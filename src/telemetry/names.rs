@@ -153,6 +153,8 @@ metric_table! {
         "records skipped after their retries, by the kind of their last failure";
     PIPELINE_IN_FLIGHT = "fluvio_pipeline_records_in_flight", Gauge, ["consumer", "topic", "partition"], -,
         "records handed to the worker and not yet acknowledged";
+    MIRROR_PARTITIONS = "fluvio_mirror_partition_info", Gauge, ["topic", "partition", "mirror", "direction"], -,
+        "1 for each partition of a mirror topic a pipeline reads: the remote it belongs to (the home, on a remote) and its direction (`from-remote`, `to-remote`, `to-home`, `from-home`); join other partition metrics on `topic` and `partition` to see them by remote";
     PIPELINES = "fluvio_pipelines", Gauge, ["consumer", "state"], -,
         "pipelines in each state (`running`, `draining`)";
     GROUP_MEMBERS = "fluvio_group_members", Gauge, ["group"], -,

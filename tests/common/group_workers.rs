@@ -233,6 +233,20 @@ impl FluvioCli {
         command
     }
 
+    /// Run `fluvio ARGS…` to its end: its exit status and standard output (its standard
+    /// error goes to `cli.log`).
+    pub fn run(&self, args: &[&str]) -> (std::process::ExitStatus, String) {
+        let output = self
+            .command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .output()
+            .expect("cannot run the fluvio CLI");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status, text)
+    }
+
     /// `fluvio consume TOPIC -p PARTITION -B -d`: the values of the partition up to its end,
     /// one per line, as the official consumer prints them.
     pub fn consume(&self, topic: &str, partition: u32) -> Vec<String> {

@@ -60,6 +60,12 @@ pub struct LocalCluster {
 impl LocalCluster {
     /// Start the SC and `spus` SPUs (ids 5101, 5102, ...), registered and online.
     pub async fn start(bin: PathBuf, spus: usize) -> Self {
+        Self::start_with_ids(bin, spus, 5101).await
+    }
+
+    /// Start the SC and `spus` SPUs with ids from `first_id` (clusters that talk to each
+    /// other, as mirroring ones, keep their SPU ids apart).
+    pub async fn start_with_ids(bin: PathBuf, spus: usize, first_id: i32) -> Self {
         let dir = std::env::temp_dir().join(super::unique("actix-fluvio-cluster"));
         std::fs::create_dir_all(&dir).unwrap();
         let ports = free_ports(2 + 2 * spus);
@@ -69,7 +75,7 @@ impl LocalCluster {
                     public: ports[2 + 2 * i].clone(),
                     private: ports[3 + 2 * i].clone(),
                 };
-                (5101 + i as i32, ports)
+                (first_id + i as i32, ports)
             })
             .collect();
         let mut cluster = Self {

@@ -25,10 +25,11 @@ pub(super) async fn acknowledged(receipts: &[DeliveryFuture]) -> Result<(), Fail
     Ok(())
 }
 
-/// Enqueue `outputs`, each on its own topic or else on `sink` (dropped without either);
-/// the receipts to wait for.
+/// Enqueue `outputs`, each on its own topic or else on `sink` (dropped without either),
+/// in its own partition, else (on the sink) the sink's if it has one; the receipts to
+/// wait for.
 pub(super) async fn send_outputs(
-    sink: Option<&str>,
+    sink: Option<(&str, Option<u32>)>,
     producer: &Producer,
     outputs: Vec<Output>,
     span: &tracing::Span,
@@ -36,10 +37,12 @@ pub(super) async fn send_outputs(
     span.record("outputs", outputs.len());
     let mut receipts = Vec::new();
     for output in outputs {
-        let Some(topic) = output.topic.as_deref().or(sink) else {
-            continue;
+        let (topic, partition) = match (output.topic.as_deref(), sink) {
+            (Some(topic), _) => (topic, output.partition),
+            (None, Some((sink, pinned))) => (sink, output.partition.or(pinned)),
+            (None, None) => continue,
         };
-        let enqueued = match output.partition {
+        let enqueued = match partition {
             Some(p) => {
                 producer
                     .enqueue_to(topic, p, output.key.as_deref(), &output.value)

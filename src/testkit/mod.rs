@@ -7,7 +7,8 @@
 //!   (`cluster`, `config`, `faults`, `error`).
 //! - `conn`: listeners and per-connection reader/writer tasks (plain tokio tasks, so the
 //!   cluster runs under `#[tokio::test]` and `#[actix_rt::test]` alike).
-//! - `sc`, `topics`, `views`, `watch`: the SC object API over the shared state.
+//! - `sc`, `topics`, `views`, `watch`: the SC object API over the shared state;
+//!   `mirrors`: the Mirror objects.
 //! - `spu`, `data`, `stream`, `log`: the SPU data API over in-memory partition logs.
 //! - `state`: the shared state and its change signals; `tls`: the rcgen CA.
 //!
@@ -27,8 +28,12 @@
 //!   memory); computed placement uses the SPUs that are up, leaders round-robin by id.
 //! - Consumer offsets live in one store shared by all SPUs (no forwarding to the leader of
 //!   `consumer-offset/0`, though fetch and delete still require that leader, as the real SPU).
-//! - No mirroring, custom SPU registration, SPU groups or table formats; Mirroring is not
-//!   advertised.
+//! - Mirror objects are created, deleted and listed as on a 0.18 SC (a Mirror watch ends
+//!   the connection, as the real SC has none), but nothing pairs: they keep their initial
+//!   Waiting/Offline status. A Mirror's name must equal the id in its spec
+//!   (`InvalidCreateRequest`; the real SC stores the mismatch, which then never pairs).
+//! - No mirror topics, custom SPU registration, SPU groups or table formats; Mirroring
+//!   (1005) is not advertised.
 //! - The one-shot Fetch returns whole batches only.
 //!
 //! ```no_run
@@ -53,6 +58,7 @@ mod data;
 mod error;
 mod faults;
 mod log;
+mod mirrors;
 mod sc;
 mod spu;
 mod state;

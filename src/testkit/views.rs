@@ -1,16 +1,19 @@
 //! The SC's view of the state as metadata objects: what list and watch send for topics,
-//! partitions, SPUs, custom SPUs and SmartModules.
+//! partitions, SPUs, custom SPUs and SmartModules, and what list sends for Mirrors.
 
 use super::state::State;
 use crate::protocol::sc::{
     partition_name, CustomSpuSpec, EncryptionType, Endpoint, IngressAddr, IngressPort, Metadata,
-    ObjectSpec, PartitionResolution, PartitionSpec, PartitionStatus, ReplicaStatus,
+    MirrorSpec, ObjectSpec, PartitionResolution, PartitionSpec, PartitionStatus, ReplicaStatus,
     SmartModuleSpec, SmartModuleStatus, SmartModuleWasmSummary, SpuSpec, SpuStatus,
     SpuStatusResolution, SpuType, TopicSpec, DEFAULT_ENDPOINT_HOST,
 };
 
 /// An object type the testkit SC serves through list and watch.
 pub(crate) trait View: ObjectSpec {
+    /// Whether a list applies its name filters (the SC ignores them for Mirrors).
+    const NAME_FILTERS: bool = true;
+
     /// Every object of this type. `summary` asks for SmartModules without their wasm;
     /// `system` selects system objects (topics and partitions) instead of ordinary ones,
     /// `None` selects both (watches).
@@ -179,6 +182,22 @@ impl View for SmartModuleSpec {
                     spec,
                     status: SmartModuleStatus::default(),
                 }
+            })
+            .collect()
+    }
+}
+
+impl View for MirrorSpec {
+    const NAME_FILTERS: bool = false;
+
+    fn objects(state: &State, _: bool, _: bool, _: Option<bool>) -> Vec<Metadata<Self>> {
+        state
+            .mirrors
+            .iter()
+            .map(|(name, m)| Metadata {
+                name: name.clone(),
+                spec: m.spec.clone(),
+                status: m.status.clone(),
             })
             .collect()
     }

@@ -8,7 +8,7 @@
 //! - `conn`: listeners and per-connection reader/writer tasks (plain tokio tasks, so the
 //!   cluster runs under `#[tokio::test]` and `#[actix_rt::test]` alike).
 //! - `sc`, `topics`, `views`, `watch`: the SC object API over the shared state;
-//!   `mirrors`: the Mirror objects.
+//!   `mirrors` and `mirror_topics`: Mirror objects and mirror topics.
 //! - `spu`, `data`, `stream`, `log`: the SPU data API over in-memory partition logs.
 //! - `state`: the shared state and its change signals; `tls`: the rcgen CA.
 //!
@@ -32,8 +32,13 @@
 //!   the connection, as the real SC has none), but nothing pairs: they keep their initial
 //!   Waiting/Offline status. A Mirror's name must equal the id in its spec
 //!   (`InvalidCreateRequest`; the real SC stores the mismatch, which then never pairs).
-//! - No mirror topics, custom SPU registration, SPU groups or table formats; Mirroring
-//!   (1005) is not advertised.
+//! - Mirror topics are created and listed as on a 0.18 SC: home (one partition per remote)
+//!   and remote (one per home SPU), with their mirror maps and partition mirrors, AddMirror
+//!   and the SC's mirror error codes. A mirror topic created with no SPU up stays
+//!   `InsufficientResources` (as on the real SC), but is not placed when SPUs come up
+//!   later; AddMirror places what is missing.
+//! - No custom SPU registration, SPU groups or table formats; Mirroring (1005) is not
+//!   advertised.
 //! - The one-shot Fetch returns whole batches only.
 //!
 //! ```no_run
@@ -58,6 +63,7 @@ mod data;
 mod error;
 mod faults;
 mod log;
+mod mirror_topics;
 mod mirrors;
 mod sc;
 mod spu;

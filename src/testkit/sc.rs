@@ -7,7 +7,7 @@ use super::conn::{Conn, Service};
 use super::state::Shared;
 use super::views::View;
 use super::watch;
-use super::{mirrors, topics};
+use super::{mirror_topics, mirrors, topics};
 use crate::protocol::sc::{
     AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyListResponse, AnyUpdateRequest,
     AnyWatchRequest, CustomSpuKey, CustomSpuSpec, ListRequest, ListResponse, MirrorSpec,
@@ -183,9 +183,8 @@ impl Sc {
                 UpdateTopicAction::AddPartition(add) => {
                     topics::add_partitions(&mut state, &u.key, add.count)
                 }
-                UpdateTopicAction::AddMirror(_) => {
-                    let msg = "mirroring is not supported by the testkit";
-                    status(&u.key, ErrorCode::MirrorInvalidType, msg)
+                UpdateTopicAction::AddMirror(add) => {
+                    mirror_topics::add_mirror(&mut state, &u.key, &add.remote_cluster)
                 }
             },
             other => {

@@ -1,5 +1,8 @@
 //! The SC's view of the state as metadata objects: what list and watch send for topics,
-//! partitions, SPUs, custom SPUs and SmartModules, and what list sends for Mirrors.
+//! partitions, SPUs, custom SPUs and SmartModules, and what list sends for Mirrors. Mirror
+//! topics carry their configs as on the real SC: `spec.replicas` is the `Mirror` config,
+//! `status.mirror_map` holds each partition's mirror, and each partition's `spec.mirror` is
+//! its entry of that map.
 
 use super::state::State;
 use crate::protocol::sc::{
@@ -67,7 +70,7 @@ impl View for PartitionSpec {
                     compression_type: t.spec.compression_type,
                     deduplication: t.spec.deduplication.clone(),
                     system: t.spec.system,
-                    mirror: None,
+                    mirror: t.status.mirror_map.get(index).cloned(),
                 },
                 status: PartitionStatus {
                     resolution: if online {

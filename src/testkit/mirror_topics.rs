@@ -1,6 +1,7 @@
-//! Mirror topics as the 0.18 SC provisions them (`controllers/topics/policy.rs`): one
-//! replica per partition, a mirror map beside the replica map, and remotes added with
-//! AddMirror (`public_api/topic/update/add_mirror.rs`).
+//! Mirror topics as the 0.18 SC provisions them (`controllers/topics/policy.rs`) and their
+//! SPUs gate them: one replica per partition, a mirror map beside the replica map, remotes
+//! added with AddMirror (`public_api/topic/update/add_mirror.rs`), and produce refused on the
+//! side that only receives (`PartitionMirrorConfig::accept_traffic`).
 //!
 //! A home topic (`MirrorConfig::Home`) has one partition per remote; a remote topic
 //! (`MirrorConfig::Remote`, what a remote SC creates from its home's topics) one per home
@@ -66,6 +67,19 @@ pub(crate) fn provision(state: &mut State, name: &str, entry: &mut TopicEntry) {
     add_partitions_to(state, name, entry, placement);
     entry.status.mirror_map = (0..count).zip(mirrors).collect();
     entry.status.resolution = TopicResolution::Provisioned;
+}
+
+/// Why an SPU refuses a produce to a partition with mirror `mirror`: a home partition
+/// receives from its remote unless it is the source (home to remote), a remote partition
+/// receives from its home when it is the target.
+pub(crate) fn refuses_produce(mirror: &PartitionMirrorConfig) -> Option<ErrorCode> {
+    match mirror {
+        PartitionMirrorConfig::Home(home) if !home.source => Some(ErrorCode::MirrorProduceFromHome),
+        PartitionMirrorConfig::Remote(remote) if remote.target => {
+            Some(ErrorCode::MirrorProduceFromRemoteNotAllowed)
+        }
+        _ => None,
+    }
 }
 
 /// Whether deleting topic `entry` must be refused: a remote's copy belongs to its home

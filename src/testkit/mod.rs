@@ -36,7 +36,9 @@
 //!   and remote (one per home SPU), with their mirror maps and partition mirrors, AddMirror
 //!   and the SC's mirror error codes. A mirror topic created with no SPU up stays
 //!   `InsufficientResources` (as on the real SC), but is not placed when SPUs come up
-//!   later; AddMirror places what is missing.
+//!   later; AddMirror places what is missing. SPUs refuse produce on the receiving side:
+//!   `MirrorProduceFromHome` on a home partition that is not a source,
+//!   `MirrorProduceFromRemoteNotAllowed` on a remote partition that is a target.
 //! - No custom SPU registration, SPU groups or table formats; Mirroring (1005) is not
 //!   advertised.
 //! - The one-shot Fetch returns whole batches only.

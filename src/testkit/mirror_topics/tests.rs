@@ -111,6 +111,27 @@ fn a_remote_topic_has_one_partition_per_home_spu() {
 }
 
 #[test]
+fn only_the_sending_side_accepts_produce() {
+    let home = |source| PartitionMirrorConfig::Home(home_partition("edge1", "m", source));
+    assert_eq!(
+        refuses_produce(&home(false)),
+        Some(ErrorCode::MirrorProduceFromHome)
+    );
+    assert_eq!(refuses_produce(&home(true)), None);
+    let remote = |target| {
+        PartitionMirrorConfig::Remote(RemotePartitionConfig {
+            target,
+            ..RemotePartitionConfig::default()
+        })
+    };
+    assert_eq!(
+        refuses_produce(&remote(true)),
+        Some(ErrorCode::MirrorProduceFromRemoteNotAllowed)
+    );
+    assert_eq!(refuses_produce(&remote(false)), None);
+}
+
+#[test]
 fn a_remote_copy_cannot_be_deleted_even_with_force() {
     let mut s = state(&[(6001, true)]);
     assert!(create(&mut s, "m", remote_topic(vec![home_spu()], false), false).is_ok());

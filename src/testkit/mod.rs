@@ -39,8 +39,12 @@
 //!   later; AddMirror places what is missing. SPUs refuse produce on the receiving side:
 //!   `MirrorProduceFromHome` on a home partition that is not a source,
 //!   `MirrorProduceFromRemoteNotAllowed` on a remote partition that is a target.
-//! - No custom SPU registration, SPU groups or table formats; Mirroring (1005) is not
-//!   advertised.
+//! - Mirroring is metadata only: the data flow between clusters is not simulated. No record
+//!   is copied from a remote to its home or back, no remote copy appears or disappears with
+//!   its home topic, and neither the Mirroring API (1005, not advertised) nor the
+//!   SPU-to-SPU link is served. A test plays each side itself: a remote copy is created as
+//!   a `MirrorConfig::Remote` topic, and records are produced where the other side would.
+//! - No custom SPU registration, SPU groups or table formats.
 //! - The one-shot Fetch returns whole batches only.
 //!
 //! ```no_run

@@ -1,9 +1,10 @@
-//! The SPU's data path over the shared state: produce (offsets, compression check), one-shot
-//! fetch, fetch offsets, consumer offsets, and the SmartModule check.
+//! The SPU's data path over the shared state: produce (offsets, mirror and compression
+//! checks), one-shot fetch, fetch offsets, consumer offsets, and the SmartModule check.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::log::ReadError;
+use super::mirror_topics::refuses_produce;
 use super::state::{State, StoredOffset};
 use super::topics::smartmodule_store_id;
 use crate::protocol::record::{Compression, RecordSet};
@@ -29,12 +30,15 @@ pub(crate) fn accepts(topic: CompressionAlgorithm, batch: Compression) -> bool {
     )
 }
 
-/// Write one partition's batches on SPU `spu`.
+/// Write one partition's batches on SPU `spu`. In the real SPU's order: a partition it does
+/// not lead, a mirror partition that only receives, then `smartmodule_error` (the request's
+/// SmartModules cannot run here), then the batches' compression.
 pub(crate) fn produce_partition(
     state: &mut State,
     spu: i32,
     topic: &str,
     data: PartitionProduceData,
+    smartmodule_error: Option<&ErrorCode>,
 ) -> PartitionProduceResponse {
     let index = data.partition_index;
     let failed = |error_code| PartitionProduceResponse {
@@ -43,12 +47,21 @@ pub(crate) fn produce_partition(
         base_offset: 0,
         ..PartitionProduceResponse::default()
     };
-    let Some(compression) = state.topics.get(topic).map(|t| t.spec.compression_type) else {
+    let Some(entry) = state.topics.get(topic) else {
         return failed(ErrorCode::NotLeaderForPartition);
     };
+    let compression = entry.spec.compression_type;
+    let mirror = entry
+        .status
+        .mirror_map
+        .get(&index)
+        .and_then(refuses_produce);
     let Some(partition) = state.led_mut(spu, topic, index) else {
         return failed(ErrorCode::NotLeaderForPartition);
     };
+    if let Some(error) = mirror.or_else(|| smartmodule_error.cloned()) {
+        return failed(error);
+    }
     let valid = data
         .records
         .batches
@@ -263,6 +276,51 @@ mod tests {
         assert!(accepts(CompressionAlgorithm::Gzip, Compression::Gzip));
         assert!(!accepts(CompressionAlgorithm::Gzip, Compression::None));
         assert!(!accepts(CompressionAlgorithm::None, Compression::Lz4));
+    }
+
+    #[test]
+    fn produce_checks_leadership_then_mirrors_then_smartmodules() {
+        use crate::protocol::sc::{HomePartitionConfig, PartitionMirrorConfig, TopicSpec};
+        use crate::testkit::state::{PartitionEntry, TopicEntry};
+        let mut state = State::default();
+        let mut entry = TopicEntry {
+            spec: TopicSpec::default(),
+            status: Default::default(),
+        };
+        let home = |source| {
+            PartitionMirrorConfig::Home(HomePartitionConfig {
+                source,
+                ..Default::default()
+            })
+        };
+        entry.status.mirror_map.insert(0, home(false));
+        entry.status.mirror_map.insert(1, home(true));
+        state.topics.insert("m".into(), entry);
+        for index in 0..2 {
+            let partition = PartitionEntry {
+                leader: 1,
+                replicas: vec![1],
+                log: Default::default(),
+            };
+            state.partitions.insert(("m".into(), index), partition);
+        }
+        let sm = ErrorCode::SmartModuleError;
+        let produce = |state: &mut State, spu, index, sm: Option<&ErrorCode>| {
+            let data = PartitionProduceData {
+                partition_index: index,
+                records: RecordSet::default(),
+            };
+            produce_partition(state, spu, "m", data, sm).error_code
+        };
+        let from_home = ErrorCode::MirrorProduceFromHome;
+        assert_eq!(produce(&mut state, 1, 0, None), from_home);
+        assert_eq!(produce(&mut state, 1, 0, Some(&sm)), from_home);
+        assert_eq!(
+            produce(&mut state, 2, 0, None),
+            ErrorCode::NotLeaderForPartition
+        );
+        assert_eq!(produce(&mut state, 1, 1, Some(&sm)), sm);
+        assert_eq!(produce(&mut state, 1, 1, None), ErrorCode::None);
     }
 
     #[test]

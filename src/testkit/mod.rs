@@ -7,7 +7,8 @@
 //!   (`cluster`, `config`, `faults`, `error`).
 //! - `conn`: listeners and per-connection reader/writer tasks (plain tokio tasks, so the
 //!   cluster runs under `#[tokio::test]` and `#[actix_rt::test]` alike).
-//! - `sc`, `topics`, `views`, `watch`: the SC object API over the shared state.
+//! - `sc`, `topics`, `views`, `watch`: the SC object API over the shared state;
+//!   `mirrors` and `mirror_topics`: Mirror objects and mirror topics.
 //! - `spu`, `data`, `stream`, `log`: the SPU data API over in-memory partition logs.
 //! - `state`: the shared state and its change signals; `tls`: the rcgen CA.
 //!
@@ -27,8 +28,23 @@
 //!   memory); computed placement uses the SPUs that are up, leaders round-robin by id.
 //! - Consumer offsets live in one store shared by all SPUs (no forwarding to the leader of
 //!   `consumer-offset/0`, though fetch and delete still require that leader, as the real SPU).
-//! - No mirroring, custom SPU registration, SPU groups or table formats; Mirroring is not
-//!   advertised.
+//! - Mirror objects are created, deleted and listed as on a 0.18 SC (a Mirror watch ends
+//!   the connection, as the real SC has none), but nothing pairs: they keep their initial
+//!   Waiting/Offline status. A Mirror's name must equal the id in its spec
+//!   (`InvalidCreateRequest`; the real SC stores the mismatch, which then never pairs).
+//! - Mirror topics are created and listed as on a 0.18 SC: home (one partition per remote)
+//!   and remote (one per home SPU), with their mirror maps and partition mirrors, AddMirror
+//!   and the SC's mirror error codes. A mirror topic created with no SPU up stays
+//!   `InsufficientResources` (as on the real SC), but is not placed when SPUs come up
+//!   later; AddMirror places what is missing. SPUs refuse produce on the receiving side:
+//!   `MirrorProduceFromHome` on a home partition that is not a source,
+//!   `MirrorProduceFromRemoteNotAllowed` on a remote partition that is a target.
+//! - Mirroring is metadata only: the data flow between clusters is not simulated. No record
+//!   is copied from a remote to its home or back, no remote copy appears or disappears with
+//!   its home topic, and neither the Mirroring API (1005, not advertised) nor the
+//!   SPU-to-SPU link is served. A test plays each side itself: a remote copy is created as
+//!   a `MirrorConfig::Remote` topic, and records are produced where the other side would.
+//! - No custom SPU registration, SPU groups or table formats.
 //! - The one-shot Fetch returns whole batches only.
 //!
 //! ```no_run
@@ -53,6 +69,8 @@ mod data;
 mod error;
 mod faults;
 mod log;
+mod mirror_topics;
+mod mirrors;
 mod sc;
 mod spu;
 mod state;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use super::conn::{Conn, Service};
 use super::state::Shared;
-use super::topics;
 use super::views::View;
 use super::watch;
+use super::{mirror_topics, mirrors, topics};
 use crate::protocol::sc::{
     AnyCreateRequest, AnyDeleteRequest, AnyListRequest, AnyListResponse, AnyUpdateRequest,
-    AnyWatchRequest, CustomSpuKey, CustomSpuSpec, ListRequest, ListResponse, PartitionSpec,
-    ScRequest, SmartModuleSpec, SpuSpec, Status, TopicSpec, UpdateTopicAction,
+    AnyWatchRequest, CustomSpuKey, CustomSpuSpec, ListRequest, ListResponse, MirrorSpec,
+    PartitionSpec, ScRequest, SmartModuleSpec, SpuSpec, Status, TopicSpec, UpdateTopicAction,
 };
 use crate::protocol::sc::{CREATE_KEY, DELETE_KEY, LIST_KEY, UPDATE_KEY, WATCH_KEY};
 use crate::protocol::{
@@ -78,8 +78,9 @@ fn list<S: View>(shared: &Shared, req: &ListRequest<S>) -> ListResponse<S> {
     let objects = S::objects(&state, shared.tls, req.summary, Some(req.system))
         .into_iter()
         .filter(|m| {
-            // The SC's name filters match substrings.
-            req.name_filters.is_empty()
+            // The SC's name filters match substrings (where it applies them at all).
+            !S::NAME_FILTERS
+                || req.name_filters.is_empty()
                 || req.name_filters.iter().any(|f| m.name.contains(f.as_str()))
         })
         .collect();
@@ -125,10 +126,8 @@ impl Sc {
                 let msg = "the testkit cannot register custom SPUs";
                 return status(&c.common.name, ErrorCode::SpuError, msg);
             }
-            AnyCreateRequest::Mirror(c) => {
-                let msg = "mirroring is not supported by the testkit";
-                return status(&c.common.name, ErrorCode::MirrorInvalidType, msg);
-            }
+            // The SC ignores dry_run (and the timeout) for Mirror.
+            AnyCreateRequest::Mirror(c) => mirrors::register(&mut state, &c.common.name, c.spec),
             AnyCreateRequest::Other(_) => {
                 return status("", ErrorCode::Other("unknown admin object type".into()), "")
             }
@@ -165,9 +164,7 @@ impl Sc {
                 };
                 return status(&name, ErrorCode::SpuError, "the testkit cannot remove SPUs");
             }
-            AnyDeleteRequest::Mirror(d) => {
-                return status(&d.key, ErrorCode::MirrorNotFound, "not found");
-            }
+            AnyDeleteRequest::Mirror(d) => mirrors::unregister(&mut state, &d.key),
             AnyDeleteRequest::Other(_) => {
                 return status("", ErrorCode::Other("unknown admin object type".into()), "")
             }
@@ -186,9 +183,8 @@ impl Sc {
                 UpdateTopicAction::AddPartition(add) => {
                     topics::add_partitions(&mut state, &u.key, add.count)
                 }
-                UpdateTopicAction::AddMirror(_) => {
-                    let msg = "mirroring is not supported by the testkit";
-                    status(&u.key, ErrorCode::MirrorInvalidType, msg)
+                UpdateTopicAction::AddMirror(add) => {
+                    mirror_topics::add_mirror(&mut state, &u.key, &add.remote_cluster)
                 }
             },
             other => {
@@ -235,6 +231,7 @@ impl Sc {
             },
             AnyRequest::Sc(ScRequest::Delete(AnyDeleteRequest::Topic(d))) => d.key.clone(),
             AnyRequest::Sc(ScRequest::Delete(AnyDeleteRequest::SmartModule(d))) => d.key.clone(),
+            AnyRequest::Sc(ScRequest::Delete(AnyDeleteRequest::Mirror(d))) => d.key.clone(),
             AnyRequest::Sc(ScRequest::Update(AnyUpdateRequest::Topic(u))) => u.key.clone(),
             AnyRequest::Sc(ScRequest::Delete(_) | ScRequest::Update(_)) => String::new(),
             _ => return None,
@@ -255,11 +252,14 @@ fn list_any(shared: &Shared, req: AnyListRequest) -> Option<AnyListResponse> {
         AnyListRequest::Spu(r) => list(shared, &r).into(),
         AnyListRequest::CustomSpu(r) => list(shared, &r).into(),
         AnyListRequest::SmartModule(r) => list(shared, &r).into(),
-        AnyListRequest::Mirror(_) | AnyListRequest::Other(_) => return None,
+        AnyListRequest::Mirror(r) => list::<MirrorSpec>(shared, &r).into(),
+        AnyListRequest::Other(_) => return None,
     })
 }
 
-/// Start a watch task; `false` for an object type the testkit does not serve.
+/// Start a watch task; `false` for an object type the testkit does not serve, which ends
+/// the connection as the real SC does. Mirror is one of them: the 0.18 SC has no watch of it
+/// (`AnyWatchRequest` decodes it as `Other`).
 fn spawn_watch(conn: &Arc<Conn>, id: i32, version: i16, req: AnyWatchRequest) -> bool {
     let conn = conn.clone();
     match req {

@@ -70,15 +70,16 @@ fn produce_error(req: &ProduceRequest, error: &ErrorCode) -> ProduceResponse {
 impl Spu {
     fn produce(&self, req: ProduceRequest) -> ProduceResponse {
         let mut state = self.shared.lock();
-        if let Some(error) = data::smartmodule_error(&state, &req.smartmodules) {
-            return produce_error(&req, &error);
-        }
+        let sm_error = data::smartmodule_error(&state, &req.smartmodules);
         let mut responses = Vec::with_capacity(req.topics.len());
         for topic in req.topics {
             let partitions = topic
                 .partitions
                 .into_iter()
-                .map(|p| data::produce_partition(&mut state, self.id, &topic.name, p))
+                .map(|p| {
+                    let sm_error = sm_error.as_ref();
+                    data::produce_partition(&mut state, self.id, &topic.name, p, sm_error)
+                })
                 .collect();
             responses.push(TopicProduceResponse {
                 name: topic.name,

@@ -1,5 +1,6 @@
-//! The cluster's shared state: topics, partitions with their logs, SPUs, SmartModules and
-//! consumer offsets, behind one lock, with change signals for watches and streams.
+//! The cluster's shared state: topics, partitions with their logs, SPUs, SmartModules,
+//! Mirror objects and consumer offsets, behind one lock, with change signals for watches and
+//! streams.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use tokio::sync::watch;
 
 use super::faults::Faults;
 use super::log::PartitionLog;
-use crate::protocol::sc::{SmartModuleSpec, TopicSpec, TopicStatus};
+use crate::protocol::sc::{MirrorSpec, MirrorStatus, SmartModuleSpec, TopicSpec, TopicStatus};
 
 /// The system topic holding consumer offsets (as in the real cluster).
 pub(crate) const CONSUMER_OFFSET_TOPIC: &str = "consumer-offset";
@@ -20,6 +21,13 @@ pub(crate) const CONSUMER_OFFSET_TOPIC: &str = "consumer-offset";
 pub(crate) struct TopicEntry {
     pub(crate) spec: TopicSpec,
     pub(crate) status: TopicStatus,
+}
+
+/// A Mirror object (one end of a mirroring pair) and its pairing status.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MirrorEntry {
+    pub(crate) spec: MirrorSpec,
+    pub(crate) status: MirrorStatus,
 }
 
 /// A partition: its placement and its records.
@@ -51,6 +59,8 @@ pub(crate) struct State {
     pub(crate) partitions: BTreeMap<(String, u32), PartitionEntry>,
     pub(crate) spus: BTreeMap<i32, SpuEntry>,
     pub(crate) smartmodules: BTreeMap<String, SmartModuleSpec>,
+    /// Mirror objects by name (= the id inside their spec).
+    pub(crate) mirrors: BTreeMap<String, MirrorEntry>,
     /// Keyed by consumer id, topic, partition.
     pub(crate) consumer_offsets: BTreeMap<(String, String, u32), StoredOffset>,
 }

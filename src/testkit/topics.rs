@@ -1,8 +1,9 @@
 //! Topic administration as the SC does it: name and config validation with the SC's error
 //! codes and messages, replica placement over the SPUs, creation, deletion and added
-//! partitions.
+//! partitions. Mirror topics are placed by `mirror_topics`.
 
 use super::log::PartitionLog;
+use super::mirror_topics;
 use super::state::{PartitionEntry, State, TopicEntry};
 use crate::protocol::sc::{
     CleanupPolicy, PartitionMap, ReplicaSpec, Status, TopicResolution, TopicSpec, TopicStatus,
@@ -121,7 +122,7 @@ pub(crate) fn place(spus: &[i32], from: u32, to: u32, factor: u32) -> Vec<(u32, 
 }
 
 /// The ids of the SPUs that are up, in order: computed placement uses only those.
-fn online_spus(state: &State) -> Vec<i32> {
+pub(crate) fn online_spus(state: &State) -> Vec<i32> {
     state
         .spus
         .iter()
@@ -171,7 +172,15 @@ fn validate(state: &State, name: &str, spec: &TopicSpec) -> Result<(), Status> {
             return validate_assigned(maps, state)
                 .map_err(|reason| status(name, ErrorCode::TopicError, Some(reason)))
         }
-        ReplicaSpec::Mirror(_) => "mirror topics are not supported by the testkit",
+        ReplicaSpec::Mirror(m) => {
+            let count = mirror_topics::partition_mirrors(m).len() as u64;
+            if count > u64::from(MAX_PARTITIONS) {
+                return Err(status(name, ErrorCode::TopicError, Some(too_many(count))));
+            }
+            // The SC accepts any mirror config (it does not check that the remotes of a
+            // home config are registered: only the CLI does).
+            return Ok(());
+        }
     };
     Err(status(name, ErrorCode::TopicError, Some(reason.into())))
 }
@@ -211,7 +220,16 @@ pub(crate) fn create(state: &mut State, name: &str, spec: TopicSpec, dry_run: bo
             }
             place(&spus, 0, p.partitions, p.replication_factor)
         }
-        ReplicaSpec::Mirror(_) => Vec::new(),
+        ReplicaSpec::Mirror(_) => {
+            // The SC answers a mirror topic at once, provisioned or not.
+            let mut entry = TopicEntry {
+                spec,
+                status: TopicStatus::default(),
+            };
+            mirror_topics::provision(state, name, &mut entry);
+            state.topics.insert(name.into(), entry);
+            return status(name, ErrorCode::None, None);
+        }
     };
     let mut entry = TopicEntry {
         spec,
@@ -225,7 +243,8 @@ pub(crate) fn create(state: &mut State, name: &str, spec: TopicSpec, dry_run: bo
     status(name, ErrorCode::None, None)
 }
 
-fn add_partitions_to(
+/// Record `placement` (partition → replicas) in `entry` and create the partitions' logs.
+pub(crate) fn add_partitions_to(
     state: &mut State,
     name: &str,
     entry: &mut TopicEntry,
@@ -250,6 +269,10 @@ pub(crate) fn delete(state: &mut State, name: &str, force: bool) -> Status {
     let Some(entry) = state.topics.get(name) else {
         return status(name, ErrorCode::TopicNotFound, Some("not found".into()));
     };
+    if mirror_topics::refuses_delete(entry) {
+        let message = Some("cannot delete mirrored topic from remote".into());
+        return status(name, ErrorCode::MirrorDeleteFromRemote, message);
+    }
     if entry.spec.system && !force {
         let code = ErrorCode::SystemSpecDeletionAttempt {
             kind: "topic".into(),

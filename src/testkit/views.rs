@@ -1,16 +1,22 @@
 //! The SC's view of the state as metadata objects: what list and watch send for topics,
-//! partitions, SPUs, custom SPUs and SmartModules.
+//! partitions, SPUs, custom SPUs and SmartModules, and what list sends for Mirrors. Mirror
+//! topics carry their configs as on the real SC: `spec.replicas` is the `Mirror` config,
+//! `status.mirror_map` holds each partition's mirror, and each partition's `spec.mirror` is
+//! its entry of that map.
 
 use super::state::State;
 use crate::protocol::sc::{
     partition_name, CustomSpuSpec, EncryptionType, Endpoint, IngressAddr, IngressPort, Metadata,
-    ObjectSpec, PartitionResolution, PartitionSpec, PartitionStatus, ReplicaStatus,
+    MirrorSpec, ObjectSpec, PartitionResolution, PartitionSpec, PartitionStatus, ReplicaStatus,
     SmartModuleSpec, SmartModuleStatus, SmartModuleWasmSummary, SpuSpec, SpuStatus,
     SpuStatusResolution, SpuType, TopicSpec, DEFAULT_ENDPOINT_HOST,
 };
 
 /// An object type the testkit SC serves through list and watch.
 pub(crate) trait View: ObjectSpec {
+    /// Whether a list applies its name filters (the SC ignores them for Mirrors).
+    const NAME_FILTERS: bool = true;
+
     /// Every object of this type. `summary` asks for SmartModules without their wasm;
     /// `system` selects system objects (topics and partitions) instead of ordinary ones,
     /// `None` selects both (watches).
@@ -64,7 +70,7 @@ impl View for PartitionSpec {
                     compression_type: t.spec.compression_type,
                     deduplication: t.spec.deduplication.clone(),
                     system: t.spec.system,
-                    mirror: None,
+                    mirror: t.status.mirror_map.get(index).cloned(),
                 },
                 status: PartitionStatus {
                     resolution: if online {
@@ -179,6 +185,22 @@ impl View for SmartModuleSpec {
                     spec,
                     status: SmartModuleStatus::default(),
                 }
+            })
+            .collect()
+    }
+}
+
+impl View for MirrorSpec {
+    const NAME_FILTERS: bool = false;
+
+    fn objects(state: &State, _: bool, _: bool, _: Option<bool>) -> Vec<Metadata<Self>> {
+        state
+            .mirrors
+            .iter()
+            .map(|(name, m)| Metadata {
+                name: name.clone(),
+                spec: m.spec.clone(),
+                status: m.status.clone(),
             })
             .collect()
     }

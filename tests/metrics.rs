@@ -1,5 +1,6 @@
 //! `/metrics` scraped over HTTP reports the records that flowed, and a scrape of a process
-//! running two pipelines follows the Prometheus naming guide and the documented table.
+//! running two pipelines follows the Prometheus naming guide and the documented table; a
+//! pipeline reading a mirror topic labels its partitions with their remotes.
 //!
 //! (Above 400 lines on purpose: the scrape parser and the naming-guide checks are shared by
 //! both tests.)
@@ -504,6 +505,70 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
 
         a.drain().await.unwrap();
         b.drain().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[actix_rt::test]
+async fn a_home_pipeline_labels_each_partition_of_a_mirror_topic_with_its_remote() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let addr = metrics_addr();
+        let cluster = TestCluster::start(TestClusterConfig::default())
+            .await
+            .unwrap();
+        let client = cluster.client().await.unwrap();
+        let admin = client.admin();
+        for remote in ["plant-a", "plant-b"] {
+            admin.register_remote(remote).await.unwrap();
+        }
+        admin
+            .create_mirror_topic("plant-readings", &["plant-a", "plant-b"], false)
+            .await
+            .unwrap();
+        let pipeline = start_pipeline(
+            &client,
+            PipelineConfig::new("plant-readings", "plant-reader"),
+            |_| {
+                FailOnce::create(|_| FailOnce {
+                    fail: Arc::default(),
+                })
+                .recipient()
+            },
+        )
+        .await
+        .unwrap();
+        // Once both partitions stream (their lag gauges exist).
+        let lag_of = |partition| {
+            [
+                ("consumer", "plant-reader"),
+                ("topic", "plant-readings"),
+                ("partition", partition),
+            ]
+        };
+        let (body, samples) = loop {
+            let body = scrape(addr).await;
+            let (samples, _) = parse(&body);
+            let lag = |p| sample(&samples, "fluvio_consumer_lag_records", &lag_of(p));
+            if lag("0").is_some() && lag("1").is_some() {
+                break (body, samples);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        for (partition, remote) in [("0", "plant-a"), ("1", "plant-b")] {
+            let labels = [
+                ("topic", "plant-readings"),
+                ("partition", partition),
+                ("mirror", remote),
+                ("direction", "from-remote"),
+            ];
+            assert_eq!(
+                sample(&samples, "fluvio_mirror_partition_info", &labels),
+                Some(1.0),
+                "{body}"
+            );
+        }
+        pipeline.drain().await.unwrap();
     })
     .await
     .expect("test timed out");

@@ -401,8 +401,8 @@ async fn our_sc_requests_register_mirrors_and_add_them_to_topics() {
         let producer = client.producer(ProducerOptions::default());
         let refused = producer.send("m", None, b"x").await.unwrap_err();
         let code = match &refused {
-            OurProducerError::Server { code, .. } => code,
-            other => panic!("not the SPU's code: {other}"),
+            OurProducerError::MirrorDirection { code, .. } => code,
+            other => panic!("not the SPU's mirror refusal: {other}"),
         };
         assert_eq!(code, &OurCode::MirrorProduceFromHome);
     })

@@ -163,6 +163,43 @@ async fn commits_refused_by_the_offsets_peer_are_retried_not_fatal() {
     .expect("test timed out");
 }
 
+/// A final commit (`exit_at_end`) that the offsets peer keeps refusing: after trying for
+/// 30 s the pipeline ends with the typed error, not `Ok` (the records stay uncommitted).
+#[actix_rt::test]
+async fn a_final_commit_that_cannot_be_stored_ends_the_pipeline_with_an_error() {
+    tokio::time::timeout(Duration::from_secs(90), async {
+        let (cluster, client) = setup(1, 100).await;
+        let refused = ErrorCode::Other("update offset in peer: connection refused".into());
+        cluster.fail_next(1006, refused, 1_000_000);
+        let mut config = PipelineConfig::new("source", "never-stored");
+        config.sink = Some("sink".into());
+        config.exit_at_end = true;
+        let started = std::time::Instant::now();
+        let pipeline = start_pipeline(&client, config, worker(Arc::default()))
+            .await
+            .unwrap();
+        let err = pipeline.wait().await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                PipelineError::Commit {
+                    offset: 99,
+                    partition: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(30),
+            "gave up early: {err}"
+        );
+        assert_eq!(read_values(&client, "sink", 1).await.len(), 100);
+    })
+    .await
+    .expect("test timed out");
+}
+
 #[actix_rt::test]
 async fn a_drain_commits_exactly_what_was_processed_and_a_rerun_continues() {
     tokio::time::timeout(Duration::from_secs(60), async {

@@ -202,8 +202,20 @@ impl Fetcher {
         }
         let delivered = self.read_ahead.delivered();
         if self.options.consumer_id.is_some() && delivered > self.committed {
-            if let Err(error) = self.commit(delivered).await {
-                tracing::warn!(topic = %self.topic, partition = self.partition, %error, "offset commit failed");
+            match self.commit(delivered).await {
+                // Once per outage; the failures in between are debug.
+                Err(error) if !self.commits_failing => {
+                    self.commits_failing = true;
+                    tracing::warn!(topic = %self.topic, partition = self.partition, %error, "offset commits failing; retrying on each tick");
+                }
+                Err(error) => {
+                    tracing::debug!(topic = %self.topic, partition = self.partition, %error, "offset commit failed again");
+                }
+                Ok(()) if self.commits_failing => {
+                    self.commits_failing = false;
+                    tracing::info!(topic = %self.topic, partition = self.partition, offset = delivered, "offset commits resumed");
+                }
+                Ok(()) => {}
             }
         }
     }

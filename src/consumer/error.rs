@@ -49,8 +49,8 @@ pub enum ConsumerError {
         partition: u32,
     },
     /// The SPU did not store a commit. The SPU stores it on the leader of the
-    /// `consumer-offset` system partition, which may be restarting or moving: retriable,
-    /// unless offset management is off ([`ErrorCode::OffsetManagementDisabled`]).
+    /// `consumer-offset` system partition, which may be restarting or moving: retriable as
+    /// [`ErrorCode::is_retriable_commit`] says.
     #[error("commit on {topic}-{partition} not stored: {code}")]
     Commit {
         /// The topic.
@@ -137,7 +137,7 @@ impl ConsumerError {
     pub fn is_retriable(&self) -> bool {
         match self {
             ConsumerError::NoSession => true,
-            ConsumerError::Commit { code, .. } => *code != ErrorCode::OffsetManagementDisabled,
+            ConsumerError::Commit { code, .. } => code.is_retriable_commit(),
             ConsumerError::Client(e) => e.is_retriable(),
             ConsumerError::Server { code, .. } => code.is_retriable(),
             _ => false,

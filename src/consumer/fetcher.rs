@@ -86,6 +86,8 @@ pub(crate) struct Fetcher {
     pub(crate) end: Option<i64>,
     pub(crate) max_bytes: i32,
     pub(crate) committed: i64,
+    /// Auto-commits have been failing since the last that succeeded (warned once).
+    pub(crate) commits_failing: bool,
     pub(crate) session: Option<(Connection, u32)>,
     /// A stream opened only for its session id (see [`Fetcher::commit`]).
     pub(crate) session_stream: Option<ResponseStream<StreamFetchResponse>>,
@@ -115,6 +117,7 @@ impl Fetcher {
             next: 0,
             end: None,
             committed: -1,
+            commits_failing: false,
             session: None,
             session_stream: None,
             status: reader.status,

@@ -138,6 +138,8 @@ pub(crate) struct PartitionTask {
     pub(crate) attempts: Attempts,
     /// Dead-letter writes that failed in a row.
     pub(crate) dead_letter_failures: u32,
+    /// Commits have been deferred since the last that was stored (warned once).
+    pub(crate) commits_failing: std::sync::atomic::AtomicBool,
 }
 
 enum Session {
@@ -700,11 +702,19 @@ impl PartitionTask {
         self.workers.slot(worker).blamed(generation, seq)
     }
 
+    /// Whether the pipeline ends here: drained, or stopping at the partition's end.
+    fn ending(&self) -> bool {
+        *self.stop.borrow() || self.config.exit_at_end
+    }
+
     /// Commit what the tracker allows. A reconnecting stream has no session to commit on for
     /// a moment: retry for a second (`last`: the session's final commit, for 30 s), then leave
-    /// it to the next commit; the offset stays uncommitted, never skipped. In a group, the
-    /// commit is guarded by the lease and never moves the stored offset backwards; `false`
-    /// when it was refused for either reason (the partition is no longer this member's).
+    /// it to the next commit; the offset stays uncommitted, never skipped (warned once per
+    /// outage). The final commit of a drain or of `exit_at_end` that could not be stored is
+    /// an error ([`PipelineError::Commit`]); a partition handed over to another group member
+    /// leaves its new owner to resume from the stored offset. In a group, the commit is
+    /// guarded by the lease and never moves the stored offset backwards; `false` when it was
+    /// refused for either reason (the partition is no longer this member's).
     async fn commit(
         &self,
         committer: &Committer,
@@ -732,6 +742,9 @@ impl PartitionTask {
                 Ok(()) => {
                     tracker.committed(offset);
                     self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                    if self.commits_failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!(partition = self.partition, offset, "commits resumed");
+                    }
                     return Ok(true);
                 }
                 Err(ConsumerError::Fenced { .. }) => return Ok(false),
@@ -743,8 +756,20 @@ impl PartitionTask {
                     tracing::debug!(partition = self.partition, offset, %error, "commit waits for the stream's session");
                     tokio::time::sleep(pause).await;
                 }
+                Err(error) if error.is_retriable() && last && self.ending() => {
+                    return Err(PipelineError::Commit {
+                        topic: self.config.source.clone(),
+                        partition: self.partition,
+                        offset,
+                        error: Box::new(error),
+                    });
+                }
                 Err(error) if error.is_retriable() => {
-                    tracing::warn!(partition = self.partition, offset, %error, "commit deferred");
+                    if self.commits_failing.swap(true, Ordering::Relaxed) {
+                        tracing::debug!(partition = self.partition, offset, %error, "commit deferred again");
+                    } else {
+                        tracing::warn!(partition = self.partition, offset, %error, "commits deferred: retrying with the next (the offset stays uncommitted)");
+                    }
                     return Ok(true);
                 }
                 Err(error) => return Err(error.into()),

@@ -50,6 +50,20 @@ pub enum PipelineError {
     /// The configuration cannot work (what is wrong with it).
     #[error("invalid pipeline configuration: {0}")]
     InvalidConfig(String),
+    /// The final commit of a drain (or of `exit_at_end`) could not be stored within 30 s:
+    /// the records after the stored offset are processed, and will be again by the next
+    /// run under the same consumer id.
+    #[error("{topic}-{partition}: final commit of offset {offset} not stored: {error}")]
+    Commit {
+        /// The source topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The offset that was not stored.
+        offset: i64,
+        /// The last commit failure (boxed: the error stays small).
+        error: Box<ConsumerError>,
+    },
     /// A record failed every attempt and the failure policy says stop
     /// ([`GiveUp::Stop`](super::GiveUp::Stop)); it stays uncommitted.
     #[error("{topic}-{partition} offset {offset} failed {attempts} times; last: {failure}")]
@@ -323,6 +337,7 @@ impl Shared {
             status: self.status.clone(),
             attempts: Default::default(),
             dead_letter_failures: 0,
+            commits_failing: Default::default(),
         }
     }
 }

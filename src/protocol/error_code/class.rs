@@ -109,6 +109,16 @@ impl ErrorCode {
         )
     }
 
+    /// Whether an offset commit (`UpdateConsumerOffset`) that got this code may succeed when
+    /// sent again: a [retriable](ErrorCode::is_retriable) code, or `Other`, which is how a
+    /// 0.18 SPU reports that it could not reach the leader of the `consumer-offset`
+    /// partition it forwards the commit to (`fluvio-spu` `consumer_handler.rs`,
+    /// `update_offset_in_peer`; that leader's own storage failures come the same way).
+    /// `OffsetManagementDisabled` and the rest are final.
+    pub fn is_retriable_commit(&self) -> bool {
+        self.is_retriable() || matches!(self, ErrorCode::Other(_))
+    }
+
     /// Whether the code is one of the SmartModule family (6000–6999): a SmartModule was
     /// missing, invalid, or failed on a record. A consumer ends its stream with it.
     pub fn is_smartmodule(&self) -> bool {

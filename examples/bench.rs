@@ -7,9 +7,11 @@
 //! Prints `produce: COUNT records x SIZE B in S s = R rec/s, M MB/s` or
 //! `consume: COUNT records, B bytes in S s = R rec/s, M MB/s`, then what it checked.
 //!
-//! Both work on partition 0 and check their own output: `produce` that every record was
-//! acknowledged at the next offset and that the partition's end moved by exactly that many
-//! (so no other writer may use the partition meanwhile); `consume` reads from the first
+//! Both work on partition 0 and check their own output: `produce` numbers its records,
+//! reads the partition back and checks that every record is stored where it was
+//! acknowledged, prints `duplicates: N` (records stored twice by a retry after a lost answer:
+//! at-least-once allows them) and fails on any record missing (so no other writer may use
+//! the partition meanwhile); `consume` reads from the first
 //! available offset up to the end fixed at its start, and checks it got COUNT records at
 //! consecutive offsets. Any shortfall is an error: a message and a non-zero exit.
 
@@ -31,9 +33,10 @@ use clap::Parser;
 enum Command {
     /// Produce COUNT records of SIZE bytes to partition 0.
     ///
-    /// After one untimed warm-up record; then checks that every record was acknowledged at
-    /// the next offset and that the partition's end moved by exactly COUNT (so no other
-    /// writer may use the partition meanwhile).
+    /// After one untimed warm-up record; each record starts with its number (SIZE ≥ 8).
+    /// Then reads the partition back: every record must be stored where it was
+    /// acknowledged (no other writer may use the partition meanwhile); records stored twice
+    /// are printed as `duplicates: N`.
     Produce {
         /// The topic to write.
         topic: String,
@@ -100,7 +103,7 @@ async fn run(command: Command) -> Result<(), Error> {
 }
 
 /// Produce `count` records of `size` bytes to `topic`/0 (after one untimed warm-up record),
-/// then check where they went.
+/// each starting with its number (8 bytes, big-endian), then check where they went.
 async fn produce(
     client: &FluvioClient,
     topic: &str,
@@ -108,13 +111,17 @@ async fn produce(
     size: usize,
     options: ProducerOptions,
 ) -> Result<(), Error> {
+    if size < 8 {
+        return Err(format!("SIZE {size} is below 8: each record carries its number").into());
+    }
     let producer = client.producer(options);
-    let value = vec![b'x'; size];
+    let mut value = vec![b'x'; size];
     // Warm up metadata and the SPU connection outside the timed part.
     let warm_up = producer.send(topic, None, &value).await?;
     let start = Instant::now();
     let mut receipts = Vec::with_capacity(count);
-    for _ in 0..count {
+    for i in 0..count {
+        value[..8].copy_from_slice(&(i as u64).to_be_bytes());
         receipts.push(producer.enqueue(topic, None, &value).await?);
     }
     producer.flush().await?;
@@ -124,31 +131,94 @@ async fn produce(
         count as f64 / secs,
         (count * size) as f64 / secs / 1e6
     );
-    let first = warm_up.offset + 1;
+    let mut acked = Vec::with_capacity(count);
     for (i, receipt) in receipts.into_iter().enumerate() {
         let meta = receipt
             .wait()
             .await
             .map_err(|e| format!("record {i} was not written: {e}"))?;
-        let expected = first + i as i64;
-        if (meta.partition, meta.offset) != (0, expected) {
+        if meta.partition != 0 {
+            return Err(format!("record {i} went to {topic}-{}", meta.partition).into());
+        }
+        acked.push(meta.offset);
+    }
+    check_stored(client, topic, warm_up.offset + 1, &acked).await
+}
+
+/// Read `topic`/0 from `first` to its end and check that record `i` is stored at
+/// `acked[i]`, and that every record is there; records stored twice (a batch written
+/// again after its answer was lost) are counted and printed, not an error.
+async fn check_stored(
+    client: &FluvioClient,
+    topic: &str,
+    first: i64,
+    acked: &[i64],
+) -> Result<(), Error> {
+    let count = acked.len();
+    // A reader stops at the high watermark: wait until it covers every acknowledged record
+    // (followers catching up after a fault), for up to 2 minutes.
+    let last = acked.iter().max().map_or(first, |o| o + 1);
+    let waited = Instant::now();
+    let end = loop {
+        let (_, end) = client.partition_offsets(topic, 0).await?;
+        if end >= last || waited.elapsed() > Duration::from_secs(120) {
+            break end;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    if end < last {
+        println!("the high watermark of {topic}-0 stayed at {end}, below {last}, for 2 minutes");
+    }
+    let options = ConsumerOptions {
+        offset: Offset::Absolute(first),
+        disable_continuous: true,
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client.partition_consumer(topic, 0, options).await?;
+    // The number stored at each offset from `first` on.
+    let mut stored = Vec::with_capacity(count);
+    while let Some(batch) = stream.next_batch().await {
+        for record in batch? {
+            let number = record
+                .value
+                .get(..8)
+                .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")) as usize)
+                .filter(|&n| n < count && record.offset == first + stored.len() as i64)
+                .ok_or_else(|| {
+                    format!(
+                        "{topic}-0@{} is not one of this run's records (another writer?)",
+                        record.offset
+                    )
+                })?;
+            stored.push(number);
+        }
+    }
+    let mut copies = vec![0u32; count];
+    for &number in &stored {
+        copies[number] += 1;
+    }
+    if let Some(missing) = copies.iter().position(|&c| c == 0) {
+        let lost = copies.iter().filter(|&&c| c == 0).count();
+        return Err(format!(
+            "{lost} acknowledged records missing from {topic}-0, e.g. record {missing}"
+        )
+        .into());
+    }
+    for (i, &offset) in acked.iter().enumerate() {
+        let at = usize::try_from(offset - first)
+            .ok()
+            .and_then(|k| stored.get(k));
+        if at != Some(&i) {
             return Err(format!(
-                "record {i} went to {topic}-{}@{}, expected {topic}-0@{expected}",
-                meta.partition, meta.offset
+                "record {i} was acknowledged at {topic}-0@{offset}, which holds {at:?}"
             )
             .into());
         }
     }
-    let end = first + count as i64;
-    let (_, high_watermark) = client.partition_offsets(topic, 0).await?;
-    if high_watermark != end {
-        return Err(format!(
-            "{topic}-0 ends at {high_watermark}, expected {end}: another writer, or lost records"
-        )
-        .into());
-    }
+    let duplicates = stored.len() - count;
+    println!("duplicates: {duplicates}");
     println!(
-        "checked: {count} records acknowledged at offsets {first}..{end}, the end of {topic}-0"
+        "checked: {count} records acknowledged and stored in {topic}-0 at offsets {first}..{end} ({duplicates} stored twice)"
     );
     Ok(())
 }

@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use actix::Addr;
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 
 use super::actor::{Cancel, Close, ConnectionActor, Ping, Shared, Submit};
 use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
 use super::state::ConnectionState;
-use super::stream::{decode_body, ResponseStream};
+use super::stream::decode_body;
 use super::transport::Target;
 use super::versions::ServerVersions;
 use crate::codec::FrameError;
@@ -41,14 +41,14 @@ use crate::telemetry;
 /// ```
 #[derive(Clone)]
 pub struct Connection {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    actor: Addr<ConnectionActor>,
+pub(super) struct Inner {
+    pub(super) actor: Addr<ConnectionActor>,
     shared: Arc<Shared>,
-    config: Arc<ConnectionConfig>,
-    target: Arc<Target>,
+    pub(super) config: Arc<ConnectionConfig>,
+    pub(super) target: Arc<Target>,
     next_id: AtomicI32,
     permits: Semaphore,
 }
@@ -269,68 +269,7 @@ impl Connection {
         decode_body::<R::Response>(body, R::API_KEY, version)
     }
 
-    /// Send `request` and return the stream of responses that share its correlation id
-    /// (stream fetch, watch). The stream ends with an error when the connection is lost.
-    ///
-    /// # Errors
-    /// As [`Connection::request`], for sending the request.
-    pub async fn stream<R: Request>(
-        &self,
-        request: &R,
-    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
-        let span = tracing::debug_span!(
-            "fluvio.request",
-            api_key = R::API_KEY,
-            version = tracing::field::Empty,
-            stream = true,
-            addr = %self.inner.target.addr,
-            correlation_id = tracing::field::Empty,
-            bytes = tracing::field::Empty,
-            error_kind = tracing::field::Empty,
-            error = tracing::field::Empty,
-        );
-        metrics::counter!(telemetry::REQUESTS, "api" => R::API_NAME).increment(1);
-        let result = self.stream_inner(request, &span).await;
-        if let Err(error) = &result {
-            telemetry::record_error(&span, error.kind(), error);
-            metrics::counter!(telemetry::REQUEST_ERRORS, "api" => R::API_NAME, "kind" => error.kind())
-                .increment(1);
-        }
-        result
-    }
-
-    async fn stream_inner<R: Request>(
-        &self,
-        request: &R,
-        span: &tracing::Span,
-    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
-        let version = self.version_of::<R>()?;
-        span.record("version", version);
-        let (id, frame) = self.frame(request, version)?;
-        span.record("correlation_id", id);
-        span.record("bytes", frame.len());
-        let (tx, rx) = mpsc::unbounded_channel();
-        let submit = self.inner.actor.send(Submit {
-            id,
-            frame,
-            reply: Reply::Stream(tx),
-        });
-        let submit = tracing::Instrument::instrument(submit, span.clone());
-        tokio::time::timeout(self.inner.config.request_timeout, submit)
-            .await
-            .map_err(|_| self.timeout_error(R::API_KEY))?
-            .map_err(|_| self.closed_error())?;
-        Ok(ResponseStream {
-            rx,
-            api_key: R::API_KEY,
-            version,
-            correlation_id: id,
-            actor: self.inner.actor.clone(),
-            _marker: std::marker::PhantomData,
-        })
-    }
-
-    fn frame<R: Request>(
+    pub(super) fn frame<R: Request>(
         &self,
         request: &R,
         version: i16,
@@ -374,7 +313,7 @@ impl Connection {
         }
     }
 
-    fn timeout_error(&self, api_key: u16) -> ConnectionError {
+    pub(super) fn timeout_error(&self, api_key: u16) -> ConnectionError {
         ConnectionError::RequestTimeout {
             addr: self.inner.target.addr.clone(),
             api_key,
@@ -382,7 +321,7 @@ impl Connection {
         }
     }
 
-    fn closed_error(&self) -> ConnectionError {
+    pub(super) fn closed_error(&self) -> ConnectionError {
         ConnectionError::Closed {
             addr: self.inner.target.addr.clone(),
             cause: "the connection actor stopped".into(),

@@ -26,7 +26,9 @@ pub struct ConnectionConfig {
     pub tls: TlsPolicy,
     /// TCP keepalive on every socket (SC and SPUs, plain and TLS), so a peer gone without
     /// closing the socket is noticed by the kernel and the connection reconnects; `None`
-    /// leaves the system default (usually off).
+    /// leaves the system default (usually off). It guards idle connections; a stream that
+    /// waits on a live socket whose server stopped answering is caught by the consumer's
+    /// idle probe ([`crate::consumer::ConsumerOptions::idle_probe`]).
     pub keepalive: Option<Keepalive>,
 }
 

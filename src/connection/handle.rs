@@ -8,7 +8,7 @@ use actix::Addr;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::{oneshot, Semaphore};
 
-use super::actor::{Cancel, Close, ConnectionActor, Ping, Shared, Submit};
+use super::actor::{Abandon, Cancel, Close, ConnectionActor, Ping, Shared, Submit};
 use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
@@ -193,6 +193,40 @@ impl Connection {
         request: &R,
         version: i16,
     ) -> Result<R::Response, ConnectionError> {
+        self.request_timed(request, version, self.inner.config.request_timeout)
+            .await
+    }
+
+    /// As [`Connection::request`], waiting at most `timeout` instead of the configured
+    /// request timeout (a probe of a connection that may have gone silent).
+    pub(crate) async fn request_within<R: Request>(
+        &self,
+        request: &R,
+        timeout: std::time::Duration,
+    ) -> Result<R::Response, ConnectionError> {
+        let version = self.version_of::<R>()?;
+        self.request_timed(request, version, timeout).await
+    }
+
+    /// Treat the socket as dead if it is still the one `generation` names (the
+    /// [`Connection::reconnects`] count when the caller started using it): for a server
+    /// that stopped answering without closing the socket. Pending requests and streams fail
+    /// with a retriable [`ConnectionError::Lost`] and the connection reconnects (or closes,
+    /// when it does not reconnect). A socket opened since is left alone, so callers that
+    /// notice the same silence cause one reconnect.
+    pub(crate) fn abandon_socket(&self, generation: u64, cause: impl Into<String>) {
+        self.inner.actor.do_send(Abandon {
+            generation,
+            cause: cause.into(),
+        });
+    }
+
+    async fn request_timed<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: std::time::Duration,
+    ) -> Result<R::Response, ConnectionError> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
             "fluvio.request",
@@ -210,7 +244,7 @@ impl Connection {
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).increment(1.0);
         let started = Instant::now();
         let result = self
-            .request_inner(request, version, &span)
+            .request_inner(request, version, timeout, &span)
             .instrument(span.clone())
             .await;
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).decrement(1.0);
@@ -238,13 +272,14 @@ impl Connection {
         &self,
         request: &R,
         version: i16,
+        timeout: std::time::Duration,
         span: &tracing::Span,
     ) -> Result<R::Response, ConnectionError> {
-        let deadline = Instant::now() + self.inner.config.request_timeout;
-        let timeout = || self.timeout_error(R::API_KEY);
+        let deadline = Instant::now() + timeout;
+        let timed_out = || self.timeout_error(R::API_KEY, timeout);
         let _permit = tokio::time::timeout_at(deadline.into(), self.inner.permits.acquire())
             .await
-            .map_err(|_| timeout())?
+            .map_err(|_| timed_out())?
             .map_err(|_| self.closed_error())?;
         let (id, frame) = self.frame(request, version)?;
         span.record("correlation_id", id);
@@ -263,7 +298,7 @@ impl Connection {
             Ok(result) => result?,
             Err(_) => {
                 self.inner.actor.do_send(Cancel(id));
-                return Err(timeout());
+                return Err(timed_out());
             }
         };
         decode_body::<R::Response>(body, R::API_KEY, version)
@@ -313,11 +348,15 @@ impl Connection {
         }
     }
 
-    pub(super) fn timeout_error(&self, api_key: u16) -> ConnectionError {
+    pub(super) fn timeout_error(
+        &self,
+        api_key: u16,
+        timeout: std::time::Duration,
+    ) -> ConnectionError {
         ConnectionError::RequestTimeout {
             addr: self.inner.target.addr.clone(),
             api_key,
-            timeout: self.inner.config.request_timeout,
+            timeout,
         }
     }
 

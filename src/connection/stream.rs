@@ -135,7 +135,7 @@ impl Connection {
         let submit = tracing::Instrument::instrument(submit, span.clone());
         tokio::time::timeout(self.inner.config.request_timeout, submit)
             .await
-            .map_err(|_| self.timeout_error(R::API_KEY))?
+            .map_err(|_| self.timeout_error(R::API_KEY, self.inner.config.request_timeout))?
             .map_err(|_| self.closed_error())?;
         Ok(ResponseStream {
             rx,

@@ -1,7 +1,8 @@
 //! The fetcher: one task per partition stream. It resolves the start offset, runs a stream
 //! fetch on the leader, hands records to the reader within its read-ahead
 //! ([`super::read_ahead`]), acknowledges every frame on the same connection once the reader
-//! has room for it, commits offsets, and reconnects after faults, resuming at the first
+//! has room for it, probes a stream with nothing arriving
+//! ([`super::probe`]), commits offsets, and reconnects after faults, resuming at the first
 //! offset it has not delivered (no gap, no duplicate).
 //!
 //! With SmartModules the position after a frame is where the SPU's chain stopped
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::partition_metrics::PartitionMetrics;
+use super::probe::{probe_timeout, IdleProbe};
 use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
 use super::status::{StreamState, StreamStatus};
@@ -266,6 +268,9 @@ impl Fetcher {
             return Ok(Flow::Done);
         }
         let request = self.request(self.next);
+        let timeout = probe_timeout(self.client.config().connection.request_timeout);
+        let (topic, partition) = (self.topic.clone(), self.partition);
+        let mut idle = IdleProbe::new(self.options.idle_probe, timeout, conn, topic, partition);
         let mut stream = conn.stream(&request).await?;
         self.status.set(StreamState::Streaming);
         let mut ticker = self.options.auto_commit.map(tokio::time::interval);
@@ -317,7 +322,10 @@ impl Fetcher {
                         return Ok(flow);
                     }
                     quiet_until = silence(self);
+                    // Counted from the acknowledgement: the SPU sends nothing before it.
+                    idle.heard();
                 }
+                error = idle.lost() => return Err(error),
                 command = self.control.recv() => match command {
                     Some(Control::Commit(request)) => self.serve_commit(request).await,
                     Some(Control::Stop) | None => {

@@ -46,6 +46,7 @@ mod fetcher;
 mod frame;
 mod offset;
 mod partition_metrics;
+mod probe;
 mod read_ahead;
 mod record;
 mod status;

@@ -1,7 +1,8 @@
 //! Half-open connections are noticed: TCP keepalive on every socket the client opens (SC
 //! and SPUs, plain and TLS); an idle probe that resumes a stream whose SPU went silent
 //! without closing the socket, on a new socket, with no record lost or repeated — and that
-//! leaves a quiet but healthy stream alone.
+//! leaves a quiet but healthy stream alone; and stream acknowledgements that are retried,
+//! then reopen the stream, instead of leaving it waiting forever for a frame.
 
 mod common;
 
@@ -12,8 +13,8 @@ use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::connection::Keepalive;
 use actix_fluvio::consumer::{ConsumerOptions, PartitionStream, StreamState};
 use actix_fluvio::producer::ProducerOptions;
-use actix_fluvio::protocol::spu::{FETCH_OFFSETS_KEY, STREAM_FETCH_KEY};
-use actix_fluvio::protocol::Server;
+use actix_fluvio::protocol::spu::{FETCH_OFFSETS_KEY, STREAM_FETCH_KEY, UPDATE_OFFSETS_KEY};
+use actix_fluvio::protocol::{ErrorCode, Server};
 use actix_fluvio::testkit::TestCluster;
 use common::embedded::{client_config, cluster};
 use common::within;
@@ -223,6 +224,61 @@ async fn a_quiet_healthy_stream_is_probed_and_left_alone() {
         assert_eq!(warnings.streams_lost(topic), 0);
         produce(&client, topic, 10..11).await;
         assert_eq!(offsets(&mut stream, 1).await, vec![10]);
+    })
+    .await;
+}
+
+/// The SPU refuses the first acknowledgement twice: it is sent again (100 ms, then 200 ms
+/// later), the SPU takes the third, and the same stream goes on to the next records.
+#[tokio::test]
+async fn a_refused_acknowledgement_is_sent_again_and_the_stream_goes_on() {
+    let warnings = Warnings::get();
+    within(60, "the test", async {
+        let (cluster, topic) = (cluster(1).await, "refused");
+        let client = impatient_client(&cluster).await;
+        with_topic(&client, topic).await;
+        produce(&client, topic, 0..10).await;
+        cluster.fail_next_on(Server::Spu, UPDATE_OFFSETS_KEY, ErrorCode::StorageError, 2);
+        let mut stream = client
+            .partition_consumer(topic, 0, probing(Some(IDLE)))
+            .await
+            .unwrap();
+        let mut got = offsets(&mut stream, 10).await;
+        produce(&client, topic, 10..20).await;
+        got.extend(offsets(&mut stream, 10).await);
+        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        assert_eq!(cluster.requests_served(Server::Spu, STREAM_FETCH_KEY), 1);
+        assert!(cluster.requests_served(Server::Spu, UPDATE_OFFSETS_KEY) >= 3);
+        assert_eq!(warnings.streams_lost(topic), 0);
+    })
+    .await;
+}
+
+/// The SPU refuses every attempt at the first acknowledgement (4): the stream is reopened
+/// on the same, healthy connection from the offset acknowledged, and the next records come
+/// once each.
+#[tokio::test]
+async fn an_acknowledgement_never_taken_reopens_the_stream_where_it_stopped() {
+    let warnings = Warnings::get();
+    within(60, "the test", async {
+        let (cluster, topic) = (cluster(1).await, "unacknowledged");
+        let client = impatient_client(&cluster).await;
+        with_topic(&client, topic).await;
+        produce(&client, topic, 0..10).await;
+        cluster.fail_next_on(Server::Spu, UPDATE_OFFSETS_KEY, ErrorCode::StorageError, 4);
+        let mut stream = client
+            .partition_consumer(topic, 0, probing(Some(IDLE)))
+            .await
+            .unwrap();
+        let mut got = offsets(&mut stream, 10).await;
+        produce(&client, topic, 10..20).await;
+        got.extend(offsets(&mut stream, 10).await);
+        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        assert_eq!(cluster.requests_served(Server::Spu, STREAM_FETCH_KEY), 2);
+        assert!(cluster.requests_served(Server::Spu, UPDATE_OFFSETS_KEY) >= 4);
+        assert_eq!(warnings.streams_lost(topic), 1);
+        let spu = client.leader_connection(topic, 0).await.unwrap();
+        assert_eq!(spu.reconnects(), 0, "the connection answered: it stays");
     })
     .await;
 }

@@ -1,7 +1,7 @@
 //! The fetcher: one task per partition stream. It resolves the start offset, runs a stream
 //! fetch on the leader, hands records to the reader within its read-ahead
 //! ([`super::read_ahead`]), acknowledges every frame on the same connection once the reader
-//! has room for it, probes a stream with nothing arriving
+//! has room for it ([`super::ack`]), probes a stream with nothing arriving
 //! ([`super::probe`]), commits offsets, and reconnects after faults, resuming at the first
 //! offset it has not delivered (no gap, no duplicate).
 //!
@@ -93,6 +93,8 @@ pub(crate) struct Fetcher {
     pub(crate) session_stream: Option<ResponseStream<StreamFetchResponse>>,
     pub(crate) status: StreamStatus,
     pub(crate) metrics: PartitionMetrics,
+    /// Where the open stream's acknowledgements report a final failure (see [`super::ack::Ack`]).
+    pub(crate) ack_failed: mpsc::UnboundedSender<ConsumerError>,
 }
 
 impl Fetcher {
@@ -120,6 +122,7 @@ impl Fetcher {
             session: None,
             session_stream: None,
             status: reader.status,
+            ack_failed: mpsc::unbounded_channel().0,
         }
     }
 
@@ -273,6 +276,8 @@ impl Fetcher {
         let mut idle = IdleProbe::new(self.options.idle_probe, timeout, conn, topic, partition);
         let mut stream = conn.stream(&request).await?;
         self.status.set(StreamState::Streaming);
+        let (ack_failed, mut unacknowledged) = mpsc::unbounded_channel();
+        self.ack_failed = ack_failed;
         let mut ticker = self.options.auto_commit.map(tokio::time::interval);
         // A stop-at-end SmartModule stream ends after a silence when the rest gives no output.
         let silence = |fetcher: &Self| match fetcher.end {
@@ -326,6 +331,7 @@ impl Fetcher {
                     idle.heard();
                 }
                 error = idle.lost() => return Err(error),
+                Some(error) = unacknowledged.recv() => return Err(error),
                 command = self.control.recv() => match command {
                     Some(Control::Commit(request)) => self.serve_commit(request).await,
                     Some(Control::Stop) | None => {

@@ -37,6 +37,7 @@
 //!   the SC hands new SmartModules to the SPUs on its own time, so a stream opened right
 //!   after `create_smartmodule` waits for it rather than failing.
 
+mod ack;
 mod actor;
 mod collect;
 mod commit;

@@ -28,8 +28,9 @@ use crate::protocol::spu::FetchOffsetsRequest;
 use crate::protocol::spu::FetchOffsetsResponse;
 use crate::protocol::ErrorCode;
 
-/// The longest a probe waits for its answer, whatever the request timeout: the probe asks
-/// for little, so an SPU that takes longer is not serving the stream either.
+/// The longest a probe (or a stream acknowledgement) waits for its answer, whatever the
+/// request timeout: the probe asks for little, so an SPU that takes longer is not serving
+/// the stream either.
 pub(crate) const PROBE_TIMEOUT_CAP: Duration = Duration::from_secs(10);
 
 /// How long a probe waits: the request timeout, at most [`PROBE_TIMEOUT_CAP`].

@@ -74,6 +74,14 @@ pub(crate) struct Cancel(pub(crate) i32);
 #[rtype(result = "()")]
 pub(crate) struct Close;
 
+/// Drop the socket as lost if it is still the one opened after `generation` reconnects.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Abandon {
+    pub(crate) generation: u64,
+    pub(crate) cause: String,
+}
+
 /// Answered at once: the actor is serving its mailbox (a liveness probe).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -326,6 +334,17 @@ impl Handler<Close> for ConnectionActor {
         // Drop the read half too, so the socket is released now (with live handles the
         // supervisor restarts the actor, which stays closed).
         ctx.stop();
+    }
+}
+
+impl Handler<Abandon> for ConnectionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Abandon, ctx: &mut Context<Self>) {
+        let current = self.shared.reconnects.load(Ordering::Relaxed) == msg.generation;
+        if current && self.writer.is_some() {
+            self.lost(msg.cause, ctx);
+        }
     }
 }
 

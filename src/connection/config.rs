@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::backoff::ReconnectPolicy;
+use super::keepalive::Keepalive;
 use super::tls::TlsPolicy;
 use crate::codec::DEFAULT_MAX_FRAME_LEN;
 
@@ -23,11 +24,18 @@ pub struct ConnectionConfig {
     pub reconnect: ReconnectPolicy,
     /// TLS.
     pub tls: TlsPolicy,
+    /// TCP keepalive on every socket (SC and SPUs, plain and TLS), so a peer gone without
+    /// closing the socket is noticed by the kernel and the connection reconnects; `None`
+    /// leaves the system default (usually off). It guards idle connections; a stream that
+    /// waits on a live socket whose server stopped answering is caught by the consumer's
+    /// idle probe ([`crate::consumer::ConsumerOptions::idle_probe`]).
+    pub keepalive: Option<Keepalive>,
 }
 
 impl Default for ConnectionConfig {
     /// Connect timeout 30 s, request timeout 60 s, 1,024 requests in flight, 64 MiB frames,
-    /// the default reconnect policy, no TLS.
+    /// the default reconnect policy, no TLS, keepalive probes after 30 s of silence
+    /// ([`Keepalive::default`]).
     fn default() -> Self {
         Self {
             client_id: "actix-fluvio".into(),
@@ -37,6 +45,7 @@ impl Default for ConnectionConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             reconnect: ReconnectPolicy::default(),
             tls: TlsPolicy::Disabled,
+            keepalive: Some(Keepalive::default()),
         }
     }
 }

@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use actix::Addr;
 use bytes::{Bytes, BytesMut};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 
-use super::actor::{Cancel, Close, ConnectionActor, Ping, Shared, Submit};
+use super::actor::{Abandon, Cancel, Close, ConnectionActor, Ping, Shared, Submit};
 use super::config::ConnectionConfig;
 use super::correlation::Reply;
 use super::error::ConnectionError;
 use super::state::ConnectionState;
-use super::stream::{decode_body, ResponseStream};
+use super::stream::decode_body;
 use super::transport::Target;
 use super::versions::ServerVersions;
 use crate::codec::FrameError;
@@ -41,14 +41,14 @@ use crate::telemetry;
 /// ```
 #[derive(Clone)]
 pub struct Connection {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    actor: Addr<ConnectionActor>,
+pub(super) struct Inner {
+    pub(super) actor: Addr<ConnectionActor>,
     shared: Arc<Shared>,
-    config: Arc<ConnectionConfig>,
-    target: Arc<Target>,
+    pub(super) config: Arc<ConnectionConfig>,
+    pub(super) target: Arc<Target>,
     next_id: AtomicI32,
     permits: Semaphore,
 }
@@ -193,6 +193,40 @@ impl Connection {
         request: &R,
         version: i16,
     ) -> Result<R::Response, ConnectionError> {
+        self.request_timed(request, version, self.inner.config.request_timeout)
+            .await
+    }
+
+    /// As [`Connection::request`], waiting at most `timeout` instead of the configured
+    /// request timeout (a probe of a connection that may have gone silent).
+    pub(crate) async fn request_within<R: Request>(
+        &self,
+        request: &R,
+        timeout: std::time::Duration,
+    ) -> Result<R::Response, ConnectionError> {
+        let version = self.version_of::<R>()?;
+        self.request_timed(request, version, timeout).await
+    }
+
+    /// Treat the socket as dead if it is still the one `generation` names (the
+    /// [`Connection::reconnects`] count when the caller started using it): for a server
+    /// that stopped answering without closing the socket. Pending requests and streams fail
+    /// with a retriable [`ConnectionError::Lost`] and the connection reconnects (or closes,
+    /// when it does not reconnect). A socket opened since is left alone, so callers that
+    /// notice the same silence cause one reconnect.
+    pub(crate) fn abandon_socket(&self, generation: u64, cause: impl Into<String>) {
+        self.inner.actor.do_send(Abandon {
+            generation,
+            cause: cause.into(),
+        });
+    }
+
+    async fn request_timed<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: std::time::Duration,
+    ) -> Result<R::Response, ConnectionError> {
         use tracing::Instrument;
         let span = tracing::debug_span!(
             "fluvio.request",
@@ -210,7 +244,7 @@ impl Connection {
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).increment(1.0);
         let started = Instant::now();
         let result = self
-            .request_inner(request, version, &span)
+            .request_inner(request, version, timeout, &span)
             .instrument(span.clone())
             .await;
         metrics::gauge!(telemetry::REQUESTS_IN_FLIGHT).decrement(1.0);
@@ -238,13 +272,14 @@ impl Connection {
         &self,
         request: &R,
         version: i16,
+        timeout: std::time::Duration,
         span: &tracing::Span,
     ) -> Result<R::Response, ConnectionError> {
-        let deadline = Instant::now() + self.inner.config.request_timeout;
-        let timeout = || self.timeout_error(R::API_KEY);
+        let deadline = Instant::now() + timeout;
+        let timed_out = || self.timeout_error(R::API_KEY, timeout);
         let _permit = tokio::time::timeout_at(deadline.into(), self.inner.permits.acquire())
             .await
-            .map_err(|_| timeout())?
+            .map_err(|_| timed_out())?
             .map_err(|_| self.closed_error())?;
         let (id, frame) = self.frame(request, version)?;
         span.record("correlation_id", id);
@@ -263,74 +298,13 @@ impl Connection {
             Ok(result) => result?,
             Err(_) => {
                 self.inner.actor.do_send(Cancel(id));
-                return Err(timeout());
+                return Err(timed_out());
             }
         };
         decode_body::<R::Response>(body, R::API_KEY, version)
     }
 
-    /// Send `request` and return the stream of responses that share its correlation id
-    /// (stream fetch, watch). The stream ends with an error when the connection is lost.
-    ///
-    /// # Errors
-    /// As [`Connection::request`], for sending the request.
-    pub async fn stream<R: Request>(
-        &self,
-        request: &R,
-    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
-        let span = tracing::debug_span!(
-            "fluvio.request",
-            api_key = R::API_KEY,
-            version = tracing::field::Empty,
-            stream = true,
-            addr = %self.inner.target.addr,
-            correlation_id = tracing::field::Empty,
-            bytes = tracing::field::Empty,
-            error_kind = tracing::field::Empty,
-            error = tracing::field::Empty,
-        );
-        metrics::counter!(telemetry::REQUESTS, "api" => R::API_NAME).increment(1);
-        let result = self.stream_inner(request, &span).await;
-        if let Err(error) = &result {
-            telemetry::record_error(&span, error.kind(), error);
-            metrics::counter!(telemetry::REQUEST_ERRORS, "api" => R::API_NAME, "kind" => error.kind())
-                .increment(1);
-        }
-        result
-    }
-
-    async fn stream_inner<R: Request>(
-        &self,
-        request: &R,
-        span: &tracing::Span,
-    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
-        let version = self.version_of::<R>()?;
-        span.record("version", version);
-        let (id, frame) = self.frame(request, version)?;
-        span.record("correlation_id", id);
-        span.record("bytes", frame.len());
-        let (tx, rx) = mpsc::unbounded_channel();
-        let submit = self.inner.actor.send(Submit {
-            id,
-            frame,
-            reply: Reply::Stream(tx),
-        });
-        let submit = tracing::Instrument::instrument(submit, span.clone());
-        tokio::time::timeout(self.inner.config.request_timeout, submit)
-            .await
-            .map_err(|_| self.timeout_error(R::API_KEY))?
-            .map_err(|_| self.closed_error())?;
-        Ok(ResponseStream {
-            rx,
-            api_key: R::API_KEY,
-            version,
-            correlation_id: id,
-            actor: self.inner.actor.clone(),
-            _marker: std::marker::PhantomData,
-        })
-    }
-
-    fn frame<R: Request>(
+    pub(super) fn frame<R: Request>(
         &self,
         request: &R,
         version: i16,
@@ -374,15 +348,19 @@ impl Connection {
         }
     }
 
-    fn timeout_error(&self, api_key: u16) -> ConnectionError {
+    pub(super) fn timeout_error(
+        &self,
+        api_key: u16,
+        timeout: std::time::Duration,
+    ) -> ConnectionError {
         ConnectionError::RequestTimeout {
             addr: self.inner.target.addr.clone(),
             api_key,
-            timeout: self.inner.config.request_timeout,
+            timeout,
         }
     }
 
-    fn closed_error(&self) -> ConnectionError {
+    pub(super) fn closed_error(&self) -> ConnectionError {
         ConnectionError::Closed {
             addr: self.inner.target.addr.clone(),
             cause: "the connection actor stopped".into(),

@@ -1,6 +1,6 @@
 //! Connections to Fluvio servers: one actix actor per socket, with correlation-id
 //! multiplexing, one-shot and streaming replies, timeouts, a bound on requests in flight,
-//! version negotiation, TLS and supervised reconnects with backoff.
+//! version negotiation, TLS, TCP keepalive and supervised reconnects with backoff.
 
 mod actor;
 mod backoff;
@@ -8,6 +8,7 @@ mod config;
 mod correlation;
 mod error;
 mod handle;
+mod keepalive;
 mod state;
 mod stream;
 mod tls;
@@ -18,6 +19,7 @@ pub use backoff::ReconnectPolicy;
 pub use config::ConnectionConfig;
 pub use error::ConnectionError;
 pub use handle::Connection;
+pub use keepalive::Keepalive;
 pub use state::ConnectionState;
 pub use stream::ResponseStream;
 pub use tls::{Pem, TlsPolicy};

@@ -1,4 +1,5 @@
-//! `ResponseStream`: the responses to one streaming request, and decoding response bodies.
+//! `ResponseStream`: the responses to one streaming request ([`Connection::stream`] opens
+//! one), and decoding response bodies.
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -7,9 +8,12 @@ use actix::Addr;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::actor::{Cancel, ConnectionActor};
+use super::actor::{Cancel, ConnectionActor, Submit};
+use super::correlation::Reply;
 use super::error::ConnectionError;
-use crate::protocol::Decode;
+use super::handle::Connection;
+use crate::protocol::{Decode, Request};
+use crate::telemetry;
 
 pub(super) fn decode_body<T: Decode>(
     mut body: Bytes,
@@ -78,6 +82,69 @@ impl<T: Decode> futures_core::Stream for ResponseStream<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().poll_item(cx)
+    }
+}
+
+impl Connection {
+    /// Send `request` and return the stream of responses that share its correlation id
+    /// (stream fetch, watch). The stream ends with an error when the connection is lost.
+    ///
+    /// # Errors
+    /// As [`Connection::request`], for sending the request.
+    pub async fn stream<R: Request>(
+        &self,
+        request: &R,
+    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
+        let span = tracing::debug_span!(
+            "fluvio.request",
+            api_key = R::API_KEY,
+            version = tracing::field::Empty,
+            stream = true,
+            addr = %self.inner.target.addr,
+            correlation_id = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+            error_kind = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        metrics::counter!(telemetry::REQUESTS, "api" => R::API_NAME).increment(1);
+        let result = self.stream_inner(request, &span).await;
+        if let Err(error) = &result {
+            telemetry::record_error(&span, error.kind(), error);
+            metrics::counter!(telemetry::REQUEST_ERRORS, "api" => R::API_NAME, "kind" => error.kind())
+                .increment(1);
+        }
+        result
+    }
+
+    async fn stream_inner<R: Request>(
+        &self,
+        request: &R,
+        span: &tracing::Span,
+    ) -> Result<ResponseStream<R::Response>, ConnectionError> {
+        let version = self.version_of::<R>()?;
+        span.record("version", version);
+        let (id, frame) = self.frame(request, version)?;
+        span.record("correlation_id", id);
+        span.record("bytes", frame.len());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let submit = self.inner.actor.send(Submit {
+            id,
+            frame,
+            reply: Reply::Stream(tx),
+        });
+        let submit = tracing::Instrument::instrument(submit, span.clone());
+        tokio::time::timeout(self.inner.config.request_timeout, submit)
+            .await
+            .map_err(|_| self.timeout_error(R::API_KEY, self.inner.config.request_timeout))?
+            .map_err(|_| self.closed_error())?;
+        Ok(ResponseStream {
+            rx,
+            api_key: R::API_KEY,
+            version,
+            correlation_id: id,
+            actor: self.inner.actor.clone(),
+            _marker: std::marker::PhantomData,
+        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! Opening a socket: TCP, optional TLS, and the ApiVersions handshake.
+//! Opening a socket: TCP (no Nagle delay, keepalive), optional TLS, and the ApiVersions
+//! handshake.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use tokio::net::TcpStream;
 
 use super::config::ConnectionConfig;
 use super::error::ConnectionError;
+use super::keepalive::configure;
 use super::tls::TlsSetup;
 use super::versions::ServerVersions;
 use crate::protocol::{
@@ -62,7 +64,7 @@ async fn open_inner(
             addr: addr.clone(),
             cause: Arc::new(e),
         })?;
-    let _ = tcp.set_nodelay(true);
+    configure(&tcp, config.keepalive.as_ref());
     let mut io: Box<dyn Io> = match tls {
         None => Box::new(tcp),
         Some(setup) => {

@@ -47,6 +47,15 @@ pub struct ConsumerOptions {
     /// Backoff between attempts to resume a lost stream (by default forever, 100 ms doubling
     /// up to 5 s; a bounded policy ends the stream with the last error).
     pub reconnect: ReconnectPolicy,
+    /// After this long with nothing arriving on a stream, ask its SPU for the partition's
+    /// offsets on the stream's connection (default 20 s; `None`: never). An answer keeps
+    /// the stream, however long it stays quiet. No answer within the request timeout (at
+    /// most 10 s) means the socket is half open — a paused SPU, a network drop nobody
+    /// reported: the socket is dropped (the connection reconnects rather than hand it out
+    /// again) and the stream resumes, through the SC, on whichever SPU leads the partition
+    /// now, as it does when the SPU answers that it no longer leads. A stalled stream is
+    /// thus resumed within `idle_probe` + probe timeout + the `reconnect` backoff.
+    pub idle_probe: Option<Duration>,
 }
 
 impl Default for ConsumerOptions {
@@ -66,6 +75,7 @@ impl Default for ConsumerOptions {
                 max_delay: Duration::from_secs(5),
                 ..ReconnectPolicy::default()
             },
+            idle_probe: Some(Duration::from_secs(20)),
         }
     }
 }

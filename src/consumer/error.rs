@@ -60,6 +60,20 @@ pub enum ConsumerError {
         /// The SPU's code.
         code: ErrorCode,
     },
+    /// The SPU did not take a stream's acknowledgement (the offset update after a frame,
+    /// without which it sends no further frame), after retries, or the connection it went
+    /// on is gone: the stream is reopened from `offset`. Retriable.
+    #[error("acknowledgement of {topic}-{partition} up to offset {offset} failed: {cause}")]
+    Unacknowledged {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The offset acknowledged (the next one wanted).
+        offset: i64,
+        /// Why it failed.
+        cause: String,
+    },
     /// A record batch did not decode.
     #[error("corrupt data at offset {offset}: {cause}")]
     Corrupt {
@@ -136,7 +150,7 @@ impl ConsumerError {
     /// for the SPU's codes, [`ErrorCode::is_retriable`] decides.
     pub fn is_retriable(&self) -> bool {
         match self {
-            ConsumerError::NoSession => true,
+            ConsumerError::NoSession | ConsumerError::Unacknowledged { .. } => true,
             ConsumerError::Commit { code, .. } => code.is_retriable_commit(),
             ConsumerError::Client(e) => e.is_retriable(),
             ConsumerError::Server { code, .. } => code.is_retriable(),

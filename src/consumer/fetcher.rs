@@ -1,7 +1,8 @@
 //! The fetcher: one task per partition stream. It resolves the start offset, runs a stream
 //! fetch on the leader, hands records to the reader within its read-ahead
 //! ([`super::read_ahead`]), acknowledges every frame on the same connection once the reader
-//! has room for it, commits offsets, and reconnects after faults, resuming at the first
+//! has room for it ([`super::ack`]), probes a stream with nothing arriving
+//! ([`super::probe`]), commits offsets, and reconnects after faults, resuming at the first
 //! offset it has not delivered (no gap, no duplicate).
 //!
 //! With SmartModules the position after a frame is where the SPU's chain stopped
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::partition_metrics::PartitionMetrics;
+use super::probe::{probe_timeout, IdleProbe};
 use super::read_ahead::ReadAhead;
 use super::record::ConsumerRecord;
 use super::status::{StreamState, StreamStatus};
@@ -93,6 +95,8 @@ pub(crate) struct Fetcher {
     pub(crate) session_stream: Option<ResponseStream<StreamFetchResponse>>,
     pub(crate) status: StreamStatus,
     pub(crate) metrics: PartitionMetrics,
+    /// Where the open stream's acknowledgements report a final failure (see [`super::ack::Ack`]).
+    pub(crate) ack_failed: mpsc::UnboundedSender<ConsumerError>,
 }
 
 impl Fetcher {
@@ -121,6 +125,7 @@ impl Fetcher {
             session: None,
             session_stream: None,
             status: reader.status,
+            ack_failed: mpsc::unbounded_channel().0,
         }
     }
 
@@ -269,8 +274,13 @@ impl Fetcher {
             return Ok(Flow::Done);
         }
         let request = self.request(self.next);
+        let timeout = probe_timeout(self.client.config().connection.request_timeout);
+        let (topic, partition) = (self.topic.clone(), self.partition);
+        let mut idle = IdleProbe::new(self.options.idle_probe, timeout, conn, topic, partition);
         let mut stream = conn.stream(&request).await?;
         self.status.set(StreamState::Streaming);
+        let (ack_failed, mut unacknowledged) = mpsc::unbounded_channel();
+        self.ack_failed = ack_failed;
         let mut ticker = self.options.auto_commit.map(tokio::time::interval);
         // A stop-at-end SmartModule stream ends after a silence when the rest gives no output.
         let silence = |fetcher: &Self| match fetcher.end {
@@ -320,7 +330,11 @@ impl Fetcher {
                         return Ok(flow);
                     }
                     quiet_until = silence(self);
+                    // Counted from the acknowledgement: the SPU sends nothing before it.
+                    idle.heard();
                 }
+                error = idle.lost() => return Err(error),
+                Some(error) = unacknowledged.recv() => return Err(error),
                 command = self.control.recv() => match command {
                     Some(Control::Commit(request)) => self.serve_commit(request).await,
                     Some(Control::Stop) | None => {

@@ -5,11 +5,13 @@ use super::fetcher::{Fetcher, Flow};
 
 use tracing::Instrument;
 
+use super::ack::Ack;
 use super::collect;
 use super::error::ConsumerError;
+use super::probe::probe_timeout;
 use super::record::ConsumerRecord;
 use crate::connection::Connection;
-use crate::protocol::spu::{FetchablePartitionResponse, StreamFetchRequest, UpdateOffsetsRequest};
+use crate::protocol::spu::{FetchablePartitionResponse, StreamFetchRequest};
 use crate::protocol::{Encode, ErrorCode};
 use crate::telemetry;
 
@@ -141,18 +143,18 @@ impl Fetcher {
         }
         if !finished && !restart {
             // Acknowledge before handing the records over: the SPU prepares the next frame
-            // while the reader works through these. A failed acknowledgement means a dead
-            // connection, which the stream reports itself.
-            let (conn, next) = (conn.clone(), self.next);
-            tokio::spawn(
-                async move {
-                    let ack = UpdateOffsetsRequest::single(stream_id, next);
-                    if let Err(error) = conn.request(&ack).await {
-                        tracing::debug!(%error, "stream acknowledgement failed");
-                    }
-                }
-                .instrument(span.clone()),
-            );
+            // while the reader works through these. A failed acknowledgement is retried,
+            // then reported to the stream's loop, which reopens the stream.
+            let ack = Ack {
+                conn: conn.clone(),
+                stream_id,
+                offset: self.next,
+                timeout: probe_timeout(self.client.config().connection.request_timeout),
+                topic: self.topic.clone(),
+                partition: self.partition,
+                failed: self.ack_failed.clone(),
+            };
+            tokio::spawn(ack.send().instrument(span.clone()));
         }
         if !records.is_empty() && self.tx.send(Ok(records)).is_err() {
             return Ok(Some(Flow::Done));

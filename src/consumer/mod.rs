@@ -37,6 +37,7 @@
 //!   the SC hands new SmartModules to the SPUs on its own time, so a stream opened right
 //!   after `create_smartmodule` waits for it rather than failing.
 
+mod ack;
 mod actor;
 mod collect;
 mod commit;
@@ -46,6 +47,7 @@ mod fetcher;
 mod frame;
 mod offset;
 mod partition_metrics;
+mod probe;
 mod read_ahead;
 mod record;
 mod status;

@@ -152,6 +152,18 @@ pub(crate) async fn fetch_offsets(
     let response = conn
         .request(&FetchOffsetsRequest::new(topic, partition))
         .await?;
+    offsets_in(&response, topic, partition)
+}
+
+/// The first available offset and the high watermark of `topic`/`partition` in a
+/// FetchOffsets answer; the partition's error code (`PartitionNotLeader` from an SPU that
+/// does not lead it) as [`ConsumerError::Server`].
+pub(crate) fn offsets_in(
+    response: &crate::protocol::spu::FetchOffsetsResponse,
+    topic: &str,
+    partition: u32,
+) -> Result<(i64, i64), ConsumerError> {
+    use crate::protocol::spu::FetchOffsetsRequest;
     let replica = crate::protocol::spu::ReplicaKey::new(topic, partition);
     let p = response
         .find_partition(&replica)

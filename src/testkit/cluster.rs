@@ -175,6 +175,17 @@ impl TestCluster {
         self.shared.faults.drop_connections();
     }
 
+    /// Stall every open client connection to `server` (the SC, or every SPU): its socket
+    /// stays open, but what arrives is read and dropped, and nothing is sent — no answers,
+    /// no stream frames — until the client closes it. What a client sees of a paused server
+    /// or a network drop nobody reported (a half-open connection). Connections accepted
+    /// afterwards are served as usual.
+    pub fn stall_connections(&self, server: Server) {
+        self.shared
+            .faults
+            .stall_connections(FaultTarget::Only(server));
+    }
+
     /// Delay every response (and every stream frame) by `delay`; `Duration::ZERO` to stop.
     pub fn set_response_delay(&self, delay: Duration) {
         self.shared.faults.set_delay(delay);

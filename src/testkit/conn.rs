@@ -7,7 +7,9 @@
 //!    └────────── writer task ◀── unbounded queue ◀── Conn::reply (delay) ◀─────┘
 //! ```
 //! A connection ends when the client closes it, a frame does not decode, the service asks
-//! to close it, its server stops, or the faults drop every connection.
+//! to close it, its server stops, or the faults drop every connection. A stalled connection
+//! (see [`super::TestCluster::stall_connections`]) stays open but reads and drops every
+//! request and sends nothing, until the client closes it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,6 +172,7 @@ async fn serve<S: Service>(
     service: Arc<S>,
 ) {
     let generation = shared.faults.connections_token();
+    let stall = shared.faults.stall_token(S::SERVER);
     let (read, mut write) = tokio::io::split(io);
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     let token = CancellationToken::new();
@@ -180,6 +183,7 @@ async fn serve<S: Service>(
         sessions: Sessions::default(),
     });
     let writer_token = token.clone();
+    let writer_stall = stall.clone();
     let writer = tokio::spawn(async move {
         loop {
             let payload = tokio::select! {
@@ -187,6 +191,9 @@ async fn serve<S: Service>(
                 payload = rx.recv() => payload,
             };
             let Some(payload) = payload else { break };
+            if writer_stall.is_cancelled() {
+                continue; // stalled: nothing goes out
+            }
             let mut frame = BytesMut::with_capacity(4 + payload.len());
             frame.put_u32(payload.len() as u32);
             frame.extend_from_slice(&payload);
@@ -208,6 +215,9 @@ async fn serve<S: Service>(
         // End of stream, a framing error, or an undecodable request: drop the connection
         // without a reply, like the real servers.
         let Some(Ok(mut frame)) = frame else { break };
+        if stall.is_cancelled() {
+            continue; // stalled: read and dropped, never answered
+        }
         let Ok(msg) = AnyRequest::decode_frame(S::SERVER, &mut frame) else {
             break;
         };

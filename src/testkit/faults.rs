@@ -1,5 +1,6 @@
 //! Injected faults: a delay before every response, error answers for the next requests of an
-//! API, and a switch that drops every open client connection.
+//! API, a switch that drops every open client connection, and one that stalls them (open,
+//! but silent).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,6 +42,7 @@ pub(crate) struct Faults {
     delay: Mutex<Duration>,
     failures: Mutex<Vec<Failure>>,
     connections: Mutex<Option<CancellationToken>>,
+    stalls: Mutex<HashMap<Server, CancellationToken>>,
     served: Mutex<HashMap<(Server, u16), u64>>,
 }
 
@@ -112,6 +114,23 @@ impl Faults {
             token.cancel();
         }
     }
+
+    /// The token a connection to `server` accepted now watches; cancelled by
+    /// [`Faults::stall_connections`].
+    pub(crate) fn stall_token(&self, server: Server) -> CancellationToken {
+        lock(&self.stalls).entry(server).or_default().clone()
+    }
+
+    /// Stall every open connection to `target` (new ones are served as usual).
+    pub(crate) fn stall_connections(&self, target: FaultTarget) {
+        lock(&self.stalls).retain(|server, token| {
+            let stalled = target.matches(*server);
+            if stalled {
+                token.cancel();
+            }
+            !stalled
+        });
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +151,20 @@ mod tests {
         assert_eq!(faults.take(Server::Spu, 0), Some(ErrorCode::StorageError));
         assert_eq!(faults.take(Server::Spu, 0), None);
         assert_eq!(faults.served(Server::Spu, 0), 3);
+    }
+
+    #[test]
+    fn stalling_connections_cancels_only_the_current_generation_of_its_target() {
+        let faults = Faults::default();
+        let (sc, spu) = (
+            faults.stall_token(Server::Sc),
+            faults.stall_token(Server::Spu),
+        );
+        faults.stall_connections(FaultTarget::Only(Server::Spu));
+        assert!(spu.is_cancelled() && !sc.is_cancelled());
+        assert!(!faults.stall_token(Server::Spu).is_cancelled());
+        faults.stall_connections(FaultTarget::Any);
+        assert!(sc.is_cancelled());
     }
 
     #[test]

@@ -228,25 +228,37 @@ async fn a_quiet_healthy_stream_is_probed_and_left_alone() {
     .await;
 }
 
+/// Records 0..20 of a new `topic` read by one stream whose first acknowledgement the SPU
+/// refuses `refusals` times: they must come once each, in order.
+async fn read_through_refused_acknowledgements(
+    topic: &str,
+    refusals: u32,
+) -> (TestCluster, FluvioClient) {
+    let cluster = cluster(1).await;
+    let client = impatient_client(&cluster).await;
+    with_topic(&client, topic).await;
+    produce(&client, topic, 0..10).await;
+    let refused = ErrorCode::StorageError;
+    cluster.fail_next_on(Server::Spu, UPDATE_OFFSETS_KEY, refused, refusals);
+    let mut stream = client
+        .partition_consumer(topic, 0, probing(Some(IDLE)))
+        .await
+        .unwrap();
+    let mut got = offsets(&mut stream, 10).await;
+    produce(&client, topic, 10..20).await;
+    got.extend(offsets(&mut stream, 10).await);
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+    (cluster, client)
+}
+
 /// The SPU refuses the first acknowledgement twice: it is sent again (100 ms, then 200 ms
 /// later), the SPU takes the third, and the same stream goes on to the next records.
 #[tokio::test]
 async fn a_refused_acknowledgement_is_sent_again_and_the_stream_goes_on() {
     let warnings = Warnings::get();
     within(60, "the test", async {
-        let (cluster, topic) = (cluster(1).await, "refused");
-        let client = impatient_client(&cluster).await;
-        with_topic(&client, topic).await;
-        produce(&client, topic, 0..10).await;
-        cluster.fail_next_on(Server::Spu, UPDATE_OFFSETS_KEY, ErrorCode::StorageError, 2);
-        let mut stream = client
-            .partition_consumer(topic, 0, probing(Some(IDLE)))
-            .await
-            .unwrap();
-        let mut got = offsets(&mut stream, 10).await;
-        produce(&client, topic, 10..20).await;
-        got.extend(offsets(&mut stream, 10).await);
-        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        let topic = "refused";
+        let (cluster, _client) = read_through_refused_acknowledgements(topic, 2).await;
         assert_eq!(cluster.requests_served(Server::Spu, STREAM_FETCH_KEY), 1);
         assert!(cluster.requests_served(Server::Spu, UPDATE_OFFSETS_KEY) >= 3);
         assert_eq!(warnings.streams_lost(topic), 0);
@@ -261,19 +273,8 @@ async fn a_refused_acknowledgement_is_sent_again_and_the_stream_goes_on() {
 async fn an_acknowledgement_never_taken_reopens_the_stream_where_it_stopped() {
     let warnings = Warnings::get();
     within(60, "the test", async {
-        let (cluster, topic) = (cluster(1).await, "unacknowledged");
-        let client = impatient_client(&cluster).await;
-        with_topic(&client, topic).await;
-        produce(&client, topic, 0..10).await;
-        cluster.fail_next_on(Server::Spu, UPDATE_OFFSETS_KEY, ErrorCode::StorageError, 4);
-        let mut stream = client
-            .partition_consumer(topic, 0, probing(Some(IDLE)))
-            .await
-            .unwrap();
-        let mut got = offsets(&mut stream, 10).await;
-        produce(&client, topic, 10..20).await;
-        got.extend(offsets(&mut stream, 10).await);
-        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        let topic = "unacknowledged";
+        let (cluster, client) = read_through_refused_acknowledgements(topic, 4).await;
         assert_eq!(cluster.requests_served(Server::Spu, STREAM_FETCH_KEY), 2);
         assert!(cluster.requests_served(Server::Spu, UPDATE_OFFSETS_KEY) >= 4);
         assert_eq!(warnings.streams_lost(topic), 1);

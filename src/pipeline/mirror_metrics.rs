@@ -5,17 +5,12 @@
 
 use crate::admin::TopicMirror;
 use crate::cluster::FluvioClient;
-use crate::protocol::sc::{ListRequest, TopicSpec};
 use crate::telemetry;
 
 /// Set `fluvio_mirror_partition_info` for `partitions` of `topic` when it is a mirror
 /// topic. Best effort: a failed lookup only leaves the labels out.
 pub(super) async fn label(client: &FluvioClient, topic: &str, partitions: &[u32]) {
-    let request = ListRequest::<TopicSpec>::new(vec![topic.to_owned()]);
-    let Ok(response) = client.sc().request(&request).await else {
-        return;
-    };
-    let Some(spec) = response.objects.into_iter().find(|t| t.name == topic) else {
+    let Ok(Some(spec)) = client.admin().get_topic(topic).await else {
         return;
     };
     let Some(mirror) = TopicMirror::of(&spec.spec) else {

@@ -302,10 +302,18 @@ async fn mirror_partitions(
             ));
         }
         (Some(name), Some(sink)) => {
-            let producer = client.producer(config.producer.clone());
-            let found = producer.mirror_partition(sink, name).await;
-            producer.close().await.ok();
-            Some(found.map_err(|e| PipelineError::InvalidConfig(format!("sink_mirror: {e}")))?)
+            let invalid = |e: String| PipelineError::InvalidConfig(format!("sink_mirror: {e}"));
+            let found = client
+                .mirror_partition(sink, name)
+                .await
+                .map_err(|e| invalid(e.to_string()))?;
+            if !found.accepts_produce() {
+                return Err(invalid(format!(
+                    "{sink}-{} is written on the other side of the mirror",
+                    found.partition
+                )));
+            }
+            Some(found.partition)
         }
         (None, _) => None,
     };

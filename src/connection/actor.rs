@@ -9,7 +9,7 @@
 //! When the socket dies every pending request fails at once with one shared
 //! [`ConnectionError::Lost`]; the actor then stops and its `Supervisor` restarts it, and
 //! `started` reconnects after the policy's backoff (by default forever). While it
-//! reconnects, new requests fail at once with a retriable [`ConnectionError::Lost`]
+//! reconnects, new requests fail at once with a retriable [`ConnectionError::NotSent`]
 //! ("reconnecting"), so callers retry on their own terms instead of waiting out their
 //! timeout. When a bounded policy gives up, the actor stays up in a closed state and answers
 //! everything with [`ConnectionError::Closed`]. An outage logs a warning when it starts, when
@@ -213,7 +213,7 @@ impl ConnectionActor {
             None if self.shared.state.get() == ConnectionState::Connecting => {
                 self.parked.push(msg);
             }
-            None => msg.reply.fail(ConnectionError::Lost {
+            None => msg.reply.fail(ConnectionError::NotSent {
                 addr: self.target.addr.clone(),
                 cause: "not connected (reconnecting)".into(),
             }),
@@ -235,7 +235,7 @@ impl ConnectionActor {
             self.close(error.to_string());
             return;
         }
-        self.fail_parked(&ConnectionError::Lost {
+        self.fail_parked(&ConnectionError::NotSent {
             addr: self.target.addr.clone(),
             cause: format!("reconnecting: {error}").into(),
         });

@@ -65,6 +65,15 @@ pub enum ConnectionError {
         /// Why the socket died.
         cause: Arc<str>,
     },
+    /// The request was never written: the connection was down, waiting to reconnect. A
+    /// retry cannot store it twice (compare [`ConnectionError::Lost`]).
+    #[error("request not sent to {addr}: {cause}")]
+    NotSent {
+        /// The peer.
+        addr: Arc<str>,
+        /// Why the connection was down.
+        cause: Arc<str>,
+    },
     /// The connection is closed for good (closed by the user, or reconnecting gave up).
     #[error("connection to {addr} is closed: {cause}")]
     Closed {
@@ -125,6 +134,7 @@ impl ConnectionError {
             ConnectionError::Handshake { .. } => "handshake",
             ConnectionError::RequestTimeout { .. } => "timeout",
             ConnectionError::Lost { .. } => "lost",
+            ConnectionError::NotSent { .. } => "not_sent",
             ConnectionError::Closed { .. } => "closed",
             ConnectionError::UnsupportedVersion { .. } => "version",
             ConnectionError::Frame { .. } => "frame",
@@ -139,9 +149,20 @@ impl ConnectionError {
         matches!(
             self,
             ConnectionError::Lost { .. }
+                | ConnectionError::NotSent { .. }
                 | ConnectionError::RequestTimeout { .. }
                 | ConnectionError::Connect { .. }
                 | ConnectionError::ConnectTimeout { .. }
+        )
+    }
+
+    /// `true` when the server may have received and acted on the request though no answer
+    /// came (the socket died or the answer was late): a retried produce request may then
+    /// store its records twice. `false` for requests never written, or answered.
+    pub fn may_have_reached_the_server(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::Lost { .. } | ConnectionError::RequestTimeout { .. }
         )
     }
 }

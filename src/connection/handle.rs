@@ -197,6 +197,11 @@ impl Connection {
             .await
     }
 
+    /// The configured request timeout.
+    pub(crate) fn request_timeout(&self) -> std::time::Duration {
+        self.inner.config.request_timeout
+    }
+
     /// As [`Connection::request`], waiting at most `timeout` instead of the configured
     /// request timeout (a probe of a connection that may have gone silent).
     pub(crate) async fn request_within<R: Request>(

@@ -257,6 +257,50 @@ async fn an_sc_outage_fails_fast_and_is_forgotten_once_the_sc_is_back() {
     .await;
 }
 
+/// A connection reset (a load balancer, NAT) while the SC is away: the SPU still leads,
+/// and the producer and a continuous consumer go back to it at once from the cached
+/// metadata instead of waiting for the SC to confirm it.
+#[tokio::test]
+async fn a_connection_reset_while_the_sc_is_away_stalls_nothing() {
+    within(90, "the test", async {
+        let (cluster, client) = cluster_with_topic().await;
+        let producer = client.producer(ProducerOptions::default());
+        producer.send("t", None, b"v0").await.unwrap();
+        let mut stream = client
+            .partition_consumer("t", 0, ConsumerOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(stream.next().await.unwrap().unwrap().offset, 0);
+        cluster.stop_sc().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for round in 1..=3 {
+            cluster.drop_connections();
+            let started = Instant::now();
+            let value = format!("v{round}");
+            let sent = within(
+                5,
+                "a send after the reset",
+                producer.send("t", None, value.as_bytes()),
+            )
+            .await
+            .expect("delivered to the cached leader");
+            assert_eq!(sent.offset, round);
+            let read = within(5, "a read after the reset", stream.next())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(read.offset, round, "no gap, no duplicate");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "round {round} took {:?} with the SC away",
+                started.elapsed()
+            );
+        }
+        cluster.restart_sc().await.unwrap();
+    })
+    .await;
+}
+
 /// The SC moves a partition's leader to the other SPU while the SC itself is away, so no
 /// watch says so for seconds: the old leader answers NotLeader, the cached leader is stale,
 /// and only a fresh answer from the SC, once back, tells where to go. The producer and a

@@ -106,13 +106,18 @@ impl ClusterActor {
     fn wake(&mut self, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let mut need_refresh = false;
+        // While the SC does not answer, a lookup that distrusts the cache (its leader just
+        // failed the caller) gets the cached leader anyway: a hiccup of a healthy SPU must
+        // not block its partitions until the SC is back. An SPU that no longer leads says so
+        // (`NotLeader`), and the caller asks again.
+        let sc_away = self.refresh_failures > 0;
         for pending in std::mem::take(&mut self.waiters) {
             let listed = self.listed >= pending.since;
             let answered = pending.waiter.answer(
                 &self.cache,
                 self.local_spus,
                 listed,
-                listed || !pending.fresh,
+                listed || !pending.fresh || sc_away,
             );
             match answered {
                 None => {}
@@ -176,6 +181,7 @@ impl ClusterActor {
                         tracing::warn!(%error, "metadata listing failed; lookups that need the SC fail until it answers");
                     }
                     act.refresh_failures += 1;
+                    act.wake(ctx);
                     act.fail_unlisted(listing, &error);
                 }
             }
@@ -187,7 +193,8 @@ impl ClusterActor {
     }
 
     /// The SC did not answer listing `listing`: the waiters that need a listing up to it
-    /// fail now (retriable) rather than hang until their deadline.
+    /// fail now (retriable) rather than hang until their deadline. (`wake` has answered
+    /// those the cache can: the SC is away.)
     fn fail_unlisted(&mut self, listing: u64, error: &ConnectionError) {
         let (failed, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiters)
             .into_iter()

@@ -302,6 +302,32 @@ impl TestCluster {
         self.shared.meta_changed();
     }
 
+    /// Hold (`true`) or release (`false`) the replication of `topic`/`partition`, as a
+    /// paused follower would: while held its high watermark stays put, read-committed
+    /// fetches see nothing newer, and read-committed produce requests are written but
+    /// answered `RequestTimedOut` (with their base offset) after their timeout, as the SPU
+    /// answers when its replicas do not confirm in time.
+    ///
+    /// # Errors
+    /// [`TestkitError::UnknownPartition`].
+    pub fn hold_replication(
+        &self,
+        topic: &str,
+        partition: u32,
+        hold: bool,
+    ) -> Result<(), TestkitError> {
+        let mut state = self.shared.lock();
+        let log = &mut partition_mut(&mut state, topic, partition)?.log;
+        if hold {
+            log.hold_hw();
+        } else {
+            log.release_hw();
+        }
+        drop(state);
+        self.shared.data_changed();
+        Ok(())
+    }
+
     /// Forget the records of `topic`/`partition` in batches that end before `offset`, as
     /// segment retention would: reads below the new start get `OffsetEvicted`.
     ///

@@ -23,6 +23,8 @@ pub(crate) struct PartitionLog {
     leo: i64,
     /// Bytes stored.
     size: i64,
+    /// While the followers do not confirm writes: the high watermark, frozen.
+    held_hw: Option<i64>,
 }
 
 /// Why a read could not start at the asked offset.
@@ -55,9 +57,20 @@ impl PartitionLog {
         self.leo
     }
 
-    /// The high watermark: every write is replicated at once here, so it equals the LEO.
+    /// The high watermark: every write is replicated at once here, so it equals the LEO,
+    /// unless replication is held ([`PartitionLog::hold_hw`]).
     pub(crate) fn hw(&self) -> i64 {
-        self.leo
+        self.held_hw.unwrap_or(self.leo)
+    }
+
+    /// Followers stop confirming: the high watermark stays where it is.
+    pub(crate) fn hold_hw(&mut self) {
+        self.held_hw.get_or_insert(self.leo);
+    }
+
+    /// Followers catch up: the high watermark is the LEO again.
+    pub(crate) fn release_hw(&mut self) {
+        self.held_hw = None;
     }
 
     /// Bytes stored.

@@ -11,7 +11,7 @@ use super::state::Shared;
 use super::stream::{self, StreamSpec};
 use crate::protocol::spu::{
     DeleteConsumerOffsetRequest, DeleteConsumerOffsetResponse, FetchConsumerOffsetsRequest,
-    FetchConsumerOffsetsResponse, FetchOffsetsResponse, FetchablePartitionResponse,
+    FetchConsumerOffsetsResponse, FetchOffsetsResponse, FetchablePartitionResponse, Isolation,
     OffsetUpdateStatus, ProduceRequest, ProduceResponse, SpuRequest, SpuResponse,
     StreamFetchRequest, StreamFetchResponse, TopicProduceResponse, UpdateConsumerOffsetRequest,
     UpdateConsumerOffsetResponse, UpdateOffsetsRequest, UpdateOffsetsResponse,
@@ -19,7 +19,9 @@ use crate::protocol::spu::{
 use crate::protocol::spu::{
     FETCH_KEY, FETCH_OFFSETS_KEY, PRODUCE_KEY, STREAM_FETCH_KEY, UPDATE_OFFSETS_KEY,
 };
-use crate::protocol::{AnyRequest, ApiVersionsResponse, ErrorCode, RequestMessage, Server};
+use crate::protocol::{
+    AnyRequest, ApiVersionsResponse, ErrorCode, RequestKind, RequestMessage, Server,
+};
 
 /// The platform version an SPU reports.
 pub const SPU_PLATFORM_VERSION: &str = "0.0.0";
@@ -68,7 +70,11 @@ fn produce_error(req: &ProduceRequest, error: &ErrorCode) -> ProduceResponse {
 }
 
 impl Spu {
-    fn produce(&self, req: ProduceRequest) -> ProduceResponse {
+    /// Write, then answer: at once, or for read-committed writes the replicas have not
+    /// confirmed (replication held), when they do or at the request's timeout with
+    /// `RequestTimedOut`, as the SPU's `wait_for_acks` does.
+    fn produce(&self, conn: &Arc<Conn>, id: i32, version: i16, req: ProduceRequest) {
+        let (isolation, timeout) = (req.isolation, req.timeout);
         let mut state = self.shared.lock();
         let sm_error = data::smartmodule_error(&state, &req.smartmodules);
         let mut responses = Vec::with_capacity(req.topics.len());
@@ -87,12 +93,59 @@ impl Spu {
             });
         }
         drop(state);
-        // Every write is "replicated" at once, so read-committed answers need no wait.
         self.shared.data_changed();
-        ProduceResponse {
+        let mut response = ProduceResponse {
             responses,
             throttle_time_ms: 0,
+        };
+        if isolation == Isolation::ReadUncommitted || self.unconfirmed(&response).is_empty() {
+            return conn.spawn_reply(id, version, response);
         }
+        let spu = Spu {
+            id: self.id,
+            shared: self.shared.clone(),
+        };
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut changes = spu.shared.data_events();
+            while !spu.unconfirmed(&response).is_empty() {
+                if tokio::time::timeout_at(deadline, changes.changed())
+                    .await
+                    .map_or(true, |changed| changed.is_err())
+                {
+                    break;
+                }
+            }
+            for (t, p) in spu.unconfirmed(&response) {
+                response.responses[t].partitions[p].error_code = ErrorCode::RequestTimedOut {
+                    timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                    kind: RequestKind::Produce,
+                };
+            }
+            conn.reply(id, version, &response).await;
+        });
+    }
+
+    /// The (topic, partition) indexes of `response`'s written partitions whose records are
+    /// not all below the high watermark yet.
+    fn unconfirmed(&self, response: &ProduceResponse) -> Vec<(usize, usize)> {
+        let state = self.shared.lock();
+        let mut out = Vec::new();
+        for (t, topic) in response.responses.iter().enumerate() {
+            for (p, part) in topic.partitions.iter().enumerate() {
+                if part.error_code != ErrorCode::None {
+                    continue;
+                }
+                let key = (topic.name.clone(), part.partition_index);
+                if let Some(entry) = state.partitions.get(&key) {
+                    if entry.log.hw() <= part.base_offset && entry.log.hw() < entry.log.leo() {
+                        out.push((t, p));
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn stream_fetch(&self, conn: &Arc<Conn>, id: i32, version: i16, req: StreamFetchRequest) {
@@ -274,7 +327,7 @@ impl Spu {
     /// Answer `req` (stream fetches answer from their own task).
     fn handle(&self, conn: &Arc<Conn>, id: i32, version: i16, req: SpuRequest) {
         let body = match req {
-            SpuRequest::Produce(r) => SpuResponse::Produce(self.produce(r)),
+            SpuRequest::Produce(r) => return self.produce(conn, id, version, r),
             SpuRequest::Fetch(r) => {
                 SpuResponse::Fetch(data::fetch(&self.shared.lock(), self.id, &r))
             }

@@ -51,7 +51,7 @@ mod probe;
 mod read_ahead;
 mod record;
 mod status;
-mod stream;
+pub(crate) mod stream;
 mod tail;
 mod topic;
 mod transformed;

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::config::RetryPolicy;
 use super::slot::BatchSlot;
 use crate::protocol::record::{Batch, BatchBuilder, BATCH_OVERHEAD};
 use crate::protocol::Encode;
@@ -224,6 +225,12 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
 }
 
 impl Sealed {
+    /// How long the batch may still take to be acknowledged under `policy` (zero once its
+    /// delivery timeout passed).
+    pub(crate) fn time_left(&self, policy: &RetryPolicy) -> Duration {
+        policy.timeout.saturating_sub(self.created_at.elapsed())
+    }
+
     /// Approximate wire size (uncompressed payload plus batch header).
     pub(crate) fn encoded_len(&self) -> usize {
         match (&self.batch, &self.builder) {

@@ -19,9 +19,11 @@ use super::core::Core;
 use super::error::ProducerError;
 use super::slot::BatchSlot;
 use crate::cluster::SpuTarget;
+use crate::connection::ConnectionError;
 use crate::protocol::record::RecordSet;
 use crate::protocol::spu::ProduceRequest;
 
+mod replication;
 mod settle;
 mod spans;
 
@@ -216,7 +218,8 @@ impl ProducerActor {
         mut groups: Vec<Vec<Sealed>>,
         ctx: &mut Context<Self>,
     ) {
-        let options = &self.core.options;
+        let core = self.core.clone();
+        let options = &core.options;
         let mut request = ProduceRequest::new(options.isolation, options.server_timeout);
         let mut failed = Vec::new();
         groups.retain_mut(|group| {
@@ -258,14 +261,40 @@ impl ProducerActor {
         }
         let span = produce_span(&groups);
         let client = self.core.client.clone();
+        // No answer is awaited past the first delivery deadline of the request's batches:
+        // each is reported at its own deadline, not a request timeout later.
+        let deadline = match &options.delivery {
+            DeliveryGuarantee::AtLeastOnce(policy) => groups
+                .iter()
+                .flatten()
+                .map(|s| Instant::now() + s.time_left(policy))
+                .min(),
+            DeliveryGuarantee::AtMostOnce => None,
+        };
+        let spu = target.clone();
         let fut = async move {
-            let conn = client.spu_connection(target).await?;
-            Ok::<_, ProducerError>(conn.request(&request).await?)
+            let connect = client.spu_connection(spu.clone());
+            let conn = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), connect)
+                    .await
+                    .map_err(|_| ConnectionError::ConnectTimeout {
+                        addr: spu.addr.as_str().into(),
+                        timeout: deadline.saturating_duration_since(Instant::now()),
+                    })??,
+                None => connect.await?,
+            };
+            let timeout = match deadline {
+                Some(deadline) => conn
+                    .request_timeout()
+                    .min(deadline.saturating_duration_since(Instant::now())),
+                None => conn.request_timeout(),
+            };
+            Ok::<_, ProducerError>(conn.request_within(&request, timeout).await?)
         };
         let fut = tracing::Instrument::instrument(fut, span.clone());
         ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
             record_produce_outcome(&span, &groups, &result);
-            act.answered(groups, result, ctx);
+            act.answered(&target, groups, result, ctx);
             act.unsettled.retain(|slot| !slot.is_settled());
             act.pump(ctx, false);
         }));

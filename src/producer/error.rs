@@ -157,6 +157,21 @@ impl ProducerError {
         }
     }
 
+    /// Whether the records may be stored though no acknowledgement came: the request may
+    /// have reached the SPU before the connection died or the answer was late, or the SPU
+    /// wrote them and its replicas did not confirm in time (`RequestTimedOut`). Sending
+    /// them again may store them twice (counted in
+    /// [`crate::telemetry::PRODUCER_POSSIBLY_DUPLICATED`]).
+    pub fn possibly_stored(&self) -> bool {
+        match self {
+            ProducerError::Client(ClientError::Connection(e)) => e.may_have_reached_the_server(),
+            ProducerError::Server { code, .. } => {
+                matches!(code, ErrorCode::RequestTimedOut { .. })
+            }
+            _ => false,
+        }
+    }
+
     /// The `code` label of [`crate::telemetry::PRODUCE_ERRORS`]: the server code's name, or
     /// the client's reason.
     pub(crate) fn metric_code(&self) -> &'static str {

@@ -5,8 +5,9 @@ use super::ProducerActor;
 
 use actix::prelude::*;
 
+use crate::cluster::SpuTarget;
 use crate::producer::accumulator::{PartitionKey, Sealed};
-use crate::producer::config::DeliveryGuarantee;
+use crate::producer::config::{DeliveryGuarantee, RetryPolicy};
 use crate::producer::error::ProducerError;
 use crate::producer::slot::batch_bases;
 use crate::protocol::spu::ProduceResponse;
@@ -14,9 +15,11 @@ use crate::protocol::ErrorCode;
 use crate::telemetry;
 
 impl ProducerActor {
-    /// The SPU answered a produce request, or it failed: settle each partition's batches.
+    /// The SPU (`target`) answered a produce request, or it failed: settle each partition's
+    /// batches.
     pub(super) fn answered(
         &mut self,
+        target: &SpuTarget,
         groups: Vec<Vec<Sealed>>,
         result: Result<ProduceResponse, ProducerError>,
         ctx: &mut Context<Self>,
@@ -34,44 +37,12 @@ impl ProducerActor {
             let (topic, partition) = (group[0].topic.clone(), group[0].partition);
             let answer = response.find_partition(&topic, partition);
             match answer.map(|p| (&p.error_code, p.base_offset)) {
-                Some((ErrorCode::None, base)) => {
-                    let Some(bases) = batch_bases(base, group.iter().map(|s| s.records)) else {
-                        let records = group.iter().map(|s| u64::from(s.records)).sum();
-                        let error = ProducerError::OffsetOverflow {
-                            topic: topic.to_string(),
-                            partition,
-                            base_offset: base,
-                            records,
-                        };
-                        self.settle_failed(group, error);
-                        continue;
-                    };
-                    let (mut records, mut bytes) = (0u64, 0u64);
-                    for (sealed, base) in group.iter().zip(bases) {
-                        self.core.release(sealed.reserved);
-                        sealed.slot.settle(Ok(base));
-                        records += u64::from(sealed.records);
-                        bytes += sealed.reserved as u64;
-                        metrics::histogram!(telemetry::PRODUCE_BATCH_RECORDS)
-                            .record(f64::from(sealed.records));
-                        metrics::histogram!(telemetry::PRODUCE_BATCH_BYTES)
-                            .record(sealed.reserved as f64);
-                    }
-                    let (produced_records, produced_bytes) =
-                        self.produced.entry(topic.clone()).or_insert_with(|| {
-                            let label = [metrics::Label::new("topic", topic.to_string())];
-                            (
-                                metrics::counter!(telemetry::PRODUCED_RECORDS, label.to_vec()),
-                                metrics::counter!(telemetry::PRODUCED_BYTES, label.to_vec()),
-                            )
-                        });
-                    produced_records.increment(records);
-                    produced_bytes.increment(bytes);
-                    self.core
-                        .acc
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .complete(&(topic, partition));
+                Some((ErrorCode::None, base)) => self.acknowledged(group, base),
+                // Stored on the leader, not confirmed by its replicas within the server
+                // timeout: sending it again would store it twice.
+                Some((code @ ErrorCode::RequestTimedOut { .. }, base)) if base >= 0 => {
+                    let error = ProducerError::refused(&topic, partition, code.clone());
+                    self.await_replication(target.clone(), group, base, error, 0, ctx);
                 }
                 Some((code, _)) => {
                     let error = ProducerError::refused(&topic, partition, code.clone());
@@ -88,7 +59,48 @@ impl ProducerActor {
         }
     }
 
-    /// Retry the group if the guarantee allows, else fail its records.
+    /// The partition's records of `group` are stored from offset `base` on.
+    pub(super) fn acknowledged(&mut self, group: Vec<Sealed>, base: i64) {
+        let (topic, partition) = (group[0].topic.clone(), group[0].partition);
+        let Some(bases) = batch_bases(base, group.iter().map(|s| s.records)) else {
+            let records = group.iter().map(|s| u64::from(s.records)).sum();
+            let error = ProducerError::OffsetOverflow {
+                topic: topic.to_string(),
+                partition,
+                base_offset: base,
+                records,
+            };
+            return self.settle_failed(group, error);
+        };
+        let (mut records, mut bytes) = (0u64, 0u64);
+        for (sealed, base) in group.iter().zip(bases) {
+            self.core.release(sealed.reserved);
+            sealed.slot.settle(Ok(base));
+            records += u64::from(sealed.records);
+            bytes += sealed.reserved as u64;
+            metrics::histogram!(telemetry::PRODUCE_BATCH_RECORDS).record(f64::from(sealed.records));
+            metrics::histogram!(telemetry::PRODUCE_BATCH_BYTES).record(sealed.reserved as f64);
+        }
+        let (produced_records, produced_bytes) =
+            self.produced.entry(topic.clone()).or_insert_with(|| {
+                let label = [metrics::Label::new("topic", topic.to_string())];
+                (
+                    metrics::counter!(telemetry::PRODUCED_RECORDS, label.to_vec()),
+                    metrics::counter!(telemetry::PRODUCED_BYTES, label.to_vec()),
+                )
+            });
+        produced_records.increment(records);
+        produced_bytes.increment(bytes);
+        self.core
+            .acc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .complete(&(topic, partition));
+    }
+
+    /// Retry the group if the guarantee allows, else fail its records. Each batch is judged
+    /// by its own age and attempts: a retried group merged with newer batches fails only the
+    /// batches whose delivery timeout passed.
     pub(super) fn failed(
         &mut self,
         group: Vec<Sealed>,
@@ -97,28 +109,16 @@ impl ProducerActor {
     ) {
         let Some(first) = group.first() else { return };
         let key: PartitionKey = (first.topic.clone(), first.partition);
-        let (elapsed, attempts) = (first.created_at.elapsed(), first.attempts);
         let policy = match &self.core.options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy) if error.is_retriable() => policy,
+            DeliveryGuarantee::AtLeastOnce(policy) if error.is_retriable() => policy.clone(),
             _ => return self.settle_failed(group, error),
         };
-        if elapsed >= policy.timeout {
-            let error = ProducerError::DeliveryTimeout {
-                timeout: policy.timeout,
-                attempts,
-                last: Box::new(error),
-            };
-            return self.settle_failed(group, error);
-        }
-        if attempts > policy.max_retries {
-            let error = ProducerError::RetriesExhausted {
-                attempts,
-                elapsed,
-                last: Box::new(error),
-            };
-            return self.settle_failed(group, error);
-        }
-        let delay = policy.delay(attempts).min(policy.timeout - elapsed);
+        let group = self.expire(group, &policy, &error);
+        let Some(oldest) = group.first() else {
+            return self.complete(&key);
+        };
+        let (attempts, left) = (oldest.attempts, oldest.time_left(&policy));
+        let delay = policy.delay(attempts).min(left);
         // Once per outage of a partition, not once per attempt.
         if attempts == 1 {
             tracing::warn!(topic = %key.0, partition = key.1, %error, "produce failed; retrying until the delivery timeout");
@@ -126,6 +126,11 @@ impl ProducerActor {
             tracing::debug!(topic = %key.0, partition = key.1, attempt = attempts, %error, ?delay, "produce failed again; retrying");
         }
         metrics::counter!(telemetry::PRODUCE_RETRIES, "topic" => key.0.to_string()).increment(1);
+        if error.possibly_stored() {
+            let records: u64 = group.iter().map(|s| u64::from(s.records)).sum();
+            metrics::counter!(telemetry::PRODUCER_POSSIBLY_DUPLICATED, "topic" => key.0.to_string())
+                .increment(records);
+        }
         // The next attempt looks the leader up again, from metadata newer than this failure.
         self.leaders.remove(&key);
         self.stale.insert(key);
@@ -140,18 +145,69 @@ impl ProducerActor {
         });
     }
 
+    /// Fail the batches of `group` past their delivery timeout or out of retries (`last`:
+    /// the failure that ends them); give back the others, oldest first.
+    pub(super) fn expire(
+        &mut self,
+        group: Vec<Sealed>,
+        policy: &RetryPolicy,
+        last: &ProducerError,
+    ) -> Vec<Sealed> {
+        let (mut kept, mut timed_out, mut exhausted) = (Vec::new(), Vec::new(), Vec::new());
+        for sealed in group {
+            if sealed.time_left(policy).is_zero() {
+                timed_out.push(sealed);
+            } else if sealed.attempts > policy.max_retries {
+                exhausted.push(sealed);
+            } else {
+                kept.push(sealed);
+            }
+        }
+        for sealed in timed_out {
+            let error = ProducerError::DeliveryTimeout {
+                timeout: policy.timeout,
+                attempts: sealed.attempts,
+                last: Box::new(last.clone()),
+            };
+            self.fail_batches(vec![sealed], error);
+        }
+        for sealed in exhausted {
+            let error = ProducerError::RetriesExhausted {
+                attempts: sealed.attempts,
+                elapsed: sealed.created_at.elapsed(),
+                last: Box::new(last.clone()),
+            };
+            self.fail_batches(vec![sealed], error);
+        }
+        kept
+    }
+
+    /// The partition's request (or retry) is over: it may send again.
+    pub(super) fn complete(&mut self, key: &PartitionKey) {
+        self.core
+            .acc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .complete(key);
+    }
+
+    /// Fail every batch of `group` with `error` and free its partition.
     pub(super) fn settle_failed(&mut self, group: Vec<Sealed>, error: ProducerError) {
-        if let Some(first) = group.first() {
+        let key = group.first().map(|s| (s.topic.clone(), s.partition));
+        self.fail_batches(group, error);
+        if let Some(key) = key {
+            self.complete(&key);
+        }
+    }
+
+    /// Fail `batches` (of one partition) with `error`, counted once; the partition stays
+    /// in flight.
+    fn fail_batches(&mut self, batches: Vec<Sealed>, error: ProducerError) {
+        if let Some(first) = batches.first() {
             metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => error.metric_code())
                 .increment(1);
-            let key = (first.topic.clone(), first.partition);
-            self.core
-                .acc
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .complete(&key);
         }
-        for sealed in group {
+        for sealed in batches {
             self.core.release(sealed.reserved);
             sealed.slot.settle(Err(error.clone()));
         }

@@ -7,8 +7,16 @@
 //! alternating rounds each; `cargo bench --bench client -- COUNT SIZE LINGER_MS ROUNDS` runs
 //! one produce/consume scenario.
 //!
+//! `BENCH_ISOLATION=committed|uncommitted` sets both clients' producer acknowledgement and
+//! consumer isolation (default: committed, our default); `BENCH_REPLICATION=N` creates the
+//! topics with N replicas (default 1; needs a cluster of N SPUs).
+//!
+//! Each topic gets one untimed warm-up record first (a new replicated topic acknowledges
+//! committed writes only once its followers have caught up, which takes seconds).
+//!
 //! Every run checks its own work and panics on a shortfall: each produced topic must end
-//! at exactly the records written, each consumer must read the records asked for at
+//! at exactly the records written (warm-up included: a record stored twice fails too), each
+//! consumer must read the records asked for at
 //! offsets 0, 1, 2, ...
 
 use std::time::{Duration, Instant};
@@ -17,6 +25,7 @@ use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::ConsumerOptions;
 use actix_fluvio::producer::{PartitionerKind, ProducerOptions};
+use actix_fluvio::protocol::spu::Isolation;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use fluvio::consumer::ConsumerConfigExtBuilder;
 use fluvio::{Fluvio, FluvioClusterConfig, Offset, RecordKey, TopicProducerConfigBuilder};
@@ -25,6 +34,26 @@ use futures_util::StreamExt;
 #[path = "common/cpu.rs"]
 mod cpu;
 use cpu::cpu_seconds;
+
+/// The isolation both clients use, from `BENCH_ISOLATION`.
+fn isolation() -> Isolation {
+    match std::env::var("BENCH_ISOLATION").as_deref() {
+        Ok("uncommitted") => Isolation::ReadUncommitted,
+        Ok("committed") | Err(_) => Isolation::ReadCommitted,
+        Ok(other) => panic!("BENCH_ISOLATION={other}: committed or uncommitted"),
+    }
+}
+
+fn official_isolation() -> fluvio::Isolation {
+    match isolation() {
+        Isolation::ReadCommitted => fluvio::Isolation::ReadCommitted,
+        Isolation::ReadUncommitted => fluvio::Isolation::ReadUncommitted,
+    }
+}
+
+fn replication() -> u32 {
+    std::env::var("BENCH_REPLICATION").map_or(1, |n| n.parse().expect("BENCH_REPLICATION=N"))
+}
 
 struct Run {
     rate: f64,
@@ -51,6 +80,7 @@ async fn ours_produce(
     let producer = client.producer(ProducerOptions {
         partitioner: PartitionerKind::Specific(0),
         linger,
+        isolation: isolation(),
         ..ProducerOptions::default()
     });
     let value = vec![b'x'; size];
@@ -76,6 +106,7 @@ async fn official_produce(
     let config = TopicProducerConfigBuilder::default()
         .batch_size(16_384)
         .linger(linger)
+        .isolation(official_isolation())
         .build()
         .expect("config");
     let producer = fluvio
@@ -102,6 +133,7 @@ async fn official_produce(
 async fn ours_consume(client: &FluvioClient, topic: &str, count: usize) -> usize {
     let options = ConsumerOptions {
         disable_continuous: true,
+        isolation: isolation(),
         ..ConsumerOptions::default()
     };
     let mut stream = client
@@ -138,6 +170,7 @@ async fn official_consume(fluvio: &Fluvio, topic: &str, count: usize) -> usize {
         .partition(0)
         .offset_start(Offset::beginning())
         .disable_continuous(true)
+        .isolation(official_isolation())
         .build()
         .expect("config");
     let mut stream = fluvio.consumer_with_config(config).await.expect("stream");
@@ -162,9 +195,32 @@ async fn official_consume(fluvio: &Fluvio, topic: &str, count: usize) -> usize {
     seen
 }
 
-/// Panic unless `topic`/0 holds exactly offsets `0..count`: what was produced to it, all of it.
+/// One record written read-committed: the topic's replicas are all up.
+async fn warm_up(client: &FluvioClient, topic: &str) {
+    let producer = client.producer(ProducerOptions {
+        partitioner: PartitionerKind::Specific(0),
+        isolation: Isolation::ReadCommitted,
+        ..ProducerOptions::default()
+    });
+    producer
+        .send(topic, None, b"warm-up")
+        .await
+        .expect("warm-up");
+    producer.close().await.expect("close");
+}
+
+/// Panic unless `topic`/0 holds exactly offsets `0..count`: what was produced to it, all of it
+/// (no more: a record stored twice fails too). Records acknowledged uncommitted reach the
+/// high watermark once the followers have them: wait up to 30 s for that.
 async fn assert_written(client: &FluvioClient, topic: &str, count: usize) {
-    let offsets = client.partition_offsets(topic, 0).await.expect("offsets");
+    let since = Instant::now();
+    let offsets = loop {
+        let offsets = client.partition_offsets(topic, 0).await.expect("offsets");
+        if offsets.1 >= count as i64 || since.elapsed() > Duration::from_secs(30) {
+            break offsets;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         offsets,
         (0, count as i64),
@@ -210,16 +266,21 @@ async fn scenario(client: &FluvioClient, fluvio: &Fluvio, s: Scenario, rounds: u
         for topic in [&mine, &theirs] {
             client
                 .admin()
-                .create_topic(topic, TopicConfig::new(1))
+                .create_topic(topic, TopicConfig::new(1).replication(replication()))
                 .await
                 .expect("topic");
+        }
+        // A new replicated topic acknowledges committed writes only once its followers
+        // caught up with the leader (seconds): one record each, before timing anything.
+        for topic in [&mine, &theirs] {
+            warm_up(client, topic).await;
         }
         // The consume side reads what the produce side wrote: produce enough first.
         let produce = s.count.max(s.consume);
         op.push(measure(ours_produce(client, &mine, produce, s.size, linger)).await);
         tp.push(measure(official_produce(fluvio, &theirs, produce, s.size, linger)).await);
-        assert_written(client, &mine, produce).await;
-        assert_written(client, &theirs, produce).await;
+        assert_written(client, &mine, produce + 1).await;
+        assert_written(client, &theirs, produce + 1).await;
         if s.consume > 0 {
             // Each consumer reads the topic the other client wrote: the same data on the wire.
             oc.push(measure(ours_consume(client, &theirs, s.consume)).await);
@@ -296,7 +357,11 @@ fn main() {
                 (Some(cluster), addr)
             }
         };
-        println!("cluster {addr}, {rounds} alternating rounds per scenario (medians)");
+        println!(
+            "cluster {addr}, {rounds} alternating rounds per scenario (medians), {:?}, replication {}",
+            isolation(),
+            replication()
+        );
         let client = FluvioClient::connect(ClientConfig::new(addr.clone()))
             .await
             .expect("ours");

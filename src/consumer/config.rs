@@ -26,7 +26,11 @@ pub struct ConsumerOptions {
     /// (a larger frame would kill the connection). SmartModule output larger than its input
     /// can still exceed the frame: raise `max_frame_len` for such chains.
     pub max_bytes_ceiling: i32,
-    /// Read uncommitted or committed records.
+    /// Which records a fetch returns: [`Isolation::ReadCommitted`] (the default) up to the
+    /// high watermark, records every in-sync replica holds, which a leader failover cannot
+    /// take back; [`Isolation::ReadUncommitted`] up to the leader's log end, sooner on
+    /// replicated topics, but a consumer can then read (and commit past) records the next
+    /// leader never had, and skip the records that take their offsets.
     pub isolation: Isolation,
     /// SmartModules applied on the SPU, chained in order (see [`crate::consumer`] for what
     /// a stream through them delivers).
@@ -64,7 +68,7 @@ impl Default for ConsumerOptions {
             offset: Offset::Beginning,
             max_bytes: 4 * DEFAULT_MAX_FETCH_BYTES,
             max_bytes_ceiling: 32 * 1024 * 1024,
-            isolation: Isolation::ReadUncommitted,
+            isolation: Isolation::ReadCommitted,
             smartmodules: Vec::new(),
             disable_continuous: false,
             consumer_id: None,

@@ -119,7 +119,7 @@ impl FluvioClient {
             partition,
             offset,
             max_bytes,
-            crate::protocol::spu::Isolation::ReadUncommitted,
+            crate::protocol::spu::Isolation::ReadCommitted,
         );
         let response = conn.request(&request).await?;
         let p = response.find_partition(topic, partition).ok_or_else(|| {

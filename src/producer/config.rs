@@ -101,7 +101,11 @@ pub struct ProducerOptions {
     pub compression: Compression,
     /// Partition choice.
     pub partitioner: PartitionerKind,
-    /// Acknowledge after the leader wrote (uncommitted) or after replication (committed).
+    /// When the SPU acknowledges: [`Isolation::ReadCommitted`] (the default) once the
+    /// records are on every in-sync replica, so an acknowledged record survives its leader;
+    /// [`Isolation::ReadUncommitted`] as soon as the leader wrote them, which is faster on
+    /// replicated topics but can lose acknowledged records when the leader dies before its
+    /// followers caught up. On a topic with one replica both answer at the same point.
     pub isolation: Isolation,
     /// How long the SPU may take to acknowledge.
     pub server_timeout: Duration,
@@ -114,7 +118,7 @@ pub struct ProducerOptions {
 
 impl Default for ProducerOptions {
     /// Batches of 16 KiB, no linger, 1 MiB requests, 64 MiB buffer, no compression,
-    /// key hash / round-robin, read-uncommitted, 1.5 s server timeout, at-least-once,
+    /// key hash / round-robin, read-committed, 1.5 s server timeout, at-least-once,
     /// 30 s drain deadline.
     fn default() -> Self {
         Self {
@@ -124,7 +128,7 @@ impl Default for ProducerOptions {
             buffer_bytes: 64 * 1024 * 1024,
             compression: Compression::None,
             partitioner: PartitionerKind::default(),
-            isolation: Isolation::ReadUncommitted,
+            isolation: Isolation::ReadCommitted,
             server_timeout: Duration::from_millis(1500),
             delivery: DeliveryGuarantee::default(),
             drain_deadline: Duration::from_secs(30),

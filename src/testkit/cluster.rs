@@ -242,7 +242,31 @@ impl TestCluster {
         let name = format!("{}.{}", State::spu_name(id), self.domain);
         let addr = running.addr;
         *running = serve(addr, &self.authority, &name, &self.root, &self.shared, spu).await?;
-        self.set_online(id, true);
+        // Registered again if it was removed.
+        self.shared.lock().spus.insert(
+            id,
+            SpuEntry {
+                port: addr.port(),
+                online: true,
+            },
+        );
+        self.shared.meta_changed();
+        Ok(())
+    }
+
+    /// Remove SPU `id` from the cluster (as `fluvio cluster spu unregister` after its pod
+    /// is gone): it stops, its connections close, and the SC no longer lists it. Partitions
+    /// it led keep it as their leader (unknown to clients, so they wait for another).
+    /// [`TestCluster::restart_spu`] brings it back, registered again.
+    ///
+    /// # Errors
+    /// [`TestkitError::UnknownSpu`].
+    pub async fn remove_spu(&self, id: i32) -> Result<(), TestkitError> {
+        let mut spus = self.spus.lock().await;
+        let running = spus.get_mut(&id).ok_or(TestkitError::UnknownSpu(id))?;
+        running.stop().await;
+        self.shared.lock().spus.remove(&id);
+        self.shared.meta_changed();
         Ok(())
     }
 
@@ -271,6 +295,23 @@ impl TestCluster {
         )
         .await?;
         Ok(())
+    }
+
+    /// Restart the SC with empty state, as a new SC whose metadata store was lost: it comes
+    /// back on the same port knowing no SPU, topic, partition, SmartModule, Mirror or
+    /// consumer offset, so its watches start with empty snapshots. The SPUs keep running,
+    /// unregistered (their partitions, records included, are gone with the SC's state);
+    /// [`TestCluster::restart_spu`] registers one again.
+    ///
+    /// # Errors
+    /// The port cannot be bound again.
+    pub async fn restart_sc_empty(&self) -> Result<(), TestkitError> {
+        let mut running = self.sc.lock().await;
+        running.stop().await;
+        *self.shared.lock() = State::default();
+        self.shared.data_changed();
+        drop(running);
+        self.restart_sc().await
     }
 
     /// Make SPU `to` the leader of `topic`/`partition` (as the SC does when a leader dies and

@@ -22,6 +22,7 @@ use crate::cluster::SpuTarget;
 use crate::protocol::record::RecordSet;
 use crate::protocol::spu::ProduceRequest;
 
+mod moved;
 mod settle;
 mod spans;
 
@@ -181,7 +182,7 @@ impl ProducerActor {
                         for sealed in &mut group {
                             sealed.attempts += 1;
                         }
-                        act.failed(group, error.into(), ctx);
+                        act.lookup_failed(group, error, ctx);
                         // Failed for good, the partition is free: its next batches go now
                         // (nothing else would send them).
                         act.unsettled.retain(|slot| !slot.is_settled());

@@ -99,7 +99,7 @@ impl ProducerActor {
         let key: PartitionKey = (first.topic.clone(), first.partition);
         let (elapsed, attempts) = (first.created_at.elapsed(), first.attempts);
         let policy = match &self.core.options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy) if error.is_retriable() => policy,
+            DeliveryGuarantee::AtLeastOnce(policy) if error.retries_when_queued() => policy,
             _ => return self.settle_failed(group, error),
         };
         if elapsed >= policy.timeout {

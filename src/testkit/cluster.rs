@@ -363,6 +363,28 @@ impl TestCluster {
         Ok(())
     }
 
+    /// Make `topic`/`partition`'s log go backwards: the batches that do not end before
+    /// `offset` are lost (a batch holding `offset` goes whole) and its end moves back, as a
+    /// replica restored from an older copy or a partition recreated under its readers.
+    /// Streams past the new end get the SPU's "start offset is greater than leo" error.
+    ///
+    /// # Errors
+    /// [`TestkitError::UnknownPartition`].
+    pub fn truncate_partition(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+    ) -> Result<(), TestkitError> {
+        let mut state = self.shared.lock();
+        partition_mut(&mut state, topic, partition)?
+            .log
+            .truncate(offset);
+        drop(state);
+        self.shared.data_changed();
+        Ok(())
+    }
+
     /// Stop every server and wait for the listeners to close.
     pub async fn shutdown(self) {
         self.root.cancel();

@@ -7,12 +7,11 @@
 //!                                        └─ SpuConnect ─▶ Connection (one per SPU, shared)
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
 
 use super::error::ClientError;
 use super::metadata::{Lookup, MetadataCache};
@@ -21,12 +20,14 @@ use crate::connection::{Connection, ConnectionConfig, ConnectionError};
 use crate::protocol::sc::{ListRequest, PartitionSpec, SpuSpec, TopicSpec};
 
 mod messages;
+mod pool;
 mod waiters;
 mod watch;
 
 pub(crate) use messages::{
     CachedLeader, FindLeader, PartitionCount, Ping, Refresh, Shutdown, Snapshot, SpuConnect,
 };
+use pool::SpuSlot;
 use waiters::{Pending, Waiter};
 
 /// Delay before re-issuing a watch that ended (the SC connection reconnects meanwhile);
@@ -44,11 +45,6 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 fn backoff(base: Duration, failures: u32) -> Duration {
     base.saturating_mul(1 << failures.min(16))
         .min(MAX_RETRY_DELAY)
-}
-
-enum SpuSlot {
-    Ready(Connection),
-    Connecting(Vec<oneshot::Sender<Result<Connection, ClientError>>>),
 }
 
 pub(crate) struct ClusterActor {
@@ -71,6 +67,11 @@ pub(crate) struct ClusterActor {
     watch_failures: HashMap<&'static str, u32>,
     /// Bumped whenever SPU or partition metadata changes (leaders may have moved).
     changes: tokio::sync::watch::Sender<u64>,
+    /// Bumped whenever topics or partitions come or go (a partition count may have changed).
+    topology: tokio::sync::watch::Sender<u64>,
+    /// Object kinds whose watch was (re)opened: their next frame is a full snapshot, even
+    /// an empty one.
+    awaiting_snapshot: HashSet<&'static str>,
 }
 
 impl ClusterActor {
@@ -80,6 +81,7 @@ impl ClusterActor {
         local_spus: bool,
         metadata_timeout: Duration,
         changes: tokio::sync::watch::Sender<u64>,
+        topology: tokio::sync::watch::Sender<u64>,
     ) -> Self {
         Self {
             sc,
@@ -96,6 +98,8 @@ impl ClusterActor {
             refresh_failures: 0,
             watch_failures: HashMap::new(),
             changes,
+            topology,
+            awaiting_snapshot: HashSet::new(),
         }
     }
 
@@ -171,10 +175,14 @@ impl ClusterActor {
                     }
                     act.refresh_failures = 0;
                     act.cache.spus.replace(spus);
-                    act.cache.partitions.replace(partitions);
-                    act.cache.topics.replace(topics);
+                    let partitions = act.cache.partitions.replace(partitions);
+                    let topics = act.cache.topics.replace(topics);
                     act.listed = listing;
                     act.changes.send_modify(|n| *n += 1);
+                    if partitions || topics {
+                        act.topology.send_modify(|n| *n += 1);
+                    }
+                    act.close_departed_spus();
                 }
                 Err(error) => {
                     if act.refresh_failures == 0 {
@@ -209,23 +217,6 @@ impl ClusterActor {
         ClientError::MetadataTimeout {
             what,
             timeout: self.metadata_timeout,
-        }
-    }
-
-    fn spu_connected(&mut self, id: i32, result: Result<Connection, ClientError>) {
-        let waiters = match self.spus.remove(&id) {
-            Some(SpuSlot::Connecting(waiters)) => waiters,
-            Some(SpuSlot::Ready(conn)) => {
-                self.spus.insert(id, SpuSlot::Ready(conn));
-                return;
-            }
-            None => Vec::new(),
-        };
-        if let Ok(conn) = &result {
-            self.spus.insert(id, SpuSlot::Ready(conn.clone()));
-        }
-        for tx in waiters {
-            let _ = tx.send(result.clone());
         }
     }
 }

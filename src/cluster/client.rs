@@ -46,6 +46,7 @@ struct Inner {
     sc: Connection,
     actor: Addr<ClusterActor>,
     changes: tokio::sync::watch::Receiver<u64>,
+    topology: tokio::sync::watch::Receiver<u64>,
     endpoint: String,
     source: EndpointSource,
     config: ClientConfig,
@@ -90,19 +91,23 @@ impl FluvioClient {
         }
         tracing::info!(endpoint = %resolved.endpoint, source = ?resolved.source, platform = %sc.versions().platform, "connected to the SC");
         let (changes_tx, changes) = tokio::sync::watch::channel(0);
+        let (topology_tx, topology) = tokio::sync::watch::channel(0);
         let actor = {
             let (sc, local, timeout) = (
                 sc.clone(),
                 resolved.config.use_spu_local_address,
                 resolved.config.metadata_timeout,
             );
-            runtime::start(move |_| ClusterActor::new(sc, connection, local, timeout, changes_tx))
+            runtime::start(move |_| {
+                ClusterActor::new(sc, connection, local, timeout, changes_tx, topology_tx)
+            })
         };
         Ok(Self {
             inner: Arc::new(Inner {
                 sc,
                 actor,
                 changes,
+                topology,
                 endpoint: resolved.endpoint,
                 source: resolved.source,
                 config: resolved.config,
@@ -210,6 +215,14 @@ impl FluvioClient {
     /// value is a change counter.
     pub fn metadata_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.changes.clone()
+    }
+
+    /// Notified whenever topics or partitions come or go: a topic was created, deleted or
+    /// recreated with another partition count, partitions were added, or the SC came back
+    /// with other metadata. The value is a change counter; a producer re-reads a topic's
+    /// partition count when it moved.
+    pub fn topology_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.topology.clone()
     }
 
     /// The leader of `topic`/`partition` as the cache has it now (no waiting, no SC call).

@@ -36,38 +36,45 @@ impl<S: ObjectSpec> Default for Store<S> {
 }
 
 impl<S: ObjectSpec> Store<S> {
-    /// Apply one watch frame: a non-empty `all` replaces everything, else `changes` apply.
-    pub fn apply(&mut self, update: MetadataUpdate<S>) {
+    /// Apply one watch frame: a non-empty `all` replaces everything (as does an empty one
+    /// before the first snapshot), else `changes` apply. A stream's first frame is its
+    /// snapshot even when empty: give that one to [`Store::sync`]. Returns whether objects
+    /// came or went (an update of a known object does not count).
+    pub fn apply(&mut self, update: MetadataUpdate<S>) -> bool {
         if !update.all.is_empty() || !self.synced && update.changes.is_empty() {
-            self.objects = update
-                .all
-                .into_iter()
-                .map(|m| (m.name.clone(), m))
-                .collect();
-        } else {
-            for change in update.changes {
-                match change.header {
-                    MsgType::Update => {
-                        self.objects
-                            .insert(change.content.name.clone(), change.content);
-                    }
-                    MsgType::Delete => {
-                        self.objects.remove(&change.content.name);
-                    }
+            return self.sync(update.all);
+        }
+        let mut membership = false;
+        for change in update.changes {
+            match change.header {
+                MsgType::Update => {
+                    let name = change.content.name.clone();
+                    membership |= self.objects.insert(name, change.content).is_none();
+                }
+                MsgType::Delete => {
+                    membership |= self.objects.remove(&change.content.name).is_some();
                 }
             }
         }
         self.synced = true;
+        membership
     }
 
-    /// Replace everything (a listing).
-    pub fn replace(&mut self, objects: Vec<Metadata<S>>) {
-        self.apply(MetadataUpdate {
-            epoch: 0,
-            changes: Vec::new(),
-            all: objects,
-        });
+    /// Replace everything with a full snapshot or listing, even an empty one (an SC that
+    /// restarted with no state has nothing to report). Returns whether objects came or went.
+    pub fn sync(&mut self, objects: Vec<Metadata<S>>) -> bool {
+        let objects: HashMap<_, _> = objects.into_iter().map(|m| (m.name.clone(), m)).collect();
+        let membership = !self.synced
+            || objects.len() != self.objects.len()
+            || objects.keys().any(|name| !self.objects.contains_key(name));
+        self.objects = objects;
         self.synced = true;
+        membership
+    }
+
+    /// Replace everything (a listing); as [`Store::sync`].
+    pub fn replace(&mut self, objects: Vec<Metadata<S>>) -> bool {
+        self.sync(objects)
     }
 
     /// Whether the first snapshot arrived.
@@ -301,5 +308,46 @@ pub(crate) mod tests {
             all: vec![],
         });
         assert_eq!(cache.partitions.values().count(), 1);
+    }
+
+    #[test]
+    fn an_empty_snapshot_or_listing_empties_a_synced_store() {
+        let mut cache = cache();
+        // A later empty frame without changes is no snapshot: nothing changes.
+        assert!(!cache.partitions.apply(snapshot(vec![])));
+        assert_eq!(cache.partitions.values().count(), 2);
+        // A stream's first frame (or a listing) is, even empty.
+        assert!(cache.partitions.sync(vec![]));
+        assert!(cache.spus.replace(vec![]));
+        assert_eq!(cache.partitions.values().count(), 0);
+        // The topic is still listed: its partitions are awaited.
+        assert_eq!(cache.leader("t", 0, false), Lookup::Pending);
+        assert!(cache.topics.sync(vec![]));
+        assert_eq!(cache.leader("t", 0, false), Lookup::Missing);
+        assert!(cache.spu(5001, false).is_none());
+    }
+
+    #[test]
+    fn membership_changes_are_reported_and_updates_are_not() {
+        let mut cache = cache();
+        let same = vec![partition("t", 0, 5002), partition("t", 1, 5001)];
+        assert!(!cache.partitions.sync(same), "same names, other leaders");
+        let update = |header, content| MetadataUpdate {
+            epoch: 2,
+            changes: vec![Message { header, content }],
+            all: vec![],
+        };
+        assert!(!cache
+            .partitions
+            .apply(update(MsgType::Update, partition("t", 0, 5001))));
+        assert!(cache
+            .partitions
+            .apply(update(MsgType::Update, partition("t", 2, 5001))));
+        assert!(cache
+            .partitions
+            .apply(update(MsgType::Delete, partition("t", 2, 5001))));
+        assert!(!cache
+            .partitions
+            .apply(update(MsgType::Delete, partition("t", 2, 5001))));
     }
 }

@@ -15,7 +15,9 @@ pub const FETCH_FRAME_OVERHEAD: usize = 64 * 1024;
 /// How a partition consumer reads.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
-    /// Where to start (when no committed offset applies).
+    /// Where to start (when no committed offset applies), and where to resume when the
+    /// partition's log went backwards past the stream (its high watermark fell below the
+    /// next offset: a recreated topic, a truncated replica), resolved in the new range.
     pub offset: Offset,
     /// Bytes per fetch frame (default 4 MiB: the SPU waits for an acknowledgement after
     /// each frame, so fewer, larger frames cost fewer round trips).

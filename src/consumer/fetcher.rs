@@ -204,10 +204,17 @@ impl Fetcher {
                 if !started {
                     self.next = self.start_offset(&conn).await?;
                     started = true;
+                } else if attempt > 0 {
+                    // Resumed after a failure: the log may have gone backwards meanwhile.
+                    self.check_position(&conn).await?;
                 }
                 self.stream(&conn, leader_id, &mut attempt).await
             }
             .await;
+            let outcome = match outcome {
+                Err(error) if self.resume_if_rewound(&error).await => Ok(Flow::Restart),
+                other => other,
+            };
             match outcome {
                 Ok(Flow::Done) => return Ok(()),
                 Ok(Flow::Restart) => continue,

@@ -50,6 +50,7 @@ mod partition_metrics;
 mod probe;
 mod read_ahead;
 mod record;
+mod rewind;
 mod status;
 pub(crate) mod stream;
 mod tail;

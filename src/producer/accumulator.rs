@@ -28,6 +28,9 @@ pub(crate) struct Sealed {
     /// When its first record came: its delivery timeout counts from here.
     pub(crate) created_at: Instant,
     pub(crate) attempts: u32,
+    /// Its records were sent to this partition explicitly (not by the partitioner): they
+    /// are not moved elsewhere when the partition is gone.
+    pub(crate) pinned: bool,
 }
 
 #[derive(Debug)]
@@ -36,6 +39,7 @@ struct Open {
     slot: Arc<BatchSlot>,
     reserved: usize,
     opened_at: Instant,
+    pinned: bool,
 }
 
 #[derive(Debug, Default)]
@@ -73,7 +77,8 @@ impl Accumulator {
         }
     }
 
-    /// Add a record; `reserved` buffer bytes are released when its batch settles.
+    /// Add a record; `reserved` buffer bytes are released when its batch settles. Records
+    /// `pinned` to their partition and records the partitioner placed never share a batch.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn push(
         &mut self,
@@ -84,13 +89,15 @@ impl Accumulator {
         timestamp: i64,
         reserved: usize,
         now: Instant,
+        pinned: bool,
     ) -> Pushed {
         // `reserved` is the record's encoded size (the buffer bytes it holds).
         let size = reserved;
         let queue = self.queues.entry((topic.clone(), partition)).or_default();
         let mut wake = false;
         if let Some(open) = &queue.open {
-            if !open.builder.is_empty() && open.builder.payload_len() + size > self.batch_size {
+            let full = open.builder.payload_len() + size > self.batch_size;
+            if !open.builder.is_empty() && (full || open.pinned != pinned) {
                 seal(queue, topic, partition);
                 wake = true;
             }
@@ -102,6 +109,7 @@ impl Accumulator {
                 slot: Arc::new(BatchSlot::default()),
                 reserved: 0,
                 opened_at: now,
+                pinned,
             }
         });
         let index = open.builder.len() as u32;
@@ -220,6 +228,7 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
             reserved: open.reserved,
             created_at: open.opened_at,
             attempts: 0,
+            pinned: open.pinned,
         });
     }
 }
@@ -253,13 +262,13 @@ mod tests {
     fn a_full_batch_is_sealed_and_the_next_record_opens_another() {
         let mut acc = Accumulator::new(110, Duration::from_secs(10), 1 << 20);
         let now = Instant::now();
-        let first = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now);
+        let first = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now, false);
         assert!(first.wake);
-        let second = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now);
+        let second = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now, false);
         assert!(!second.wake);
         assert!(Arc::ptr_eq(&first.slot, &second.slot));
         assert_eq!(second.index, 1);
-        let third = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now);
+        let third = acc.push(&topic(), 0, None, &[0; 40], 0, 40, now, false);
         assert!(third.wake && !Arc::ptr_eq(&first.slot, &third.slot));
         assert_eq!(third.index, 0);
         // Only the sealed batch is ready before the linger passes.
@@ -274,13 +283,13 @@ mod tests {
     fn one_request_in_flight_per_partition_and_linger_seals() {
         let mut acc = Accumulator::new(1 << 20, Duration::from_millis(5), 1 << 20);
         let now = Instant::now();
-        acc.push(&topic(), 0, Some(b"k"), b"v", 0, 10, now);
+        acc.push(&topic(), 0, Some(b"k"), b"v", 0, 10, now, false);
         assert!(acc.drain(now, false).is_empty());
         assert_eq!(acc.next_deadline(), Some(now + Duration::from_millis(5)));
         let later = now + Duration::from_millis(5);
         let ready = acc.drain(later, false);
         assert_eq!(ready.len(), 1);
-        acc.push(&topic(), 0, None, b"v", 0, 10, later);
+        acc.push(&topic(), 0, None, b"v", 0, 10, later, false);
         assert!(acc.drain(later, true).is_empty(), "partition is in flight");
         acc.complete(&(topic(), 0));
         assert_eq!(acc.drain(later, true).len(), 1);
@@ -291,12 +300,12 @@ mod tests {
         let mut acc = Accumulator::new(10, Duration::ZERO, 1 << 20);
         let now = Instant::now();
         for _ in 0..3 {
-            acc.push(&topic(), 0, None, &[1; 20], 0, 20, now);
+            acc.push(&topic(), 0, None, &[1; 20], 0, 20, now, false);
         }
         let first = acc.drain(now, true).pop().unwrap();
         assert_eq!(first.len(), 3);
         let slots: Vec<_> = first.iter().map(|s| s.slot.clone()).collect();
-        acc.push(&topic(), 0, None, &[1; 20], 0, 20, now);
+        acc.push(&topic(), 0, None, &[1; 20], 0, 20, now, false);
         acc.requeue(first);
         let again = acc.drain(now, true).pop().unwrap();
         assert_eq!(again.len(), 4);
@@ -310,10 +319,24 @@ mod tests {
         let mut acc = Accumulator::new(100, Duration::ZERO, 250);
         let now = Instant::now();
         for _ in 0..10 {
-            acc.push(&topic(), 0, None, &[1; 90], 0, 90, now);
+            acc.push(&topic(), 0, None, &[1; 90], 0, 90, now, false);
         }
         let ready = acc.drain(now, true);
         assert!(ready[0].len() < 10);
         assert!(ready[0].iter().map(Sealed::encoded_len).sum::<usize>() <= 250);
+    }
+
+    #[test]
+    fn pinned_records_and_placed_records_never_share_a_batch() {
+        let mut acc = Accumulator::new(1 << 20, Duration::ZERO, 1 << 20);
+        let now = Instant::now();
+        let placed = acc.push(&topic(), 0, None, b"a", 0, 10, now, false);
+        let pinned = acc.push(&topic(), 0, None, b"b", 0, 10, now, true);
+        let pinned_too = acc.push(&topic(), 0, None, b"c", 0, 10, now, true);
+        assert!(!Arc::ptr_eq(&placed.slot, &pinned.slot));
+        assert!(Arc::ptr_eq(&pinned.slot, &pinned_too.slot));
+        let ready = acc.drain(now, true).pop().unwrap();
+        let flags: Vec<_> = ready.iter().map(|s| (s.pinned, s.records)).collect();
+        assert_eq!(flags, vec![(false, 1), (true, 2)]);
     }
 }

@@ -23,6 +23,7 @@ use crate::connection::ConnectionError;
 use crate::protocol::record::RecordSet;
 use crate::protocol::spu::ProduceRequest;
 
+mod moved;
 mod replication;
 mod settle;
 mod spans;
@@ -183,7 +184,7 @@ impl ProducerActor {
                         for sealed in &mut group {
                             sealed.attempts += 1;
                         }
-                        act.failed(group, error.into(), ctx);
+                        act.lookup_failed(group, error, ctx);
                         // Failed for good, the partition is free: its next batches go now
                         // (nothing else would send them).
                         act.unsettled.retain(|slot| !slot.is_settled());

@@ -1,8 +1,7 @@
 //! The part of the producer shared by its handle and its actor: partitioning, metadata per
 //! topic, the byte budget and the accumulator.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix::WeakAddr;
@@ -14,6 +13,7 @@ use super::config::{PartitionerKind, ProducerOptions};
 use super::error::ProducerError;
 use super::partitioner::{KeyHashRoundRobin, Partitioner};
 use super::slot::DeliveryFuture;
+use super::topics::{KnownTopics, Read};
 use crate::cluster::{ClientError, FluvioClient};
 use crate::protocol::record::{BatchBuilder, Compression, BATCH_OVERHEAD};
 use crate::protocol::sc::CompressionAlgorithm;
@@ -25,8 +25,8 @@ pub(crate) struct Core {
     pub(crate) budget: Semaphore,
     /// Weak, so that dropping every `Producer` handle stops (and drains) the actor.
     pub(crate) actor: OnceLock<WeakAddr<ProducerActor>>,
-    topics: RwLock<HashMap<String, (Arc<str>, u32)>>,
-    partitioner: Arc<dyn Partitioner>,
+    topics: KnownTopics,
+    pub(crate) partitioner: Arc<dyn Partitioner>,
 }
 
 impl Core {
@@ -43,31 +43,40 @@ impl Core {
             )),
             budget: Semaphore::new(options.buffer_bytes.min(Semaphore::MAX_PERMITS)),
             actor: OnceLock::new(),
-            topics: RwLock::new(HashMap::new()),
+            topics: KnownTopics::new(&client),
             partitioner,
             client,
             options,
         }
     }
 
-    /// The topic's interned name and partition count, fetched once.
+    /// The topic's interned name and partition count, read again after the cluster's topics
+    /// or partitions changed.
     async fn topic(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
-        if let Some(found) = self
-            .topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(topic)
-        {
-            return Ok(found.clone());
+        match self.topics.current(topic) {
+            Some(found) => Ok(found),
+            None => self.reread(topic).await,
         }
-        let count = self.client.partition_count(topic).await?;
-        self.check_compression(topic).await?;
-        let entry = (Arc::<str>::from(topic), count);
-        self.topics
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(topic.to_owned(), entry.clone());
-        Ok(entry)
+    }
+
+    /// Read `topic`'s partition count now (also after its partition was gone); a first read
+    /// or a changed count checks the topic's compression too (a topic may be recreated with
+    /// other settings).
+    pub(crate) async fn reread(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
+        let reading = self.topics.read(&self.client, topic).await?;
+        if let Read::Changed { from, to } = reading.read {
+            if let Some(from) = from {
+                tracing::info!(
+                    topic,
+                    from,
+                    to,
+                    "partition count changed; records are partitioned by the new count"
+                );
+            }
+            self.check_compression(topic).await?;
+        }
+        self.topics.keep(topic, &reading);
+        Ok((reading.name, reading.read.count()))
     }
 
     async fn check_compression(&self, topic: &str) -> Result<(), ProducerError> {
@@ -156,10 +165,10 @@ impl Core {
             })?
         };
         permit.forget();
-        let partition = match (partition, &self.options.partitioner) {
-            (Some(p), _) => p,
-            (None, PartitionerKind::Specific(p)) => *p,
-            _ => self.partitioner.partition(count, key, value),
+        let (partition, pinned) = match (partition, &self.options.partitioner) {
+            (Some(p), _) => (p, true),
+            (None, PartitionerKind::Specific(p)) => (*p, true),
+            _ => (self.partitioner.partition(count, key, value), false),
         };
         let pushed = {
             let mut acc = self.acc.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,6 +180,7 @@ impl Core {
                 now_ms(),
                 size,
                 Instant::now(),
+                pinned,
             );
             if let Some(span) = parent {
                 pushed.slot.adopt_parent(span);

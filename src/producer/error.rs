@@ -172,6 +172,22 @@ impl ProducerError {
         }
     }
 
+    /// Whether a batch already queued, whose delivery failed with this, is retried under
+    /// [`super::DeliveryGuarantee::AtLeastOnce`]: a [retriable](ProducerError::is_retriable)
+    /// failure, or its topic or partition missing. The topic existed when the records were
+    /// queued: it may be in the middle of being deleted and recreated, so the records wait
+    /// for it until their delivery timeout (records of a partition the recreated topic does
+    /// not have are moved to the ones it has).
+    pub(crate) fn retries_when_queued(&self) -> bool {
+        self.is_retriable()
+            || matches!(
+                self,
+                ProducerError::Client(
+                    ClientError::TopicNotFound(_) | ClientError::PartitionNotFound { .. }
+                )
+            )
+    }
+
     /// The `code` label of [`crate::telemetry::PRODUCE_ERRORS`]: the server code's name, or
     /// the client's reason.
     pub(crate) fn metric_code(&self) -> &'static str {

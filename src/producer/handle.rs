@@ -248,8 +248,8 @@ impl Producer {
 async fn settled(slots: Vec<Arc<BatchSlot>>) -> Result<(), ProducerError> {
     let mut first_error = None;
     for slot in slots {
-        if let Err(e) = slot.wait().await {
-            first_error.get_or_insert_with(|| e.clone());
+        if let Err(e) = slot.done().await {
+            first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)

@@ -20,7 +20,9 @@ mod core;
 mod error;
 mod handle;
 mod partitioner;
+mod reroute;
 mod slot;
+mod topics;
 
 pub use actor::ProducerActor;
 pub use config::{DeliveryGuarantee, PartitionerKind, ProducerOptions, RetryPolicy};

@@ -10,20 +10,39 @@ use super::error::ProducerError;
 /// Where an acknowledged record was stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RecordMetadata {
-    /// The partition.
+    /// The partition (the one it was moved to if its own was gone: a topic recreated with
+    /// fewer partitions).
     pub partition: u32,
     /// The record's offset.
     pub offset: i64,
 }
 
-/// The outcome of one batch: its base offset, or why it failed.
+/// The outcome of one batch: its base offset, or why it failed, or where its records went
+/// when it was re-partitioned.
 #[derive(Debug, Default)]
 pub(crate) struct BatchSlot {
     result: OnceLock<Result<i64, ProducerError>>,
+    /// Set instead of `result` when the batch's partition was gone and its records were
+    /// queued again elsewhere: entry `i` is where record `i` went.
+    moved: OnceLock<Vec<Moved>>,
     notify: Notify,
     /// The span of the first `send`/`send_batch` caller whose record joined the batch: the
     /// parent of the batch's `fluvio.produce` span.
     parent: OnceLock<tracing::Span>,
+}
+
+/// Where one record of a re-partitioned batch went: a record of another batch.
+#[derive(Debug, Clone)]
+pub(crate) struct Moved {
+    pub(crate) slot: Arc<BatchSlot>,
+    pub(crate) partition: u32,
+    pub(crate) index: u32,
+}
+
+/// A settled batch: its result, or where its records went.
+enum Outcome<'a> {
+    Done(&'a Result<i64, ProducerError>),
+    Moved(&'a [Moved]),
 }
 
 /// The base offset of each of a run of batches (their record counts) stored one after
@@ -47,7 +66,15 @@ impl BatchSlot {
     /// Settle the batch (only the first call counts) and wake every waiter. A base offset
     /// comes from [`batch_bases`]: every record's offset fits an `i64`.
     pub(crate) fn settle(&self, result: Result<i64, ProducerError>) {
-        if self.result.set(result).is_ok() {
+        if self.moved.get().is_none() && self.result.set(result).is_ok() {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// The batch's records were queued again as `moved` (one entry per record, in order):
+    /// their futures follow them there. Ignored once the batch is settled.
+    pub(crate) fn forward(&self, moved: Vec<Moved>) {
+        if self.result.get().is_none() && self.moved.set(moved).is_ok() {
             self.notify.notify_waiters();
         }
     }
@@ -65,21 +92,50 @@ impl BatchSlot {
         self.parent.get()
     }
 
+    /// Whether the batch is settled or forwarded (nothing is left for its sender to do).
     pub(crate) fn is_settled(&self) -> bool {
-        self.result.get().is_some()
+        self.result.get().is_some() || self.moved.get().is_some()
     }
 
-    /// Wait until settled.
-    pub(crate) async fn wait(&self) -> &Result<i64, ProducerError> {
+    /// Wait until settled or forwarded.
+    async fn outcome(&self) -> Outcome<'_> {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if let Some(result) = self.result.get() {
-                return result;
+                return Outcome::Done(result);
+            }
+            if let Some(moved) = self.moved.get() {
+                return Outcome::Moved(moved);
             }
             notified.await;
         }
+    }
+
+    /// Wait until every record of the batch is settled, wherever it was moved; the first
+    /// failure, if any.
+    pub(crate) async fn done(self: &Arc<Self>) -> Result<(), ProducerError> {
+        let mut waiting = vec![self.clone()];
+        let mut failure = None;
+        while let Some(slot) = waiting.pop() {
+            match slot.outcome().await {
+                Outcome::Done(Ok(_)) => {}
+                Outcome::Done(Err(error)) => {
+                    failure.get_or_insert_with(|| error.clone());
+                }
+                Outcome::Moved(moved) => {
+                    let mut targets: Vec<&Arc<BatchSlot>> = Vec::new();
+                    for m in moved {
+                        if !targets.iter().any(|t| Arc::ptr_eq(t, &m.slot)) {
+                            targets.push(&m.slot);
+                        }
+                    }
+                    waiting.extend(targets.into_iter().cloned());
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
     }
 }
 
@@ -92,7 +148,8 @@ pub struct DeliveryFuture {
 }
 
 impl DeliveryFuture {
-    /// The partition the record was assigned to.
+    /// The partition the record was assigned to when queued (it moves to another if that
+    /// partition is gone when it is sent; the acknowledgement says where it was stored).
     pub fn partition(&self) -> u32 {
         self.partition
     }
@@ -102,28 +159,37 @@ impl DeliveryFuture {
         Arc::ptr_eq(&self.slot, &other.slot)
     }
 
-    /// Wait for the acknowledgement without taking the receipt (cancel-safe).
+    /// Wait for the acknowledgement of the record's whole batch (wherever its records were
+    /// moved) without taking the receipt (cancel-safe).
     pub(crate) async fn settled(&self) -> Result<(), ProducerError> {
-        self.slot
-            .wait()
-            .await
-            .as_ref()
-            .map(|_| ())
-            .map_err(Clone::clone)
+        self.slot.done().await
     }
 
-    /// Wait for the acknowledgement.
+    /// Wait for the acknowledgement. A record whose partition was gone when it was sent (the
+    /// topic was recreated with fewer partitions) is acknowledged in the partition it was
+    /// moved to: see [`RecordMetadata::partition`].
     ///
     /// # Errors
     /// The delivery failure shared by the record's batch.
     pub async fn wait(self) -> Result<RecordMetadata, ProducerError> {
-        match self.slot.wait().await {
-            Ok(base) => Ok(RecordMetadata {
-                partition: self.partition,
-                // `batch_bases` checked that the batch's last offset fits.
-                offset: base + i64::from(self.index),
-            }),
-            Err(error) => Err(error.clone()),
+        let (mut slot, mut partition, mut index) = (self.slot, self.partition, self.index);
+        loop {
+            let next = match slot.outcome().await {
+                Outcome::Done(Ok(base)) => {
+                    return Ok(RecordMetadata {
+                        partition,
+                        // `batch_bases` checked that the batch's last offset fits.
+                        offset: base + i64::from(index),
+                    });
+                }
+                Outcome::Done(Err(error)) => return Err(error.clone()),
+                Outcome::Moved(moved) => moved.get(index as usize).cloned(),
+            };
+            // Every record of a moved batch has its entry.
+            let Some(next) = next else {
+                return Err(ProducerError::Closed);
+            };
+            (slot, partition, index) = (next.slot, next.partition, next.index);
         }
     }
 }
@@ -141,6 +207,7 @@ impl std::future::IntoFuture for DeliveryFuture {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::time::Duration;
 
     #[test]
     fn bases_past_i64_are_refused() {
@@ -157,6 +224,44 @@ mod tests {
             None,
             "no offset after i64::MAX"
         );
+    }
+
+    #[tokio::test]
+    async fn a_forwarded_record_is_acknowledged_where_it_went() {
+        let old = Arc::new(BatchSlot::default());
+        let (a, b) = (
+            Arc::new(BatchSlot::default()),
+            Arc::new(BatchSlot::default()),
+        );
+        let future = |index| DeliveryFuture {
+            slot: old.clone(),
+            partition: 2,
+            index,
+        };
+        let (first, second) = (future(0), future(1));
+        old.forward(vec![
+            Moved {
+                slot: a.clone(),
+                partition: 0,
+                index: 3,
+            },
+            Moved {
+                slot: b.clone(),
+                partition: 1,
+                index: 0,
+            },
+        ]);
+        old.settle(Ok(99));
+        assert!(old.is_settled());
+        a.settle(Ok(10));
+        let meta = first.clone().wait().await.unwrap();
+        assert_eq!((meta.partition, meta.offset), (0, 13));
+        // The whole batch is settled only once every record is.
+        let whole = tokio::time::timeout(Duration::from_millis(20), old.done()).await;
+        assert!(whole.is_err(), "b is not settled yet");
+        b.settle(Err(ProducerError::Closed));
+        assert!(matches!(second.wait().await, Err(ProducerError::Closed)));
+        assert!(matches!(first.settled().await, Err(ProducerError::Closed)));
     }
 
     proptest! {

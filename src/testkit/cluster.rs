@@ -242,7 +242,31 @@ impl TestCluster {
         let name = format!("{}.{}", State::spu_name(id), self.domain);
         let addr = running.addr;
         *running = serve(addr, &self.authority, &name, &self.root, &self.shared, spu).await?;
-        self.set_online(id, true);
+        // Registered again if it was removed.
+        self.shared.lock().spus.insert(
+            id,
+            SpuEntry {
+                port: addr.port(),
+                online: true,
+            },
+        );
+        self.shared.meta_changed();
+        Ok(())
+    }
+
+    /// Remove SPU `id` from the cluster (as `fluvio cluster spu unregister` after its pod
+    /// is gone): it stops, its connections close, and the SC no longer lists it. Partitions
+    /// it led keep it as their leader (unknown to clients, so they wait for another).
+    /// [`TestCluster::restart_spu`] brings it back, registered again.
+    ///
+    /// # Errors
+    /// [`TestkitError::UnknownSpu`].
+    pub async fn remove_spu(&self, id: i32) -> Result<(), TestkitError> {
+        let mut spus = self.spus.lock().await;
+        let running = spus.get_mut(&id).ok_or(TestkitError::UnknownSpu(id))?;
+        running.stop().await;
+        self.shared.lock().spus.remove(&id);
+        self.shared.meta_changed();
         Ok(())
     }
 
@@ -271,6 +295,23 @@ impl TestCluster {
         )
         .await?;
         Ok(())
+    }
+
+    /// Restart the SC with empty state, as a new SC whose metadata store was lost: it comes
+    /// back on the same port knowing no SPU, topic, partition, SmartModule, Mirror or
+    /// consumer offset, so its watches start with empty snapshots. The SPUs keep running,
+    /// unregistered (their partitions, records included, are gone with the SC's state);
+    /// [`TestCluster::restart_spu`] registers one again.
+    ///
+    /// # Errors
+    /// The port cannot be bound again.
+    pub async fn restart_sc_empty(&self) -> Result<(), TestkitError> {
+        let mut running = self.sc.lock().await;
+        running.stop().await;
+        *self.shared.lock() = State::default();
+        self.shared.data_changed();
+        drop(running);
+        self.restart_sc().await
     }
 
     /// Make SPU `to` the leader of `topic`/`partition` (as the SC does when a leader dies and
@@ -343,6 +384,28 @@ impl TestCluster {
         partition_mut(&mut state, topic, partition)?
             .log
             .evict_before(offset);
+        drop(state);
+        self.shared.data_changed();
+        Ok(())
+    }
+
+    /// Make `topic`/`partition`'s log go backwards: the batches that do not end before
+    /// `offset` are lost (a batch holding `offset` goes whole) and its end moves back, as a
+    /// replica restored from an older copy or a partition recreated under its readers.
+    /// Streams past the new end get the SPU's "start offset is greater than leo" error.
+    ///
+    /// # Errors
+    /// [`TestkitError::UnknownPartition`].
+    pub fn truncate_partition(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+    ) -> Result<(), TestkitError> {
+        let mut state = self.shared.lock();
+        partition_mut(&mut state, topic, partition)?
+            .log
+            .truncate(offset);
         drop(state);
         self.shared.data_changed();
         Ok(())

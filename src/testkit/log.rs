@@ -96,6 +96,18 @@ impl PartitionLog {
         self.start = first.unwrap_or(self.leo).max(self.start);
     }
 
+    /// Forget every batch that does not end before `offset` (a batch holding `offset` goes
+    /// whole): the log end moves back, as in a replica restored from an older copy.
+    pub(crate) fn truncate(&mut self, offset: i64) {
+        self.batches.retain(|s| !ends_at_or_after(&s.batch, offset));
+        self.leo = match self.batches.last() {
+            Some(last) => last.batch.base_offset + last.batch.records_len() as i64,
+            None => self.start.min(self.leo),
+        };
+        self.start = self.start.min(self.leo);
+        self.size = self.batches.iter().map(|s| s.encoded.len() as i64).sum();
+    }
+
     fn check(&self, offset: i64) -> Result<Option<usize>, ReadError> {
         if offset < self.start {
             return Err(ReadError::Evicted {

@@ -59,6 +59,9 @@
 //! let spu = cluster.spu_ids()[0];
 //! cluster.stop_spu(spu).await?;
 //! cluster.restart_spu(spu).await?;
+//! cluster.truncate_partition("consumer-offset", 0, 0)?; // the log goes backwards
+//! cluster.remove_spu(spu).await?; // unregistered: clients close their connections
+//! cluster.restart_sc_empty().await?; // a new SC: empty snapshots
 //! # Ok(()) }
 //! ```
 

@@ -6,7 +6,7 @@ use super::{backoff, ClusterActor, REWATCH_DELAY};
 use crate::cluster::metadata::{MetadataCache, Store};
 use crate::connection::ConnectionError;
 use crate::protocol::sc::{
-    ObjectSpec, PartitionSpec, SpuSpec, TopicSpec, WatchRequest, WatchResponse,
+    MetadataUpdate, ObjectSpec, PartitionSpec, SpuSpec, TopicSpec, WatchRequest, WatchResponse,
 };
 
 /// Object kinds the cache keeps.
@@ -41,6 +41,7 @@ impl ClusterActor {
         let fut = async move { sc.stream(&WatchRequest::<S>::new()).await };
         ctx.spawn(fut.into_actor(self).map(|result, act, ctx| match result {
             Ok(stream) => {
+                act.awaiting_snapshot.insert(S::LABEL);
                 ctx.add_stream(stream);
             }
             Err(error) => {
@@ -48,6 +49,24 @@ impl ClusterActor {
                 act.rewatch::<S>(ctx);
             }
         }));
+    }
+
+    /// Apply one frame of `S`'s watch; whether objects came or went. A stream's first frame
+    /// is the SC's full snapshot: it replaces the store even when empty (an SC restarted
+    /// with no state), where a later empty frame changes nothing.
+    fn apply_frame<S: CachedSpec>(&mut self, update: MetadataUpdate<S>) -> bool {
+        let store = S::store(&mut self.cache);
+        if !self.awaiting_snapshot.remove(S::LABEL) {
+            return store.apply(update);
+        }
+        let mut membership = store.sync(update.all);
+        if !update.changes.is_empty() {
+            membership |= store.apply(MetadataUpdate {
+                all: Vec::new(),
+                ..update
+            });
+        }
+        membership
     }
 
     /// A watch of `S` failed: a warning when the outage starts, debug after.
@@ -79,9 +98,15 @@ impl<S: CachedSpec> StreamHandler<Result<WatchResponse<S>, ConnectionError>> for
                 if let Some(failures) = self.watch_failures.remove(S::LABEL) {
                     tracing::info!(label = S::LABEL, failures, "metadata watch resumed");
                 }
-                S::store(&mut self.cache).apply(response.update);
+                let membership = self.apply_frame::<S>(response.update);
                 if S::LABEL != TopicSpec::LABEL {
                     self.changes.send_modify(|n| *n += 1);
+                }
+                if membership && S::LABEL != SpuSpec::LABEL {
+                    self.topology.send_modify(|n| *n += 1);
+                }
+                if S::LABEL == SpuSpec::LABEL {
+                    self.close_departed_spus();
                 }
                 self.wake(ctx);
             }

@@ -110,7 +110,7 @@ impl ProducerActor {
         let Some(first) = group.first() else { return };
         let key: PartitionKey = (first.topic.clone(), first.partition);
         let policy = match &self.core.options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy) if error.is_retriable() => policy.clone(),
+            DeliveryGuarantee::AtLeastOnce(policy) if error.retries_when_queued() => policy.clone(),
             _ => return self.settle_failed(group, error),
         };
         let group = self.expire(group, &policy, &error);

@@ -1,0 +1,372 @@
+//! Leader failover on a real Fluvio cluster this test owns (an SC and 3 SPUs from
+//! `FLUVIO_RUN`): replication-2 and replication-3 topics under producers writing numbered
+//! records in full-speed bursts, each read by a continuous consumer, while the leader of one
+//! of them is SIGKILLed five times, across the SPUs, without waiting for its followers to
+//! catch up (it comes back 5 s later). With the default read-committed acknowledgement no
+//! acknowledged record may be missing, the continuous consumers must see every offset in
+//! order, and the records found twice must be counted by
+//! `fluvio_producer_possibly_duplicated_records_total`, within the in-flight window. The
+//! official client writes its own replication-2 topic through the same kills; its outcome is
+//! printed beside ours.
+//!
+//! Ignored by a plain `cargo test` (listed as ignored); run with a `fluvio-run` binary:
+//! `FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test
+//! real_cluster_failover -- --ignored --nocapture`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_fluvio::admin::TopicConfig;
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::consumer::ConsumerOptions;
+use actix_fluvio::producer::{Producer, ProducerError, ProducerOptions};
+use actix_fluvio::protocol::spu::Isolation;
+use actix_fluvio::protocol::ErrorCode;
+
+use common::local_cluster::{fluvio_run, until, LocalCluster};
+
+const KILLS: usize = 5;
+/// Records per burst, and the pause between bursts (about 20,000 records a second).
+const BURST: u64 = 1_000;
+const PAUSE: Duration = Duration::from_millis(50);
+
+/// What one writer got acknowledged, per record number.
+#[derive(Default)]
+struct Ledger {
+    acked: Vec<bool>,
+    failed: u64,
+    /// Failures other than the leader's replicas never confirming within the delivery
+    /// timeout (`RequestTimedOut` to the end).
+    failed_otherwise: u64,
+    first_error: Option<String>,
+}
+
+impl Ledger {
+    fn settle(&mut self, i: u64, result: Result<(), String>, unconfirmed: bool) {
+        let i = i as usize;
+        if self.acked.len() <= i {
+            self.acked.resize(i + 1, false);
+        }
+        match result {
+            Ok(()) => self.acked[i] = true,
+            Err(e) => {
+                self.failed += 1;
+                self.failed_otherwise += u64::from(!unconfirmed);
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// A delivery timeout whose last failure was the leader's replicas not confirming.
+fn unconfirmed(error: &ProducerError) -> bool {
+    matches!(error, ProducerError::DeliveryTimeout { last, .. }
+        if matches!(&**last, ProducerError::Server { code: ErrorCode::RequestTimedOut { .. }, .. }))
+}
+
+/// What a topic holds, against a ledger.
+struct Tally {
+    stored: u64,
+    duplicates: u64,
+    missing: u64,
+    acked: u64,
+}
+
+fn tally(ledger: &Ledger, values: &[u64]) -> Tally {
+    let mut seen = vec![0u32; ledger.acked.len().max(1)];
+    let mut duplicates = 0;
+    for &n in values {
+        let n = n as usize;
+        if n >= seen.len() {
+            seen.resize(n + 1, 0);
+        }
+        seen[n] += 1;
+        if seen[n] > 1 {
+            duplicates += 1;
+        }
+    }
+    let missing = ledger
+        .acked
+        .iter()
+        .enumerate()
+        .filter(|(n, acked)| **acked && seen[*n] == 0)
+        .count() as u64;
+    Tally {
+        stored: values.len() as u64,
+        duplicates,
+        missing,
+        acked: ledger.acked.iter().filter(|a| **a).count() as u64,
+    }
+}
+
+/// Every value of partition 0 of `topic` up to its end, as numbers: up to the leader's log
+/// end (`ReadUncommitted`: what the leader stores) or to its high watermark.
+async fn read_back(client: &FluvioClient, topic: &str, isolation: Isolation) -> Vec<u64> {
+    let options = ConsumerOptions {
+        disable_continuous: true,
+        isolation,
+        ..ConsumerOptions::default()
+    };
+    let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(record) = stream.next().await {
+        let record = record.unwrap();
+        if &record.value[..] != PROBE {
+            out.push(std::str::from_utf8(&record.value).unwrap().parse().unwrap());
+        }
+    }
+    out
+}
+
+/// The record that checks a new topic takes writes (not numbered).
+const PROBE: &[u8] = b"probe";
+
+/// Our producer writing `topic` in bursts until `stop`; each receipt settles into the ledger.
+fn spawn_ours(
+    producer: Producer,
+    topic: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Ledger> {
+    tokio::spawn(async move {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let mut settling = Vec::new();
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            for _ in 0..BURST {
+                let receipt = producer
+                    .enqueue(&topic, None, i.to_string().as_bytes())
+                    .await
+                    .expect("queued");
+                let ledger = ledger.clone();
+                settling.push(tokio::spawn(async move {
+                    let result = receipt.wait().await.map(|_| ());
+                    let server = result.as_ref().err().is_some_and(unconfirmed);
+                    let result = result.map_err(|e| e.to_string());
+                    ledger.lock().unwrap().settle(i, result, server);
+                }));
+                i += 1;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+        producer.flush().await.ok();
+        for task in settling {
+            task.await.unwrap();
+        }
+        Arc::try_unwrap(ledger).ok().unwrap().into_inner().unwrap()
+    })
+}
+
+/// The official producer writing `topic` the same way.
+fn spawn_official(
+    fluvio: Arc<fluvio::Fluvio>,
+    topic: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Ledger> {
+    tokio::spawn(async move {
+        let producer = fluvio.topic_producer(topic).await.unwrap();
+        let mut ledger = Ledger::default();
+        let mut outputs = Vec::new();
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            for _ in 0..BURST {
+                match producer.send(fluvio::RecordKey::NULL, i.to_string()).await {
+                    Ok(output) => outputs.push((i, output)),
+                    Err(e) => ledger.settle(i, Err(e.to_string()), false),
+                }
+                i += 1;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+        producer.flush().await.ok();
+        for (i, output) in outputs {
+            let result = output.wait().await.map(|_| ()).map_err(|e| e.to_string());
+            ledger.settle(i, result, false);
+        }
+        ledger
+    })
+}
+
+/// A continuous consumer of `topic` from the beginning: every offset in order (asserted),
+/// until `stop` and the end it was told.
+fn spawn_reader(
+    client: FluvioClient,
+    topic: String,
+    end: Arc<Mutex<Option<i64>>>,
+) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut stream = client
+            .partition_consumer(&topic, 0, ConsumerOptions::default())
+            .await
+            .unwrap();
+        let mut next = 0i64;
+        loop {
+            if end.lock().unwrap().is_some_and(|end| next >= end) {
+                return next as u64;
+            }
+            let record = match tokio::time::timeout(Duration::from_millis(500), stream.next()).await
+            {
+                Ok(Some(record)) => record.expect("the continuous consumer never gives up"),
+                Ok(None) => panic!("{topic}: the continuous stream ended"),
+                Err(_) => continue,
+            };
+            assert_eq!(
+                record.offset, next,
+                "{topic}: offsets in order, none skipped"
+            );
+            next += 1;
+        }
+    })
+}
+
+/// The partition's replication as the SC reports it: a high watermark below the log end
+/// that stays there is a replica that stopped following.
+async fn replication(client: &FluvioClient, topic: &str) -> String {
+    let partitions = client.admin().list_partitions(Some(topic)).await.unwrap();
+    let p = &partitions[0];
+    format!(
+        "leader {} of {:?}: high watermark {}, log end {}",
+        p.leader, p.replicas, p.high_watermark, p.end_offset
+    )
+}
+
+async fn leader_of(client: &FluvioClient, topic: &str) -> i32 {
+    client.fresh_partition_leader(topic, 0).await.unwrap().id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_failover -- --ignored"]
+async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
+    let metrics = common::prometheus::metrics_addr();
+    let mut cluster = LocalCluster::start_with_ids(fluvio_run(), 3, 5301).await;
+    let client = cluster.client().await;
+    let fluvio = Arc::new(
+        fluvio::Fluvio::connect_with_config(&fluvio::FluvioClusterConfig::new(&cluster.sc_public))
+            .await
+            .expect("the official client connects"),
+    );
+    let ours = [("failover-r2", 2), ("failover-r3", 3)];
+    let theirs = "failover-r2-official";
+    for (topic, replicas) in ours.iter().copied().chain([(theirs, 2)]) {
+        client
+            .admin()
+            .create_topic(topic, TopicConfig::new(1).replication(replicas))
+            .await
+            .unwrap();
+        // A committed write goes through once the followers are up.
+        until("the topic takes records", Duration::from_secs(60), || {
+            let producer = client.producer(ProducerOptions::default());
+            async move { producer.send(topic, None, PROBE).await.is_ok() }
+        })
+        .await;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = client.producer(ProducerOptions::default());
+    let mut writers = Vec::new();
+    let ends: BTreeMap<&str, Arc<Mutex<Option<i64>>>> = ours
+        .iter()
+        .map(|(t, _)| (*t, Arc::new(Mutex::new(None))))
+        .collect();
+    let mut readers = Vec::new();
+    for (topic, _) in ours {
+        writers.push(spawn_ours(producer.clone(), topic.into(), stop.clone()));
+        readers.push(spawn_reader(
+            client.clone(),
+            topic.into(),
+            ends[topic].clone(),
+        ));
+    }
+    let official = spawn_official(fluvio.clone(), theirs.into(), stop.clone());
+
+    let started = Instant::now();
+    let mut killed = Vec::new();
+    for kill in 0..KILLS {
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let topic = ours[kill % ours.len()].0;
+        let leader = leader_of(&client, topic).await;
+        cluster.kill_spu(leader);
+        killed.push((started.elapsed(), topic, leader));
+        println!(
+            "{:?}: killed {leader}, the leader of {topic}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        cluster.start_spu(leader);
+        cluster.wait_online(&client).await;
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut lines = Vec::new();
+    let scrape = common::prometheus::scrape(metrics).await;
+    for ((topic, _), writer) in ours.iter().zip(writers) {
+        let ledger = tokio::time::timeout(Duration::from_secs(180), writer)
+            .await
+            .expect("every record settles within its delivery timeout")
+            .unwrap();
+        // What the leader stores, committed or not: a record acknowledged read-committed
+        // was on every replica then, so whoever leads now has it.
+        let t = tally(
+            &ledger,
+            &read_back(&client, topic, Isolation::ReadUncommitted).await,
+        );
+        let series =
+            format!("fluvio_producer_possibly_duplicated_records_total{{topic=\"{topic}\"}}");
+        let counted = common::prometheus::value(&scrape, &series).unwrap_or(0.0) as u64;
+        let state = replication(&client, topic).await;
+        lines.push(format!(
+            "{topic} ours: acknowledged {}, failed {} ({} other than unconfirmed replication), stored {}, missing {}, duplicates {}, counted as possible duplicates {counted}; {state}{}",
+            t.acked,
+            ledger.failed,
+            ledger.failed_otherwise,
+            t.stored,
+            t.missing,
+            t.duplicates,
+            ledger.first_error.as_ref().map(|e| format!(" (first error: {e})")).unwrap_or_default()
+        ));
+        let line = lines.last().unwrap();
+        assert_eq!(t.missing, 0, "{line}");
+        // Records fail only where the leader's replicas stopped confirming for the whole
+        // delivery timeout (Fluvio's replication stalls, reported in `state`).
+        assert_eq!(ledger.failed_otherwise, 0, "{line}");
+        assert!(t.duplicates <= counted, "{line}");
+        // At most one request in flight per partition, of at most max_request_size
+        // (1 MiB): a lost answer resends at most that many records (≥ 16 B each).
+        let window = (1 << 20) / 16;
+        assert!(counted <= (KILLS as u64) * window, "{line}");
+        let (_, end) = client.partition_offsets(topic, 0).await.unwrap();
+        *ends[topic].lock().unwrap() = Some(end);
+    }
+    for (reader, (topic, _)) in readers.into_iter().zip(ours) {
+        let read = tokio::time::timeout(Duration::from_secs(120), reader)
+            .await
+            .expect("the continuous consumer reaches the end")
+            .unwrap();
+        lines.push(format!(
+            "{topic} ours: the continuous consumer read offsets 0..{read} in order (to the high watermark)"
+        ));
+    }
+    let ledger = official.await.unwrap();
+    let t = tally(
+        &ledger,
+        &read_back(&client, theirs, Isolation::ReadUncommitted).await,
+    );
+    let state = replication(&client, theirs).await;
+    lines.push(format!(
+        "{theirs} official: acknowledged {}, failed {}, stored {}, missing {}, duplicates {}; {state}{}",
+        t.acked,
+        ledger.failed,
+        t.stored,
+        t.missing,
+        t.duplicates,
+        ledger
+            .first_error
+            .as_ref()
+            .map(|e| format!(" (first error: {e})"))
+            .unwrap_or_default()
+    ));
+    println!("leaders killed at {:?}:\n{}", killed, lines.join("\n"));
+}

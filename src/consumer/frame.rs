@@ -110,7 +110,7 @@ impl Fetcher {
             // A runtime error comes with what the chain produced before the failing record:
             // deliver that first, then the error (as the official client does).
             if !records.is_empty()
-                && (!self.wait_for_room(records.len()).await? || self.tx.send(Ok(records)).is_err())
+                && (!self.wait_for_room(&records).await? || self.tx.send(Ok(records)).is_err())
             {
                 return Ok(Some(Flow::Done));
             }
@@ -137,7 +137,7 @@ impl Fetcher {
         if !records.is_empty() {
             // The SPU sends the next frame only once this one is acknowledged: waiting for
             // room first keeps at most this frame outside the reader's buffer.
-            if !self.wait_for_room(records.len()).await? {
+            if !self.wait_for_room(&records).await? {
                 return Ok(Some(Flow::Done));
             }
         }

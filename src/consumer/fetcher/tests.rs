@@ -26,7 +26,7 @@ async fn fetcher(
     let reader = ReaderLink {
         tx,
         control,
-        read_ahead: Arc::new(ReadAhead::new(10)),
+        read_ahead: Arc::new(ReadAhead::new(10, 1 << 20)),
         status: StreamStatus::default(),
     };
     let fetcher = Fetcher::new(client, "numbers", 0, options, reader);

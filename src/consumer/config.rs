@@ -23,8 +23,10 @@ pub struct ConsumerOptions {
     /// Largest `max_bytes` the consumer grows to when a batch does not fit (default 32 MiB).
     /// A frame holds up to `max_bytes` of records plus headers, so where the consumer starts
     /// both are lowered to the connection's `max_frame_len` less [`FETCH_FRAME_OVERHEAD`]
-    /// (a larger frame would kill the connection). SmartModule output larger than its input
-    /// can still exceed the frame: raise `max_frame_len` for such chains.
+    /// (a larger frame is refused). SmartModule output larger than its input can still
+    /// exceed the frame: the stream then ends with [`crate::connection::ConnectionError::Frame`]
+    /// (the connection and the other requests on it go on); raise `max_frame_len` for such
+    /// chains.
     pub max_bytes_ceiling: i32,
     /// Read uncommitted or committed records.
     pub isolation: Isolation,

@@ -1,8 +1,10 @@
 //! The frame codec: `i32` size prefix + payload, for tokio-util's `Framed`.
 //!
 //! This is the only place bytes meet tokio-util. Decoding checks the announced size before
-//! reserving anything: a negative size, or one over the configured maximum, is an error that
-//! ends the stream (the connection cannot resynchronise after it).
+//! reserving anything: with [`FrameCodec`] (the servers' side), a negative size, or one over
+//! the configured maximum, is an error that ends the stream. The client reads responses with
+//! [`ResponseCodec`], which reports a frame over the maximum with its correlation id and
+//! skips its body, so that one response fails only its own request.
 //!
 //! ```
 //! use actix_fluvio::codec::{FrameCodec, RawFrame};
@@ -23,10 +25,15 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use crate::protocol::{Encode, EncodeError, Version};
 
+mod response;
+
+pub use response::{Inbound, ResponseCodec};
+
 /// Default largest frame accepted or sent: 64 MiB.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 
-/// Why a frame could not be read or written. Any of these ends the connection.
+/// Why a frame could not be read or written. Any of these ends the connection, except a
+/// response over the limit ([`ResponseCodec`]), which fails only its own request.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum FrameError {

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_fluvio::codec::{FrameCodec, RawFrame};
+use actix_fluvio::codec::{FrameCodec, FrameError, RawFrame};
 use actix_fluvio::connection::{
     Connection, ConnectionConfig, ConnectionError, Pem, ReconnectPolicy, TlsPolicy,
 };
@@ -254,32 +254,101 @@ async fn a_stream_gets_every_response_on_its_correlation_id() {
     .await;
 }
 
+/// Send a response frame to `id` announcing `size` bytes, its body in 64 KiB writes.
+async fn oversized<S: AsyncRead + AsyncWrite + Unpin>(peer: &mut Peer<S>, id: i32, size: usize) {
+    use tokio::io::AsyncWriteExt;
+    let stream = peer.framed.get_mut();
+    let mut header = BytesMut::new();
+    header.put_i32(size as i32);
+    header.put_i32(id);
+    stream.write_all(&header).await.unwrap();
+    let chunk = vec![0xab; 64 * 1024];
+    let mut left = size - 4;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        stream.write_all(&chunk[..n]).await.unwrap();
+        left -= n;
+    }
+}
+
+/// A client whose frames are at most 1 MiB.
+fn small_frames() -> ConnectionConfig {
+    ConnectionConfig {
+        max_frame_len: 1 << 20,
+        ..connection_config()
+    }
+}
+
+fn is_too_large(error: &ConnectionError, size: usize) -> bool {
+    matches!(error, ConnectionError::Frame { cause, .. }
+        if matches!(**cause, FrameError::TooLarge { limit, actual } if limit == 1 << 20 && actual == size))
+}
+
 #[tokio::test]
-async fn an_oversized_frame_from_the_server_is_an_error_not_an_allocation() {
+async fn an_oversized_response_fails_its_request_only_and_the_socket_goes_on() {
+    const SIZE: usize = 4 << 20;
     let addr = server(|_, mut peer| async move {
         peer.handshake(V, "0.18.1").await;
-        let _ = peer.recv().await.unwrap();
-        use tokio::io::AsyncWriteExt;
-        let stream = peer.framed.get_mut();
-        stream
-            .write_all(&0x4000_0000i32.to_be_bytes())
-            .await
-            .unwrap();
+        let (a, _) = peer.recv().await.unwrap();
+        let (b, _) = peer.recv().await.unwrap();
+        // 4 MiB for `a` (over the client's 1 MiB), then `b`'s answer on the same socket.
+        oversized(&mut peer, a.correlation_id, SIZE).await;
+        peer.reply(b.correlation_id, &versions(&[], "b"), b.api_version)
+            .await;
+        let (c, _) = peer.recv().await.unwrap();
+        peer.reply(c.correlation_id, &versions(&[], "c"), c.api_version)
+            .await;
         let _ = peer.recv().await;
     })
     .await;
     bounded(async {
-        let conn = Connection::connect(
-            addr.to_string(),
-            ConnectionConfig {
-                max_frame_len: 1 << 20,
-                ..connection_config()
-            },
-        )
-        .await
-        .unwrap();
-        let err = conn.request(&ping()).await.unwrap_err();
-        assert!(err.to_string().contains("exceeds"), "{err}");
+        let conn = Connection::connect(addr.to_string(), small_frames())
+            .await
+            .unwrap();
+        let p = ping();
+        let (a, b) = tokio::join!(conn.request(&p), conn.request(&p));
+        let a = a.unwrap_err();
+        assert!(is_too_large(&a, SIZE), "{a}");
+        assert!(a.to_string().contains("exceeds"), "{a}");
+        assert_eq!(b.unwrap().platform_version, "b");
+        assert_eq!(conn.request(&p).await.unwrap().platform_version, "c");
+        assert_eq!(conn.reconnects(), 0);
+        assert!(!conn.is_closed());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_response_on_a_stream_ends_that_stream_only() {
+    const SIZE: usize = (1 << 20) + 1;
+    let addr = server(|_, mut peer| async move {
+        peer.handshake(V, "0.18.1").await;
+        let (s, _) = peer.recv().await.unwrap();
+        peer.reply(s.correlation_id, &versions(&[], "s0"), s.api_version)
+            .await;
+        let (u, _) = peer.recv().await.unwrap();
+        oversized(&mut peer, s.correlation_id, SIZE).await;
+        peer.reply(u.correlation_id, &versions(&[], "u"), u.api_version)
+            .await;
+        let _ = peer.recv().await;
+    })
+    .await;
+    bounded(async {
+        let conn = Connection::connect(addr.to_string(), small_frames())
+            .await
+            .unwrap();
+        let mut stream = conn.stream(&ping()).await.unwrap();
+        assert_eq!(stream.next().await.unwrap().unwrap().platform_version, "s0");
+        let p = ping();
+        let (unary, ended) = tokio::join!(conn.request(&p), async {
+            let error = stream.next().await.unwrap().unwrap_err();
+            (error, stream.next().await.is_none())
+        });
+        assert_eq!(unary.unwrap().platform_version, "u");
+        let (error, ended) = ended;
+        assert!(is_too_large(&error, SIZE), "{error}");
+        assert!(ended, "the stream ends after its error");
+        assert_eq!(conn.reconnects(), 0);
     })
     .await;
 }

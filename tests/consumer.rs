@@ -1,6 +1,7 @@
 //! The consumer against the embedded test cluster: every kind of start offset, continuous
 //! streams across SPU restarts, a bounded buffer with slow readers, partitions added
-//! mid-stream, frames too large for the connection.
+//! mid-stream, frames too large for the connection, large records bounded in bytes, and
+//! fetches grown for a large batch shrinking back.
 
 mod common;
 
@@ -242,6 +243,124 @@ async fn a_batch_too_large_for_the_connection_frames_is_a_clear_error() {
             matches!(refused, Err(ConsumerError::InvalidOptions(_))),
             "{refused:?}"
         );
+    })
+    .await;
+}
+
+/// Read all 100 records of `topic`/0 slowly with `buffer_bytes` and `max_bytes`; the most
+/// bytes the stream ever held unread.
+async fn peak_buffered_bytes(
+    client: &FluvioClient,
+    topic: &str,
+    buffer_bytes: usize,
+    max_bytes: i32,
+) -> usize {
+    let options = ConsumerOptions {
+        buffer_bytes,
+        max_bytes,
+        ..to_end()
+    };
+    let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
+    let (mut seen, mut peak) = (0, 0);
+    while let Some(record) = stream.next().await {
+        assert_eq!(record.unwrap().offset, seen);
+        seen += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        peak = peak.max(stream.buffered_bytes());
+    }
+    assert_eq!(seen, 100);
+    peak
+}
+
+#[tokio::test]
+async fn large_records_keep_the_read_ahead_within_its_bytes() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("large", TopicConfig::new(1))
+            .await
+            .unwrap();
+        // 100 records of 64 KiB, one batch each: far fewer than `buffer_records` (10,000),
+        // so only the byte bound holds the read-ahead back.
+        let record = 64 * 1024;
+        let producer = client.producer(ProducerOptions::default());
+        producer
+            .send_batch(
+                "large",
+                (0..100u8).map(|i| (None::<&[u8]>, vec![i; record])),
+            )
+            .await
+            .unwrap();
+        // 256 KiB frames hold 3 whole batches (192 KiB of values).
+        let frame = 3 * record;
+        let peak = peak_buffered_bytes(&client, "large", 8 * record, 256 * 1024).await;
+        assert!(
+            frame < peak && peak <= 8 * record,
+            "frames smaller than the bound: {peak} bytes buffered, expected more than one \
+             frame ({frame}) and at most {}",
+            8 * record
+        );
+        // Frames larger than the bound: each waits until nothing is buffered.
+        let peak = peak_buffered_bytes(&client, "large", record, 256 * 1024).await;
+        assert!(
+            (record..=frame).contains(&peak),
+            "frames larger than the bound: {peak} bytes buffered, expected {record}..={frame}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_fetch_grown_for_one_large_batch_shrinks_back_after_it() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("shrink", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions {
+            batch_size: 2048,
+            ..ProducerOptions::default()
+        });
+        // One 64 KiB record, then 5,000 of 100 bytes (500 KB) in batches of at most 2 KiB.
+        producer
+            .send("shrink", None, &vec![7u8; 64 * 1024])
+            .await
+            .unwrap();
+        producer
+            .send_batch(
+                "shrink",
+                (0..5_000).map(|i| (None::<&[u8]>, format!("{i:0100}"))),
+            )
+            .await
+            .unwrap();
+        let options = ConsumerOptions {
+            max_bytes: 4096,
+            ..to_end()
+        };
+        let mut stream = client
+            .partition_consumer("shrink", 0, options)
+            .await
+            .unwrap();
+        let first = stream.next_batch().await.unwrap().unwrap();
+        assert_eq!(first[0].value.len(), 64 * 1024, "the fetch grew for it");
+        let mut seen = first.len();
+        // A 4 KiB frame holds at most 40 records of 100 bytes; a fetch left at the 128 KiB
+        // it grew to would bring a thousand at a time.
+        while let Some(frame) = stream.next_batch().await {
+            let frame = frame.unwrap();
+            assert!(
+                frame.len() <= 4096 / 100,
+                "{} records in a frame after offset {seen}: the fetch did not shrink back",
+                frame.len()
+            );
+            seen += frame.len();
+        }
+        assert_eq!(seen, 5_001);
     })
     .await;
 }

@@ -14,6 +14,10 @@
 //! timeout. When a bounded policy gives up, the actor stays up in a closed state and answers
 //! everything with [`ConnectionError::Closed`]. An outage logs a warning when it starts, when
 //! it ends, and every tenth failed attempt in between.
+//!
+//! A response frame over `max_frame_len` is not the socket's death: its body is skipped
+//! unread ([`crate::codec::ResponseCodec`]) and only the request it answers fails, with
+//! [`ConnectionError::Frame`] (a stream ends with it); the other requests go on.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -32,7 +36,7 @@ use super::state::{ConnectionState, StateCell};
 use super::tls::TlsSetup;
 use super::transport::{open, Io, Opened, Target};
 use super::versions::ServerVersions;
-use crate::codec::{FrameCodec, FrameError, RawFrame};
+use crate::codec::{FrameCodec, FrameError, Inbound, RawFrame, ResponseCodec};
 
 /// State the actor shares with its handles.
 #[derive(Debug)]
@@ -170,10 +174,10 @@ impl ConnectionActor {
             versions,
         } = opened;
         let (read, write) = tokio::io::split(io);
-        let codec = FrameCodec::new(self.config.max_frame_len);
-        let mut reader = FramedRead::new(read, codec);
+        let mut reader = FramedRead::new(read, ResponseCodec::new(self.config.max_frame_len));
         reader.read_buffer_mut().extend_from_slice(&leftover);
         ctx.add_stream(reader);
+        let codec = FrameCodec::new(self.config.max_frame_len);
         self.writer = Some(FramedWrite::new(write, codec, ctx));
         *self
             .shared
@@ -276,6 +280,21 @@ impl ConnectionActor {
         }
     }
 
+    /// A response frame over `max_frame_len` answered `id`: fail that request (end that
+    /// stream) with `error`; its body is skipped, and the socket and the other requests on
+    /// it go on.
+    fn refuse(&mut self, id: i32, error: Option<FrameError>) {
+        let Some(error) = error else { return };
+        tracing::warn!(addr = %self.target.addr, correlation_id = id, %error, "response too large; failing its request");
+        let error = ConnectionError::Frame {
+            addr: self.target.addr.clone(),
+            cause: Arc::new(error),
+        };
+        if self.table.fail(id, error) == Dispatch::Unknown {
+            tracing::warn!(addr = %self.target.addr, correlation_id = id, "oversized response to an unknown request skipped");
+        }
+    }
+
     fn close(&mut self, cause: String) {
         let error = ConnectionError::Closed {
             addr: self.target.addr.clone(),
@@ -354,10 +373,13 @@ impl Handler<Ping> for ConnectionActor {
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
 }
 
-impl StreamHandler<Result<Bytes, FrameError>> for ConnectionActor {
-    fn handle(&mut self, item: Result<Bytes, FrameError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Result<Inbound, FrameError>> for ConnectionActor {
+    fn handle(&mut self, item: Result<Inbound, FrameError>, ctx: &mut Context<Self>) {
         let frame = match item {
-            Ok(frame) => frame,
+            Ok(Inbound::Frame(frame)) => frame,
+            Ok(too_large @ Inbound::TooLarge { correlation_id, .. }) => {
+                return self.refuse(correlation_id, too_large.error());
+            }
             Err(error) => return self.lost(error.to_string(), ctx),
         };
         if frame.len() < 4 {

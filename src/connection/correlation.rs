@@ -97,6 +97,24 @@ impl Correlations {
         }
     }
 
+    /// Fail the request (one-shot or stream) waiting for `id` with `error`; a stream ends
+    /// with it. Later answers on `id` are expected, not a confused server.
+    pub(crate) fn fail(&mut self, id: i32, error: ConnectionError) -> Dispatch {
+        let Some(reply) = self.pending.remove(&id) else {
+            return if self.cancelled.contains(&id) {
+                Dispatch::Abandoned
+            } else {
+                Dispatch::Unknown
+            };
+        };
+        self.cancel(id);
+        if reply.is_closed() {
+            return Dispatch::Abandoned;
+        }
+        reply.fail(error);
+        Dispatch::Delivered
+    }
+
     /// Fail every pending request with (a clone of) `error`.
     pub(crate) fn fail_all(&mut self, error: &ConnectionError) {
         for (_, reply) in self.pending.drain() {
@@ -174,6 +192,43 @@ mod tests {
             Err(ConnectionError::Lost { .. })
         ));
         assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn failing_one_request_ends_it_and_leaves_the_others() {
+        let mut table = Correlations::default();
+        let (tx1, mut rx1) = oneshot::channel();
+        let (tx2, mut rx2) = mpsc::unbounded_channel();
+        let (tx3, mut rx3) = mpsc::unbounded_channel();
+        table.insert(1, Reply::Unary(tx1));
+        table.insert(2, Reply::Stream(tx2));
+        table.insert(3, Reply::Stream(tx3));
+        assert_eq!(table.fail(1, lost()), Dispatch::Delivered);
+        assert_eq!(table.fail(2, lost()), Dispatch::Delivered);
+        assert!(matches!(
+            rx1.try_recv(),
+            Ok(Err(ConnectionError::Lost { .. }))
+        ));
+        assert!(matches!(
+            rx2.try_recv(),
+            Ok(Err(ConnectionError::Lost { .. }))
+        ));
+        assert!(
+            rx2.try_recv().is_err(),
+            "the stream ended: its sender is gone"
+        );
+        assert_eq!(
+            table.dispatch(2, Bytes::new()),
+            Dispatch::Abandoned,
+            "a late frame on a failed stream is expected"
+        );
+        assert_eq!(table.fail(9, lost()), Dispatch::Unknown);
+        assert_eq!(
+            table.dispatch(3, Bytes::from_static(b"x")),
+            Dispatch::Delivered
+        );
+        assert_eq!(&rx3.try_recv().unwrap().unwrap()[..], b"x");
+        assert_eq!(table.len(), 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use actix::prelude::*;
 
 use super::error::ConsumerError;
+use super::read_ahead::held_bytes;
 use super::record::ConsumerRecord;
 use super::stream::{Committer, PartitionStream};
 
@@ -94,12 +95,13 @@ impl Actor for PartitionConsumerActor {
                 match stream.next_held().await {
                     Some(Ok(batch)) => {
                         let (count, last) = (batch.len(), batch.last().map(|r| r.offset));
+                        let bytes = held_bytes(&batch);
                         if records.send(Records(batch)).await.is_err() {
                             break None;
                         }
                         // Handled: delivered (auto-commit covers it), and its room is free.
                         if let Some(last) = last {
-                            read_ahead.handed_out(count, last);
+                            read_ahead.handed_out(count, bytes, last);
                         }
                     }
                     Some(Err(error)) => break Some(error),

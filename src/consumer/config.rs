@@ -25,8 +25,10 @@ pub struct ConsumerOptions {
     /// Largest `max_bytes` the consumer grows to when a batch does not fit (default 32 MiB).
     /// A frame holds up to `max_bytes` of records plus headers, so where the consumer starts
     /// both are lowered to the connection's `max_frame_len` less [`FETCH_FRAME_OVERHEAD`]
-    /// (a larger frame would kill the connection). SmartModule output larger than its input
-    /// can still exceed the frame: raise `max_frame_len` for such chains.
+    /// (a larger frame is refused). SmartModule output larger than its input can still
+    /// exceed the frame: the stream then ends with [`crate::connection::ConnectionError::Frame`]
+    /// (the connection and the other requests on it go on); raise `max_frame_len` for such
+    /// chains.
     pub max_bytes_ceiling: i32,
     /// Which records a fetch returns: [`Isolation::ReadCommitted`] (the default) up to the
     /// high watermark, records every in-sync replica holds, which a leader failover cannot
@@ -50,6 +52,16 @@ pub struct ConsumerOptions {
     /// reader ([`crate::consumer::PartitionStream::buffered`]), plus the one frame the
     /// fetcher holds until there is room (the SPU sends the next only after that one).
     pub buffer_records: usize,
+    /// Most bytes (keys and values, [`crate::consumer::ConsumerRecord::payload_len`])
+    /// fetched ahead of the reader, bounded as `buffer_records` bounds records: a frame is
+    /// passed on when it fits beside both, or once nothing is left when it alone holds
+    /// more. At most `max(buffer_bytes, bytes of the largest frame)` wait for the reader
+    /// ([`crate::consumer::PartitionStream::buffered_bytes`]), plus the one frame the
+    /// fetcher holds. Default 16 MiB: four default frames (`max_bytes`), so the SPU keeps
+    /// sending while the reader works, and, with 10,000 records of at most 1.6 KiB, never
+    /// tighter than `buffer_records`; it is what bounds large records (10,000 records of
+    /// 1 MiB would otherwise be 10 GiB per partition).
+    pub buffer_bytes: usize,
     /// Backoff between attempts to resume a lost stream (by default forever, 100 ms doubling
     /// up to 5 s; a bounded policy ends the stream with the last error).
     pub reconnect: ReconnectPolicy,
@@ -76,6 +88,7 @@ impl Default for ConsumerOptions {
             consumer_id: None,
             auto_commit: None,
             buffer_records: 10_000,
+            buffer_bytes: 16 * 1024 * 1024,
             reconnect: ReconnectPolicy {
                 initial_delay: Duration::from_millis(100),
                 max_delay: Duration::from_secs(5),

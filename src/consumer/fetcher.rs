@@ -19,7 +19,7 @@ use super::config::ConsumerOptions;
 use super::error::ConsumerError;
 use super::partition_metrics::PartitionMetrics;
 use super::probe::{probe_timeout, IdleProbe};
-use super::read_ahead::ReadAhead;
+use super::read_ahead::{held_bytes, ReadAhead};
 use super::record::ConsumerRecord;
 use super::status::{StreamState, StreamStatus};
 use super::stream::fetch_offsets;
@@ -380,11 +380,14 @@ impl Fetcher {
         request
     }
 
-    /// Wait until the reader has room for a frame of `records` records (see
-    /// [`ReadAhead`]), serving commits meanwhile; `false` when asked to stop.
-    pub(crate) async fn wait_for_room(&mut self, records: usize) -> Result<bool, ConsumerError> {
+    /// Wait until the reader has room for a frame of `records` (see [`ReadAhead`]), serving
+    /// commits meanwhile; `false` when asked to stop.
+    pub(crate) async fn wait_for_room(
+        &mut self,
+        records: &[ConsumerRecord],
+    ) -> Result<bool, ConsumerError> {
         let read_ahead = self.read_ahead.clone();
-        let reserve = read_ahead.reserve(records);
+        let reserve = read_ahead.reserve(records.len(), held_bytes(records));
         tokio::pin!(reserve);
         loop {
             tokio::select! {

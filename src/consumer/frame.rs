@@ -97,6 +97,7 @@ impl Fetcher {
             }),
             code => return Err(self.server(code.clone())),
         };
+        let start = self.next;
         let (records, restart) = if self.transformed() {
             self.take_output(&p, failed.as_ref())?
         } else {
@@ -110,7 +111,7 @@ impl Fetcher {
             // A runtime error comes with what the chain produced before the failing record:
             // deliver that first, then the error (as the official client does).
             if !records.is_empty()
-                && (!self.wait_for_room(records.len()).await? || self.tx.send(Ok(records)).is_err())
+                && (!self.wait_for_room(&records).await? || self.tx.send(Ok(records)).is_err())
             {
                 return Ok(Some(Flow::Done));
             }
@@ -130,6 +131,7 @@ impl Fetcher {
             tracing::info!(topic = %self.topic, partition = self.partition, max_bytes = self.max_bytes, "batch larger than max_bytes; growing the fetch");
             return Ok(Some(Flow::Restart));
         }
+        let restart = restart || self.shrink_fetch(start);
         let finished = self.end.is_some_and(|end| self.next >= end);
         let bytes: usize = records.iter().map(|r| r.value.len()).sum();
         let lag = p.high_watermark.saturating_sub(self.next);
@@ -137,7 +139,7 @@ impl Fetcher {
         if !records.is_empty() {
             // The SPU sends the next frame only once this one is acknowledged: waiting for
             // room first keeps at most this frame outside the reader's buffer.
-            if !self.wait_for_room(records.len()).await? {
+            if !self.wait_for_room(&records).await? {
                 return Ok(Some(Flow::Done));
             }
         }
@@ -166,6 +168,19 @@ impl Fetcher {
             return Ok(Some(Flow::Restart));
         }
         Ok(None)
+    }
+
+    /// `true` asks for a new stream at the configured `max_bytes`: this frame, fetched with
+    /// `max_bytes` grown for a batch larger than it, moved past `start`, so that batch is in
+    /// (a stream keeps the size it was opened with; left grown, every later frame would be
+    /// as large, and so would the read-ahead that holds one).
+    fn shrink_fetch(&mut self, start: i64) -> bool {
+        if self.max_bytes <= self.options.max_bytes || self.next <= start {
+            return false;
+        }
+        tracing::debug!(topic = %self.topic, partition = self.partition, from = self.max_bytes, to = self.options.max_bytes, next = self.next, "large batch received; fetching at max_bytes again");
+        self.max_bytes = self.options.max_bytes;
+        true
     }
 
     /// The SmartModule output of a frame, numbered (see [`super::transformed`]); moves `next`

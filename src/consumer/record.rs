@@ -20,3 +20,11 @@ pub struct ConsumerRecord {
     /// The value.
     pub value: Bytes,
 }
+
+impl ConsumerRecord {
+    /// Bytes of its key and value: what the consumer's read-ahead
+    /// ([`super::ConsumerOptions::buffer_bytes`]) counts it for.
+    pub fn payload_len(&self) -> usize {
+        self.value.len() + self.key.as_ref().map_or(0, Bytes::len)
+    }
+}

@@ -20,8 +20,9 @@ use crate::protocol::spu::FetchRequest;
 use crate::protocol::ErrorCode;
 
 /// The records of one partition, in offset order, with no gap and no duplicate across
-/// reconnects. At most `buffer_records` records wait between the SPU and the reader, or one
-/// fetch frame's when a frame holds more (see [`ConsumerOptions::buffer_records`]).
+/// reconnects. At most `buffer_records` records and `buffer_bytes` bytes wait between the
+/// SPU and the reader, or one fetch frame's when a frame holds more (see
+/// [`ConsumerOptions::buffer_records`] and [`ConsumerOptions::buffer_bytes`]).
 ///
 /// ```no_run
 /// # async fn demo(client: actix_fluvio::cluster::FluvioClient) -> Result<(), actix_fluvio::consumer::ConsumerError> {
@@ -61,7 +62,7 @@ impl FluvioClient {
         let options = options.fitted_to_frames(self.config().connection.max_frame_len)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let read_ahead = Arc::new(ReadAhead::new(options.buffer_records));
+        let read_ahead = Arc::new(ReadAhead::new(options.buffer_records, options.buffer_bytes));
         let consumer_id = options.consumer_id.clone();
         let status = StreamStatus::default();
         let fetcher = Fetcher::new(
@@ -198,9 +199,7 @@ impl PartitionStream {
     pub async fn next_batch(&mut self) -> Option<Result<Vec<ConsumerRecord>, ConsumerError>> {
         let batch = self.next_held().await;
         if let Some(Ok(records)) = &batch {
-            if let Some(last) = records.last() {
-                self.read_ahead.handed_out(records.len(), last.offset);
-            }
+            self.read_ahead.handed_out_all(records);
         }
         batch
     }
@@ -225,9 +224,7 @@ impl PartitionStream {
             let n = max.min(self.buffer.len());
             self.buffer.drain(..n).collect()
         };
-        if let Some(last) = records.last() {
-            self.read_ahead.handed_out(records.len(), last.offset);
-        }
+        self.read_ahead.handed_out_all(&records);
         Some(Ok(records))
     }
 
@@ -252,7 +249,8 @@ impl PartitionStream {
     ) -> Poll<Option<Result<ConsumerRecord, ConsumerError>>> {
         loop {
             if let Some(record) = self.buffer.pop_front() {
-                self.read_ahead.handed_out(1, record.offset);
+                self.read_ahead
+                    .handed_out(1, record.payload_len(), record.offset);
                 return Poll::Ready(Some(Ok(record)));
             }
             match self.rx.poll_recv(cx) {
@@ -287,6 +285,13 @@ impl PartitionStream {
     /// `buffer_records`, or the records of one fetch frame when a frame holds more.
     pub fn buffered(&self) -> usize {
         self.read_ahead.buffered()
+    }
+
+    /// Bytes (keys and values) of the records fetched and passed to this stream but not
+    /// yet handed out: at most `buffer_bytes`, or those of one fetch frame when a frame
+    /// holds more.
+    pub fn buffered_bytes(&self) -> usize {
+        self.read_ahead.buffered_bytes()
     }
 
     /// The offset of the last record handed out (-1 before the first).

@@ -129,7 +129,8 @@ impl TopicStream {
         loop {
             if let Some(held) = &mut self.current {
                 if let Some(record) = held.records.next() {
-                    held.read_ahead.handed_out(1, record.offset);
+                    held.read_ahead
+                        .handed_out(1, record.payload_len(), record.offset);
                     return Some(Ok(record));
                 }
             }

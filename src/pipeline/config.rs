@@ -60,8 +60,8 @@ pub struct PipelineConfig {
     /// no more records are read while this many are held (one batch may pass it).
     ///
     /// **Memory bound.** What a pipeline buffers, per partition: the stream's read-ahead
-    /// (`consumer.buffer_records` records, or one frame of at most `consumer.max_bytes`
-    /// when a frame holds more), plus the records in flight (`max_in_flight_bytes`, plus one
+    /// (`consumer.buffer_records` records and `consumer.buffer_bytes` bytes, or one frame
+    /// of at most `consumer.max_bytes` when a frame holds more), plus the records in flight (`max_in_flight_bytes`, plus one
     /// batch of at most one frame); the sink's outputs wait among the records in flight, so
     /// for workers whose outputs are the size of their inputs they fit in the same bound.
     /// `PipelineStats::peak_in_flight_bytes` reports the real figure.

@@ -443,10 +443,7 @@ impl PartitionTask {
             first,
             last,
             records: records.len(),
-            bytes: records
-                .iter()
-                .map(|r| r.value.len() + r.key.as_ref().map_or(0, |k| k.len()))
-                .sum(),
+            bytes: records.iter().map(ConsumerRecord::payload_len).sum(),
             given_up: None,
         };
         // (A record given up on never reaches the worker: no place at it, no generation.)

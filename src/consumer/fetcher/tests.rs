@@ -26,7 +26,7 @@ async fn fetcher(
     let reader = ReaderLink {
         tx,
         control,
-        read_ahead: Arc::new(ReadAhead::new(10)),
+        read_ahead: Arc::new(ReadAhead::new(10, 1 << 20)),
         status: StreamStatus::default(),
     };
     let fetcher = Fetcher::new(client, "numbers", 0, options, reader);
@@ -147,5 +147,56 @@ async fn hostile_numbers_in_a_frame_are_clear_errors() {
     };
     assert!(fetcher.frame(p, &conn, 1).await.unwrap().is_none());
     assert_eq!(rx.try_recv().unwrap().unwrap().len(), 2);
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_fetch_grown_for_a_large_batch_shrinks_back_once_it_is_in() {
+    let cluster = TestCluster::start(TestClusterConfig::default())
+        .await
+        .unwrap();
+    let options = ConsumerOptions {
+        max_bytes: 4096,
+        ..ConsumerOptions::default()
+    };
+    let (mut fetcher, mut rx, _control) = fetcher(&cluster, options).await;
+    let conn = fetcher.client.sc().clone();
+    let truncated = || FetchablePartitionResponse {
+        records: RecordSet {
+            truncated_bytes: 100,
+            ..RecordSet::default()
+        },
+        ..Default::default()
+    };
+    let mut builder = BatchBuilder::new(1_700_000_000_000);
+    builder.push(None, &[7u8; 10_000], 1_700_000_000_000);
+    let large = RecordSet::new(vec![builder.build(Compression::None).unwrap()]);
+
+    // Two frames with no whole batch: the fetch doubles twice, a new stream each time.
+    for grown in [8192, 16384] {
+        let flow = fetcher.frame(truncated(), &conn, 1).await.unwrap();
+        assert!(matches!(flow, Some(Flow::Restart)), "{flow:?}");
+        assert_eq!(fetcher.max_bytes, grown);
+    }
+    // The batch arrives: delivered, then a new stream at the configured size.
+    let p = FetchablePartitionResponse {
+        records: large,
+        ..Default::default()
+    };
+    let flow = fetcher.frame(p, &conn, 1).await.unwrap();
+    assert!(matches!(flow, Some(Flow::Restart)), "{flow:?}");
+    assert_eq!((fetcher.max_bytes, fetcher.next), (4096, 1));
+    assert_eq!(rx.try_recv().unwrap().unwrap()[0].value.len(), 10_000);
+    // At the configured size, a frame keeps its stream.
+    let mut builder = BatchBuilder::new(1_700_000_000_000);
+    builder.push(None, b"small", 1_700_000_000_000);
+    let mut batch = builder.build(Compression::None).unwrap();
+    batch.base_offset = 1;
+    let p = FetchablePartitionResponse {
+        records: RecordSet::new(vec![batch]),
+        ..Default::default()
+    };
+    assert!(fetcher.frame(p, &conn, 1).await.unwrap().is_none());
+    assert_eq!((fetcher.max_bytes, fetcher.next), (4096, 2));
     cluster.shutdown().await;
 }

@@ -13,7 +13,9 @@
 //! ("reconnecting"), so callers retry on their own terms instead of waiting out their
 //! timeout. When a bounded policy gives up, the actor stays up in a closed state and answers
 //! everything with [`ConnectionError::Closed`]. An outage logs a warning when it starts, when
-//! it ends, and every tenth failed attempt in between.
+//! it ends, and every tenth failed attempt in between. A socket lost within 5 s of coming up
+//! (a server that accepts, then drops) counts as a failed attempt: the reconnects back off
+//! and log like one, instead of looping at once.
 //!
 //! A response frame over `max_frame_len` is not the socket's death: its body is skipped
 //! unread ([`crate::codec::ResponseCodec`]) and only the request it answers fails, with
@@ -21,6 +23,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
@@ -104,8 +107,13 @@ pub(crate) struct ConnectionActor {
     /// own error callback); dropped on restart or on the next loss.
     retired: Option<Writer>,
     table: Correlations,
-    /// Failed reconnect attempts since the last success.
+    /// Failed reconnect attempts since the last success (or, for a server that keeps
+    /// dropping connections right after accepting them, since the last stable one).
     attempt: u32,
+    /// When the current socket came up.
+    up_since: Option<Instant>,
+    /// Sockets in a row lost within [`STABLE_AFTER`] of coming up.
+    flaps: u32,
     ever_connected: bool,
     first: Option<oneshot::Sender<Result<(), ConnectionError>>>,
     closed: Option<ConnectionError>,
@@ -113,6 +121,10 @@ pub(crate) struct ConnectionActor {
     /// failed (retriable) when it fails. While backing off, requests fail at once.
     parked: Vec<Submit>,
 }
+
+/// A socket up this long before it is lost was a working connection: the next reconnect
+/// goes at once. One lost sooner backs off (see `ConnectionActor::lost`).
+const STABLE_AFTER: Duration = Duration::from_secs(5);
 
 impl ConnectionActor {
     pub(crate) fn new(
@@ -131,6 +143,8 @@ impl ConnectionActor {
             retired: None,
             table: Correlations::default(),
             attempt: 0,
+            up_since: None,
+            flaps: 0,
             ever_connected: false,
             first: Some(first),
             closed: None,
@@ -189,10 +203,16 @@ impl ConnectionActor {
             self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
             metrics::counter!(crate::telemetry::RECONNECTS, "addr" => self.target.addr.to_string())
                 .increment(1);
-            tracing::info!(addr = %self.target.addr, failed_attempts = self.attempt, "reconnected");
+            if self.flaps == 0 {
+                tracing::info!(addr = %self.target.addr, failed_attempts = self.attempt, "reconnected");
+            } else {
+                tracing::debug!(addr = %self.target.addr, flaps = self.flaps, "reconnected");
+            }
         }
         self.ever_connected = true;
-        self.attempt = 0;
+        self.up_since = Some(Instant::now());
+        // A socket that drops right after opening counts as a failed attempt (`lost`).
+        self.attempt = self.flaps;
         if let Some(first) = self.first.take() {
             let _ = first.send(Ok(()));
         }
@@ -265,15 +285,27 @@ impl ConnectionActor {
             return; // already handled (read and write side both report)
         };
         self.retired = Some(writer);
-        tracing::warn!(addr = %self.target.addr, %cause, pending = self.table.len(), "connection lost");
+        // A server that accepts, then drops (a crash loop, a proxy without a backend) must
+        // not turn the immediate reconnect into a busy loop: a socket lost soon after it
+        // came up backs off like a failed attempt, and logs like one.
+        let stable = self
+            .up_since
+            .take()
+            .is_some_and(|since| since.elapsed() >= STABLE_AFTER);
+        self.flaps = if stable { 0 } else { self.flaps + 1 };
+        if self.flaps == 0 || self.flaps % 10 == 1 {
+            tracing::warn!(addr = %self.target.addr, %cause, pending = self.table.len(), flaps = self.flaps, "connection lost");
+        } else {
+            tracing::debug!(addr = %self.target.addr, %cause, pending = self.table.len(), flaps = self.flaps, "connection lost again soon after reconnecting");
+        }
         let error = ConnectionError::Lost {
             addr: self.target.addr.clone(),
             cause: cause.clone().into(),
         };
         self.table.fail_all(&error);
-        if self.config.reconnect.allows(0) {
+        if self.config.reconnect.allows(self.flaps) {
             self.shared.state.set(ConnectionState::Connecting);
-            self.attempt = 0;
+            self.attempt = self.flaps;
             ctx.stop();
         } else {
             self.close(cause);

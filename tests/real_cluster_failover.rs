@@ -190,12 +190,19 @@ fn spawn_official(
     })
 }
 
+/// A continuous reader's progress: the offsets read so far, and where to stop.
+#[derive(Default)]
+struct Progress {
+    read: std::sync::atomic::AtomicI64,
+    end: Mutex<Option<i64>>,
+}
+
 /// A continuous consumer of `topic` from the beginning: every offset in order (asserted),
-/// until `stop` and the end it was told.
+/// until the end it is told.
 fn spawn_reader(
     client: FluvioClient,
     topic: String,
-    end: Arc<Mutex<Option<i64>>>,
+    progress: Arc<Progress>,
 ) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
         let mut stream = client
@@ -204,7 +211,7 @@ fn spawn_reader(
             .unwrap();
         let mut next = 0i64;
         loop {
-            if end.lock().unwrap().is_some_and(|end| next >= end) {
+            if progress.end.lock().unwrap().is_some_and(|end| next >= end) {
                 return next as u64;
             }
             let record = match tokio::time::timeout(Duration::from_millis(500), stream.next()).await
@@ -218,6 +225,7 @@ fn spawn_reader(
                 "{topic}: offsets in order, none skipped"
             );
             next += 1;
+            progress.read.store(next, Ordering::Relaxed);
         }
     })
 }
@@ -231,6 +239,21 @@ async fn replication(client: &FluvioClient, topic: &str) -> String {
         "leader {} of {:?}: high watermark {}, log end {}",
         p.leader, p.replicas, p.high_watermark, p.end_offset
     )
+}
+
+/// A one-partition topic of `replicas` replicas, once a committed write goes through (its
+/// followers are up): the probe record is its offset 0.
+async fn create(client: &FluvioClient, topic: &str, replicas: u32) {
+    client
+        .admin()
+        .create_topic(topic, TopicConfig::new(1).replication(replicas))
+        .await
+        .unwrap();
+    until("the topic takes records", Duration::from_secs(60), || {
+        let producer = client.producer(ProducerOptions::default());
+        async move { producer.send(topic, None, PROBE).await.is_ok() }
+    })
+    .await;
 }
 
 async fn leader_of(client: &FluvioClient, topic: &str) -> i32 {
@@ -251,24 +274,14 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
     let ours = [("failover-r2", 2), ("failover-r3", 3)];
     let theirs = "failover-r2-official";
     for (topic, replicas) in ours.iter().copied().chain([(theirs, 2)]) {
-        client
-            .admin()
-            .create_topic(topic, TopicConfig::new(1).replication(replicas))
-            .await
-            .unwrap();
-        // A committed write goes through once the followers are up.
-        until("the topic takes records", Duration::from_secs(60), || {
-            let producer = client.producer(ProducerOptions::default());
-            async move { producer.send(topic, None, PROBE).await.is_ok() }
-        })
-        .await;
+        create(&client, topic, replicas).await;
     }
     let stop = Arc::new(AtomicBool::new(false));
     let producer = client.producer(ProducerOptions::default());
     let mut writers = Vec::new();
-    let ends: BTreeMap<&str, Arc<Mutex<Option<i64>>>> = ours
+    let ends: BTreeMap<&str, Arc<Progress>> = ours
         .iter()
-        .map(|(t, _)| (*t, Arc::new(Mutex::new(None))))
+        .map(|(t, _)| (*t, Arc::new(Progress::default())))
         .collect();
     let mut readers = Vec::new();
     for (topic, _) in ours {
@@ -338,7 +351,7 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
         let window = (1 << 20) / 16;
         assert!(counted <= (KILLS as u64) * window, "{line}");
         let (_, end) = client.partition_offsets(topic, 0).await.unwrap();
-        *ends[topic].lock().unwrap() = Some(end);
+        *ends[topic].end.lock().unwrap() = Some(end);
     }
     for (reader, (topic, _)) in readers.into_iter().zip(ours) {
         let read = tokio::time::timeout(Duration::from_secs(120), reader)
@@ -369,4 +382,91 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
             .unwrap_or_default()
     ));
     println!("leaders killed at {:?}:\n{}", killed, lines.join("\n"));
+}
+
+/// The leader of a replication-2 topic paused (SIGSTOP, sockets open) for 60 s under a
+/// producer and a continuous consumer, then resumed: both go on as soon as the partition
+/// has a working leader again — a follower the SC elects, or the leader itself once resumed
+/// — and nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_failover -- --ignored"]
+async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_partition() {
+    let cluster = LocalCluster::start_with_ids(fluvio_run(), 3, 5401).await;
+    let client = cluster.client().await;
+    let topic = "paused-r2";
+    create(&client, topic, 2).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = spawn_ours(
+        client.producer(ProducerOptions::default()),
+        topic.into(),
+        stop.clone(),
+    );
+    let progress = Arc::new(Progress::default());
+    let reader = spawn_reader(client.clone(), topic.into(), progress.clone());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let leader = leader_of(&client, topic).await;
+    let read_before = progress.read.load(Ordering::Relaxed);
+    cluster.signal_spu(leader, "STOP");
+    let paused = Instant::now();
+    let (mut elected, mut resumed_reading) = (None, None);
+    while paused.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The SC's view (its listing; a stale cache would not show a move).
+        if elected.is_none() {
+            let partitions = client.admin().list_partitions(Some(topic)).await;
+            if partitions.is_ok_and(|p| p[0].leader != leader) {
+                elected = Some(paused.elapsed());
+            }
+        }
+        if resumed_reading.is_none()
+            && progress.read.load(Ordering::Relaxed) > read_before + 2 * BURST as i64
+        {
+            resumed_reading = Some(paused.elapsed());
+        }
+    }
+    cluster.signal_spu(leader, "CONT");
+    let continued = Instant::now();
+    until("reading resumes", Duration::from_secs(60), || {
+        let read = progress.read.load(Ordering::Relaxed);
+        async move { read > read_before + 2 * BURST as i64 }
+    })
+    .await;
+    let after_cont = continued.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::Relaxed);
+    let ledger = tokio::time::timeout(Duration::from_secs(180), writer)
+        .await
+        .expect("every record settles within its delivery timeout")
+        .unwrap();
+    let t = tally(
+        &ledger,
+        &read_back(&client, topic, Isolation::ReadUncommitted).await,
+    );
+    let (_, end) = client.partition_offsets(topic, 0).await.unwrap();
+    *progress.end.lock().unwrap() = Some(end);
+    let read = tokio::time::timeout(Duration::from_secs(120), reader)
+        .await
+        .expect("the continuous consumer reaches the end")
+        .unwrap();
+    let line = format!(
+        "leader {leader} paused 60 s: SC elected another leader after {elected:?}; reading resumed {resumed_reading:?} into the pause, {after_cont:?} after SIGCONT; \
+         acknowledged {}, failed {}, stored {}, missing {}, duplicates {}; read 0..{read} in order; {}",
+        t.acked,
+        ledger.failed,
+        t.stored,
+        t.missing,
+        t.duplicates,
+        replication(&client, topic).await
+    );
+    println!("{line}");
+    assert_eq!(t.missing, 0, "{line}");
+    assert_eq!(ledger.failed_otherwise, 0, "{line}");
+    assert!(after_cont < Duration::from_secs(20), "{line}");
+    if let Some(elected) = elected {
+        // A new leader was elected: the clients follow it (the idle probe notices the
+        // silent socket within 20 s + its timeout) rather than wait for the pause to end.
+        let resumed = resumed_reading.expect(&line);
+        assert!(resumed < elected + Duration::from_secs(40), "{line}");
+    }
 }

@@ -167,6 +167,17 @@ impl LocalCluster {
         self.running.remove(&id);
     }
 
+    /// Send `signal` (`STOP`, `CONT`, ...) to SPU `id`: `STOP` pauses it with its sockets
+    /// open, as a hung process or a frozen VM would.
+    pub fn signal_spu(&self, id: i32, signal: &str) {
+        let pid = self.running[&id].0.id().to_string();
+        let status = Command::new("kill")
+            .args(["-s", signal, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -s {signal} {pid}");
+    }
+
     /// Wait until every running SPU is online.
     pub async fn wait_online(&self, client: &FluvioClient) {
         let admin = client.admin();

@@ -435,6 +435,68 @@ async fn reconnects_at_once_after_a_loss_and_requests_wait_for_it() {
     .await;
 }
 
+/// Answer pings on every connection `listener` accepts.
+async fn serve_pings(listener: TcpListener) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let mut peer = Peer {
+                framed: Framed::new(stream, FrameCodec::new(1 << 20)),
+            };
+            peer.handshake(V, "0.18.1").await;
+            while let Some((header, _)) = peer.recv().await {
+                peer.reply(header.correlation_id, &versions(&[], "pong"), 2)
+                    .await;
+            }
+        });
+    }
+}
+
+#[actix_rt::test]
+async fn a_connection_in_use_is_back_within_a_second_of_its_server_not_its_backoff() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = tokio::spawn(serve_pings(listener));
+    bounded(async {
+        let conn = Connection::connect(
+            addr.to_string(),
+            ConnectionConfig {
+                reconnect: ReconnectPolicy {
+                    initial_delay: Duration::from_secs(8),
+                    max_delay: Duration::from_secs(8),
+                    jitter: 0.0,
+                    ..ReconnectPolicy::default()
+                },
+                ..connection_config()
+            },
+        )
+        .await
+        .unwrap();
+        conn.request(&ping()).await.unwrap();
+        // The server goes away (its sockets and its listener): the first reconnect, at
+        // once, is refused, and the next waits 8 s.
+        first.abort();
+        let _ = first.await;
+        let _ = conn.request(&ping()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let listener = TcpListener::bind(addr).await.expect("the port again");
+        tokio::spawn(serve_pings(listener));
+        let back = Instant::now();
+        // A caller retrying every 100 ms gets through within about a second.
+        loop {
+            if conn.request(&ping()).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(2),
+            "back after {:?} (backoff 8 s)",
+            back.elapsed()
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn reconnecting_gives_up_after_max_attempts() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

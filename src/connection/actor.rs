@@ -15,7 +15,10 @@
 //! everything with [`ConnectionError::Closed`]. An outage logs a warning when it starts, when
 //! it ends, and every tenth failed attempt in between. A socket lost within 5 s of coming up
 //! (a server that accepts, then drops) counts as a failed attempt: the reconnects back off
-//! and log like one, instead of looping at once.
+//! and log like one, instead of looping at once. A request made while the connection backs
+//! off fails at once but asks for an attempt, at most one a second after the last one
+//! failed: a connection in use is back within about a second of its server, not after the
+//! backoff's `max_delay`.
 //!
 //! A response frame over `max_frame_len` is not the socket's death: its body is skipped
 //! unread ([`crate::codec::ResponseCodec`]) and only the request it answers fails, with
@@ -114,6 +117,10 @@ pub(crate) struct ConnectionActor {
     up_since: Option<Instant>,
     /// Sockets in a row lost within [`STABLE_AFTER`] of coming up.
     flaps: u32,
+    /// When the last reconnect attempt failed (cleared once a request cut its backoff).
+    failed_at: Option<Instant>,
+    /// Cuts a reconnect backoff short: someone is waiting to send.
+    wake: Arc<tokio::sync::Notify>,
     ever_connected: bool,
     first: Option<oneshot::Sender<Result<(), ConnectionError>>>,
     closed: Option<ConnectionError>,
@@ -125,6 +132,9 @@ pub(crate) struct ConnectionActor {
 /// A socket up this long before it is lost was a working connection: the next reconnect
 /// goes at once. One lost sooner backs off (see `ConnectionActor::lost`).
 const STABLE_AFTER: Duration = Duration::from_secs(5);
+
+/// Shortest time between a failed reconnect attempt and one a request asks for.
+const DEMAND_RETRY: Duration = Duration::from_secs(1);
 
 impl ConnectionActor {
     pub(crate) fn new(
@@ -145,6 +155,8 @@ impl ConnectionActor {
             attempt: 0,
             up_since: None,
             flaps: 0,
+            failed_at: None,
+            wake: Arc::new(tokio::sync::Notify::new()),
             ever_connected: false,
             first: Some(first),
             closed: None,
@@ -165,10 +177,13 @@ impl ConnectionActor {
             tracing::debug!(addr = %target.addr, attempt = self.attempt + 1, ?delay, "reconnecting");
             self.shared.state.set(ConnectionState::BackingOff);
         }
-        let shared = self.shared.clone();
+        let (shared, wake) = (self.shared.clone(), self.wake.clone());
         let fut = async move {
             if let Some(delay) = delay {
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = wake.notified() => {}
+                }
             }
             shared.state.set(ConnectionState::Connecting);
             open(&target, &config, tls.as_ref()).await
@@ -211,8 +226,7 @@ impl ConnectionActor {
         }
         self.ever_connected = true;
         self.up_since = Some(Instant::now());
-        // A socket that drops right after opening counts as a failed attempt (`lost`).
-        self.attempt = self.flaps;
+        self.attempt = 0;
         if let Some(first) = self.first.take() {
             let _ = first.send(Ok(()));
         }
@@ -237,10 +251,22 @@ impl ConnectionActor {
             None if self.shared.state.get() == ConnectionState::Connecting => {
                 self.parked.push(msg);
             }
-            None => msg.reply.fail(ConnectionError::NotSent {
-                addr: self.target.addr.clone(),
-                cause: "not connected (reconnecting)".into(),
-            }),
+            None => {
+                msg.reply.fail(ConnectionError::NotSent {
+                    addr: self.target.addr.clone(),
+                    cause: "not connected (reconnecting)".into(),
+                });
+                // Backing off, and someone wants to send: try again now, at most once a
+                // second — an idle connection waits out its backoff (up to `max_delay`),
+                // a busy one is back within a second of its server.
+                if self
+                    .failed_at
+                    .is_some_and(|at| at.elapsed() >= DEMAND_RETRY)
+                {
+                    self.failed_at = None;
+                    self.wake.notify_one();
+                }
+            }
         }
     }
 
@@ -252,6 +278,7 @@ impl ConnectionActor {
     }
 
     fn connect_failed(&mut self, error: ConnectionError, ctx: &mut Context<Self>) {
+        self.failed_at = Some(Instant::now());
         if !self.ever_connected {
             if let Some(first) = self.first.take() {
                 let _ = first.send(Err(error.clone()));
@@ -305,7 +332,9 @@ impl ConnectionActor {
         self.table.fail_all(&error);
         if self.config.reconnect.allows(self.flaps) {
             self.shared.state.set(ConnectionState::Connecting);
-            self.attempt = self.flaps;
+            // The first quick loss reconnects at once (it may be a one-off); from the
+            // second in a row on, the backoff applies.
+            self.attempt = self.flaps.saturating_sub(1);
             ctx.stop();
         } else {
             self.close(cause);

@@ -11,6 +11,10 @@ use super::slot::BatchSlot;
 use crate::protocol::record::{Batch, BatchBuilder, BATCH_OVERHEAD};
 use crate::protocol::Encode;
 
+/// The longest a batch takes records for (at least its linger): its records' delivery
+/// deadlines are its own, counted from its first record.
+const MAX_SPAN: Duration = Duration::from_secs(1);
+
 /// A partition of a topic.
 pub(crate) type PartitionKey = (Arc<str>, u32);
 
@@ -97,7 +101,11 @@ impl Accumulator {
         let mut wake = false;
         if let Some(open) = &queue.open {
             let full = open.builder.payload_len() + size > self.batch_size;
-            if !open.builder.is_empty() && (full || open.pinned != pinned) {
+            // A batch's records share its delivery deadline: one that keeps filling while
+            // its partition waits (an outage) is closed after a second (or its linger), so
+            // no record fails more than that before its own deadline.
+            let spans = now.duration_since(open.opened_at) >= self.linger.max(MAX_SPAN);
+            if !open.builder.is_empty() && (full || spans || open.pinned != pinned) {
                 seal(queue, topic, partition);
                 wake = true;
             }
@@ -312,6 +320,41 @@ mod tests {
         for (batch, slot) in again.iter().zip(&slots) {
             assert!(Arc::ptr_eq(&batch.slot, slot));
         }
+    }
+
+    #[test]
+    fn a_batch_takes_records_for_a_second_at_most_while_its_partition_waits() {
+        let mut acc = Accumulator::new(1 << 20, Duration::ZERO, 1 << 20);
+        let now = Instant::now();
+        let first = acc.push(&topic(), 0, None, b"v", 0, 10, now, false);
+        acc.drain(now, true); // in flight: later records wait in an open batch
+        let second = acc.push(&topic(), 0, None, b"v", 0, 10, now, false);
+        let soon = acc.push(
+            &topic(),
+            0,
+            None,
+            b"v",
+            0,
+            10,
+            now + Duration::from_millis(999),
+            false,
+        );
+        assert!(Arc::ptr_eq(&second.slot, &soon.slot));
+        let later = acc.push(
+            &topic(),
+            0,
+            None,
+            b"v",
+            0,
+            10,
+            now + Duration::from_secs(1),
+            false,
+        );
+        assert!(
+            !Arc::ptr_eq(&soon.slot, &later.slot),
+            "a new batch, a new deadline"
+        );
+        assert!(!Arc::ptr_eq(&first.slot, &second.slot));
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub(crate) struct Accumulator {
     linger: Duration,
     max_request_size: usize,
     queues: HashMap<PartitionKey, Queue>,
+    /// The producer is closing or closed: the handle queues no new records.
+    closed: bool,
 }
 
 impl Accumulator {
@@ -74,7 +76,20 @@ impl Accumulator {
             linger,
             max_request_size,
             queues: HashMap::new(),
+            closed: false,
         }
+    }
+
+    /// Refuse new records from now on (the actor still sends what is buffered). Set under
+    /// the same lock the handle pushes under: a record is either in before, and seen by the
+    /// actor's drain, or refused.
+    pub(crate) fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Whether [`Accumulator::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// Add a record; `reserved` buffer bytes are released when its batch settles. Records

@@ -219,11 +219,15 @@ impl Producer {
     }
 
     /// Send everything buffered, wait until it is acknowledged, then stop the producer. At
-    /// the drain deadline whatever is left fails with [`ProducerError::DrainDeadline`].
+    /// the drain deadline whatever is left fails with [`ProducerError::DrainDeadline`] and
+    /// nothing more is sent. From the call on, sends (on every clone) fail at once with
+    /// [`ProducerError::Closed`].
     ///
     /// # Errors
     /// As [`Producer::flush`].
     pub async fn close(&self) -> Result<(), ProducerError> {
+        // Sends from now on fail at once, before the actor sees the `Close`.
+        self.core.close();
         let slots = self
             .actor
             .send(FlushNow)

@@ -1,0 +1,220 @@
+//! Close means closed, against the embedded test cluster: at the drain deadline the producer
+//! stops for good (nothing it already failed is written later), sends after a close fail at
+//! once, enqueues racing a close all resolve, and a stopped actix System fails its
+//! producer's pending records.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_fluvio::cluster::FluvioClient;
+use actix_fluvio::producer::{DeliveryFuture, Producer, ProducerError, ProducerOptions};
+use actix_fluvio::protocol::spu::PRODUCE_KEY;
+use actix_fluvio::protocol::Server;
+
+use common::embedded::{client_config, cluster_with_topics};
+use common::within;
+
+const SPU: i32 = 5001;
+
+/// `outcome` is the failure of a closed producer: `Closed` or `DrainDeadline`.
+fn is_closed<T: std::fmt::Debug>(outcome: &Result<T, ProducerError>) -> bool {
+    matches!(
+        outcome,
+        Err(ProducerError::Closed | ProducerError::DrainDeadline(_))
+    )
+}
+
+/// Queue `n` records on topic "t".
+async fn enqueue(producer: &Producer, n: usize) -> Vec<DeliveryFuture> {
+    let mut futures = Vec::new();
+    for i in 0..n {
+        let value = format!("r{i}");
+        futures.push(producer.enqueue("t", None, value.as_bytes()).await.unwrap());
+    }
+    futures
+}
+
+#[tokio::test]
+async fn at_the_drain_deadline_nothing_failed_is_written_later() {
+    let (cluster, client) = cluster_with_topics(1, &[("t", 1)]).await;
+    within(60, "the test", async {
+        let producer = client.producer(ProducerOptions {
+            drain_deadline: Duration::from_millis(500),
+            ..ProducerOptions::default()
+        });
+        producer.send("t", None, b"warm-up").await.unwrap();
+        cluster.stop_spu(SPU).await.unwrap();
+        let futures = enqueue(&producer, 20).await;
+        // Let the batch fail once: it now waits for a retry (and then a leader lookup).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let closed = within(5, "close", producer.close()).await;
+        assert!(
+            matches!(closed, Err(ProducerError::DrainDeadline(_))),
+            "{closed:?}"
+        );
+        for future in futures {
+            let outcome = within(5, "a record's outcome", future.wait()).await;
+            assert!(
+                matches!(outcome, Err(ProducerError::DrainDeadline(_))),
+                "{outcome:?}"
+            );
+        }
+        let served = cluster.requests_served(Server::Spu, PRODUCE_KEY);
+        cluster.restart_spu(SPU).await.unwrap();
+        // Longer than the longest retry delay (1 s) and a leader lookup after it.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            client.partition_offsets("t", 0).await.unwrap(),
+            (0, 1),
+            "only the warm-up record is stored: the failed records were not sent again"
+        );
+        assert_eq!(
+            cluster.requests_served(Server::Spu, PRODUCE_KEY),
+            served,
+            "no produce request after the drain deadline"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sends_after_a_close_fail_at_once() {
+    let (cluster, client) = cluster_with_topics(1, &[("t", 1)]).await;
+    within(60, "the test", async {
+        // A clean close.
+        let producer = client.producer(ProducerOptions::default());
+        producer.send("t", None, b"before").await.unwrap();
+        producer.close().await.unwrap();
+        let sent = within(1, "send after close", producer.send("t", None, b"after")).await;
+        assert!(matches!(sent, Err(ProducerError::Closed)), "{sent:?}");
+
+        // A close at the drain deadline with the byte budget full of records that wait for
+        // a retry: nothing waits for room any more.
+        let producer = client.producer(ProducerOptions {
+            buffer_bytes: 4096,
+            drain_deadline: Duration::from_millis(300),
+            ..ProducerOptions::default()
+        });
+        producer.send("t", None, b"warm-up").await.unwrap();
+        cluster.stop_spu(SPU).await.unwrap();
+        let mut futures = Vec::new();
+        loop {
+            match producer.try_send("t", None, &[7; 100]).await {
+                Ok(future) => futures.push(future),
+                Err(ProducerError::QueueFull) => break,
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert!(!futures.is_empty());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let closed = within(5, "close", producer.close()).await;
+        assert!(
+            matches!(closed, Err(ProducerError::DrainDeadline(_))),
+            "{closed:?}"
+        );
+        let sent = within(1, "send", producer.send("t", None, b"late")).await;
+        assert!(matches!(sent, Err(ProducerError::Closed)), "{sent:?}");
+        let queued = within(1, "enqueue", producer.enqueue("t", None, b"late")).await;
+        assert!(matches!(queued, Err(ProducerError::Closed)), "{queued:?}");
+        let tried = within(1, "try_send", producer.try_send("t", None, b"late")).await;
+        assert!(matches!(tried, Err(ProducerError::Closed)), "{tried:?}");
+        for future in futures {
+            assert!(is_closed(&within(5, "a record", future.wait()).await));
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueues_racing_a_close_all_resolve() {
+    let (_cluster, client) = cluster_with_topics(1, &[("t", 4)]).await;
+    within(60, "the test", async {
+        for round in 0..5 {
+            let producer = client.producer(ProducerOptions {
+                buffer_bytes: 64 * 1024,
+                ..ProducerOptions::default()
+            });
+            let mut tasks = Vec::new();
+            for task in 0..8 {
+                let producer = producer.clone();
+                tasks.push(tokio::spawn(async move {
+                    let (mut delivered, mut refused) = (0, 0);
+                    for i in 0..400 {
+                        let value = format!("{round}-{task}-{i}");
+                        match producer.enqueue("t", None, value.as_bytes()).await {
+                            Ok(future) => match future.wait().await {
+                                Ok(_) => delivered += 1,
+                                Err(e) => panic!("a queued record failed: {e}"),
+                            },
+                            Err(ProducerError::Closed) => refused += 1,
+                            Err(other) => panic!("{other}"),
+                        }
+                    }
+                    (delivered, refused)
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(20 * round)).await;
+            within(10, "close", producer.close()).await.unwrap();
+            let mut refused = 0;
+            for task in tasks {
+                refused += within(10, "an enqueue racing the close", task)
+                    .await
+                    .unwrap()
+                    .1;
+            }
+            assert!(
+                refused > 0,
+                "round {round}: the close came after every send"
+            );
+        }
+    })
+    .await;
+}
+
+/// Whether a thread named `stopped-system` panicked (a producer torn down with its runtime
+/// must not try to set timers on it).
+static SYSTEM_PANICKED: AtomicBool = AtomicBool::new(false);
+
+#[tokio::test]
+async fn stopping_the_actix_system_fails_every_pending_record() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("stopped-system") {
+            SYSTEM_PANICKED.store(true, Ordering::SeqCst);
+        }
+        default_hook(info);
+    }));
+    let (cluster, _client) = cluster_with_topics(1, &[("t", 1)]).await;
+    cluster.stop_spu(SPU).await.unwrap();
+    let config = client_config(&cluster);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("stopped-system".into())
+        .spawn(move || {
+            let system = actix_rt::System::new();
+            let kept = system.block_on(async move {
+                let client = FluvioClient::connect(config).await.unwrap();
+                let producer = client.producer(ProducerOptions::default());
+                let futures = enqueue(&producer, 20).await;
+                tx.send(futures).unwrap();
+                actix_rt::System::current().stop();
+                // Dropped once the System is gone: no Close reaches the actor before.
+                (client, producer)
+            });
+            system.run().unwrap();
+            drop(kept);
+        })
+        .unwrap();
+    let futures = within(20, "records queued", rx).await.unwrap();
+    for future in futures {
+        let outcome = within(5, "a record of the stopped System", future.wait()).await;
+        assert!(is_closed(&outcome), "{outcome:?}");
+    }
+    thread.join().unwrap();
+    assert!(
+        !SYSTEM_PANICKED.load(Ordering::SeqCst),
+        "the producer panicked while its System went down"
+    );
+}

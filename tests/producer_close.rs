@@ -1,15 +1,18 @@
 //! Close means closed, against the embedded test cluster: at the drain deadline the producer
 //! stops for good (nothing it already failed is written later), sends after a close fail at
-//! once, enqueues racing a close all resolve, and a stopped actix System fails its
-//! producer's pending records.
+//! once, enqueues racing a close all resolve, a stopped actix System fails its producer's
+//! pending records, and a record whose delivery deadline passes while its leader is looked
+//! up reports the failure that made it wait.
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use actix_fluvio::cluster::FluvioClient;
-use actix_fluvio::producer::{DeliveryFuture, Producer, ProducerError, ProducerOptions};
+use actix_fluvio::cluster::{ClientError, FluvioClient};
+use actix_fluvio::producer::{
+    DeliveryFuture, DeliveryGuarantee, Producer, ProducerError, ProducerOptions, RetryPolicy,
+};
 use actix_fluvio::protocol::spu::PRODUCE_KEY;
 use actix_fluvio::protocol::Server;
 
@@ -217,4 +220,33 @@ async fn stopping_the_actix_system_fails_every_pending_record() {
         !SYSTEM_PANICKED.load(Ordering::SeqCst),
         "the producer panicked while its System went down"
     );
+}
+
+#[tokio::test]
+async fn a_deadline_passing_in_a_leader_lookup_reports_the_failure_that_started_the_retries() {
+    let (cluster, client) = cluster_with_topics(1, &[("t", 1)]).await;
+    within(60, "the test", async {
+        let producer = client.producer(ProducerOptions {
+            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                timeout: Duration::from_secs(2),
+                ..RetryPolicy::default()
+            }),
+            ..ProducerOptions::default()
+        });
+        producer.send("t", None, b"warm-up").await.unwrap();
+        cluster.stop_spu(SPU).await.unwrap();
+        let started = Instant::now();
+        let error = producer.send("t", None, b"late").await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(4));
+        let ProducerError::DeliveryTimeout { last, .. } = &error else {
+            panic!("{error}");
+        };
+        // The send after the SPU stopped failed on its connection; the retry's lookup then
+        // waited for a leader until the deadline.
+        assert!(
+            matches!(**last, ProducerError::Client(ClientError::Connection(_))),
+            "the failure that started the retries, not the lookup the deadline cut short: {error}"
+        );
+    })
+    .await;
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::RetryPolicy;
+use super::error::ProducerError;
 use super::slot::BatchSlot;
 use crate::protocol::record::{Batch, BatchBuilder, BATCH_OVERHEAD};
 use crate::protocol::Encode;
@@ -31,6 +32,9 @@ pub(crate) struct Sealed {
     /// Its records were sent to this partition explicitly (not by the partitioner): they
     /// are not moved elsewhere when the partition is gone.
     pub(crate) pinned: bool,
+    /// Why its last attempt failed (not a leader lookup its delivery deadline cut short):
+    /// reported when that deadline passes.
+    pub(crate) last_error: Option<ProducerError>,
 }
 
 #[derive(Debug)]
@@ -244,6 +248,7 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
             created_at: open.opened_at,
             attempts: 0,
             pinned: open.pinned,
+            last_error: None,
         });
     }
 }

@@ -169,11 +169,15 @@ impl ProducerActor {
                 }
             };
             match tokio::time::timeout(left, lookup).await {
-                Ok(result) => result,
-                Err(_) => Err(crate::cluster::ClientError::MetadataTimeout {
-                    what: format!("the leader of {topic}-{partition}"),
-                    timeout: left,
-                }),
+                Ok(result) => result.map_err(|e| (e, false)),
+                // The oldest batch's delivery deadline passed while waiting.
+                Err(_) => Err((
+                    crate::cluster::ClientError::MetadataTimeout {
+                        what: format!("the leader of {topic}-{partition}"),
+                        timeout: left,
+                    },
+                    true,
+                )),
             }
         };
         ctx.spawn(
@@ -183,12 +187,18 @@ impl ProducerActor {
                         act.leaders.insert(key, target.clone());
                         act.send(target, vec![group], ctx);
                     }
-                    Err(error) => {
+                    Err((error, cut)) => {
                         let mut group = group;
                         for sealed in &mut group {
                             sealed.attempts += 1;
                         }
-                        act.lookup_failed(group, error, ctx);
+                        if cut {
+                            // Not a failure of its own: the batches that timed out report
+                            // the failure that made them wait.
+                            act.retry_or_fail(group, error.into(), false, ctx);
+                        } else {
+                            act.lookup_failed(group, error, ctx);
+                        }
                         // Failed for good, the partition is free: its next batches go now
                         // (nothing else would send them).
                         act.unsettled.retain(|slot| !slot.is_settled());

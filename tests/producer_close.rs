@@ -1,23 +1,29 @@
 //! Close means closed, against the embedded test cluster: at the drain deadline the producer
 //! stops for good (nothing it already failed is written later), sends after a close fail at
 //! once, enqueues racing a close all resolve, a stopped actix System fails its producer's
-//! pending records, and a record whose delivery deadline passes while its leader is looked
-//! up reports the failure that made it wait.
+//! pending records, a record whose delivery deadline passes while its leader is looked up
+//! reports the failure that made it wait, and fire-and-forget records (`ProduceRecord`) that
+//! are not delivered are counted and logged once per burst.
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_fluvio::cluster::{ClientError, FluvioClient};
 use actix_fluvio::producer::{
-    DeliveryFuture, DeliveryGuarantee, Producer, ProducerError, ProducerOptions, RetryPolicy,
+    DeliveryFuture, DeliveryGuarantee, ProduceRecord, Producer, ProducerError, ProducerOptions,
+    RetryPolicy,
 };
 use actix_fluvio::protocol::spu::PRODUCE_KEY;
 use actix_fluvio::protocol::Server;
 
+use bytes::Bytes;
 use common::embedded::{client_config, cluster_with_topics};
 use common::within;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
 
 const SPU: i32 = 5001;
 
@@ -247,6 +253,76 @@ async fn a_deadline_passing_in_a_leader_lookup_reports_the_failure_that_started_
             matches!(**last, ProducerError::Client(ClientError::Connection(_))),
             "the failure that started the retries, not the lookup the deadline cut short: {error}"
         );
+    })
+    .await;
+}
+
+/// The error lines the library logs on this thread.
+#[derive(Clone, Default)]
+struct Errors(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Errors {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let meta = event.metadata();
+        if *meta.level() == tracing::Level::ERROR && meta.target().starts_with("actix_fluvio") {
+            self.0.lock().unwrap().push(format!("{event:?}"));
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn fire_and_forget_records_not_delivered_are_counted_and_logged_once_per_burst() {
+    let errors = Errors::default();
+    // The producer's actor and its watchers run on this thread (the test's actix System).
+    let _logs =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(errors.clone()));
+    let metrics = common::prometheus::metrics_addr();
+    let (cluster, client) = cluster_with_topics(1, &[("faf", 1)]).await;
+    within(60, "the test", async {
+        let producer = client.producer(ProducerOptions {
+            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                timeout: Duration::from_secs(1),
+                ..RetryPolicy::default()
+            }),
+            ..ProducerOptions::default()
+        });
+        producer.send("faf", None, b"warm-up").await.unwrap();
+        cluster.stop_spu(SPU).await.unwrap();
+        let record = |value: Vec<u8>| ProduceRecord {
+            topic: "faf".into(),
+            key: None,
+            value: Bytes::from(value),
+        };
+        let actor = producer.actor();
+        for i in 0..20 {
+            actor
+                .send(record(format!("r{i}").into_bytes()))
+                .await
+                .unwrap();
+        }
+        // Larger than a request may be: refused when queued.
+        for _ in 0..3 {
+            actor.send(record(vec![0; 2 << 20])).await.unwrap();
+        }
+        let dropped = |code: &'static str| async move {
+            let body = common::prometheus::scrape(metrics).await;
+            let series =
+                format!("fluvio_producer_records_dropped_total{{topic=\"faf\",code=\"{code}\"}}");
+            common::prometheus::value(&body, &series).unwrap_or(0.0)
+        };
+        let started = Instant::now();
+        while dropped("delivery_timeout").await < 20.0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "20 records past their delivery timeout, counted {}",
+                dropped("delivery_timeout").await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(dropped("delivery_timeout").await, 20.0);
+        assert_eq!(dropped("client").await, 3.0);
+        let errors = errors.0.lock().unwrap();
+        assert_eq!(errors.len(), 1, "one line for the burst: {errors:#?}");
     })
     .await;
 }

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use super::accumulator::Accumulator;
 use super::actor::{ProducerActor, Wake};
 use super::config::{PartitionerKind, ProducerOptions};
+use super::dropped::Dropped;
 use super::error::ProducerError;
 use super::partitioner::{KeyHashRoundRobin, Partitioner};
 use super::slot::DeliveryFuture;
@@ -27,6 +28,8 @@ pub(crate) struct Core {
     pub(crate) actor: OnceLock<WeakAddr<ProducerActor>>,
     topics: KnownTopics,
     pub(crate) partitioner: Arc<dyn Partitioner>,
+    /// `ProduceRecord` records not delivered: counted and logged.
+    pub(crate) dropped: Arc<Dropped>,
 }
 
 impl Core {
@@ -45,6 +48,7 @@ impl Core {
             actor: OnceLock::new(),
             topics: KnownTopics::new(&client),
             partitioner,
+            dropped: Arc::default(),
             client,
             options,
         }

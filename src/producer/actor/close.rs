@@ -102,7 +102,10 @@ impl Actor for ProducerActor {
             self.done = true;
             return Running::Stop;
         }
-        self.begin_close(ctx);
+        // Once: actix asks again on every poll while the mailbox is gone.
+        if self.closing_since.is_none() {
+            self.begin_close(ctx);
+        }
         Running::Continue
     }
 }

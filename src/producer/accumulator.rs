@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::RetryPolicy;
+use super::error::ProducerError;
 use super::slot::BatchSlot;
 use crate::protocol::record::{Batch, BatchBuilder, BATCH_OVERHEAD};
 use crate::protocol::Encode;
@@ -35,6 +36,9 @@ pub(crate) struct Sealed {
     /// Its records were sent to this partition explicitly (not by the partitioner): they
     /// are not moved elsewhere when the partition is gone.
     pub(crate) pinned: bool,
+    /// Why its last attempt failed (not a leader lookup its delivery deadline cut short):
+    /// reported when that deadline passes.
+    pub(crate) last_error: Option<ProducerError>,
 }
 
 #[derive(Debug)]
@@ -69,6 +73,8 @@ pub(crate) struct Accumulator {
     linger: Duration,
     max_request_size: usize,
     queues: HashMap<PartitionKey, Queue>,
+    /// The producer is closing or closed: the handle queues no new records.
+    closed: bool,
 }
 
 impl Accumulator {
@@ -78,7 +84,20 @@ impl Accumulator {
             linger,
             max_request_size,
             queues: HashMap::new(),
+            closed: false,
         }
+    }
+
+    /// Refuse new records from now on (the actor still sends what is buffered). Set under
+    /// the same lock the handle pushes under: a record is either in before, and seen by the
+    /// actor's drain, or refused.
+    pub(crate) fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Whether [`Accumulator::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// Add a record; `reserved` buffer bytes are released when its batch settles. Records
@@ -237,6 +256,7 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
             created_at: open.opened_at,
             attempts: 0,
             pinned: open.pinned,
+            last_error: None,
         });
     }
 }

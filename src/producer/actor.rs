@@ -23,11 +23,13 @@ use crate::connection::ConnectionError;
 use crate::protocol::record::RecordSet;
 use crate::protocol::spu::ProduceRequest;
 
+mod close;
 mod moved;
 mod replication;
 mod settle;
 mod spans;
 
+pub(crate) use close::Close;
 use spans::{produce_span, record_produce_outcome};
 
 /// Records were buffered: look for work.
@@ -40,11 +42,6 @@ pub(crate) struct Wake;
 #[rtype(result = "Vec<Arc<BatchSlot>>")]
 pub(crate) struct FlushNow;
 
-/// Flush, then stop once idle (or at the drain deadline).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct Close;
-
 /// The actor behind a [`super::Producer`].
 pub struct ProducerActor {
     core: Arc<Core>,
@@ -56,6 +53,9 @@ pub struct ProducerActor {
     stale: HashSet<PartitionKey>,
     timer: Option<SpawnHandle>,
     closing_since: Option<Instant>,
+    /// Stopped for good (idle once closing, or at the drain deadline, or dropped): nothing is
+    /// sent any more, whatever was scheduled before.
+    done: bool,
     /// A flush is waiting: seal open batches as soon as their partition is free.
     flushing: bool,
     /// Each topic's produced-records and produced-bytes counters, registered once.
@@ -80,6 +80,7 @@ impl ProducerActor {
             produced: HashMap::new(),
             timer: None,
             closing_since: None,
+            done: false,
             flushing: false,
         }
     }
@@ -90,6 +91,9 @@ impl ProducerActor {
 
     /// Send whatever is ready; schedule the next linger deadline.
     fn pump(&mut self, ctx: &mut Context<Self>, force: bool) {
+        if self.done {
+            return;
+        }
         let force = force || self.flushing || self.closing_since.is_some();
         let now = Instant::now();
         let groups = {
@@ -165,11 +169,15 @@ impl ProducerActor {
                 }
             };
             match tokio::time::timeout(left, lookup).await {
-                Ok(result) => result,
-                Err(_) => Err(crate::cluster::ClientError::MetadataTimeout {
-                    what: format!("the leader of {topic}-{partition}"),
-                    timeout: left,
-                }),
+                Ok(result) => result.map_err(|e| (e, false)),
+                // The oldest batch's delivery deadline passed while waiting.
+                Err(_) => Err((
+                    crate::cluster::ClientError::MetadataTimeout {
+                        what: format!("the leader of {topic}-{partition}"),
+                        timeout: left,
+                    },
+                    true,
+                )),
             }
         };
         ctx.spawn(
@@ -179,12 +187,18 @@ impl ProducerActor {
                         act.leaders.insert(key, target.clone());
                         act.send(target, vec![group], ctx);
                     }
-                    Err(error) => {
+                    Err((error, cut)) => {
                         let mut group = group;
                         for sealed in &mut group {
                             sealed.attempts += 1;
                         }
-                        act.lookup_failed(group, error, ctx);
+                        if cut {
+                            // Not a failure of its own: the batches that timed out report
+                            // the failure that made them wait.
+                            act.retry_or_fail(group, error.into(), false, ctx);
+                        } else {
+                            act.lookup_failed(group, error, ctx);
+                        }
                         // Failed for good, the partition is free: its next batches go now
                         // (nothing else would send them).
                         act.unsettled.retain(|slot| !slot.is_settled());
@@ -219,6 +233,10 @@ impl ProducerActor {
         mut groups: Vec<Vec<Sealed>>,
         ctx: &mut Context<Self>,
     ) {
+        if self.done {
+            // Settled when the actor stopped (a lookup or retry that was under way).
+            return;
+        }
         let core = self.core.clone();
         let options = &core.options;
         let mut request = ProduceRequest::new(options.isolation, options.server_timeout);
@@ -300,60 +318,6 @@ impl ProducerActor {
             act.pump(ctx, false);
         }));
     }
-
-    fn idle(&self) -> bool {
-        self.unsettled.iter().all(|s| s.is_settled())
-            && self
-                .core
-                .acc
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_idle()
-    }
-
-    /// While closing: stop once idle, or fail what is left at the deadline.
-    fn check_closed(&mut self, ctx: &mut Context<Self>) {
-        let Some(since) = self.closing_since else {
-            return;
-        };
-        if self.idle() {
-            ctx.stop();
-            return;
-        }
-        if since.elapsed() >= self.core.options.drain_deadline {
-            let left = self
-                .core
-                .acc
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take_all();
-            let error = ProducerError::DrainDeadline(self.core.options.drain_deadline);
-            self.settle_failed(left, error.clone());
-            for slot in &self.unsettled {
-                slot.settle(Err(error.clone()));
-            }
-            ctx.stop();
-            return;
-        }
-        ctx.run_later(Duration::from_millis(10), |act, ctx| act.check_closed(ctx));
-    }
-}
-
-impl Actor for ProducerActor {
-    type Context = Context<Self>;
-
-    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
-        if self.idle() {
-            self.core.budget.close();
-            return Running::Stop;
-        }
-        if self.closing_since.is_none() {
-            self.closing_since = Some(Instant::now());
-            self.pump(ctx, true);
-            self.check_closed(ctx);
-        }
-        Running::Continue
-    }
 }
 
 impl Handler<Wake> for ProducerActor {
@@ -379,17 +343,5 @@ impl Handler<FlushNow> for ProducerActor {
         self.flushing = true;
         self.pump(ctx, true);
         MessageResult(slots)
-    }
-}
-
-impl Handler<Close> for ProducerActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
-        if self.closing_since.is_none() {
-            self.closing_since = Some(Instant::now());
-        }
-        self.pump(ctx, true);
-        self.check_closed(ctx);
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use super::accumulator::Accumulator;
 use super::actor::{ProducerActor, Wake};
 use super::config::{PartitionerKind, ProducerOptions};
+use super::dropped::Dropped;
 use super::error::ProducerError;
 use super::partitioner::{KeyHashRoundRobin, Partitioner};
 use super::slot::DeliveryFuture;
@@ -27,6 +28,8 @@ pub(crate) struct Core {
     pub(crate) actor: OnceLock<WeakAddr<ProducerActor>>,
     topics: KnownTopics,
     pub(crate) partitioner: Arc<dyn Partitioner>,
+    /// `ProduceRecord` records not delivered: counted and logged.
+    pub(crate) dropped: Arc<Dropped>,
 }
 
 impl Core {
@@ -45,6 +48,7 @@ impl Core {
             actor: OnceLock::new(),
             topics: KnownTopics::new(&client),
             partitioner,
+            dropped: Arc::default(),
             client,
             options,
         }
@@ -139,6 +143,9 @@ impl Core {
         wait: bool,
         parent: Option<&tracing::Span>,
     ) -> Result<DeliveryFuture, ProducerError> {
+        if self.is_closed() {
+            return Err(ProducerError::Closed);
+        }
         let (topic, count) = self.topic(topic).await?;
         if let Some(partition) = partition.filter(|&p| p >= count) {
             return Err(ProducerError::Client(ClientError::PartitionNotFound {
@@ -172,6 +179,12 @@ impl Core {
         };
         let pushed = {
             let mut acc = self.acc.lock().unwrap_or_else(|e| e.into_inner());
+            if acc.is_closed() {
+                // Closed while this waited: the actor will not look at the buffer again.
+                drop(acc);
+                self.release(size);
+                return Err(ProducerError::Closed);
+            }
             let pushed = acc.push(
                 &topic,
                 partition,
@@ -197,6 +210,18 @@ impl Core {
             partition,
             index: pushed.index,
         })
+    }
+
+    /// Refuse new records from now on: `send`, `enqueue` and `try_send` (waiting for buffer
+    /// room or not) fail with [`ProducerError::Closed`]; what is buffered is still sent.
+    pub(crate) fn close(&self) {
+        self.acc.lock().unwrap_or_else(|e| e.into_inner()).close();
+        self.budget.close();
+    }
+
+    /// Whether [`Core::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.budget.is_closed()
     }
 
     pub(crate) fn buffered_bytes(&self) -> usize {

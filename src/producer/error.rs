@@ -107,7 +107,8 @@ pub enum ProducerError {
         timeout: Duration,
         /// Attempts made.
         attempts: u32,
-        /// The last failure.
+        /// The last failure of an attempt (a leader lookup the deadline cut short is not
+        /// one: the failure that made the batch wait for it is reported instead).
         last: Box<ProducerError>,
     },
     /// The producer stopped at its drain deadline before the record was acknowledged: it may

@@ -219,11 +219,15 @@ impl Producer {
     }
 
     /// Send everything buffered, wait until it is acknowledged, then stop the producer. At
-    /// the drain deadline whatever is left fails with [`ProducerError::DrainDeadline`].
+    /// the drain deadline whatever is left fails with [`ProducerError::DrainDeadline`] and
+    /// nothing more is sent. From the call on, sends (on every clone) fail at once with
+    /// [`ProducerError::Closed`].
     ///
     /// # Errors
     /// As [`Producer::flush`].
     pub async fn close(&self) -> Result<(), ProducerError> {
+        // Sends from now on fail at once, before the actor sees the `Close`.
+        self.core.close();
         let slots = self
             .actor
             .send(FlushNow)
@@ -267,7 +271,9 @@ pub struct Produce {
     pub value: Bytes,
 }
 
-/// Produce one record, fire-and-forget (failures are logged).
+/// Produce one record, fire-and-forget: the handler answers once the record is queued.
+/// Records not delivered (refused when queued, or failed later) are counted in
+/// [`crate::telemetry::PRODUCER_RECORDS_DROPPED`] and logged once per burst.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct ProduceRecord {
@@ -299,11 +305,12 @@ impl Handler<ProduceRecord> for ProducerActor {
     fn handle(&mut self, msg: ProduceRecord, _: &mut Context<Self>) -> Self::Result {
         let core = self.core();
         Box::pin(async move {
-            if let Err(error) = core
+            match core
                 .enqueue(&msg.topic, msg.key.as_deref(), &msg.value, true, None)
                 .await
             {
-                tracing::error!(topic = %msg.topic, %error, "record dropped");
+                Ok(delivery) => core.dropped.watch(&msg.topic, delivery),
+                Err(error) => core.dropped.report(&msg.topic, 1, &error),
             }
         })
     }

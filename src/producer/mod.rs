@@ -17,6 +17,7 @@ mod accumulator;
 mod actor;
 mod config;
 mod core;
+mod dropped;
 mod error;
 mod handle;
 mod partitioner;

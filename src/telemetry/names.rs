@@ -119,6 +119,8 @@ metric_table! {
         "batches sent again after a retriable failure";
     PRODUCE_ERRORS = "fluvio_produce_errors_total", Counter, ["topic", "code"], -,
         "batches that failed for good, by server code name or client reason";
+    PRODUCER_RECORDS_DROPPED = "fluvio_producer_records_dropped_total", Counter, ["topic", "code"], -,
+        "records sent with `ProduceRecord` (fire and forget, nobody awaits them) that were not delivered: refused when queued (`closed`, `client`) or failed later (the `code` of `fluvio_produce_errors_total`)";
     PRODUCER_POSSIBLY_DUPLICATED = "fluvio_producer_possibly_duplicated_records_total", Counter, ["topic"], -,
         "records sent again after a failure that may have stored them (the connection died after the request was written, no answer in time, or the leader's replicas did not confirm in time and the leader then could not be asked): each may be stored twice. Retries of requests never written and waits for replication are not counted";
     CONSUMED_RECORDS = "fluvio_consumed_records_total", Counter, ["consumer", "topic", "partition"], -,

@@ -44,6 +44,10 @@ impl ProducerActor {
             return self.acknowledged(group, base); // reports the overflow
         };
         let key = (group[0].topic.clone(), group[0].partition);
+        let mut group = group;
+        for sealed in &mut group {
+            sealed.last_error = Some(error.clone());
+        }
         let group = self.expire(group, &policy, &error);
         let Some(oldest) = group.first() else {
             return self.complete(&key);

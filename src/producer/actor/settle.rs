@@ -107,6 +107,24 @@ impl ProducerActor {
         error: ProducerError,
         ctx: &mut Context<Self>,
     ) {
+        self.retry_or_fail(group, error, true, ctx);
+    }
+
+    /// As [`ProducerActor::failed`]; `error` is kept as the batches' last failure when
+    /// `remember` (not for a leader lookup their delivery deadline cut short: a batch that
+    /// times out then reports the failure that made it wait).
+    pub(super) fn retry_or_fail(
+        &mut self,
+        mut group: Vec<Sealed>,
+        error: ProducerError,
+        remember: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        if remember {
+            for sealed in &mut group {
+                sealed.last_error = Some(error.clone());
+            }
+        }
         let Some(first) = group.first() else { return };
         let key: PartitionKey = (first.topic.clone(), first.partition);
         let policy = match &self.core.options.delivery {
@@ -145,8 +163,9 @@ impl ProducerActor {
         });
     }
 
-    /// Fail the batches of `group` past their delivery timeout or out of retries (`last`:
-    /// the failure that ends them); give back the others, oldest first.
+    /// Fail the batches of `group` past their delivery timeout or out of retries, each with
+    /// its last failure (else `last`, the one that ends them); give back the others, oldest
+    /// first.
     pub(super) fn expire(
         &mut self,
         group: Vec<Sealed>,
@@ -163,11 +182,13 @@ impl ProducerActor {
                 kept.push(sealed);
             }
         }
+        let last_of =
+            |sealed: &Sealed| Box::new(sealed.last_error.as_ref().unwrap_or(last).clone());
         for sealed in timed_out {
             let error = ProducerError::DeliveryTimeout {
                 timeout: policy.timeout,
                 attempts: sealed.attempts,
-                last: Box::new(last.clone()),
+                last: last_of(&sealed),
             };
             self.fail_batches(vec![sealed], error);
         }
@@ -175,7 +196,7 @@ impl ProducerActor {
             let error = ProducerError::RetriesExhausted {
                 attempts: sealed.attempts,
                 elapsed: sealed.created_at.elapsed(),
-                last: Box::new(last.clone()),
+                last: last_of(&sealed),
             };
             self.fail_batches(vec![sealed], error);
         }

@@ -39,6 +39,8 @@ pub(crate) struct Sealed {
     /// Why its last attempt failed (not a leader lookup its delivery deadline cut short):
     /// reported when that deadline passes.
     pub(crate) last_error: Option<ProducerError>,
+    /// Its deadline timer is set (see `ProducerActor::expire_while_waiting`).
+    pub(crate) armed: bool,
 }
 
 #[derive(Debug)]
@@ -257,6 +259,7 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
             attempts: 0,
             pinned: open.pinned,
             last_error: None,
+            armed: false,
         });
     }
 }

@@ -149,16 +149,27 @@ impl ProducerActor {
     }
 
     /// Find the partition's leader, then send the group there.
-    fn lookup_then_send(&mut self, key: PartitionKey, group: Vec<Sealed>, ctx: &mut Context<Self>) {
+    fn lookup_then_send(
+        &mut self,
+        key: PartitionKey,
+        mut group: Vec<Sealed>,
+        ctx: &mut Context<Self>,
+    ) {
         let client = self.core.client.clone();
         let (topic, partition) = key.clone();
         let fresh = self.stale.remove(&key);
-        // A lookup may wait for a leader to come online, but not past the delivery timeout.
-        let left = match (&self.core.options.delivery, group.first()) {
-            (DeliveryGuarantee::AtLeastOnce(policy), Some(first)) => {
-                policy.timeout.saturating_sub(first.created_at.elapsed())
+        // A lookup may wait for a leader to come online, but not past the youngest batch's
+        // delivery deadline; older ones fail at theirs meanwhile (`expire_while_waiting`).
+        let left = match &self.core.options.delivery {
+            DeliveryGuarantee::AtLeastOnce(policy) => {
+                self.expire_while_waiting(&mut group, policy, ctx);
+                group
+                    .iter()
+                    .map(|s| s.time_left(policy))
+                    .max()
+                    .unwrap_or_default()
             }
-            _ => Duration::MAX,
+            DeliveryGuarantee::AtMostOnce => Duration::MAX,
         };
         let fut = async move {
             let lookup = async {
@@ -280,14 +291,20 @@ impl ProducerActor {
         }
         let span = produce_span(&groups);
         let client = self.core.client.clone();
-        // No answer is awaited past the first delivery deadline of the request's batches:
-        // each is reported at its own deadline, not a request timeout later.
+        // No answer is awaited past the last delivery deadline of the request's batches;
+        // each batch is reported at its own deadline, not a request timeout later, and the
+        // oldest batch's deadline does not cut short the wait of the younger ones.
         let deadline = match &options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy) => groups
-                .iter()
-                .flatten()
-                .map(|s| Instant::now() + s.time_left(policy))
-                .min(),
+            DeliveryGuarantee::AtLeastOnce(policy) => {
+                for group in &mut groups {
+                    self.expire_while_waiting(group, policy, ctx);
+                }
+                groups
+                    .iter()
+                    .flatten()
+                    .map(|s| Instant::now() + s.time_left(policy))
+                    .max()
+            }
             DeliveryGuarantee::AtMostOnce => None,
         };
         let spu = target.clone();

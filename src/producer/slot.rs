@@ -29,6 +29,10 @@ pub(crate) struct BatchSlot {
     /// The span of the first `send`/`send_batch` caller whose record joined the batch: the
     /// parent of the batch's `fluvio.produce` span.
     parent: OnceLock<tracing::Span>,
+    /// The last failure of the batch's sends, for the error it gets at its deadline.
+    last_failure: std::sync::Mutex<Option<ProducerError>>,
+    /// Sends of the batch that failed.
+    failures: std::sync::atomic::AtomicU32,
 }
 
 /// Where one record of a re-partitioned batch went: a record of another batch.
@@ -63,6 +67,26 @@ pub(crate) fn batch_bases(base: i64, batches: impl IntoIterator<Item = u32>) -> 
 }
 
 impl BatchSlot {
+    /// A send of the batch failed with `error` (it is retried).
+    pub(crate) fn note_failure(&self, error: &ProducerError) {
+        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+        self.failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sends of the batch that failed so far.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The last failure noted, if any.
+    pub(crate) fn last_failure(&self) -> Option<ProducerError> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Settle the batch (only the first call counts) and wake every waiter. A base offset
     /// comes from [`batch_bases`]: every record's offset fits an `i64`.
     pub(crate) fn settle(&self, result: Result<i64, ProducerError>) {

@@ -46,6 +46,7 @@ impl ProducerActor {
         let key = (group[0].topic.clone(), group[0].partition);
         let mut group = group;
         for sealed in &mut group {
+            sealed.slot.note_failure(&error);
             sealed.last_error = Some(error.clone());
         }
         let group = self.expire(group, &policy, &error);

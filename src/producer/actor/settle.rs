@@ -122,6 +122,7 @@ impl ProducerActor {
     ) {
         if remember {
             for sealed in &mut group {
+                sealed.slot.note_failure(&error);
                 sealed.last_error = Some(error.clone());
             }
         }
@@ -201,6 +202,50 @@ impl ProducerActor {
             self.fail_batches(vec![sealed], error);
         }
         kept
+    }
+
+    /// While its batches wait (for their leader, or an answer), fail each at its own
+    /// delivery deadline: its records are reported then, though the wait goes on for the
+    /// younger batches (an answer that comes later finds them settled already, and only
+    /// frees their bytes). One timer per batch, set the first time it waits.
+    pub(super) fn expire_while_waiting(
+        &self,
+        group: &mut [Sealed],
+        policy: &RetryPolicy,
+        ctx: &mut Context<Self>,
+    ) {
+        let timeout = policy.timeout;
+        for sealed in group.iter_mut().filter(|s| !s.armed) {
+            sealed.armed = true;
+            let left = sealed.time_left(policy);
+            let slot = sealed.slot.clone();
+            let topic = sealed.topic.to_string();
+            let partition = format!("{topic}-{}", sealed.partition);
+            ctx.run_later(left, move |act, _| {
+                if slot.is_settled() {
+                    return;
+                }
+                let last = slot.last_failure().unwrap_or_else(|| {
+                    ProducerError::Client(crate::cluster::ClientError::Connection(
+                        crate::connection::ConnectionError::RequestTimeout {
+                            addr: format!("the leader of {partition}").into(),
+                            api_key: crate::protocol::spu::PRODUCE_KEY,
+                            timeout,
+                        },
+                    ))
+                });
+                let error = ProducerError::DeliveryTimeout {
+                    timeout,
+                    // The failed sends, and the one still waiting.
+                    attempts: slot.failures() + 1,
+                    last: Box::new(last),
+                };
+                metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => topic, "code" => error.metric_code())
+                    .increment(1);
+                slot.settle(Err(error));
+                act.unsettled.retain(|slot| !slot.is_settled());
+            });
+        }
     }
 
     /// The partition's request (or retry) is over: it may send again.

@@ -207,7 +207,9 @@ impl ProducerActor {
     /// While its batches wait (for their leader, or an answer), fail each at its own
     /// delivery deadline: its records are reported then, though the wait goes on for the
     /// younger batches (an answer that comes later finds them settled already, and only
-    /// frees their bytes). One timer per batch, set the first time it waits.
+    /// frees their bytes). One timer per batch that failed before (the first send of a
+    /// batch is bounded by the request timeout, capped at its deadline: no timer on the
+    /// hot path), set the first time it waits again.
     pub(super) fn expire_while_waiting(
         &self,
         group: &mut [Sealed],
@@ -215,7 +217,10 @@ impl ProducerActor {
         ctx: &mut Context<Self>,
     ) {
         let timeout = policy.timeout;
-        for sealed in group.iter_mut().filter(|s| !s.armed) {
+        for sealed in group
+            .iter_mut()
+            .filter(|s| !s.armed && s.last_error.is_some())
+        {
             sealed.armed = true;
             let left = sealed.time_left(policy);
             let slot = sealed.slot.clone();

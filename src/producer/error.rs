@@ -98,7 +98,9 @@ pub enum ProducerError {
         last: Box<ProducerError>,
     },
     /// The record was not acknowledged within its delivery timeout
-    /// ([`super::RetryPolicy::timeout`]), retries included.
+    /// ([`super::RetryPolicy::timeout`]), retries included. It is reported at its own
+    /// deadline even while a request carrying it still waits for an answer, so it may yet
+    /// be stored: at-least-once callers that resend it may store it twice.
     #[error(
         "not delivered within the delivery timeout of {timeout:?} ({attempts} attempts): {last}"
     )]

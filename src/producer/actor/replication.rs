@@ -50,13 +50,18 @@ impl ProducerActor {
             sealed.last_error = Some(error.clone());
         }
         let group = self.expire(group, &policy, &error);
-        let Some(oldest) = group.first() else {
+        if group.is_empty() {
             return self.complete(&key);
-        };
+        }
         if step == 0 {
             tracing::debug!(topic = %key.0, partition = key.1, base, end, "stored on the leader, not yet on its replicas; waiting for them");
         }
-        let left = oldest.time_left(&policy);
+        // Asked until the youngest batch's deadline; the older ones expire on the way.
+        let left = group
+            .iter()
+            .map(|s| s.time_left(&policy))
+            .max()
+            .unwrap_or_default();
         let wait = FIRST_POLL.saturating_mul(1 << step.min(5)).min(MAX_POLL);
         let client = self.core.client.clone();
         let (topic, partition) = (key.0.to_string(), key.1);

@@ -102,10 +102,16 @@ pub struct ProducerOptions {
     /// Partition choice.
     pub partitioner: PartitionerKind,
     /// When the SPU acknowledges: [`Isolation::ReadCommitted`] (the default) once the
-    /// records are on every in-sync replica, so an acknowledged record survives its leader;
+    /// records are on every replica, so an acknowledged record survives its leader;
     /// [`Isolation::ReadUncommitted`] as soon as the leader wrote them, which is faster on
     /// replicated topics but can lose acknowledged records when the leader dies before its
     /// followers caught up. On a topic with one replica both answer at the same point.
+    ///
+    /// Fluvio (0.18) confirms a committed write only once *every* replica of the partition
+    /// has it: while a replica is down, committed writes to its partitions wait (and fail
+    /// at their delivery timeout if it stays away); an SPU restarted while the SC is away
+    /// serves nothing until the SC is back. `ReadUncommitted` keeps writing through a
+    /// follower's outage, at the risk above.
     pub isolation: Isolation,
     /// How long the SPU may take to acknowledge.
     pub server_timeout: Duration,

@@ -204,12 +204,9 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
     let read_at = read.lock().unwrap().clone();
     let (produce_stall, produce_from) = longest_gap(&acked_at);
     let (read_stall, read_from) = longest_gap(&read_at);
-    let after = |times: &[Duration]| {
-        times
-            .iter()
-            .find(|t| **t > spu_down)
-            .map(|t| t.saturating_sub(sc_up))
-    };
+    // The first acknowledgement or read once the SC is back (the partition was down from
+    // the SPU's kill until then).
+    let after = |times: &[Duration]| times.iter().find(|t| **t > sc_up).map(|t| *t - sc_up);
     let (produce_back, read_back) = (after(&acked_at), after(&read_at));
     let lines = lines.0.lock().unwrap().clone();
     println!(

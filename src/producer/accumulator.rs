@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::RetryPolicy;
-use super::error::ProducerError;
 use super::slot::BatchSlot;
 use crate::protocol::record::{Batch, BatchBuilder, BATCH_OVERHEAD};
 use crate::protocol::Encode;
@@ -36,9 +35,6 @@ pub(crate) struct Sealed {
     /// Its records were sent to this partition explicitly (not by the partitioner): they
     /// are not moved elsewhere when the partition is gone.
     pub(crate) pinned: bool,
-    /// Why its last attempt failed (not a leader lookup its delivery deadline cut short):
-    /// reported when that deadline passes.
-    pub(crate) last_error: Option<ProducerError>,
     /// Its deadline timer is set (see `ProducerActor::expire_while_waiting`).
     pub(crate) armed: bool,
 }
@@ -258,7 +254,6 @@ fn seal(queue: &mut Queue, topic: &Arc<str>, partition: u32) {
             created_at: open.opened_at,
             attempts: 0,
             pinned: open.pinned,
-            last_error: None,
             armed: false,
         });
     }

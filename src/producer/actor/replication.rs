@@ -44,10 +44,8 @@ impl ProducerActor {
             return self.acknowledged(group, base); // reports the overflow
         };
         let key = (group[0].topic.clone(), group[0].partition);
-        let mut group = group;
-        for sealed in &mut group {
+        for sealed in &group {
             sealed.slot.note_failure(&error);
-            sealed.last_error = Some(error.clone());
         }
         let group = self.expire(group, &policy, &error);
         if group.is_empty() {

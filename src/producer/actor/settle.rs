@@ -115,15 +115,14 @@ impl ProducerActor {
     /// times out then reports the failure that made it wait).
     pub(super) fn retry_or_fail(
         &mut self,
-        mut group: Vec<Sealed>,
+        group: Vec<Sealed>,
         error: ProducerError,
         remember: bool,
         ctx: &mut Context<Self>,
     ) {
         if remember {
-            for sealed in &mut group {
+            for sealed in &group {
                 sealed.slot.note_failure(&error);
-                sealed.last_error = Some(error.clone());
             }
         }
         let Some(first) = group.first() else { return };
@@ -184,7 +183,7 @@ impl ProducerActor {
             }
         }
         let last_of =
-            |sealed: &Sealed| Box::new(sealed.last_error.as_ref().unwrap_or(last).clone());
+            |sealed: &Sealed| Box::new(sealed.slot.last_failure().unwrap_or_else(|| last.clone()));
         for sealed in timed_out {
             let error = ProducerError::DeliveryTimeout {
                 timeout: policy.timeout,
@@ -219,7 +218,7 @@ impl ProducerActor {
         let timeout = policy.timeout;
         for sealed in group
             .iter_mut()
-            .filter(|s| !s.armed && s.last_error.is_some())
+            .filter(|s| !s.armed && s.slot.failures() > 0)
         {
             sealed.armed = true;
             let left = sealed.time_left(policy);

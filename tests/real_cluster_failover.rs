@@ -230,6 +230,25 @@ fn spawn_reader(
     })
 }
 
+/// `writer`'s ledger once every record settled, and its tally against what the leader of
+/// `topic` stores, committed or not: a record acknowledged read-committed was on every
+/// replica then, so whoever leads now has it.
+async fn settle(
+    client: &FluvioClient,
+    topic: &str,
+    writer: tokio::task::JoinHandle<Ledger>,
+) -> (Ledger, Tally) {
+    let ledger = tokio::time::timeout(Duration::from_secs(180), writer)
+        .await
+        .expect("every record settles within its delivery timeout")
+        .unwrap();
+    let t = tally(
+        &ledger,
+        &read_back(client, topic, Isolation::ReadUncommitted).await,
+    );
+    (ledger, t)
+}
+
 /// The partition's replication as the SC reports it: a high watermark below the log end
 /// that stays there is a replica that stopped following.
 async fn replication(client: &FluvioClient, topic: &str) -> String {
@@ -316,16 +335,7 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
     let mut lines = Vec::new();
     let scrape = common::prometheus::scrape(metrics).await;
     for ((topic, _), writer) in ours.iter().zip(writers) {
-        let ledger = tokio::time::timeout(Duration::from_secs(180), writer)
-            .await
-            .expect("every record settles within its delivery timeout")
-            .unwrap();
-        // What the leader stores, committed or not: a record acknowledged read-committed
-        // was on every replica then, so whoever leads now has it.
-        let t = tally(
-            &ledger,
-            &read_back(&client, topic, Isolation::ReadUncommitted).await,
-        );
+        let (ledger, t) = settle(&client, topic, writer).await;
         let series =
             format!("fluvio_producer_possibly_duplicated_records_total{{topic=\"{topic}\"}}");
         let counted = common::prometheus::value(&scrape, &series).unwrap_or(0.0) as u64;
@@ -435,14 +445,7 @@ async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_pa
     let after_cont = continued.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
     stop.store(true, Ordering::Relaxed);
-    let ledger = tokio::time::timeout(Duration::from_secs(180), writer)
-        .await
-        .expect("every record settles within its delivery timeout")
-        .unwrap();
-    let t = tally(
-        &ledger,
-        &read_back(&client, topic, Isolation::ReadUncommitted).await,
-    );
+    let (ledger, t) = settle(&client, topic, writer).await;
     let (_, end) = client.partition_offsets(topic, 0).await.unwrap();
     *progress.end.lock().unwrap() = Some(end);
     let read = tokio::time::timeout(Duration::from_secs(120), reader)

@@ -5,7 +5,8 @@
 //! The fetcher reserves room for a frame's records before it sends them; the reader gives
 //! the room back as it hands records out. Each measure is bounded on its own: a frame of at
 //! most `capacity` (records, or bytes) waits until it fits beside what is buffered; a larger
-//! frame waits until none is buffered. So at most `max(capacity, the largest frame)` records,
+//! frame waits until none is buffered; a frame with none of a measure (records with empty keys
+//! and values hold no bytes) never waits for it. So at most `max(capacity, the largest frame)` records,
 //! and at most `max(byte capacity, bytes of the largest frame)` bytes, are buffered, however
 //! frames and reads interleave: the room held in each measure is always
 //! `min(buffered, capacity)`. Reserving is cancel-safe: dropped before it completes, it has
@@ -261,8 +262,16 @@ mod tests {
                 // The frames buffered, oldest first, as (records, bytes) left to hand out.
                 let mut frames = std::collections::VecDeque::<(usize, usize)>::new();
                 let (mut largest, mut largest_bytes, mut offset) = (0, 0, 0i64);
+                // A frame takes no room in a measure it has none of (records with empty
+                // keys and values take no bytes), so it fits there whatever is buffered.
                 let fits = |buffered: usize, n: usize, cap: usize| {
-                    if n > cap { buffered == 0 } else { buffered + n <= cap }
+                    if n == 0 {
+                        true
+                    } else if n > cap {
+                        buffered == 0
+                    } else {
+                        buffered + n <= cap
+                    }
                 };
                 for step in steps {
                     match step {

@@ -1,8 +1,9 @@
 //! Examples as a user runs them, against the embedded cluster:
 //! - `consume`: records show up as they arrive (not once 8 KiB of output accumulated), and
 //!   Ctrl-C loses nothing it printed;
-//! - `pipeline --metrics-addr`: `/healthz`, `/readyz` (503 while the SC is away) and
-//!   `/metrics` answer as such, any other path is a 404.
+//! - `pipeline --metrics-addr`, `worker` (its `[metrics] addr`) and `actix_web` (in its
+//!   app): `/healthz`, `/readyz` (503 while the SC is away) and `/metrics` answer as such,
+//!   any other path is a 404.
 
 mod common;
 
@@ -25,14 +26,40 @@ impl Drop for Killed {
     }
 }
 
-/// An example's binary, built with the features this test was built with.
+/// The examples these tests run.
+const EXAMPLES: [&str; 4] = ["consume", "pipeline", "worker", "actix_web"];
+
+/// An example's binary (one of [`EXAMPLES`]), built with the features this test was built
+/// with. One cargo run builds them all, for every test at once, without the variables cargo
+/// gives a test about its package (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, ...): `ring`'s
+/// build script reruns when they change, so with them each run rebuilt `ring` and everything
+/// above it (~20 s here), and the next `cargo test` did again.
 fn example(name: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args(["build", "--all-features", "--example", name])
-        .status()
-        .expect("cannot run cargo");
-    assert!(built.success(), "cannot build the {name} example");
+    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    assert!(EXAMPLES.contains(&name), "{name} is not in EXAMPLES");
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let examples = EXAMPLES.iter().flat_map(|e| ["--example", e]);
+        let mut build = Command::new(cargo);
+        build.args(["build", "--all-features"]).args(examples);
+        for (var, _) in std::env::vars_os() {
+            let var = var.to_string_lossy();
+            let of_the_test = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
+                .iter()
+                .any(|p| var.starts_with(p))
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .contains(&var.as_ref());
+            if of_the_test {
+                build.env_remove(var.as_ref());
+            }
+        }
+        build.status().expect("cannot run cargo").success()
+    });
+    assert!(built, "cannot build the examples");
     let deps = std::env::current_exe().unwrap();
     let example = deps
         .parent()
@@ -183,42 +210,44 @@ async fn until_status(addr: &str, path: &str, status: u16) -> String {
     }
 }
 
-#[tokio::test]
-async fn the_pipeline_example_serves_health_and_metrics_and_nothing_else() {
-    let (cluster, _client) = cluster_with_topics(1, &[("in", 2), ("out", 1)]).await;
-    let addr = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().to_string()
-    };
+/// A free local address for an example to listen on.
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// Start example `name` with `args` against `cluster`, then check what it serves on `addr`:
+/// `/readyz` and `/healthz` 200; `/nope` 404; `/metrics` with the client's metrics;
+/// `/readyz` 503 naming the SC while it is stopped (`/healthz` still 200), 200 once it is
+/// back. Then SIGTERM: the example exits 0.
+async fn serves_health_and_metrics_and_nothing_else(
+    cluster: &actix_fluvio::testkit::TestCluster,
+    name: &str,
+    args: &[&str],
+    addr: &str,
+) {
     let mut child = Killed(
-        Command::new(example("pipeline"))
-            .args([
-                "in",
-                "out",
-                "--consumer-id",
-                "example",
-                "--metrics-addr",
-                &addr,
-            ])
+        Command::new(example(name))
+            .args(args)
             .env("FLUVIO_SC_ADDR", cluster.sc_addr())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
-    assert_eq!(until_status(&addr, "/readyz", 200).await, "ok\n");
-    assert_eq!(get(&addr, "/healthz"), (200, "ok\n".to_owned()));
-    assert_eq!(get(&addr, "/nope").0, 404);
-    let (status, metrics) = get(&addr, "/metrics");
+    assert_eq!(until_status(addr, "/readyz", 200).await, "ok\n");
+    assert_eq!(get(addr, "/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(get(addr, "/nope").0, 404);
+    let (status, metrics) = get(addr, "/metrics");
     assert_eq!(status, 200);
     assert!(metrics.contains("fluvio_"), "{metrics}");
 
     cluster.stop_sc().await;
-    let reasons = until_status(&addr, "/readyz", 503).await;
+    let reasons = until_status(addr, "/readyz", 503).await;
     assert!(reasons.contains("SC connection"), "{reasons}");
-    assert_eq!(get(&addr, "/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(get(addr, "/healthz"), (200, "ok\n".to_owned()));
     cluster.restart_sc().await.unwrap();
-    until_status(&addr, "/readyz", 200).await;
+    until_status(addr, "/readyz", 200).await;
 
     let pid = child.0.id().to_string();
     assert!(Command::new("kill")
@@ -227,5 +256,49 @@ async fn the_pipeline_example_serves_health_and_metrics_and_nothing_else() {
         .unwrap()
         .success());
     let status = child.0.wait().unwrap();
-    assert!(status.success(), "pipeline exited with {status}");
+    assert!(status.success(), "{name} exited with {status}");
+}
+
+#[tokio::test]
+async fn the_pipeline_example_serves_health_and_metrics_and_nothing_else() {
+    let (cluster, _client) = cluster_with_topics(1, &[("in", 2), ("out", 1)]).await;
+    let addr = free_addr();
+    let args = [
+        "in",
+        "out",
+        "--consumer-id",
+        "example",
+        "--metrics-addr",
+        &addr,
+    ];
+    serves_health_and_metrics_and_nothing_else(&cluster, "pipeline", &args, &addr).await;
+}
+
+#[tokio::test]
+async fn the_worker_example_serves_health_and_metrics_and_nothing_else() {
+    let (cluster, _client) = cluster_with_topics(1, &[("in", 2), ("out", 1)]).await;
+    let addr = free_addr();
+    let dir = std::env::temp_dir().join(format!("actix-fluvio-worker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("worker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cluster]\nendpoint = \"{}\"\n\n\
+             [pipeline]\nsource = \"in\"\nsink = \"out\"\nconsumer_id = \"worker\"\n\n\
+             [metrics]\naddr = \"{addr}\"\n",
+            cluster.sc_addr()
+        ),
+    )
+    .unwrap();
+    let args = [config.to_str().unwrap()];
+    serves_health_and_metrics_and_nothing_else(&cluster, "worker", &args, &addr).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_actix_web_example_serves_health_and_metrics_and_nothing_else() {
+    let (cluster, _client) = cluster_with_topics(1, &[("orders", 1)]).await;
+    let addr = free_addr();
+    serves_health_and_metrics_and_nothing_else(&cluster, "actix_web", &[&addr], &addr).await;
 }

@@ -1,6 +1,8 @@
 //! Metric names and their meaning, in one place. Everything is reported through the
 //! [`metrics`] facade: install any recorder, or enable the `prometheus` feature and call
-//! [`serve_prometheus`] (or [`install_prometheus`] and serve its handle from your app).
+//! [`install_prometheus`] and serve its handle from your app (`health::web` serves it next
+//! to `/healthz` and `/readyz`), or [`serve_prometheus`] for a listener of its own (which
+//! answers every path with the metrics page).
 //!
 //! The metrics are listed in [`METRICS`] (the documented table, with each histogram's
 //! buckets); [`describe`] and [`prometheus_builder`] are made from that list, so the three
@@ -50,8 +52,8 @@ mod prometheus;
 pub use names::*;
 #[cfg(feature = "prometheus")]
 pub use prometheus::{
-    install_prometheus, prometheus_builder, serve_prometheus, spawn_upkeep, PrometheusError,
-    UPKEEP_INTERVAL,
+    install_prometheus, install_prometheus_with_upkeep, prometheus_builder, serve_prometheus,
+    spawn_upkeep, PrometheusError, UPKEEP_INTERVAL,
 };
 
 /// Count an answer of API `api` (its name) that carries the server error `code`.

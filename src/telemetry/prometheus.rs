@@ -45,11 +45,24 @@ pub fn prometheus_builder() -> Result<PrometheusBuilder, BuildError> {
 /// # Errors
 /// [`PrometheusError::RecorderInstalled`]: a recorder is installed already.
 pub fn install_prometheus() -> Result<PrometheusHandle, PrometheusError> {
+    install_prometheus_with_upkeep(UPKEEP_INTERVAL)
+}
+
+/// [`install_prometheus`] with the upkeep every `interval` instead of [`UPKEEP_INTERVAL`]:
+/// what a process records between two upkeeps is what it holds (8 bytes a histogram
+/// sample), so a process recording much faster than 10,000 samples a second may want a
+/// shorter one.
+///
+/// # Errors
+/// [`PrometheusError::RecorderInstalled`]: a recorder is installed already.
+pub fn install_prometheus_with_upkeep(
+    interval: std::time::Duration,
+) -> Result<PrometheusHandle, PrometheusError> {
     let recorder = prometheus_builder()?.build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder)?;
     describe();
-    spawn_upkeep(handle.clone(), UPKEEP_INTERVAL);
+    spawn_upkeep(handle.clone(), interval);
     Ok(handle)
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::consumer::ConsumerOptions;
-use actix_fluvio::producer::ProducerOptions;
+use actix_fluvio::producer::{DeliveryGuarantee, ProducerOptions, RetryPolicy};
 use actix_fluvio::protocol::spu::STREAM_FETCH_KEY;
 use actix_fluvio::protocol::{ErrorCode, Server};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
@@ -137,6 +137,44 @@ async fn long_outages_log_a_few_warnings_not_a_storm() {
             "300 dropped connections logged {} warnings: {flapping:?}",
             flapping.len()
         );
+
+        // An SPU outage longer than the delivery timeout (here 1 s) while a record is queued
+        // every 5 ms: every batch fails at its own deadline, and the failures are logged
+        // once for the burst, not once per batch (nor not at all).
+        let before_expiry = warnings.0.lock().unwrap().len();
+        let short = client.producer(ProducerOptions {
+            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                timeout: Duration::from_secs(1),
+                ..RetryPolicy::default()
+            }),
+            ..ProducerOptions::default()
+        });
+        cluster.stop_spu(5001).await.unwrap();
+        let mut receipts = Vec::new();
+        for i in 0..600 {
+            receipts.push(
+                short
+                    .enqueue("t", None, format!("x{i}").as_bytes())
+                    .await
+                    .unwrap(),
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut failed = 0;
+        for receipt in receipts {
+            failed += u32::from(receipt.wait().await.is_err());
+        }
+        cluster.restart_spu(5001).await.unwrap();
+        let expired: Vec<String> = warnings.0.lock().unwrap()[before_expiry..]
+            .iter()
+            .filter(|w| w.contains("records not delivered"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            failed, 600,
+            "the SPU was down longer than the delivery timeout"
+        );
+        assert_eq!(expired.len(), 1, "600 records failed: {expired:?}");
         before
     };
     let outages = tokio::time::timeout(Duration::from_secs(120), run)

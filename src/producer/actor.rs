@@ -16,6 +16,7 @@ use actix::prelude::*;
 use super::accumulator::{PartitionKey, Sealed};
 use super::config::DeliveryGuarantee;
 use super::core::Core;
+use super::dropped::Burst;
 use super::error::ProducerError;
 use super::slot::BatchSlot;
 use crate::cluster::SpuTarget;
@@ -60,6 +61,8 @@ pub struct ProducerActor {
     flushing: bool,
     /// Each topic's produced-records and produced-bytes counters, registered once.
     produced: HashMap<Arc<str>, (metrics::Counter, metrics::Counter)>,
+    /// When failed records were last logged (one line per burst).
+    failed: Burst,
 }
 
 impl std::fmt::Debug for ProducerActor {
@@ -78,6 +81,7 @@ impl ProducerActor {
             unsettled: Vec::new(),
             stale: HashSet::new(),
             produced: HashMap::new(),
+            failed: Burst::default(),
             timer: None,
             closing_since: None,
             done: false,

@@ -223,6 +223,7 @@ impl ProducerActor {
             sealed.armed = true;
             let left = sealed.time_left(policy);
             let slot = sealed.slot.clone();
+            let records = u64::from(sealed.records);
             let topic = sealed.topic.to_string();
             let partition = format!("{topic}-{}", sealed.partition);
             ctx.run_later(left, move |act, _| {
@@ -244,6 +245,7 @@ impl ProducerActor {
                     attempts: slot.failures() + 1,
                     last: Box::new(last),
                 };
+                act.note_failed(&topic, records, &error);
                 metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => topic, "code" => error.metric_code())
                     .increment(1);
                 slot.settle(Err(error));
@@ -274,12 +276,23 @@ impl ProducerActor {
     /// in flight.
     fn fail_batches(&mut self, batches: Vec<Sealed>, error: ProducerError) {
         if let Some(first) = batches.first() {
+            let records = batches.iter().map(|s| u64::from(s.records)).sum();
+            self.note_failed(&first.topic, records, &error);
             metrics::counter!(telemetry::PRODUCE_ERRORS, "topic" => first.topic.to_string(), "code" => error.metric_code())
                 .increment(1);
         }
         for sealed in batches {
             self.core.release(sealed.reserved);
             sealed.slot.settle(Err(error.clone()));
+        }
+    }
+
+    /// `records` of `topic` failed with `error`: a warning at the first failure of a burst
+    /// and at most once a minute while it lasts, with what failed since the last one (the
+    /// callers count every failure in `fluvio_produce_errors_total`).
+    fn note_failed(&mut self, topic: &str, records: u64, error: &ProducerError) {
+        if let Some(earlier) = self.failed.note(std::time::Instant::now(), records) {
+            tracing::warn!(topic, records, earlier, %error, "records not delivered; more failures in this burst are only counted in fluvio_produce_errors_total");
         }
     }
 }

@@ -28,6 +28,7 @@ use actix_fluvio::protocol::spu::Isolation;
 use actix_fluvio::protocol::ErrorCode;
 
 use common::local_cluster::{fluvio_run, until, LocalCluster};
+use common::official;
 
 const KILLS: usize = 5;
 /// Records per burst, and the pause between bursts (about 20,000 records a second).
@@ -103,9 +104,15 @@ fn tally(ledger: &Ledger, values: &[u64]) -> Tally {
     }
 }
 
-/// Every value of partition 0 of `topic` up to its end, as numbers: up to the leader's log
-/// end (`ReadUncommitted`: what the leader stores) or to its high watermark.
-async fn read_back(client: &FluvioClient, topic: &str, isolation: Isolation) -> Vec<u64> {
+/// Every value of partition 0 of `topic` up to its end that is `prefix` and a number, as
+/// that number: up to the leader's log end (`ReadUncommitted`: what the leader stores) or to
+/// its high watermark.
+async fn read_back(
+    client: &FluvioClient,
+    topic: &str,
+    isolation: Isolation,
+    prefix: &str,
+) -> Vec<u64> {
     let options = ConsumerOptions {
         disable_continuous: true,
         isolation,
@@ -116,7 +123,8 @@ async fn read_back(client: &FluvioClient, topic: &str, isolation: Isolation) -> 
     while let Some(record) = stream.next().await {
         let record = record.unwrap();
         if &record.value[..] != PROBE {
-            out.push(std::str::from_utf8(&record.value).unwrap().parse().unwrap());
+            let value = std::str::from_utf8(&record.value).unwrap();
+            out.extend(official::number(value, prefix));
         }
     }
     out
@@ -160,34 +168,15 @@ fn spawn_ours(
     })
 }
 
-/// The official producer writing `topic` the same way.
-fn spawn_official(
-    fluvio: Arc<fluvio::Fluvio>,
-    topic: String,
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<Ledger> {
-    tokio::spawn(async move {
-        let producer = fluvio.topic_producer(topic).await.unwrap();
-        let mut ledger = Ledger::default();
-        let mut outputs = Vec::new();
-        let mut i = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            for _ in 0..BURST {
-                match producer.send(fluvio::RecordKey::NULL, i.to_string()).await {
-                    Ok(output) => outputs.push((i, output)),
-                    Err(e) => ledger.settle(i, Err(e.to_string()), false),
-                }
-                i += 1;
-            }
-            tokio::time::sleep(PAUSE).await;
-        }
-        producer.flush().await.ok();
-        for (i, output) in outputs {
-            let result = output.wait().await.map(|_| ()).map_err(|e| e.to_string());
-            ledger.settle(i, result, false);
-        }
-        ledger
-    })
+/// The ledger of what the official producer got.
+fn ledger_of(sent: &official::Sent) -> Ledger {
+    let mut ledger = Ledger::default();
+    for &(n, acked, _) in &sent.outcomes {
+        let result = if acked { Ok(()) } else { Err(String::new()) };
+        ledger.settle(n, result, false);
+    }
+    ledger.first_error = sent.first_error.clone();
+    ledger
 }
 
 /// A continuous reader's progress: the offsets read so far, and where to stop.
@@ -244,7 +233,7 @@ async fn settle(
         .unwrap();
     let t = tally(
         &ledger,
-        &read_back(client, topic, Isolation::ReadUncommitted).await,
+        &read_back(client, topic, Isolation::ReadUncommitted, "").await,
     );
     (ledger, t)
 }
@@ -285,11 +274,7 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
     let metrics = common::prometheus::metrics_addr();
     let mut cluster = LocalCluster::start_with_ids(fluvio_run(), 3, 5301).await;
     let client = cluster.client().await;
-    let fluvio = Arc::new(
-        fluvio::Fluvio::connect_with_config(&fluvio::FluvioClusterConfig::new(&cluster.sc_public))
-            .await
-            .expect("the official client connects"),
-    );
+    let fluvio = official::connect(&cluster.sc_public).await;
     let ours = [("failover-r2", 2), ("failover-r3", 3)];
     let theirs = "failover-r2-official";
     for (topic, replicas) in ours.iter().copied().chain([(theirs, 2)]) {
@@ -311,9 +296,16 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
             ends[topic].clone(),
         ));
     }
-    let official = spawn_official(fluvio.clone(), theirs.into(), stop.clone());
-
     let started = Instant::now();
+    let official = official::spawn_writer(
+        fluvio.clone(),
+        theirs.into(),
+        "",
+        (BURST, PAUSE),
+        stop.clone(),
+        started,
+    );
+
     let mut killed = Vec::new();
     for kill in 0..KILLS {
         tokio::time::sleep(Duration::from_secs(6)).await;
@@ -372,10 +364,10 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
             "{topic} ours: the continuous consumer read offsets 0..{read} in order (to the high watermark)"
         ));
     }
-    let ledger = official.await.unwrap();
+    let ledger = ledger_of(&official.await.unwrap());
     let t = tally(
         &ledger,
-        &read_back(&client, theirs, Isolation::ReadUncommitted).await,
+        &read_back(&client, theirs, Isolation::ReadUncommitted, "").await,
     );
     let state = replication(&client, theirs).await;
     lines.push(format!(
@@ -397,7 +389,8 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
 /// The leader of a replication-2 topic paused (SIGSTOP, sockets open) for 60 s under a
 /// producer and a continuous consumer, then resumed: both go on as soon as the partition
 /// has a working leader again — a follower the SC elects, or the leader itself once resumed
-/// — and nothing acknowledged is lost.
+/// — and nothing acknowledged is lost. The official client writes (values `o{n}`, a tenth of
+/// the rate) and reads the same partition; its outcome is printed beside ours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_failover -- --ignored"]
 async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_partition() {
@@ -413,6 +406,17 @@ async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_pa
     );
     let progress = Arc::new(Progress::default());
     let reader = spawn_reader(client.clone(), topic.into(), progress.clone());
+    let fluvio = official::connect(&cluster.sc_public).await;
+    let started = Instant::now();
+    let theirs = official::spawn_writer(
+        fluvio.clone(),
+        topic.into(),
+        "o",
+        (BURST / 10, PAUSE),
+        stop.clone(),
+        started,
+    );
+    let their_reader = official::spawn_reader(fluvio, topic.into(), stop.clone(), started);
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let leader = leader_of(&client, topic).await;
@@ -437,6 +441,15 @@ async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_pa
     }
     cluster.signal_spu(leader, "CONT");
     let continued = Instant::now();
+    let cont_at = started.elapsed();
+    // The first record read after SIGCONT (as measured for the official consumer below).
+    let at_cont = progress.read.load(Ordering::Relaxed);
+    while progress.read.load(Ordering::Relaxed) == at_cont
+        && continued.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let first_read = continued.elapsed();
     until("reading resumes", Duration::from_secs(60), || {
         let read = progress.read.load(Ordering::Relaxed);
         async move { read > read_before + 2 * BURST as i64 }
@@ -452,8 +465,33 @@ async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_pa
         .await
         .expect("the continuous consumer reaches the end")
         .unwrap();
+    let sent = theirs.await.unwrap();
+    let their_read = their_reader.await.unwrap();
+    let their = tally(
+        &ledger_of(&sent),
+        &read_back(&client, topic, Isolation::ReadUncommitted, "o").await,
+    );
+    let their_read_at = their_read.read_at("o");
+    let their_resumed = their_read_at
+        .iter()
+        .find(|t| **t > cont_at)
+        .map(|t| *t - cont_at);
+    println!(
+        "official, same partition: acknowledged {}, failed {} ({:?}), stored {}, missing {}, duplicates {}; \
+         its consumer read {} of its records, the first after SIGCONT {their_resumed:?} after it, the last at {:?}; first error {:?}, ended by itself at {:?}",
+        their.acked,
+        sent.failed(),
+        sent.first_error,
+        their.stored,
+        their.missing,
+        their.duplicates,
+        their_read_at.len(),
+        their_read_at.last(),
+        their_read.first_error,
+        their_read.ended,
+    );
     let line = format!(
-        "leader {leader} paused 60 s: SC elected another leader after {elected:?}; reading resumed {resumed_reading:?} into the pause, {after_cont:?} after SIGCONT; \
+        "leader {leader} paused 60 s: SC elected another leader after {elected:?}; reading resumed {resumed_reading:?} into the pause; after SIGCONT the first record was read after {first_read:?}, 2,000 more than before the pause after {after_cont:?}; \
          acknowledged {}, failed {}, stored {}, missing {}, duplicates {}; read 0..{read} in order; {}",
         t.acked,
         ledger.failed,

@@ -8,8 +8,10 @@
 //! Fluvio 0.18 limits what any client can do here: an SPU restarted while the SC is away
 //! does not lead its partitions until the SC tells it to (it answers `NotLeader`), so the
 //! partition is down from the SPU's kill until the SC is back, not for the SPU's 30 s; both
-//! stalls are measured and printed. (Alone in its test binary: it installs the
-//! process-wide subscriber that counts the lines.)
+//! stalls are measured and printed. The official client writes the same partition (values
+//! `o{n}`, at the same rate) and reads it through the same faults; what it loses, where it
+//! stops and how long it stalls are printed beside ours. (Alone in its test binary: it
+//! installs the process-wide subscriber that counts the lines.)
 //!
 //! Ignored by a plain `cargo test` (listed as ignored); run with a `fluvio-run` binary:
 //! `FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test
@@ -29,6 +31,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
 use common::local_cluster::{fluvio_run, until, LocalCluster};
+use common::official::{self, longest_gap};
 
 const SC_OUTAGE: Duration = Duration::from_secs(300);
 const SPU_DOWN_AT: Duration = Duration::from_secs(60);
@@ -50,15 +53,6 @@ impl<S: tracing::Subscriber> Layer<S> for Lines {
             ));
         }
     }
-}
-
-/// The longest time between two consecutive instants of `times`, and where it began.
-fn longest_gap(times: &[Duration]) -> (Duration, Duration) {
-    times
-        .windows(2)
-        .map(|w| (w[1].saturating_sub(w[0]), w[0]))
-        .max()
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,6 +134,17 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
         })
     };
 
+    let fluvio = official::connect(&cluster.sc_public).await;
+    let theirs = official::spawn_writer(
+        fluvio.clone(),
+        "steady".into(),
+        "o",
+        (1, Duration::from_millis(5)),
+        stop.clone(),
+        started,
+    );
+    let their_reader = official::spawn_reader(fluvio, "steady".into(), stop.clone(), started);
+
     tokio::time::sleep(Duration::from_secs(5)).await;
     cluster.kill_sc();
     let sc_down = started.elapsed();
@@ -168,6 +173,8 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
     stop.store(true, Ordering::Relaxed);
     let results = writer.await.unwrap();
     reader.await.unwrap();
+    let theirs = theirs.await.unwrap();
+    let their_read = their_reader.await.unwrap();
 
     let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     let acked: BTreeSet<u64> = results
@@ -175,7 +182,7 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
         .filter_map(|r| r.as_ref().ok())
         .copied()
         .collect();
-    let mut stored = BTreeSet::new();
+    let (mut stored, mut their_stored) = (BTreeSet::new(), BTreeSet::new());
     let options = ConsumerOptions {
         disable_continuous: true,
         ..ConsumerOptions::default()
@@ -185,14 +192,16 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
         .await
         .unwrap();
     while let Some(record) = stream.next().await {
-        if let Ok(i) = std::str::from_utf8(&record.unwrap().value)
-            .unwrap()
-            .parse::<u64>()
-        {
+        let record = record.unwrap();
+        let value = std::str::from_utf8(&record.value).unwrap();
+        if let Some(i) = official::number(value, "") {
             stored.insert(i);
+        } else if let Some(i) = official::number(value, "o") {
+            their_stored.insert(i);
         }
     }
     let missing = acked.difference(&stored).count();
+    let their_missing = theirs.acked().filter(|i| !their_stored.contains(i)).count();
     let mut acked_at: Vec<Duration> = acked_times
         .lock()
         .unwrap()
@@ -219,6 +228,25 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
         failed.first(),
         lines.len(),
         lines.iter().take(30).collect::<Vec<_>>()
+    );
+    let their_acked_at = theirs.acked_at();
+    let their_read_at = their_read.read_at("o");
+    let (their_produce_stall, their_produce_from) = longest_gap(&their_acked_at);
+    let (their_read_stall, their_read_from) = longest_gap(&their_read_at);
+    println!(
+        "official, same partition: {} records, {} acknowledged, {} failed ({:?}), {their_missing} acknowledged but missing; \
+         longest produce stall {their_produce_stall:?} from {their_produce_from:?}, longest read stall {their_read_stall:?} from {their_read_from:?}; \
+         after the SC came back producing resumed in {:?}, reading in {:?}; its consumer read {} of its records, last at {:?}, first error {:?}, ended by itself at {:?}",
+        theirs.outcomes.len(),
+        their_acked_at.len(),
+        theirs.failed(),
+        theirs.first_error,
+        after(&their_acked_at),
+        after(&their_read_at),
+        their_read_at.len(),
+        their_read_at.last(),
+        their_read.first_error,
+        their_read.ended,
     );
     assert_eq!(missing, 0);
     assert!(

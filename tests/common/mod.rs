@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod group_watch;
 pub mod group_workers;
 pub mod local_cluster;
+pub mod official;
 pub mod prometheus;
 pub mod shapes;
 pub mod smartmodules;

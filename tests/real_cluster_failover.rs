@@ -364,16 +364,18 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
             "{topic} ours: the continuous consumer read offsets 0..{read} in order (to the high watermark)"
         ));
     }
-    let ledger = ledger_of(&official.await.unwrap());
+    let sent = official.await.unwrap();
+    let ledger = ledger_of(&sent);
     let t = tally(
         &ledger,
         &read_back(&client, theirs, Isolation::ReadUncommitted, "").await,
     );
     let state = replication(&client, theirs).await;
     lines.push(format!(
-        "{theirs} official: acknowledged {}, failed {}, stored {}, missing {}, duplicates {}; {state}{}",
+        "{theirs} official: acknowledged {}, failed {}, never settled {}, stored {}, missing {}, duplicates {}; {state}{}",
         t.acked,
         ledger.failed,
+        sent.unsettled,
         t.stored,
         t.missing,
         t.duplicates,
@@ -477,11 +479,12 @@ async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_pa
         .find(|t| **t > cont_at)
         .map(|t| *t - cont_at);
     println!(
-        "official, same partition: acknowledged {}, failed {} ({:?}), stored {}, missing {}, duplicates {}; \
+        "official, same partition: acknowledged {}, failed {} ({:?}), never settled {}, stored {}, missing {}, duplicates {}; \
          its consumer read {} of its records, the first after SIGCONT {their_resumed:?} after it, the last at {:?}; first error {:?}, ended by itself at {:?}",
         their.acked,
         sent.failed(),
         sent.first_error,
+        sent.unsettled,
         their.stored,
         their.missing,
         their.duplicates,

@@ -234,13 +234,14 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
     let (their_produce_stall, their_produce_from) = longest_gap(&their_acked_at);
     let (their_read_stall, their_read_from) = longest_gap(&their_read_at);
     println!(
-        "official, same partition: {} records, {} acknowledged, {} failed ({:?}), {their_missing} acknowledged but missing; \
+        "official, same partition: {} records, {} acknowledged, {} failed ({:?}), {} never settled, {their_missing} acknowledged but missing; \
          longest produce stall {their_produce_stall:?} from {their_produce_from:?}, longest read stall {their_read_stall:?} from {their_read_from:?}; \
          after the SC came back producing resumed in {:?}, reading in {:?}; its consumer read {} of its records, last at {:?}, first error {:?}, ended by itself at {:?}",
         theirs.outcomes.len(),
         their_acked_at.len(),
         theirs.failed(),
         theirs.first_error,
+        theirs.unsettled,
         after(&their_acked_at),
         after(&their_read_at),
         their_read_at.len(),

@@ -89,19 +89,8 @@ impl LocalCluster {
         };
         cluster.start_sc();
         let client = cluster.client().await;
-        let admin = client.admin();
-        for (id, ports) in cluster.spus.clone() {
-            until("custom SPU registered", Duration::from_secs(30), || {
-                let admin = admin.clone();
-                let ports = ports.clone();
-                async move {
-                    admin
-                        .register_spu(id, &ports.public, &ports.private)
-                        .await
-                        .is_ok()
-                }
-            })
-            .await;
+        cluster.register_spus(&client).await;
+        for id in cluster.spus.keys().copied().collect::<Vec<_>>() {
             cluster.start_spu(id);
         }
         cluster.wait_online(&client).await;
@@ -140,6 +129,34 @@ impl LocalCluster {
     /// SIGKILL the SC.
     pub fn kill_sc(&mut self) {
         self.sc.take();
+    }
+
+    /// Register every SPU of the cluster with the SC as a custom SPU.
+    async fn register_spus(&self, client: &FluvioClient) {
+        let admin = client.admin();
+        for (id, ports) in self.spus.clone() {
+            until("custom SPU registered", Duration::from_secs(60), || {
+                let admin = admin.clone();
+                let ports = ports.clone();
+                async move {
+                    admin
+                        .register_spu(id, &ports.public, &ports.private)
+                        .await
+                        .is_ok()
+                }
+            })
+            .await;
+        }
+    }
+
+    /// SIGKILL the SC and start it again on an empty metadata directory, as a wiped or
+    /// reinstalled SC: its topics are gone; the SPUs keep running with their data and are
+    /// registered again (through `client`, which reconnects).
+    pub async fn restart_sc_empty(&mut self, client: &FluvioClient) {
+        self.kill_sc();
+        std::fs::remove_dir_all(self.dir.join("metadata")).expect("the SC's metadata removed");
+        self.start_sc();
+        self.register_spus(client).await;
     }
 
     /// (Re)start SPU `id` with the data it had.

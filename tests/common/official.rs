@@ -24,7 +24,12 @@ pub struct Sent {
     /// (record number, acknowledged, settled at), in settling order.
     pub outcomes: Vec<(u64, bool, Duration)>,
     pub first_error: Option<String>,
+    /// Records whose outcome had not come [`SETTLE_WITHIN`] after the producer stopped.
+    pub unsettled: u64,
 }
+
+/// How long the official producer's records may take to settle once it stops writing.
+pub const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 
 impl Sent {
     pub fn acked(&self) -> impl Iterator<Item = u64> + '_ {
@@ -82,11 +87,21 @@ pub fn spawn_writer(
             }
             tokio::time::sleep(pause).await;
         }
-        producer.flush().await.ok();
+        let deadline = tokio::time::Instant::now() + SETTLE_WITHIN;
+        tokio::time::timeout_at(deadline, producer.flush())
+            .await
+            .ok();
+        let mut unsettled = 0;
         for wait in waits {
-            wait.await.unwrap();
+            let abort = wait.abort_handle();
+            if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                abort.abort();
+                unsettled += 1;
+            }
         }
-        Arc::try_unwrap(sent).unwrap().into_inner().unwrap()
+        let mut sent = std::mem::take(&mut *sent.lock().unwrap());
+        sent.unsettled = unsettled;
+        sent
     })
 }
 

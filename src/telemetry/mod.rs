@@ -19,7 +19,10 @@
 //! panel.
 //!
 //! Per-partition series are registered when a consumer starts, so they exist (at 0) before
-//! the first record; install the recorder before starting clients.
+//! the first record, except the last-record timestamp, which appears with the first record
+//! (a 0 would read as a record in 1970). Counters that alert rules read with `increase()`
+//! are registered at 0 when their series starts (see [`METRICS`]). Install the recorder
+//! before starting clients.
 //!
 //! ## Spans
 //!

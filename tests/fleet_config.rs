@@ -138,6 +138,7 @@ fn the_alert_rules_query_documented_metrics_and_cover_a_fleet() {
     }
     for needed in [
         "FluvioPartitionStuck",
+        "FluvioWorkerStuck",
         "FluvioLagGrowing",
         "FluvioWorkerRestartLoop",
         "FluvioConnectionDown",

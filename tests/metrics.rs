@@ -422,20 +422,30 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
                 ];
                 assert!(sample(&samples, "fluvio_consumer_lag_records", &labels).is_some());
                 assert!(sample(&samples, "fluvio_pipeline_records_in_flight", &labels).is_some());
+                let progress = "fluvio_pipeline_last_progress_timestamp_seconds";
+                assert!(sample(&samples, progress, &labels) > Some(1.7e9), "{body}");
             }
         }
         // The record that failed once was retried once, by kind; the worker (which answered
-        // an error) was not restarted.
+        // an error) was not restarted. Counters read with `increase()` are there at 0 from
+        // the partition's start, for every kind and the partition's worker.
         let retried = [("consumer", "fleet-a"), ("kind", "worker")];
         let name = "fluvio_pipeline_retried_records_total";
         assert_eq!(sample(&samples, name, &retried), Some(1.0), "{body}");
+        for name in [
+            "fluvio_pipeline_dead_lettered_records_total",
+            "fluvio_pipeline_skipped_records_total",
+        ] {
+            let labels = [("consumer", "fleet-a"), ("kind", "panic")];
+            assert_eq!(sample(&samples, name, &labels), Some(0.0), "{name}: {body}");
+        }
         assert_eq!(
             sample(
                 &samples,
                 "fluvio_pipeline_worker_restarts_total",
                 &[("consumer", "fleet-a")]
             ),
-            None
+            Some(0.0)
         );
         // Registered for each pipeline (what was acknowledged is committed before a retry,
         // so the retry here may redeliver nothing).
@@ -450,7 +460,7 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
                 "fluvio_pipeline_worker_restarts_total",
                 &[("consumer", "fleet-b")]
             ),
-            None
+            Some(0.0)
         );
         let sc = [("addr", client.sc().addr())];
         assert!(

@@ -109,7 +109,12 @@ impl Fetcher {
         reader: ReaderLink,
     ) -> Self {
         Self {
-            metrics: PartitionMetrics::new(options.consumer_id.as_deref(), topic, partition),
+            metrics: PartitionMetrics::new(
+                options.consumer_id.as_deref(),
+                topic,
+                partition,
+                !options.smartmodules.is_empty(),
+            ),
             client,
             topic: topic.into(),
             partition,

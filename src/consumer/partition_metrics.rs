@@ -1,5 +1,7 @@
 //! A partition stream's metric handles, registered once when the stream starts, so the
-//! per-frame path builds no labels.
+//! per-frame path builds no labels. The last-record timestamp is registered at the first
+//! record (a series at 0 would read as a record in 1970), and a SmartModule stream's error
+//! counter at 0 when the stream starts (its first error is then an increase).
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -14,7 +16,9 @@ pub(crate) struct PartitionMetrics {
     lag: Gauge,
     records: Counter,
     bytes: Counter,
-    last_record: Gauge,
+    labels: Vec<Label>,
+    /// Registered at the first record.
+    last_record: OnceLock<Gauge>,
     /// Only with a consumer id (nothing is committed without one).
     last_commit: Option<Gauge>,
     /// Open streams of this partition under this consumer id: up while this one lives.
@@ -24,8 +28,14 @@ pub(crate) struct PartitionMetrics {
 impl PartitionMetrics {
     /// The handles of `consumer` (a consumer id) reading `topic`/`partition`. The commit
     /// timestamp starts at now the first time this process reads that partition under that
-    /// id (a restarted stream keeps the age it had).
-    pub(crate) fn new(consumer: Option<&str>, topic: &str, partition: u32) -> Self {
+    /// id (a restarted stream keeps the age it had). `smartmodules`: the stream runs
+    /// SmartModules (their error counter starts at 0).
+    pub(crate) fn new(
+        consumer: Option<&str>,
+        topic: &str,
+        partition: u32,
+        smartmodules: bool,
+    ) -> Self {
         let labels = vec![
             Label::new("consumer", consumer.unwrap_or_default().to_owned()),
             Label::new("topic", topic.to_owned()),
@@ -40,12 +50,17 @@ impl PartitionMetrics {
         });
         let streams = metrics::gauge!(telemetry::CONSUMER_STREAMS, labels.clone());
         streams.increment(1.0);
+        if smartmodules {
+            metrics::counter!(telemetry::SMARTMODULE_ERRORS, "topic" => topic.to_owned())
+                .increment(0);
+        }
         Self {
             streams,
             lag: metrics::gauge!(telemetry::CONSUMER_LAG, labels.clone()),
             records: metrics::counter!(telemetry::CONSUMED_RECORDS, labels.clone()),
             bytes: metrics::counter!(telemetry::CONSUMED_BYTES, labels.clone()),
-            last_record: metrics::gauge!(telemetry::CONSUMER_LAST_RECORD, labels),
+            last_record: OnceLock::new(),
+            labels,
             last_commit,
         }
     }
@@ -56,7 +71,11 @@ impl PartitionMetrics {
         if records > 0 {
             self.records.increment(records as u64);
             self.bytes.increment(bytes as u64);
-            self.last_record.set(telemetry::unix_now());
+            self.last_record
+                .get_or_init(|| {
+                    metrics::gauge!(telemetry::CONSUMER_LAST_RECORD, self.labels.clone())
+                })
+                .set(telemetry::unix_now());
         }
     }
 

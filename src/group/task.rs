@@ -155,6 +155,9 @@ impl MemberTask {
 
     /// Run until the handle is dropped (a crash: nothing more is written) or asks to leave.
     pub(crate) async fn run(mut self) {
+        // At 0 from the member's start: the first generation it sees is an increase.
+        metrics::counter!(telemetry::GROUP_REBALANCES, "group" => self.config.group.clone())
+            .increment(0);
         let result = self.serve().await;
         if let Err(error) = result {
             tracing::warn!(group = %self.config.group, member = %self.me, %error, "group member stopped");

@@ -341,6 +341,8 @@ impl PartitionTask {
                     if flight.answers.is_empty() && worker_timeout.is_some() {
                         front_since = Instant::now();
                     }
+                    let last = records.last().map_or(first, |r| r.offset);
+                    self.metrics.handed(flight.held == 0, first, last);
                     if self.attempts.is_clear() {
                         self.hand_over(Segment::Worker(read), worker_index, &mut flight);
                     } else {
@@ -526,6 +528,7 @@ impl PartitionTask {
     fn settle(&mut self, unit: Acked, flight: &mut Flight, highest_processed: &mut i64) -> usize {
         flight.tracker.acked(unit.id);
         flight.held -= unit.records;
+        self.metrics.progressed();
         flight.held_bytes -= unit.bytes;
         *highest_processed = (*highest_processed).max(unit.last);
         // Only below the first record not yet settled: one that failed before this unit

@@ -330,9 +330,10 @@ impl Shared {
     /// The task of `partition`, stopping (draining) when `stop` turns true.
     pub(crate) fn task(&self, partition: u32, stop: watch::Receiver<bool>) -> PartitionTask {
         let config = &self.config;
+        let worker = partition as usize % self.workers.len();
         PartitionTask {
             client: self.client.clone(),
-            metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition),
+            metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition, worker),
             config: config.clone(),
             fence: self.fence.clone(),
             partition,

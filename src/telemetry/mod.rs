@@ -13,13 +13,18 @@
 //!
 //! `config/grafana-dashboard.json` (a Grafana dashboard for a fleet of workers: throughput,
 //! lag, commit age, errors by code, latency, connections) and `config/alert-rules.yml`
-//! (Prometheus rules: a stuck partition, a stale commit, growing lag, a worker restarting in
-//! a loop, a connection down, produce failing) ship with the crate; `tests/fleet_config.rs`
-//! checks that every metric and label they use is in [`METRICS`] and that every metric has a
-//! panel.
+//! (Prometheus rules: a stuck partition, a pipeline worker without progress, a stale commit,
+//! growing lag, a worker restarting in a loop, a connection down, produce failing) ship with
+//! the crate; `tests/fleet_config.rs` checks that every metric and label they use is in
+//! [`METRICS`] and that every metric has a panel, and `tests/alert_rules.rs` parses every
+//! expression with a PromQL parser and runs the rules' unit tests
+//! (`config/alert-rules.test.yml`) under `promtool`.
 //!
 //! Per-partition series are registered when a consumer starts, so they exist (at 0) before
-//! the first record; install the recorder before starting clients.
+//! the first record, except the last-record timestamp, which appears with the first record
+//! (a 0 would read as a record in 1970). Counters that alert rules read with `increase()`
+//! are registered at 0 when their series starts (see [`METRICS`]). Install the recorder
+//! before starting clients.
 //!
 //! ## Spans
 //!

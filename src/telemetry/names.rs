@@ -62,7 +62,12 @@ macro_rules! metric_table {
 
         /// Every metric this crate reports, the table operators, dashboards and alert rules
         /// go by. Label sets are bounded: API and error-code names, topics, partitions,
-        /// consumer ids, worker indexes, server addresses and fixed state names.
+        /// consumer ids, worker indexes, server addresses and fixed state names. Counters that
+        /// alert rules read with `increase()` are registered at 0 when their series starts
+        /// (the pipeline partition, the SmartModule stream, the group member), so the first
+        /// increment counts: the pipeline's per-worker restarts and per-kind failure counters,
+        /// SmartModule errors and group rebalances. Counters by error code appear at their
+        /// first increment (the codes are not known in advance).
         ///
         #[doc = concat!(
             "| name | type | labels | unit | meaning | buckets |\n",
@@ -128,10 +133,10 @@ metric_table! {
     CONSUMED_BYTES = "fluvio_consumed_bytes_total", Counter, ["consumer", "topic", "partition"], Bytes,
         "value bytes handed to readers";
     CONSUMER_LAG = "fluvio_consumer_lag_records", Gauge, ["consumer", "topic", "partition"], -,
-        "high watermark minus the next offset to read, as of the last frame";
+        "high watermark minus the next offset to read, as of the last frame (written only when a frame arrives: a reader that stopped on a caught-up partition keeps 0; see `fluvio_pipeline_last_progress_timestamp_seconds`)";
     CONSUMER_LAST_RECORD = "fluvio_consumer_last_record_timestamp_seconds", Gauge,
         ["consumer", "topic", "partition"], Seconds,
-        "Unix time the consumer last handed records to its reader";
+        "Unix time the consumer last handed records to its reader; the series appears with the stream's first record (never 0), so `time() -` it is the time since a record";
     CONSUMER_LAST_COMMIT = "fluvio_consumer_last_commit_timestamp_seconds", Gauge,
         ["consumer", "topic", "partition"], Seconds,
         "Unix time of the last offset commit, or of the stream's start before the first; the committed offset's age is `time() - fluvio_consumer_last_commit_timestamp_seconds`";
@@ -157,6 +162,8 @@ metric_table! {
         "records skipped after their retries, by the kind of their last failure";
     PIPELINE_IN_FLIGHT = "fluvio_pipeline_records_in_flight", Gauge, ["consumer", "topic", "partition"], -,
         "records handed to the worker and not yet acknowledged";
+    PIPELINE_LAST_PROGRESS = "fluvio_pipeline_last_progress_timestamp_seconds", Gauge, ["consumer", "topic", "partition"], Seconds,
+        "Unix time the partition last made progress: records settled (acknowledged, dead-lettered or skipped), new records handed to a worker that held none of the partition, or the partition's start; written at each of these, never 0. While `fluvio_pipeline_records_in_flight > 0`, `time() -` it is how long the worker (or the sink) has held records without finishing any, on a caught-up partition too";
     MIRROR_PARTITIONS = "fluvio_mirror_partition_info", Gauge, ["topic", "partition", "mirror", "direction"], -,
         "1 for each partition of a mirror topic a pipeline reads: the remote it belongs to (the home, on a remote) and its direction (`from-remote`, `to-remote`, `to-home`, `from-home`); join other partition metrics on `topic` and `partition` to see them by remote";
     PIPELINES = "fluvio_pipelines", Gauge, ["consumer", "state"], -,

@@ -2,19 +2,28 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::backoff::ReconnectPolicy;
 use super::keepalive::Keepalive;
 use super::tls::TlsPolicy;
 use crate::codec::DEFAULT_MAX_FRAME_LEN;
 
 /// Settings shared by every connection of a client.
-#[derive(Debug, Clone)]
+///
+/// In a file (see [`ClientConfig`](crate::cluster::ClientConfig)) durations are humantime
+/// strings, `keepalive = "off"` leaves the system default, and a key left out keeps its
+/// default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ConnectionConfig {
     /// Sent in every request header.
     pub client_id: String,
     /// Longest time to open a connection (TCP, TLS and the ApiVersions handshake).
+    #[serde(with = "crate::config_serde::duration")]
     pub connect_timeout: Duration,
     /// Longest time a request waits for its response (from the moment it is submitted).
+    #[serde(with = "crate::config_serde::duration")]
     pub request_timeout: Duration,
     /// Most unary requests awaiting a response at once; more wait for a slot.
     pub max_in_flight: usize,
@@ -29,6 +38,7 @@ pub struct ConnectionConfig {
     /// leaves the system default (usually off). It guards idle connections; a stream that
     /// waits on a live socket whose server stopped answering is caught by the consumer's
     /// idle probe ([`crate::consumer::ConsumerOptions::idle_probe`]).
+    #[serde(with = "crate::config_serde::off_or")]
     pub keepalive: Option<Keepalive>,
 }
 

@@ -41,6 +41,7 @@
 //!   crates, on generated values.
 
 pub mod admin;
+mod builder;
 pub mod cluster;
 pub mod codec;
 mod config_serde;

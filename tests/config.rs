@@ -1,11 +1,9 @@
 //! The configuration types as a user writes them in a file: each round-trips through TOML
 //! (defaults and every field changed), a misspelt key is an error naming it, durations are
-//! humantime strings, a key left out keeps its default; and the `worker` example's loader
-//! (`examples/common/worker_config.rs`) reads config/worker.toml and takes environment
-//! overrides.
+//! humantime strings, a key left out keeps its default, the builders set every field; and
+//! the `worker` example's loader (`examples/common/worker_config.rs`) reads
+//! config/worker.toml and takes environment overrides.
 
-// Values are built by changing a default's fields one by one, so that every field is set.
-#![allow(clippy::field_reassign_with_default)]
 // `figment::Jail`'s closures return `figment::Error`, as large as it is.
 #![allow(clippy::result_large_err)]
 
@@ -344,4 +342,84 @@ fn the_worker_needs_its_file_and_a_sink() {
         assert!(err.to_string().contains("pipeline.sink"), "{err}");
         Ok(())
     });
+}
+
+#[test]
+fn the_builders_set_what_the_fields_hold() {
+    let c = connection();
+    let built = ConnectionConfig::builder()
+        .client_id("billing")
+        .connect_timeout(c.connect_timeout)
+        .request_timeout(c.request_timeout)
+        .max_in_flight(c.max_in_flight)
+        .max_frame_len(c.max_frame_len)
+        .reconnect(c.reconnect.clone())
+        .tls(c.tls.clone())
+        .keepalive(None)
+        .build();
+    assert_eq!(built, c);
+    let client = ClientConfig::builder()
+        .sc_endpoint("10.0.0.1:9003")
+        .connection(c)
+        .use_spu_local_address(true)
+        .metadata_timeout(Duration::from_secs(5))
+        .build();
+    assert_eq!(client.sc_endpoint.as_deref(), Some("10.0.0.1:9003"));
+
+    let p = producer();
+    let built = ProducerOptions::builder()
+        .batch_size(p.batch_size)
+        .linger(p.linger)
+        .max_request_size(p.max_request_size)
+        .buffer_bytes(p.buffer_bytes)
+        .compression(p.compression)
+        .partitioner(p.partitioner.clone())
+        .isolation(p.isolation)
+        .server_timeout(p.server_timeout)
+        .delivery(p.delivery.clone())
+        .drain_deadline(p.drain_deadline)
+        .build();
+    assert_eq!(built, p);
+
+    let c = consumer();
+    let built = ConsumerOptions::builder()
+        .offset(c.offset)
+        .max_bytes(c.max_bytes)
+        .max_bytes_ceiling(c.max_bytes_ceiling)
+        .isolation(c.isolation)
+        .smartmodules(c.smartmodules.clone())
+        .disable_continuous(c.disable_continuous)
+        .consumer_id("reader")
+        .auto_commit(c.auto_commit)
+        .buffer_records(c.buffer_records)
+        .buffer_bytes(c.buffer_bytes)
+        .reconnect(c.reconnect.clone())
+        .idle_probe(c.idle_probe)
+        .build();
+    assert_eq!(built, c);
+
+    let p = pipeline();
+    let built = PipelineConfig::builder("x", "y")
+        .source("orders")
+        .consumer_id("billing")
+        .partition(2)
+        .source_mirror("edge1")
+        .group("billers")
+        .group_config(p.group_config.clone().unwrap())
+        .sink("orders-upper")
+        .sink_mirror("edge2")
+        .workers(p.workers)
+        .max_in_flight(p.max_in_flight)
+        .max_in_flight_bytes(p.max_in_flight_bytes)
+        .commit_every(p.commit_every)
+        .commit_interval(p.commit_interval)
+        .worker_timeout(p.worker_timeout)
+        .failure(p.failure.clone())
+        .exit_at_end(true)
+        .consumer(p.consumer.clone())
+        .producer(p.producer.clone())
+        .build();
+    assert_eq!(built, p);
+    // A builder can start from any settings.
+    assert_eq!(p.clone().into_builder().workers(9).build().workers, 9);
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ClientError;
 use super::profile;
+use crate::builder::builder;
 use crate::connection::ConnectionConfig;
 
 /// The SC address used when nothing else names one.
@@ -39,6 +40,7 @@ pub const DEFAULT_SC_ADDR: &str = "127.0.0.1:9003";
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The SC's `host:port`, when set explicitly.
     pub sc_endpoint: Option<String>,
@@ -95,6 +97,12 @@ impl ClientConfig {
         }
     }
 
+    /// A builder from the defaults (the endpoint from the environment, a profile or the
+    /// default address, unless [`ClientConfigBuilder::sc_endpoint`] names one).
+    pub fn builder() -> ClientConfigBuilder {
+        Self::default().into_builder()
+    }
+
     /// Decide the endpoint (and, from a profile, TLS).
     ///
     /// # Errors
@@ -135,5 +143,33 @@ impl ClientConfig {
             source: EndpointSource::Default,
             config,
         })
+    }
+}
+
+builder! {
+    /// Builds a [`ClientConfig`], a setter per field:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::cluster::ClientConfig;
+    /// use actix_fluvio::connection::ConnectionConfig;
+    ///
+    /// let config = ClientConfig::builder()
+    ///     .sc_endpoint("127.0.0.1:9003")
+    ///     .connection(ConnectionConfig::builder().request_timeout(Duration::from_secs(5)).build())
+    ///     .metadata_timeout(Duration::from_secs(10))
+    ///     .build();
+    /// assert_eq!(config, {
+    ///     let mut expected = ClientConfig::new("127.0.0.1:9003");
+    ///     expected.connection.request_timeout = Duration::from_secs(5);
+    ///     expected.metadata_timeout = Duration::from_secs(10);
+    ///     expected
+    /// });
+    /// ```
+    ClientConfigBuilder => ClientConfig {
+        sc_endpoint: String => some_into,
+        connection: ConnectionConfig,
+        use_spu_local_address: bool,
+        metadata_timeout: Duration,
     }
 }

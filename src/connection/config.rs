@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::backoff::ReconnectPolicy;
 use super::keepalive::Keepalive;
 use super::tls::TlsPolicy;
+use crate::builder::builder;
 use crate::codec::DEFAULT_MAX_FRAME_LEN;
 
 /// Settings shared by every connection of a client.
@@ -16,6 +17,7 @@ use crate::codec::DEFAULT_MAX_FRAME_LEN;
 /// default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ConnectionConfig {
     /// Sent in every request header.
     pub client_id: String,
@@ -57,5 +59,40 @@ impl Default for ConnectionConfig {
             tls: TlsPolicy::Disabled,
             keepalive: Some(Keepalive::default()),
         }
+    }
+}
+
+impl ConnectionConfig {
+    /// A builder from the defaults.
+    pub fn builder() -> ConnectionConfigBuilder {
+        Self::default().into_builder()
+    }
+}
+
+builder! {
+    /// Builds a [`ConnectionConfig`] from the defaults, a setter per field:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::connection::{ConnectionConfig, ReconnectPolicy};
+    ///
+    /// let config = ConnectionConfig::builder()
+    ///     .client_id("billing")
+    ///     .request_timeout(Duration::from_secs(5))
+    ///     .reconnect(ReconnectPolicy { max_attempts: Some(10), ..ReconnectPolicy::default() })
+    ///     .keepalive(None)
+    ///     .build();
+    /// assert_eq!(config.client_id, "billing");
+    /// assert_eq!(config.connect_timeout, ConnectionConfig::default().connect_timeout);
+    /// ```
+    ConnectionConfigBuilder => ConnectionConfig {
+        client_id: String => into,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        max_in_flight: usize,
+        max_frame_len: usize,
+        reconnect: ReconnectPolicy,
+        tls: TlsPolicy,
+        keepalive: Option<Keepalive>,
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ConsumerError;
 use super::offset::Offset;
+use crate::builder::builder;
 use crate::connection::ReconnectPolicy;
 use crate::protocol::spu::{Isolation, SmartModuleInvocation, DEFAULT_MAX_FETCH_BYTES};
 
@@ -40,6 +41,7 @@ pub const FETCH_FRAME_OVERHEAD: usize = 64 * 1024;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ConsumerOptions {
     /// Where to start (when no committed offset applies), and where to resume when the
     /// partition's log went backwards past the stream (its high watermark fell below the
@@ -129,6 +131,11 @@ impl Default for ConsumerOptions {
 }
 
 impl ConsumerOptions {
+    /// A builder from the defaults.
+    pub fn builder() -> ConsumerOptionsBuilder {
+        Self::default().into_builder()
+    }
+
     /// These options with `max_bytes_ceiling` (and `max_bytes`) lowered to fit frames of at
     /// most `max_frame_len` bytes (see [`ConsumerOptions::max_bytes_ceiling`]).
     ///
@@ -161,6 +168,42 @@ impl ConsumerOptions {
         }
         self.max_bytes = self.max_bytes.min(self.max_bytes_ceiling);
         Ok(self)
+    }
+}
+
+builder! {
+    /// Builds [`ConsumerOptions`] from the defaults, a setter per field (as the official
+    /// client's `ConsumerConfigExtBuilder`: `offset`, `isolation`, `max_bytes`,
+    /// `disable_continuous`, `smartmodules`, and `consumer_id` by name):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::consumer::{ConsumerOptions, Offset};
+    /// use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+    ///
+    /// let options = ConsumerOptions::builder()
+    ///     .offset(Offset::FromEnd(10))
+    ///     .consumer_id("billing")
+    ///     .auto_commit(Some(Duration::from_secs(5)))
+    ///     .smartmodules(vec![SmartModuleInvocation::filter(SmartModuleWasm::predefined("paid"))])
+    ///     .idle_probe(None)
+    ///     .build();
+    /// assert_eq!(options.consumer_id.as_deref(), Some("billing"));
+    /// assert_eq!(options.buffer_records, ConsumerOptions::default().buffer_records);
+    /// ```
+    ConsumerOptionsBuilder => ConsumerOptions {
+        offset: Offset,
+        max_bytes: i32,
+        max_bytes_ceiling: i32,
+        isolation: Isolation,
+        smartmodules: Vec<SmartModuleInvocation>,
+        disable_continuous: bool,
+        consumer_id: String => some_into,
+        auto_commit: Option<Duration>,
+        buffer_records: usize,
+        buffer_bytes: usize,
+        reconnect: ReconnectPolicy,
+        idle_probe: Option<Duration>,
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::policy::FailurePolicy;
+use crate::builder::builder;
 use crate::consumer::ConsumerOptions;
 use crate::group::GroupConfig;
 use crate::producer::ProducerOptions;
@@ -35,6 +36,7 @@ use crate::producer::ProducerOptions;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PipelineConfig {
     /// The topic to read.
     pub source: String,
@@ -177,6 +179,59 @@ impl PipelineConfig {
             consumer: ConsumerOptions::default(),
             producer: ProducerOptions::default(),
         }
+    }
+}
+
+impl PipelineConfig {
+    /// A builder of a pipeline copying `source` (to the sink it is given), committing under
+    /// `consumer_id`, from the defaults of [`PipelineConfig::new`].
+    pub fn builder(
+        source: impl Into<String>,
+        consumer_id: impl Into<String>,
+    ) -> PipelineConfigBuilder {
+        Self::new(source, consumer_id).into_builder()
+    }
+}
+
+builder! {
+    /// Builds a [`PipelineConfig`], a setter per field:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::pipeline::{FailurePolicy, PipelineConfig};
+    /// use actix_fluvio::producer::ProducerOptions;
+    /// use actix_fluvio::protocol::record::Compression;
+    ///
+    /// let config = PipelineConfig::builder("orders", "billing")
+    ///     .sink("orders-upper")
+    ///     .workers(4)
+    ///     .commit_interval(Duration::from_millis(500))
+    ///     .worker_timeout(Some(Duration::from_secs(30)))
+    ///     .failure(FailurePolicy::skip(5))
+    ///     .producer(ProducerOptions::builder().compression(Compression::Zstd).build())
+    ///     .build();
+    /// assert_eq!(config.sink.as_deref(), Some("orders-upper"));
+    /// assert_eq!(config.commit_every, PipelineConfig::new("orders", "billing").commit_every);
+    /// ```
+    PipelineConfigBuilder => PipelineConfig {
+        source: String => into,
+        partition: u32 => some,
+        source_mirror: String => some_into,
+        consumer_id: String => into,
+        group: String => some_into,
+        group_config: GroupConfig => some,
+        sink: String => some_into,
+        sink_mirror: String => some_into,
+        workers: usize,
+        max_in_flight: usize,
+        max_in_flight_bytes: usize,
+        commit_every: usize,
+        commit_interval: Duration,
+        worker_timeout: Option<Duration>,
+        failure: FailurePolicy,
+        exit_at_end: bool,
+        consumer: ConsumerOptions,
+        producer: ProducerOptions,
     }
 }
 

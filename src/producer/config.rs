@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::partitioner::Partitioner;
+use crate::builder::builder;
 use crate::protocol::record::Compression;
 use crate::protocol::spu::Isolation;
 
@@ -134,6 +135,7 @@ impl std::fmt::Debug for PartitionerKind {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ProducerOptions {
     /// Seal a partition's batch once it holds this many bytes.
     pub batch_size: usize,
@@ -189,5 +191,49 @@ impl Default for ProducerOptions {
             delivery: DeliveryGuarantee::default(),
             drain_deadline: Duration::from_secs(30),
         }
+    }
+}
+
+impl ProducerOptions {
+    /// A builder from the defaults.
+    pub fn builder() -> ProducerOptionsBuilder {
+        Self::default().into_builder()
+    }
+}
+
+builder! {
+    /// Builds [`ProducerOptions`] from the defaults, a setter per field (the official
+    /// client's `TopicProducerConfigBuilder` has `batch_size`, `linger`, `compression`,
+    /// `isolation` and `partitioner` too; its `delivery_semantic` and `timeout` are
+    /// `delivery`, a [`DeliveryGuarantee`] holding the delivery timeout):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::producer::{DeliveryGuarantee, ProducerOptions, RetryPolicy};
+    /// use actix_fluvio::protocol::record::Compression;
+    ///
+    /// let options = ProducerOptions::builder()
+    ///     .linger(Duration::from_millis(5))
+    ///     .batch_size(64 * 1024)
+    ///     .compression(Compression::Zstd)
+    ///     .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+    ///         timeout: Duration::from_secs(30),
+    ///         ..RetryPolicy::default()
+    ///     }))
+    ///     .build();
+    /// assert_eq!(options.compression, Compression::Zstd);
+    /// assert_eq!(options.buffer_bytes, ProducerOptions::default().buffer_bytes);
+    /// ```
+    ProducerOptionsBuilder => ProducerOptions {
+        batch_size: usize,
+        linger: Duration,
+        max_request_size: usize,
+        buffer_bytes: usize,
+        compression: Compression,
+        partitioner: PartitionerKind,
+        isolation: Isolation,
+        server_timeout: Duration,
+        delivery: DeliveryGuarantee,
+        drain_deadline: Duration,
     }
 }

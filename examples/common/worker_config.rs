@@ -16,8 +16,10 @@
 //! separates the levels; names are case-insensitive; values are TOML-like: `4`, `"5s"`,
 //! `true`): `ACTIX_FLUVIO_PIPELINE__WORKERS=4`,
 //! `ACTIX_FLUVIO_PIPELINE__PRODUCER__LINGER=5ms`,
-//! `ACTIX_FLUVIO_CLUSTER__SC_ENDPOINT=10.0.0.1:9003`. A key the types do not know, in the
-//! file or the environment, is an error naming it and where it came from.
+//! `ACTIX_FLUVIO_CLUSTER__SC_ENDPOINT=10.0.0.1:9003`; a string that reads as a number is
+//! quoted (`ACTIX_FLUVIO_PIPELINE__CONSUMER_ID='"123"'`). A key the types do not know, or a
+//! value of the wrong type, in the file or the environment, is an error naming the key and
+//! where it came from.
 
 use std::path::Path;
 

@@ -77,12 +77,13 @@ async fn ours_produce(
     size: usize,
     linger: Duration,
 ) -> usize {
-    let producer = client.producer(ProducerOptions {
-        partitioner: PartitionerKind::Specific(0),
-        linger,
-        isolation: isolation(),
-        ..ProducerOptions::default()
-    });
+    let producer = client.producer(
+        ProducerOptions::builder()
+            .partitioner(PartitionerKind::Specific(0))
+            .linger(linger)
+            .isolation(isolation())
+            .build(),
+    );
     let value = vec![b'x'; size];
     producer.send(topic, None, &value).await.expect("warm-up");
     for _ in 1..count {
@@ -131,11 +132,10 @@ async fn official_produce(
 }
 
 async fn ours_consume(client: &FluvioClient, topic: &str, count: usize) -> usize {
-    let options = ConsumerOptions {
-        disable_continuous: true,
-        isolation: isolation(),
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .disable_continuous(true)
+        .isolation(isolation())
+        .build();
     let mut stream = client
         .partition_consumer(topic, 0, options)
         .await
@@ -197,11 +197,12 @@ async fn official_consume(fluvio: &Fluvio, topic: &str, count: usize) -> usize {
 
 /// One record written read-committed: the topic's replicas are all up.
 async fn warm_up(client: &FluvioClient, topic: &str) {
-    let producer = client.producer(ProducerOptions {
-        partitioner: PartitionerKind::Specific(0),
-        isolation: Isolation::ReadCommitted,
-        ..ProducerOptions::default()
-    });
+    let producer = client.producer(
+        ProducerOptions::builder()
+            .partitioner(PartitionerKind::Specific(0))
+            .isolation(Isolation::ReadCommitted)
+            .build(),
+    );
     producer
         .send(topic, None, b"warm-up")
         .await

@@ -163,11 +163,10 @@ async fn ours_raw(client: &FluvioClient, source: &str, count: usize, tag: &str) 
         );
         let id = format!("bench-{tag}");
         copies.push(tokio::spawn(async move {
-            let options = ConsumerOptions {
-                consumer_id: Some(id),
-                disable_continuous: true,
-                ..ConsumerOptions::default()
-            };
+            let options = ConsumerOptions::builder()
+                .consumer_id(id)
+                .disable_continuous(true)
+                .build();
             let mut stream = client
                 .partition_consumer(&source, partition, options)
                 .await

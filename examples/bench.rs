@@ -86,10 +86,9 @@ async fn run(command: Command) -> Result<(), Error> {
             batch_bytes,
             linger_ms,
         } => {
-            let mut options = ProducerOptions {
-                partitioner: PartitionerKind::Specific(0),
-                ..ProducerOptions::default()
-            };
+            let mut options = ProducerOptions::builder()
+                .partitioner(PartitionerKind::Specific(0))
+                .build();
             if let Some(bytes) = batch_bytes {
                 options.batch_size = bytes;
             }
@@ -169,11 +168,10 @@ async fn check_stored(
     if end < last {
         println!("the high watermark of {topic}-0 stayed at {end}, below {last}, for 2 minutes");
     }
-    let options = ConsumerOptions {
-        offset: Offset::Absolute(first),
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .offset(Offset::Absolute(first))
+        .disable_continuous(true)
+        .build();
     let mut stream = client.partition_consumer(topic, 0, options).await?;
     // The number stored at each offset from `first` on.
     let mut stored = Vec::with_capacity(count);
@@ -227,11 +225,10 @@ async fn check_stored(
 /// fixed at the start; fail unless they are `count` records at consecutive offsets.
 async fn consume(client: &FluvioClient, topic: &str, count: usize) -> Result<(), Error> {
     let (first, end) = client.partition_offsets(topic, 0).await?;
-    let options = ConsumerOptions {
-        offset: Offset::Absolute(first),
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .offset(Offset::Absolute(first))
+        .disable_continuous(true)
+        .build();
     let start = Instant::now();
     let mut stream = client.partition_consumer(topic, 0, options).await?;
     let (mut seen, mut bytes, mut next) = (0usize, 0usize, first);

@@ -121,13 +121,14 @@ fn options(cli: &Cli) -> Result<ConsumerOptions, Box<dyn std::error::Error>> {
         }
         smartmodules.push(invocation);
     }
-    Ok(ConsumerOptions {
-        offset,
-        disable_continuous: cli.exit_at_end,
-        consumer_id: cli.consumer_id.clone(),
-        smartmodules,
-        ..ConsumerOptions::default()
-    })
+    let mut options = ConsumerOptions::builder()
+        .offset(offset)
+        .disable_continuous(cli.exit_at_end)
+        .smartmodules(smartmodules);
+    if let Some(id) = &cli.consumer_id {
+        options = options.consumer_id(id);
+    }
+    Ok(options.build())
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {

@@ -83,14 +83,14 @@ impl Handler<StreamEnded> for Printer {
 }
 
 async fn connect() -> Result<(FluvioClient, Option<TestCluster>), Box<dyn std::error::Error>> {
-    let probe = ClientConfig {
-        connection: ConnectionConfig {
-            connect_timeout: Duration::from_secs(3),
-            reconnect: ReconnectPolicy::disabled(),
-            ..ConnectionConfig::default()
-        },
-        ..ClientConfig::default()
-    };
+    let probe = ClientConfig::builder()
+        .connection(
+            ConnectionConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .reconnect(ReconnectPolicy::disabled())
+                .build(),
+        )
+        .build();
     let endpoint = probe.resolve()?.endpoint;
     match FluvioClient::connect(probe).await {
         Ok(client) => {
@@ -131,10 +131,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .start();
     // Read from the current end, fixed before the first record is produced.
     let (_, end) = client.partition_offsets(TOPIC, 0).await?;
-    let options = ConsumerOptions {
-        offset: Offset::Absolute(end),
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .offset(Offset::Absolute(end))
+        .build();
     let stream = client.partition_consumer(TOPIC, 0, options).await?;
     PartitionConsumerActor::new(
         stream,

@@ -11,6 +11,8 @@
 //!   and SC message. Start here to learn the protocol.
 //! - [`codec`]: the tokio-util `Decoder`/`Encoder` for size-prefixed frames, with a maximum
 //!   frame size checked before any allocation.
+//! - `config_serde` (internal): how the configuration types are written in files (humantime
+//!   durations, `"off"`, enum names, SmartModules by name).
 //! - [`telemetry`]: the metric table (names, labels, help, buckets) and its Prometheus
 //!   exporter.
 //! - `runtime` (internal): where the crate's actors run: the caller's actix arbiter, or a
@@ -39,8 +41,10 @@
 //!   crates, on generated values.
 
 pub mod admin;
+mod builder;
 pub mod cluster;
 pub mod codec;
+mod config_serde;
 pub mod connection;
 pub mod consumer;
 pub mod group;

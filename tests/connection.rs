@@ -205,10 +205,10 @@ async fn an_unanswered_request_times_out_and_its_late_reply_is_dropped() {
     bounded(async {
         let conn = Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                request_timeout: Duration::from_millis(200),
-                ..connection_config()
-            },
+            connection_config()
+                .into_builder()
+                .request_timeout(Duration::from_millis(200))
+                .build(),
         )
         .await
         .unwrap();
@@ -273,10 +273,10 @@ async fn oversized<S: AsyncRead + AsyncWrite + Unpin>(peer: &mut Peer<S>, id: i3
 
 /// A client whose frames are at most 1 MiB.
 fn small_frames() -> ConnectionConfig {
-    ConnectionConfig {
-        max_frame_len: 1 << 20,
-        ..connection_config()
-    }
+    connection_config()
+        .into_builder()
+        .max_frame_len(1 << 20)
+        .build()
 }
 
 fn is_too_large(error: &ConnectionError, size: usize) -> bool {
@@ -409,10 +409,7 @@ async fn reconnects_at_once_after_a_loss_and_requests_wait_for_it() {
         };
         let conn = Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                reconnect: policy,
-                ..connection_config()
-            },
+            connection_config().into_builder().reconnect(policy).build(),
         )
         .await
         .unwrap();
@@ -459,15 +456,15 @@ async fn a_connection_in_use_is_back_within_a_second_of_its_server_not_its_backo
     bounded(async {
         let conn = Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                reconnect: ReconnectPolicy {
+            connection_config()
+                .into_builder()
+                .reconnect(ReconnectPolicy {
                     initial_delay: Duration::from_secs(8),
                     max_delay: Duration::from_secs(8),
                     jitter: 0.0,
                     ..ReconnectPolicy::default()
-                },
-                ..connection_config()
-            },
+                })
+                .build(),
         )
         .await
         .unwrap();
@@ -513,14 +510,14 @@ async fn reconnecting_gives_up_after_max_attempts() {
     bounded(async {
         let conn = Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                reconnect: ReconnectPolicy {
+            connection_config()
+                .into_builder()
+                .reconnect(ReconnectPolicy {
                     max_attempts: Some(2),
                     initial_delay: Duration::from_millis(20),
                     ..ReconnectPolicy::default()
-                },
-                ..connection_config()
-            },
+                })
+                .build(),
         )
         .await
         .unwrap();
@@ -605,13 +602,13 @@ mod tls {
         let addr = tls_server(&auth).await;
         let conn = bounded(Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                tls: TlsPolicy::Verified {
+            connection_config()
+                .into_builder()
+                .tls(TlsPolicy::Verified {
                     domain: "sc.fluvio.test".into(),
                     ca: Pem::Inline(auth.ca_pem.clone()),
-                },
-                ..connection_config()
-            },
+                })
+                .build(),
         ))
         .await
         .unwrap();
@@ -631,13 +628,13 @@ mod tls {
         let addr = tls_server(&auth).await;
         let err = bounded(Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                tls: TlsPolicy::Verified {
+            connection_config()
+                .into_builder()
+                .tls(TlsPolicy::Verified {
                     domain: "sc.fluvio.test".into(),
                     ca: Pem::Inline(other.ca_pem),
-                },
-                ..connection_config()
-            },
+                })
+                .build(),
         ))
         .await
         .unwrap_err();
@@ -650,10 +647,10 @@ mod tls {
         let addr = tls_server(&auth).await;
         let conn = bounded(Connection::connect(
             addr.to_string(),
-            ConnectionConfig {
-                tls: TlsPolicy::DangerAcceptAnyCertificate,
-                ..connection_config()
-            },
+            connection_config()
+                .into_builder()
+                .tls(TlsPolicy::DangerAcceptAnyCertificate)
+                .build(),
         ))
         .await
         .unwrap();

@@ -26,10 +26,7 @@ async fn consumers_start_at_every_kind_of_offset_and_stop_exactly_at_the_end() {
             .create_topic("o", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            batch_size: 200,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(ProducerOptions::builder().batch_size(200).build());
         producer
             .send_batch("o", (0..100).map(|i| (None::<&[u8]>, i.to_string())))
             .await
@@ -37,8 +34,13 @@ async fn consumers_start_at_every_kind_of_offset_and_stop_exactly_at_the_end() {
         let first = |offset| {
             let client = client.clone();
             async move {
-                let records =
-                    read_all(&client, "o", 0, ConsumerOptions { offset, ..to_end() }).await;
+                let records = read_all(
+                    &client,
+                    "o",
+                    0,
+                    to_end().into_builder().offset(offset).build(),
+                )
+                .await;
                 (records.first().map(|r| r.offset), records.len())
             }
         };
@@ -96,11 +98,11 @@ async fn a_continuous_consumer_sees_new_records_and_survives_an_spu_restart() {
 /// Read all of `topic`/0 slowly with `buffer_records` and 4 KiB frames; the most records
 /// the stream ever held unread.
 async fn peak_buffered(client: &FluvioClient, topic: &str, buffer_records: usize) -> usize {
-    let options = ConsumerOptions {
-        buffer_records,
-        max_bytes: 4096,
-        ..to_end()
-    };
+    let options = to_end()
+        .into_builder()
+        .buffer_records(buffer_records)
+        .max_bytes(4096)
+        .build();
     let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
     let (mut seen, mut peak) = (0, 0);
     while let Some(record) = stream.next().await {
@@ -126,10 +128,7 @@ async fn a_slow_reader_keeps_the_consumer_buffer_bounded() {
             .await
             .unwrap();
         // Stored batches of at most 2 KiB: 4 KiB frames never have to grow.
-        let producer = client.producer(ProducerOptions {
-            batch_size: 2048,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(ProducerOptions::builder().batch_size(2048).build());
         producer
             .send_batch(
                 "lazy",
@@ -178,10 +177,11 @@ async fn a_topic_consumer_picks_up_partitions_added_mid_stream() {
         while client.partition_count("grow").await.unwrap() < 2 {
             tokio::time::sleep(Duration::from_millis(10)).await; // the SC's watch brings it
         }
-        let to_p1 = client.producer(ProducerOptions {
-            partitioner: PartitionerKind::Specific(1),
-            ..ProducerOptions::default()
-        });
+        let to_p1 = client.producer(
+            ProducerOptions::builder()
+                .partitioner(PartitionerKind::Specific(1))
+                .build(),
+        );
         to_p1.send("grow", None, b"p1").await.unwrap();
         let second = stream.next().await.unwrap().unwrap();
         assert_eq!((second.partition, &second.value[..]), (1, &b"p1"[..]));
@@ -209,14 +209,10 @@ async fn a_batch_too_large_for_the_connection_frames_is_a_clear_error() {
         config.connection.max_frame_len = 1 << 20;
         config.connection.reconnect.max_attempts = Some(1);
         let small_frames = FluvioClient::connect(config).await.unwrap();
-        let options = ConsumerOptions {
-            max_bytes: 64 * 1024,
-            reconnect: ReconnectPolicy {
+        let options = to_end().into_builder().max_bytes(64 * 1024).reconnect(ReconnectPolicy {
                 max_attempts: Some(1),
                 ..ReconnectPolicy::default()
-            },
-            ..to_end()
-        };
+            }).build();
         let mut stream = small_frames
             .partition_consumer("huge", 0, options)
             .await
@@ -233,10 +229,7 @@ async fn a_batch_too_large_for_the_connection_frames_is_a_clear_error() {
             .partition_consumer(
                 "huge",
                 0,
-                ConsumerOptions {
-                    max_bytes: 0,
-                    ..to_end()
-                },
+                to_end().into_builder().max_bytes(0).build(),
             )
             .await;
         assert!(
@@ -255,11 +248,11 @@ async fn peak_buffered_bytes(
     buffer_bytes: usize,
     max_bytes: i32,
 ) -> usize {
-    let options = ConsumerOptions {
-        buffer_bytes,
-        max_bytes,
-        ..to_end()
-    };
+    let options = to_end()
+        .into_builder()
+        .buffer_bytes(buffer_bytes)
+        .max_bytes(max_bytes)
+        .build();
     let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
     let (mut seen, mut peak) = (0, 0);
     while let Some(record) = stream.next().await {
@@ -322,10 +315,7 @@ async fn a_fetch_grown_for_one_large_batch_shrinks_back_after_it() {
             .create_topic("shrink", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            batch_size: 2048,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(ProducerOptions::builder().batch_size(2048).build());
         // One 64 KiB record, then 5,000 of 100 bytes (500 KB) in batches of at most 2 KiB.
         producer
             .send("shrink", None, &vec![7u8; 64 * 1024])
@@ -338,10 +328,7 @@ async fn a_fetch_grown_for_one_large_batch_shrinks_back_after_it() {
             )
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            max_bytes: 4096,
-            ..to_end()
-        };
+        let options = to_end().into_builder().max_bytes(4096).build();
         let mut stream = client
             .partition_consumer("shrink", 0, options)
             .await

@@ -66,10 +66,7 @@ async fn a_consumer_at_the_end_can_commit_again_soon_after_a_reconnect() {
             .send_batch("idle", (0..20).map(|i| (None::<&[u8]>, i.to_string())))
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            consumer_id: Some("idler".into()),
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().consumer_id("idler").build();
         let mut stream = client.partition_consumer("idle", 0, options).await.unwrap();
         for _ in 0..20 {
             stream.next().await.unwrap().unwrap();
@@ -107,11 +104,10 @@ async fn a_finished_consumer_commits_after_its_connection_was_lost() {
             .send_batch("done", (0..10).map(|i| (None::<&[u8]>, i.to_string())))
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            consumer_id: Some("finisher".into()),
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder()
+            .consumer_id("finisher")
+            .disable_continuous(true)
+            .build();
         let mut stream = client.partition_consumer("done", 0, options).await.unwrap();
         let mut last = -1;
         while let Some(record) = stream.next().await {
@@ -146,10 +142,7 @@ async fn a_consumer_id_resumes_after_its_committed_offset() {
             .send_batch("c", (0..20).map(|i| (None::<&[u8]>, i.to_string())))
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            consumer_id: Some("group-a".into()),
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().consumer_id("group-a").build();
         let mut stream = client
             .partition_consumer("c", 0, options.clone())
             .await
@@ -232,10 +225,11 @@ async fn topic_of(client: &FluvioClient, topic: &str, partitions: u32, records: 
         .await
         .unwrap();
     for p in 0..partitions {
-        let producer = client.producer(ProducerOptions {
-            partitioner: PartitionerKind::Specific(p),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .partitioner(PartitionerKind::Specific(p))
+                .build(),
+        );
         producer
             .send_batch(topic, (0..records).map(|i| (None::<&[u8]>, i.to_string())))
             .await
@@ -252,11 +246,10 @@ async fn read_handed(
     n: usize,
 ) -> (actix_fluvio::consumer::TopicStream, HashMap<u32, i64>) {
     topic_of(client, "handed", 2, 50).await;
-    let options = ConsumerOptions {
-        consumer_id: Some(consumer_id.into()),
-        auto_commit: Some(auto_commit),
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .consumer_id(consumer_id)
+        .auto_commit(Some(auto_commit))
+        .build();
     let mut stream = client.topic_consumer("handed", options).await.unwrap();
     let mut got = HashMap::new();
     take(&mut stream, n, &mut got).await;
@@ -337,11 +330,10 @@ async fn a_consumer_actor_auto_commits_a_batch_once_the_user_actor_handled_it() 
     bounded(async {
         let client = client(&cluster).await;
         topic_of(&client, "gated", 1, 20).await;
-        let options = ConsumerOptions {
-            consumer_id: Some("gated-id".into()),
-            auto_commit: Some(Duration::from_millis(20)),
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder()
+            .consumer_id("gated-id")
+            .auto_commit(Some(Duration::from_millis(20)))
+            .build();
         let stream = client
             .partition_consumer("gated", 0, options)
             .await
@@ -418,10 +410,9 @@ async fn an_actor_holding_the_consumers_address_commits_by_message() {
     bounded(async {
         let client = client(&cluster).await;
         topic_of(&client, "by-message", 1, 30).await;
-        let options = ConsumerOptions {
-            consumer_id: Some("by-message-id".into()),
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder()
+            .consumer_id("by-message-id")
+            .build();
         let stream = client
             .partition_consumer("by-message", 0, options)
             .await
@@ -479,9 +470,10 @@ async fn a_guarded_commit_is_refused_when_its_guard_fails_or_a_later_offset_is_s
             .await
             .unwrap();
         producer.flush().await.unwrap();
-        let options = || ConsumerOptions {
-            consumer_id: Some("guarded-owner".into()),
-            ..ConsumerOptions::default()
+        let options = || {
+            ConsumerOptions::builder()
+                .consumer_id("guarded-owner")
+                .build()
         };
         let stale = client
             .partition_consumer("guarded", 0, options())

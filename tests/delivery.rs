@@ -8,7 +8,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
-use actix_fluvio::connection::ConnectionConfig;
 use actix_fluvio::producer::{DeliveryGuarantee, ProducerError, ProducerOptions, RetryPolicy};
 use actix_fluvio::protocol::spu::PRODUCE_KEY;
 use actix_fluvio::protocol::Server;
@@ -17,14 +16,13 @@ use common::bounded;
 use common::embedded::{client_config, cluster_with_topics};
 
 fn delivery_within(timeout: Duration) -> ProducerOptions {
-    ProducerOptions {
-        delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+    ProducerOptions::builder()
+        .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
             timeout,
             ..RetryPolicy::default()
-        }),
-        server_timeout: Duration::from_millis(200),
-        ..ProducerOptions::default()
-    }
+        }))
+        .server_timeout(Duration::from_millis(200))
+        .build()
 }
 
 /// `send` fails with `DeliveryTimeout` at the 2 s delivery timeout (± scheduling).
@@ -113,10 +111,7 @@ async fn a_silent_spu_fails_a_record_at_its_deadline_not_a_request_timeout_later
     let (cluster, _) = cluster_with_topics(1, &[("silent", 1)]).await;
     bounded(async {
         let mut config: ClientConfig = client_config(&cluster);
-        config.connection = ConnectionConfig {
-            request_timeout: Duration::from_secs(50),
-            ..config.connection
-        };
+        config.connection.request_timeout = Duration::from_secs(50);
         let client = FluvioClient::connect(config).await.unwrap();
         let producer = client.producer(delivery_within(Duration::from_secs(2)));
         producer.send("silent", None, b"warm-up").await.unwrap();

@@ -3,7 +3,9 @@
 //!   Ctrl-C loses nothing it printed;
 //! - `pipeline --metrics-addr`, `worker` (its `[metrics] addr`) and `actix_web` (in its
 //!   app): `/healthz`, `/readyz` (503 while the SC is away) and `/metrics` answer as such,
-//!   any other path is a 404.
+//!   any other path is a 404;
+//! - `worker` with a misspelt key, in its file or in an `ACTIX_FLUVIO_` override: exit
+//!   status 2 and an error naming the key (and the file).
 
 mod common;
 
@@ -284,7 +286,7 @@ async fn the_worker_example_serves_health_and_metrics_and_nothing_else() {
     std::fs::write(
         &config,
         format!(
-            "[cluster]\nendpoint = \"{}\"\n\n\
+            "[cluster]\nsc_endpoint = \"{}\"\n\n\
              [pipeline]\nsource = \"in\"\nsink = \"out\"\nconsumer_id = \"worker\"\n\n\
              [metrics]\naddr = \"{addr}\"\n",
             cluster.sc_addr()
@@ -293,6 +295,78 @@ async fn the_worker_example_serves_health_and_metrics_and_nothing_else() {
     .unwrap();
     let args = [config.to_str().unwrap()];
     serves_health_and_metrics_and_nothing_else(&cluster, "worker", &args, &addr).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run the worker on `config` with `env` set, which must fail at once: its exit status and
+/// what it wrote to stderr.
+fn worker_refusing(config: &std::path::Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = Killed(
+        Command::new(example("worker"))
+            .arg(config)
+            .envs(env.iter().copied())
+            // Nothing to connect to: a worker that got past its configuration would hang.
+            .env("FLUVIO_SC_ADDR", "127.0.0.1:1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child
+                .0
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            return (status.code(), stderr);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the worker did not refuse its configuration"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_worker_refuses_a_misspelt_key_naming_it() {
+    let dir = std::env::temp_dir().join(format!("actix-fluvio-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = "[pipeline]\nsource = \"in\"\nsink = \"out\"\nconsumer_id = \"worker\"\n";
+    let config = dir.join("worker.toml");
+
+    std::fs::write(&config, format!("{good}commit_intervall = \"5s\"\n")).unwrap();
+    let (code, stderr) = worker_refusing(&config, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("commit_intervall"), "{stderr}");
+    assert!(stderr.contains(config.to_str().unwrap()), "{stderr}");
+
+    // Deeper: a key of the producer's options.
+    std::fs::write(
+        &config,
+        format!("{good}[pipeline.producer]\nlingr = \"5ms\"\n"),
+    )
+    .unwrap();
+    let (code, stderr) = worker_refusing(&config, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("lingr"), "{stderr}");
+
+    // A bad duration names the key too.
+    std::fs::write(&config, format!("{good}commit_interval = \"5 parsecs\"\n")).unwrap();
+    let (code, stderr) = worker_refusing(&config, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("commit_interval"), "{stderr}");
+
+    // An override from the environment is checked as the file is.
+    std::fs::write(&config, good).unwrap();
+    let (code, stderr) = worker_refusing(&config, &[("ACTIX_FLUVIO_PIPELINE__WORKRES", "3")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("workres"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

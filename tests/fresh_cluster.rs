@@ -186,10 +186,7 @@ async fn read_then_rewind(
             .await
             .unwrap();
     }
-    let options = ConsumerOptions {
-        offset: policy,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder().offset(policy).build();
     let stream = match policy {
         Offset::End => client.partition_consumer(topic, 0, options).await.unwrap(),
         _ => {

@@ -125,10 +125,7 @@ fn partitions(handle: &PipelineHandle) -> BTreeSet<u32> {
 async fn everything_copied_and_committed(client: &FluvioClient, handed_over: bool) {
     let mut ends = Vec::new();
     for p in 0..PARTITIONS {
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().disable_continuous(true).build();
         let mut stream = client
             .partition_consumer("source", p, options)
             .await

@@ -89,10 +89,7 @@ fn read(client: &FluvioClient, partition: u32, fence: Fence, processed: Processe
     let (stop, mut stopped) = tokio::sync::oneshot::channel();
     let client = client.clone();
     let task = tokio::spawn(async move {
-        let options = ConsumerOptions {
-            consumer_id: Some(GROUP.into()),
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().consumer_id(GROUP).build();
         let mut stream = client
             .partition_consumer(TOPIC, partition, options)
             .await
@@ -273,10 +270,7 @@ async fn three_members(client: &FluvioClient, ledger: &Shared) -> BTreeMap<&'sta
 
 /// Every record of the coordination log, decoded.
 async fn coordination_log(client: &FluvioClient) -> Vec<GroupRecord> {
-    let options = ConsumerOptions {
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder().disable_continuous(true).build();
     let mut stream = client
         .partition_consumer(&coordination_topic(GROUP), 0, options)
         .await

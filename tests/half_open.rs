@@ -114,10 +114,7 @@ async fn offsets(stream: &mut PartitionStream, n: usize) -> Vec<i64> {
 }
 
 fn probing(every: Option<Duration>) -> ConsumerOptions {
-    ConsumerOptions {
-        idle_probe: every,
-        ..ConsumerOptions::default()
-    }
+    ConsumerOptions::builder().idle_probe(every).build()
 }
 
 /// The SPU stops answering on the stream's socket without closing it. The idle probe gets

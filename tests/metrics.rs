@@ -64,10 +64,7 @@ async fn counters_match_the_records_that_flowed() {
             .send_batch("m", (0..25).map(|i| (None::<&[u8]>, format!("{i:02}"))))
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().disable_continuous(true).build();
         let mut stream = client.partition_consumer("m", 0, options).await.unwrap();
         let mut n = 0;
         while let Some(r) = stream.next().await {
@@ -78,10 +75,9 @@ async fn counters_match_the_records_that_flowed() {
         // A continuous stream of the same partition is counted while it is open, and no
         // longer once it is dropped (a group member that handed the partition over).
         let streams = "fluvio_consumer_streams{consumer=\"\",topic=\"m\",partition=\"0\"}";
-        let at_end = ConsumerOptions {
-            offset: actix_fluvio::consumer::Offset::End,
-            ..ConsumerOptions::default()
-        };
+        let at_end = ConsumerOptions::builder()
+            .offset(actix_fluvio::consumer::Offset::End)
+            .build();
         let live = client.partition_consumer("m", 0, at_end).await.unwrap();
         drop(stream);
         let body = scrape(port).await;

@@ -70,10 +70,7 @@ async fn the_official_consumer_reads_what_we_produce_with_every_codec() {
             Compression::Lz4,
             Compression::Zstd,
         ] {
-            let producer = ours.producer(ProducerOptions {
-                compression: codec,
-                ..ProducerOptions::default()
-            });
+            let producer = ours.producer(ProducerOptions::builder().compression(codec).build());
             let records: Vec<(Option<String>, String)> = (0..4)
                 .map(|i| (Some(format!("k{i}")), format!("{codec}-{i}")))
                 .collect();

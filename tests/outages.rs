@@ -24,10 +24,7 @@ async fn cluster_with_topic() -> (TestCluster, FluvioClient) {
 
 /// The values of partition 0 of `topic` up to its end, with their offsets.
 async fn stored(client: &FluvioClient, topic: &str) -> BTreeMap<i64, String> {
-    let options = ConsumerOptions {
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder().disable_continuous(true).build();
     let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
     let mut out = BTreeMap::new();
     while let Some(record) = stream.next().await {
@@ -139,10 +136,11 @@ async fn delivery_timeouts_and_drain_deadlines_settle_every_record() {
             started.elapsed()
         );
 
-        let producer = client.producer(ProducerOptions {
-            drain_deadline: Duration::from_millis(500),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .drain_deadline(Duration::from_millis(500))
+                .build(),
+        );
         let mut futures = Vec::new();
         for v in values(0..50) {
             futures.push(producer.enqueue("t", None, v.as_bytes()).await.unwrap());
@@ -322,11 +320,10 @@ async fn producer_and_consumer_follow_a_leader_moved_during_an_sc_outage() {
             )
             .await
             .unwrap();
-        let options = ConsumerOptions {
-            consumer_id: Some("follower".into()),
-            offset: Offset::Beginning,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder()
+            .consumer_id("follower")
+            .offset(Offset::Beginning)
+            .build();
         let mut stream = client
             .partition_consumer("moving", 0, options)
             .await
@@ -386,13 +383,16 @@ async fn a_batch_behind_one_that_timed_out_is_not_stranded() {
     let spu = cluster.spu_ids()[1];
     let placed = TopicConfig::assigned([(0, vec![spu])]);
     client.admin().create_topic("t", placed).await.unwrap();
-    let producer = client.producer(ProducerOptions {
-        delivery: DeliveryGuarantee::AtLeastOnce(actix_fluvio::producer::RetryPolicy {
-            timeout: Duration::from_secs(3),
-            ..Default::default()
-        }),
-        ..ProducerOptions::default()
-    });
+    let producer = client.producer(
+        ProducerOptions::builder()
+            .delivery(DeliveryGuarantee::AtLeastOnce(
+                actix_fluvio::producer::RetryPolicy {
+                    timeout: Duration::from_secs(3),
+                    ..Default::default()
+                },
+            ))
+            .build(),
+    );
     producer
         .send("t", None, b"before".as_slice())
         .await

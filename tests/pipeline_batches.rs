@@ -282,10 +282,9 @@ async fn outputs_go_to_the_sink_partition_they_name_and_options_pass_through() {
         .await
         .unwrap();
         for p in 0..3u32 {
-            let options = actix_fluvio::consumer::ConsumerOptions {
-                disable_continuous: true,
-                ..Default::default()
-            };
+            let options = actix_fluvio::consumer::ConsumerOptions::builder()
+                .disable_continuous(true)
+                .build();
             let mut stream = client.partition_consumer("sink", p, options).await.unwrap();
             let mut got = Vec::new();
             while let Some(record) = stream.next().await {

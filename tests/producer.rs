@@ -31,10 +31,7 @@ async fn produced_offsets_are_exact_and_contiguous_and_read_back_in_order() {
             .create_topic("seq", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            batch_size: 1024,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(ProducerOptions::builder().batch_size(1024).build());
         let mut receipts = Vec::new();
         for i in 0..2_000 {
             receipts.push(
@@ -93,10 +90,11 @@ async fn keyed_records_land_where_the_key_hash_puts_them_and_keyless_go_round_ro
             *counts.entry(meta.partition).or_insert(0) += 1;
         }
         assert_eq!(counts.values().copied().collect::<Vec<_>>(), vec![3, 3, 3]);
-        let specific = client.producer(ProducerOptions {
-            partitioner: PartitionerKind::Specific(2),
-            ..ProducerOptions::default()
-        });
+        let specific = client.producer(
+            ProducerOptions::builder()
+                .partitioner(PartitionerKind::Specific(2))
+                .build(),
+        );
         assert_eq!(
             specific
                 .send("keys", Some(b"k1"), b"v")
@@ -126,10 +124,7 @@ async fn every_compression_codec_round_trips_and_a_mismatch_is_refused() {
             Compression::Lz4,
             Compression::Zstd,
         ] {
-            let producer = client.producer(ProducerOptions {
-                compression: codec,
-                ..ProducerOptions::default()
-            });
+            let producer = client.producer(ProducerOptions::builder().compression(codec).build());
             producer
                 .send_batch("any", (0..5).map(|i| (Some("k"), format!("{codec}-{i}"))))
                 .await
@@ -152,10 +147,11 @@ async fn every_compression_codec_round_trips_and_a_mismatch_is_refused() {
             )
             .await
             .unwrap();
-        let gzip = client.producer(ProducerOptions {
-            compression: Compression::Gzip,
-            ..ProducerOptions::default()
-        });
+        let gzip = client.producer(
+            ProducerOptions::builder()
+                .compression(Compression::Gzip)
+                .build(),
+        );
         let err = gzip.send("lz4only", None, b"x").await.unwrap_err();
         assert!(
             matches!(err, ProducerError::CompressionMismatch { .. }),
@@ -175,13 +171,14 @@ async fn a_record_too_large_and_a_full_buffer_are_clear_errors() {
             .create_topic("big", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            max_request_size: 1024,
-            buffer_bytes: 4096,
-            linger: Duration::from_secs(3600),
-            batch_size: 1 << 20,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .max_request_size(1024)
+                .buffer_bytes(4096)
+                .linger(Duration::from_secs(3600))
+                .batch_size(1 << 20)
+                .build(),
+        );
         let err = producer.send("big", None, &[0; 2000]).await.unwrap_err();
         assert!(matches!(err, ProducerError::RecordTooLarge { .. }), "{err}");
         // Lingering for an hour: the buffer fills and try_send fails fast.
@@ -216,21 +213,23 @@ async fn at_least_once_retries_injected_errors_and_at_most_once_does_not() {
             .create_topic("r", TopicConfig::new(1))
             .await
             .unwrap();
-        let retrying = client.producer(ProducerOptions {
-            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                initial_delay: Duration::from_millis(10),
-                ..RetryPolicy::default()
-            }),
-            ..ProducerOptions::default()
-        });
+        let retrying = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                    initial_delay: Duration::from_millis(10),
+                    ..RetryPolicy::default()
+                }))
+                .build(),
+        );
         cluster.fail_next(0, ErrorCode::NotLeaderForPartition, 2);
         let meta = retrying.send("r", None, b"retried").await.unwrap();
         assert_eq!(meta.offset, 0);
 
-        let once = client.producer(ProducerOptions {
-            delivery: DeliveryGuarantee::AtMostOnce,
-            ..ProducerOptions::default()
-        });
+        let once = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtMostOnce)
+                .build(),
+        );
         cluster.fail_next(0, ErrorCode::NotLeaderForPartition, 1);
         let err = once.send("r", None, b"lost").await.unwrap_err();
         assert!(
@@ -263,14 +262,15 @@ async fn an_spu_restart_loses_no_acknowledged_record() {
             .create_topic("restart", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                initial_delay: Duration::from_millis(50),
-                max_retries: 50,
-                ..RetryPolicy::default()
-            }),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                    initial_delay: Duration::from_millis(50),
+                    max_retries: 50,
+                    ..RetryPolicy::default()
+                }))
+                .build(),
+        );
         let spu = cluster.spu_ids()[0];
         let mut acked = Vec::new();
         for i in 0..300 {
@@ -319,11 +319,12 @@ async fn a_slow_spu_keeps_the_producer_buffer_bounded_and_send_waits() {
             .await
             .unwrap();
         let limit = 4 * 1024;
-        let producer = client.producer(ProducerOptions {
-            buffer_bytes: limit,
-            batch_size: 1024,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .buffer_bytes(limit)
+                .batch_size(1024)
+                .build(),
+        );
         producer.send("slow", None, b"warm").await.unwrap();
         cluster.set_response_delay(Duration::from_millis(100));
         let started = std::time::Instant::now();
@@ -356,11 +357,12 @@ async fn closing_the_producer_drains_what_it_buffered() {
             .create_topic("drain", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            linger: Duration::from_secs(3600),
-            batch_size: 1 << 20,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .linger(Duration::from_secs(3600))
+                .batch_size(1 << 20)
+                .build(),
+        );
         let mut receipts = Vec::new();
         for i in 0..100 {
             receipts.push(
@@ -389,11 +391,12 @@ async fn dropping_every_producer_handle_still_delivers_what_was_buffered() {
             .create_topic("dropped", TopicConfig::new(1))
             .await
             .unwrap();
-        let producer = client.producer(ProducerOptions {
-            linger: Duration::from_secs(3600),
-            batch_size: 1 << 20,
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .linger(Duration::from_secs(3600))
+                .batch_size(1 << 20)
+                .build(),
+        );
         let mut receipts = Vec::new();
         for i in 0..50 {
             receipts.push(

@@ -49,10 +49,11 @@ async fn enqueue(producer: &Producer, n: usize) -> Vec<DeliveryFuture> {
 async fn at_the_drain_deadline_nothing_failed_is_written_later() {
     let (cluster, client) = cluster_with_topics(1, &[("t", 1)]).await;
     within(60, "the test", async {
-        let producer = client.producer(ProducerOptions {
-            drain_deadline: Duration::from_millis(500),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .drain_deadline(Duration::from_millis(500))
+                .build(),
+        );
         producer.send("t", None, b"warm-up").await.unwrap();
         cluster.stop_spu(SPU).await.unwrap();
         let futures = enqueue(&producer, 20).await;
@@ -101,11 +102,12 @@ async fn sends_after_a_close_fail_at_once() {
 
         // A close at the drain deadline with the byte budget full of records that wait for
         // a retry: nothing waits for room any more.
-        let producer = client.producer(ProducerOptions {
-            buffer_bytes: 4096,
-            drain_deadline: Duration::from_millis(300),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .buffer_bytes(4096)
+                .drain_deadline(Duration::from_millis(300))
+                .build(),
+        );
         producer.send("t", None, b"warm-up").await.unwrap();
         cluster.stop_spu(SPU).await.unwrap();
         let mut futures = Vec::new();
@@ -141,10 +143,8 @@ async fn enqueues_racing_a_close_all_resolve() {
     let (_cluster, client) = cluster_with_topics(1, &[("t", 4)]).await;
     within(60, "the test", async {
         for round in 0..5 {
-            let producer = client.producer(ProducerOptions {
-                buffer_bytes: 64 * 1024,
-                ..ProducerOptions::default()
-            });
+            let producer =
+                client.producer(ProducerOptions::builder().buffer_bytes(64 * 1024).build());
             let mut tasks = Vec::new();
             for task in 0..8 {
                 let producer = producer.clone();
@@ -232,13 +232,14 @@ async fn stopping_the_actix_system_fails_every_pending_record() {
 async fn a_deadline_passing_in_a_leader_lookup_reports_the_failure_that_started_the_retries() {
     let (cluster, client) = cluster_with_topics(1, &[("t", 1)]).await;
     within(60, "the test", async {
-        let producer = client.producer(ProducerOptions {
-            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                timeout: Duration::from_secs(2),
-                ..RetryPolicy::default()
-            }),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                    timeout: Duration::from_secs(2),
+                    ..RetryPolicy::default()
+                }))
+                .build(),
+        );
         producer.send("t", None, b"warm-up").await.unwrap();
         cluster.stop_spu(SPU).await.unwrap();
         let started = Instant::now();
@@ -279,13 +280,14 @@ async fn fire_and_forget_records_not_delivered_are_counted_and_logged_once_per_b
     let metrics = common::prometheus::metrics_addr();
     let (cluster, client) = cluster_with_topics(1, &[("faf", 1)]).await;
     within(60, "the test", async {
-        let producer = client.producer(ProducerOptions {
-            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                timeout: Duration::from_secs(1),
-                ..RetryPolicy::default()
-            }),
-            ..ProducerOptions::default()
-        });
+        let producer = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                    timeout: Duration::from_secs(1),
+                    ..RetryPolicy::default()
+                }))
+                .build(),
+        );
         producer.send("faf", None, b"warm-up").await.unwrap();
         cluster.stop_spu(SPU).await.unwrap();
         let record = |value: Vec<u8>| ProduceRecord {

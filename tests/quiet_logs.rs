@@ -142,13 +142,14 @@ async fn long_outages_log_a_few_warnings_not_a_storm() {
         // every 5 ms: every batch fails at its own deadline, and the failures are logged
         // once for the burst, not once per batch (nor not at all).
         let before_expiry = warnings.0.lock().unwrap().len();
-        let short = client.producer(ProducerOptions {
-            delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                timeout: Duration::from_secs(1),
-                ..RetryPolicy::default()
-            }),
-            ..ProducerOptions::default()
-        });
+        let short = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                    timeout: Duration::from_secs(1),
+                    ..RetryPolicy::default()
+                }))
+                .build(),
+        );
         cluster.stop_spu(5001).await.unwrap();
         let mut receipts = Vec::new();
         for i in 0..600 {

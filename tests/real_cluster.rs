@@ -279,10 +279,8 @@ mod high_level {
                 Compression::Lz4,
                 Compression::Zstd,
             ] {
-                let producer = client.producer(ProducerOptions {
-                    compression: codec,
-                    ..ProducerOptions::default()
-                });
+                let producer =
+                    client.producer(ProducerOptions::builder().compression(codec).build());
                 let records: Vec<(Option<String>, String)> = (0..200)
                     .map(|i| (Some(format!("key-{}", i % 7)), format!("{codec}-{i}")))
                     .collect();
@@ -304,10 +302,7 @@ mod high_level {
                         "contiguous offsets on partition {partition}"
                     );
                 }
-                let options = ConsumerOptions {
-                    disable_continuous: true,
-                    ..ConsumerOptions::default()
-                };
+                let options = ConsumerOptions::builder().disable_continuous(true).build();
                 let mut stream = client
                     .partition_consumer(&topic, partition, options)
                     .await
@@ -329,11 +324,10 @@ mod high_level {
                     .partition_consumer(
                         &topic,
                         partition,
-                        ConsumerOptions {
-                            offset: Offset::FromEnd(3),
-                            disable_continuous: true,
-                            ..ConsumerOptions::default()
-                        },
+                        ConsumerOptions::builder()
+                            .offset(Offset::FromEnd(3))
+                            .disable_continuous(true)
+                            .build(),
                     )
                     .await
                     .unwrap();
@@ -371,10 +365,7 @@ mod high_level {
                 .await
                 .unwrap();
             let id = unique("consumer");
-            let options = ConsumerOptions {
-                consumer_id: Some(id.clone()),
-                ..ConsumerOptions::default()
-            };
+            let options = ConsumerOptions::builder().consumer_id(id.clone()).build();
             let mut stream = client
                 .partition_consumer(&topic, 0, options.clone())
                 .await

@@ -113,11 +113,10 @@ async fn read_back(
     isolation: Isolation,
     prefix: &str,
 ) -> Vec<u64> {
-    let options = ConsumerOptions {
-        disable_continuous: true,
-        isolation,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .disable_continuous(true)
+        .isolation(isolation)
+        .build();
     let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
     let mut out = Vec::new();
     while let Some(record) = stream.next().await {

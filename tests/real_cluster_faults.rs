@@ -102,10 +102,7 @@ impl Outcome {
 
 /// Every value of partition 0 of `topic`, read with our consumer up to its end.
 async fn read_all(client: &FluvioClient, topic: &str) -> Vec<String> {
-    let options = ConsumerOptions {
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder().disable_continuous(true).build();
     let mut stream = client.partition_consumer(topic, 0, options).await.unwrap();
     let mut out = Vec::new();
     while let Some(record) = stream.next().await {
@@ -135,10 +132,11 @@ async fn topic_on(client: &FluvioClient, name: &str, replicas: Vec<i32>) {
 
 /// Ours: `count` numbered records queued as fast as the producer takes them, then flushed.
 async fn ours_bulk(client: &FluvioClient, topic: &str, count: u64) -> Outcome {
-    let producer = client.producer(ProducerOptions {
-        linger: Duration::from_millis(5),
-        ..ProducerOptions::default()
-    });
+    let producer = client.producer(
+        ProducerOptions::builder()
+            .linger(Duration::from_millis(5))
+            .build(),
+    );
     let mut outcome = Outcome::default();
     let mut futures = Vec::with_capacity(count as usize);
     for i in 0..count {

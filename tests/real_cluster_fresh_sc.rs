@@ -45,10 +45,7 @@ type Outcome = (u64, Duration, Result<RecordMetadata, String>, Duration);
 async fn read_all(client: &FluvioClient, partitions: u32) -> (Vec<String>, Vec<u32>) {
     let (mut values, mut unread) = (Vec::new(), Vec::new());
     for partition in 0..partitions {
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().disable_continuous(true).build();
         let mut stream = client
             .partition_consumer(TOPIC, partition, options)
             .await

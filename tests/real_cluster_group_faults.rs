@@ -507,10 +507,7 @@ async fn log_end(client: &FluvioClient) -> i64 {
 /// snapshot point (its members read them as they come); how long it took.
 async fn write_history(client: &FluvioClient, records: usize, lead: i64) -> Duration {
     const BATCH: usize = 100_000;
-    let producer = client.producer(ProducerOptions {
-        batch_size: 512 * 1024,
-        ..ProducerOptions::default()
-    });
+    let producer = client.producer(ProducerOptions::builder().batch_size(512 * 1024).build());
     let log = coordination_topic(GROUP);
     let started = Instant::now();
     let mut written = 0;

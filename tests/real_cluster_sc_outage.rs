@@ -183,10 +183,7 @@ async fn five_minutes_without_the_sc_and_a_leader_restart_lose_nothing_and_resum
         .copied()
         .collect();
     let (mut stored, mut their_stored) = (BTreeSet::new(), BTreeSet::new());
-    let options = ConsumerOptions {
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder().disable_continuous(true).build();
     let mut stream = client
         .partition_consumer("steady", 0, options)
         .await

@@ -405,10 +405,7 @@ fn check_ours(label: &str, got: &[Rec], want: &[Rec], exact: bool) {
 
 /// Read `topic` (written as `input`) through every chain with both clients and compare.
 async fn every_chain(scope: &Scope, shape: &str, topic: &str, input: &[Rec], one_per_batch: bool) {
-    let options = ConsumerOptions {
-        max_bytes: FRAME,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder().max_bytes(FRAME).build();
     for chain in chains(scope).await {
         let label = format!("{shape}, {}", chain.label);
         let want = shapes::expected(&chain.steps, input);
@@ -525,12 +522,7 @@ async fn records_produced_while_the_stream_is_open() {
         let mut input = scope.write(&topic, 0, 20, Write::OfficialPerRecord).await;
         for chain in chains(&scope).await {
             let label = format!("live, {}", chain.label);
-            let options = ConsumerOptions {
-                max_bytes: FRAME,
-                smartmodules: chain.invocations.clone(),
-                offset: Offset::Beginning,
-                ..ConsumerOptions::default()
-            };
+            let options = ConsumerOptions::builder().max_bytes(FRAME).smartmodules(chain.invocations.clone()).offset(Offset::Beginning).build();
             let mut stream = scope
                 .client
                 .partition_consumer(&topic, 0, options)
@@ -594,10 +586,7 @@ async fn a_start_inside_a_batch() {
         let layout = shapes::layout(&scope.client, &topic, 0).await;
         let &(base, len) = layout.iter().find(|&&(_, n)| n > 10).expect("a large batch");
         let start = base + len as i64 / 2;
-        let options = ConsumerOptions {
-            offset: Offset::Absolute(start),
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().offset(Offset::Absolute(start)).build();
         let from_start: Vec<Rec> = input.iter().filter(|r| r.0 >= start).cloned().collect();
         let map = vec![SmartModuleInvocation::map(adhoc(&scope.modules.map))];
         let (got, error) = ours(&scope.client, &topic, &map, options.clone()).await;
@@ -632,13 +621,12 @@ async fn a_stop_at_end_stream_ends_at_the_end_fixed_at_its_start() {
     scoped(|scope| async move {
         let topic = scope.topic("sm-end", 1).await;
         let input = scope.write(&topic, 0, 60, Write::OfficialPerRecord).await;
-        let options = ConsumerOptions {
-            smartmodules: vec![SmartModuleInvocation::map(adhoc(&scope.modules.map))],
-            disable_continuous: true,
-            max_bytes: 256,
-            buffer_records: 1,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder()
+            .smartmodules(vec![SmartModuleInvocation::map(adhoc(&scope.modules.map))])
+            .disable_continuous(true)
+            .max_bytes(256)
+            .buffer_records(1)
+            .build();
         let mut stream = scope
             .client
             .partition_consumer(&topic, 0, options)
@@ -684,10 +672,11 @@ async fn a_resumed_aggregate_continues_from_the_accumulator_it_is_given() {
                 initial.to_string(),
             )]
         };
-        let options = |initial: &str| ConsumerOptions {
-            smartmodules: aggregate(initial),
-            consumer_id: Some(consumer_id.clone()),
-            ..ConsumerOptions::default()
+        let options = |initial: &str| {
+            ConsumerOptions::builder()
+                .smartmodules(aggregate(initial))
+                .consumer_id(consumer_id.clone())
+                .build()
         };
         let mut stream = scope
             .client
@@ -706,10 +695,9 @@ async fn a_resumed_aggregate_continues_from_the_accumulator_it_is_given() {
             &scope.client,
             &topic,
             &aggregate(&total),
-            ConsumerOptions {
-                consumer_id: Some(consumer_id.clone()),
-                ..ConsumerOptions::default()
-            },
+            ConsumerOptions::builder()
+                .consumer_id(consumer_id.clone())
+                .build(),
         )
         .await;
         assert!(error.is_none(), "{error:?}");
@@ -805,10 +793,9 @@ async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() 
             .await;
         let map = scope.smartmodule("sm-pipe-map", &scope.modules.map).await;
         // Our producer with 1-byte batches: one record per batch.
-        let producer = scope.client.producer(ProducerOptions {
-            batch_size: 1,
-            ..ProducerOptions::default()
-        });
+        let producer = scope
+            .client
+            .producer(ProducerOptions::builder().batch_size(1).build());
         let values: Vec<String> = (0..COUNT).map(shapes::value).collect();
         let receipts = bounded(
             "produce",

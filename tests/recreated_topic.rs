@@ -18,13 +18,12 @@ use common::bounded;
 use common::embedded::{client, cluster, read_all, to_end};
 
 fn options(timeout: Duration) -> ProducerOptions {
-    ProducerOptions {
-        delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+    ProducerOptions::builder()
+        .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
             timeout,
             ..RetryPolicy::default()
-        }),
-        ..ProducerOptions::default()
-    }
+        }))
+        .build()
 }
 
 /// Wait until the client's cache gives `topic` `count` partitions (`None`: no topic).

@@ -18,12 +18,11 @@ async fn cluster_with_topic() -> (TestCluster, actix_fluvio::cluster::FluvioClie
 }
 
 fn options(module: &str) -> ConsumerOptions {
-    ConsumerOptions {
-        smartmodules: vec![SmartModuleInvocation::filter(SmartModuleWasm::predefined(
-            module,
-        ))],
-        ..ConsumerOptions::default()
-    }
+    ConsumerOptions::builder()
+        .smartmodules(vec![SmartModuleInvocation::filter(
+            SmartModuleWasm::predefined(module),
+        )])
+        .build()
 }
 
 #[actix_rt::test]

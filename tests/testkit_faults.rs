@@ -6,9 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use actix_fluvio::connection::{
-    Connection, ConnectionConfig, ConnectionError, Pem, ReconnectPolicy, TlsPolicy,
-};
+use actix_fluvio::connection::{Connection, ConnectionError, Pem, ReconnectPolicy, TlsPolicy};
 use actix_fluvio::protocol::record::{Batch, Compression, Record, RecordSet};
 use actix_fluvio::protocol::sc::CREATE_KEY;
 use actix_fluvio::protocol::sc::{
@@ -108,10 +106,10 @@ async fn a_response_delay_makes_requests_time_out_until_it_is_lifted() {
     bounded(async {
         let (cluster, _sc, _) = setup().await;
         let spu_addr = cluster.spu_addr(cluster.spu_ids()[0]).unwrap();
-        let impatient = ConnectionConfig {
-            request_timeout: Duration::from_millis(200),
-            ..connection_config()
-        };
+        let impatient = connection_config()
+            .into_builder()
+            .request_timeout(Duration::from_millis(200))
+            .build();
         let spu = Connection::connect(spu_addr.clone(), impatient)
             .await
             .unwrap();
@@ -248,12 +246,14 @@ async fn tls_clusters_present_certificates_for_the_domain_and_spu_names() {
         .await
         .unwrap();
         let ca = Pem::Inline(cluster.ca_pem().unwrap().to_owned());
-        let verified = |domain: String| ConnectionConfig {
-            tls: TlsPolicy::Verified {
-                domain,
-                ca: ca.clone(),
-            },
-            ..connection_config()
+        let verified = |domain: String| {
+            connection_config()
+                .into_builder()
+                .tls(TlsPolicy::Verified {
+                    domain,
+                    ca: ca.clone(),
+                })
+                .build()
         };
         let sc = Connection::connect(cluster.sc_addr(), verified(cluster.domain().into()))
             .await
@@ -291,10 +291,10 @@ async fn a_reconnecting_connection_recovers_after_an_spu_restart() {
     bounded(async {
         let (cluster, _sc, _) = setup().await;
         let id = cluster.spu_ids()[0];
-        let patient = ConnectionConfig {
-            reconnect: ReconnectPolicy::default(),
-            ..connection_config()
-        };
+        let patient = connection_config()
+            .into_builder()
+            .reconnect(ReconnectPolicy::default())
+            .build();
         let spu = Connection::connect(cluster.spu_addr(id).unwrap(), patient)
             .await
             .unwrap();

@@ -102,11 +102,10 @@ async fn random_requests_never_panic_a_server() {
         hostile_but_well_formed(&cluster).await;
 
         // Still serving.
-        let config = ConnectionConfig {
-            reconnect: ReconnectPolicy::disabled(),
-            request_timeout: Duration::from_secs(5),
-            ..ConnectionConfig::default()
-        };
+        let config = ConnectionConfig::builder()
+            .reconnect(ReconnectPolicy::disabled())
+            .request_timeout(Duration::from_secs(5))
+            .build();
         let conn = Connection::connect(sc, config).await.unwrap();
         let status = conn
             .request(&CreateRequest::new("after-fuzz", TopicSpec::computed(1, 1)))
@@ -122,11 +121,10 @@ async fn random_requests_never_panic_a_server() {
 /// Requests that decode but ask for the absurd: extreme offsets and sizes, unknown topics
 /// and sessions, odd batches.
 async fn hostile_but_well_formed(cluster: &TestCluster) {
-    let config = ConnectionConfig {
-        reconnect: ReconnectPolicy::disabled(),
-        request_timeout: Duration::from_secs(5),
-        ..ConnectionConfig::default()
-    };
+    let config = ConnectionConfig::builder()
+        .reconnect(ReconnectPolicy::disabled())
+        .request_timeout(Duration::from_secs(5))
+        .build();
     let sc = Connection::connect(cluster.sc_addr(), config.clone())
         .await
         .unwrap();

@@ -128,13 +128,16 @@ async fn spans_carry_their_fields_and_nest_under_the_callers_span() {
         .await
         .expect("cluster starts");
     bounded(async {
-        let client = FluvioClient::connect(ClientConfig {
-            connection: ConnectionConfig {
-                request_timeout: Duration::from_secs(5),
-                ..ConnectionConfig::default()
-            },
-            ..ClientConfig::new(cluster.sc_addr())
-        })
+        let client = FluvioClient::connect(
+            ClientConfig::builder()
+                .sc_endpoint(cluster.sc_addr())
+                .connection(
+                    ConnectionConfig::builder()
+                        .request_timeout(Duration::from_secs(5))
+                        .build(),
+                )
+                .build(),
+        )
         .await
         .expect("client connects");
         async {
@@ -143,13 +146,14 @@ async fn spans_carry_their_fields_and_nest_under_the_callers_span() {
                 .create_topic("traced", TopicConfig::new(1))
                 .await
                 .unwrap();
-            let producer = client.producer(ProducerOptions {
-                delivery: DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                    initial_delay: Duration::from_millis(10),
-                    ..RetryPolicy::default()
-                }),
-                ..ProducerOptions::default()
-            });
+            let producer = client.producer(
+                ProducerOptions::builder()
+                    .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                        initial_delay: Duration::from_millis(10),
+                        ..RetryPolicy::default()
+                    }))
+                    .build(),
+            );
             // The first produce request is refused; the producer retries it.
             cluster.fail_next(PRODUCE_KEY, ErrorCode::NotLeaderForPartition, 1);
             for value in ["a", "bb", "ccc"] {
@@ -158,11 +162,10 @@ async fn spans_carry_their_fields_and_nest_under_the_callers_span() {
                     .await
                     .unwrap();
             }
-            let options = ConsumerOptions {
-                disable_continuous: true,
-                consumer_id: Some("tracer".into()),
-                ..ConsumerOptions::default()
-            };
+            let options = ConsumerOptions::builder()
+                .disable_continuous(true)
+                .consumer_id("tracer")
+                .build();
             let mut stream = client
                 .partition_consumer("traced", 0, options)
                 .await

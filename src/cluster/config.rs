@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::ClientError;
 use super::profile;
+use crate::builder::builder;
 use crate::connection::ConnectionConfig;
 
 /// The SC address used when nothing else names one.
@@ -13,7 +16,31 @@ pub const DEFAULT_SC_ADDR: &str = "127.0.0.1:9003";
 ///
 /// The SC endpoint is, in order: [`ClientConfig::sc_endpoint`], else `FLUVIO_SC_ADDR`, else
 /// the current profile of `~/.fluvio/config` (endpoint and TLS), else `127.0.0.1:9003`.
-#[derive(Debug, Clone)]
+///
+/// It reads from a file (any serde format; durations as humantime strings, see
+/// [`ConnectionConfig`]), a key left out keeping its default and a misspelt key an error
+/// naming it:
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_fluvio::cluster::ClientConfig;
+///
+/// let config: ClientConfig = toml::from_str(r#"
+///     sc_endpoint = "127.0.0.1:9003"
+///     metadata_timeout = "30s"
+///     [connection]
+///     request_timeout = "5s"
+///     reconnect = { max_attempts = 10 }
+/// "#).unwrap();
+/// assert_eq!(config.connection.request_timeout, Duration::from_secs(5));
+/// assert_eq!(config.connection.reconnect.max_attempts, Some(10));
+///
+/// let typo = toml::from_str::<ClientConfig>("metadata_timout = \"30s\"").unwrap_err();
+/// assert!(typo.to_string().contains("metadata_timout"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The SC's `host:port`, when set explicitly.
     pub sc_endpoint: Option<String>,
@@ -22,6 +49,7 @@ pub struct ClientConfig {
     /// Connect to SPUs through their local endpoints (as the profile option of that name).
     pub use_spu_local_address: bool,
     /// Longest wait for metadata (a topic, a partition leader) to appear.
+    #[serde(with = "crate::config_serde::duration")]
     pub metadata_timeout: Duration,
 }
 
@@ -69,6 +97,12 @@ impl ClientConfig {
         }
     }
 
+    /// A builder from the defaults (the endpoint from the environment, a profile or the
+    /// default address, unless [`ClientConfigBuilder::sc_endpoint`] names one).
+    pub fn builder() -> ClientConfigBuilder {
+        Self::default().into_builder()
+    }
+
     /// Decide the endpoint (and, from a profile, TLS).
     ///
     /// # Errors
@@ -109,5 +143,33 @@ impl ClientConfig {
             source: EndpointSource::Default,
             config,
         })
+    }
+}
+
+builder! {
+    /// Builds a [`ClientConfig`], a setter per field:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::cluster::ClientConfig;
+    /// use actix_fluvio::connection::ConnectionConfig;
+    ///
+    /// let config = ClientConfig::builder()
+    ///     .sc_endpoint("127.0.0.1:9003")
+    ///     .connection(ConnectionConfig::builder().request_timeout(Duration::from_secs(5)).build())
+    ///     .metadata_timeout(Duration::from_secs(10))
+    ///     .build();
+    /// assert_eq!(config, {
+    ///     let mut expected = ClientConfig::new("127.0.0.1:9003");
+    ///     expected.connection.request_timeout = Duration::from_secs(5);
+    ///     expected.metadata_timeout = Duration::from_secs(10);
+    ///     expected
+    /// });
+    /// ```
+    ClientConfigBuilder => ClientConfig {
+        sc_endpoint: String => some_into,
+        connection: ConnectionConfig,
+        use_spu_local_address: bool,
+        metadata_timeout: Duration,
     }
 }

@@ -11,6 +11,8 @@ mod mirror;
 pub mod profile;
 
 pub use client::FluvioClient;
-pub use config::{ClientConfig, EndpointSource, ResolvedConfig, DEFAULT_SC_ADDR};
+pub use config::{
+    ClientConfig, ClientConfigBuilder, EndpointSource, ResolvedConfig, DEFAULT_SC_ADDR,
+};
 pub use error::ClientError;
 pub use metadata::{Lookup, MetadataCache, SpuTarget, Store};

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// When and how often a dropped connection is re-established.
 ///
 /// ```
@@ -17,15 +19,18 @@ use std::time::Duration;
 /// let bounded = ReconnectPolicy { max_attempts: Some(5), ..ReconnectPolicy::default() };
 /// assert!(bounded.allows(4) && !bounded.allows(5));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ReconnectPolicy {
     /// Reconnect at all (when false, a dropped connection is closed for good).
     pub enabled: bool,
     /// Attempts after a drop before giving up; `None` retries forever.
     pub max_attempts: Option<u32>,
     /// Delay before the first attempt.
+    #[serde(with = "crate::config_serde::duration")]
     pub initial_delay: Duration,
     /// Largest delay between attempts.
+    #[serde(with = "crate::config_serde::duration")]
     pub max_delay: Duration,
     /// Growth factor of the delay per attempt.
     pub multiplier: f64,

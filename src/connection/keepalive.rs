@@ -7,16 +7,20 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 
 /// TCP keepalive settings: after `idle` without traffic the kernel sends a probe every
 /// `interval`, and drops the connection when `retries` probes in a row go unanswered. A
 /// dead peer is noticed after about `idle + interval * retries` of silence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Keepalive {
     /// Silence before the first probe.
+    #[serde(with = "crate::config_serde::duration")]
     pub idle: Duration,
     /// Time between probes.
+    #[serde(with = "crate::config_serde::duration")]
     pub interval: Duration,
     /// Unanswered probes before the kernel gives up on the peer (where the platform lets
     /// us set it; elsewhere the system default applies).

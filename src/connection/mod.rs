@@ -16,7 +16,7 @@ pub(crate) mod transport;
 mod versions;
 
 pub use backoff::ReconnectPolicy;
-pub use config::ConnectionConfig;
+pub use config::{ConnectionConfig, ConnectionConfigBuilder};
 pub use error::ConnectionError;
 pub use handle::Connection;
 pub use keepalive::Keepalive;

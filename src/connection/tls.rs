@@ -11,9 +11,12 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde::{Deserialize, Serialize};
 
-/// PEM text, from a file or inline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// PEM text, from a file or inline; in a configuration file `{ file = "ca.pem" }` or
+/// `{ inline = "-----BEGIN CERTIFICATE-----..." }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Pem {
     /// A PEM file on disk.
     File(PathBuf),
@@ -47,7 +50,12 @@ impl Pem {
 }
 
 /// How connections are secured.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// In a configuration file: `tls = "disabled"`,
+/// `tls = { verified = { domain = "fluvio.local", ca = { file = "ca.pem" } } }`, `mutual`
+/// likewise with `cert` and `key`, or `"danger-accept-any-certificate"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TlsPolicy {
     /// Plain TCP.
     #[default]

@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::ConsumerError;
 use super::offset::Offset;
+use crate::builder::builder;
 use crate::connection::ReconnectPolicy;
 use crate::protocol::spu::{Isolation, SmartModuleInvocation, DEFAULT_MAX_FETCH_BYTES};
 
@@ -13,7 +16,32 @@ use crate::protocol::spu::{Isolation, SmartModuleInvocation, DEFAULT_MAX_FETCH_B
 pub const FETCH_FRAME_OVERHEAD: usize = 64 * 1024;
 
 /// How a partition consumer reads.
-#[derive(Debug, Clone)]
+///
+/// The options read from a file (durations as humantime strings, `"off"` for an optional
+/// duration switched off, a key left out keeping its default, a misspelt key an error naming
+/// it). SmartModules are written by the name they are stored under:
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_fluvio::consumer::{ConsumerOptions, Offset};
+///
+/// let options: ConsumerOptions = toml::from_str(r#"
+///     offset = { from-end = 100 }
+///     isolation = "read-uncommitted"
+///     idle_probe = "off"
+///     auto_commit = "5s"
+///     [[smartmodules]]
+///     name = "my-filter"
+///     kind = "filter"
+///     params = { needle = "paid" }
+/// "#).unwrap();
+/// assert_eq!(options.offset, Offset::FromEnd(100));
+/// assert_eq!((options.idle_probe, options.auto_commit), (None, Some(Duration::from_secs(5))));
+/// assert_eq!(options.smartmodules[0].params.params["needle"], "paid");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ConsumerOptions {
     /// Where to start (when no committed offset applies), and where to resume when the
     /// partition's log went backwards past the stream (its high watermark fell below the
@@ -38,6 +66,7 @@ pub struct ConsumerOptions {
     pub isolation: Isolation,
     /// SmartModules applied on the SPU, chained in order (see [`crate::consumer`] for what
     /// a stream through them delivers).
+    #[serde(with = "crate::config_serde::smartmodules")]
     pub smartmodules: Vec<SmartModuleInvocation>,
     /// Stop at the end offset that existed when the stream started.
     pub disable_continuous: bool,
@@ -45,6 +74,7 @@ pub struct ConsumerOptions {
     pub consumer_id: Option<String>,
     /// Commit the last delivered offset this often, and when the stream stops (needs a
     /// consumer id). Without it, only explicit commits store offsets.
+    #[serde(with = "crate::config_serde::option_duration")]
     pub auto_commit: Option<Duration>,
     /// Most records fetched ahead of the reader. A fetch frame is passed on when its records
     /// fit beside those not yet handed out, or, when the frame alone holds more, once none
@@ -73,6 +103,7 @@ pub struct ConsumerOptions {
     /// again) and the stream resumes, through the SC, on whichever SPU leads the partition
     /// now, as it does when the SPU answers that it no longer leads. A stalled stream is
     /// thus resumed within `idle_probe` + probe timeout + the `reconnect` backoff.
+    #[serde(with = "crate::config_serde::option_duration")]
     pub idle_probe: Option<Duration>,
 }
 
@@ -100,6 +131,11 @@ impl Default for ConsumerOptions {
 }
 
 impl ConsumerOptions {
+    /// A builder from the defaults.
+    pub fn builder() -> ConsumerOptionsBuilder {
+        Self::default().into_builder()
+    }
+
     /// These options with `max_bytes_ceiling` (and `max_bytes`) lowered to fit frames of at
     /// most `max_frame_len` bytes (see [`ConsumerOptions::max_bytes_ceiling`]).
     ///
@@ -132,6 +168,42 @@ impl ConsumerOptions {
         }
         self.max_bytes = self.max_bytes.min(self.max_bytes_ceiling);
         Ok(self)
+    }
+}
+
+builder! {
+    /// Builds [`ConsumerOptions`] from the defaults, a setter per field (as the official
+    /// client's `ConsumerConfigExtBuilder`: `offset`, `isolation`, `max_bytes`,
+    /// `disable_continuous`, `smartmodules`, and `consumer_id` by name):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::consumer::{ConsumerOptions, Offset};
+    /// use actix_fluvio::protocol::spu::{SmartModuleInvocation, SmartModuleWasm};
+    ///
+    /// let options = ConsumerOptions::builder()
+    ///     .offset(Offset::FromEnd(10))
+    ///     .consumer_id("billing")
+    ///     .auto_commit(Some(Duration::from_secs(5)))
+    ///     .smartmodules(vec![SmartModuleInvocation::filter(SmartModuleWasm::predefined("paid"))])
+    ///     .idle_probe(None)
+    ///     .build();
+    /// assert_eq!(options.consumer_id.as_deref(), Some("billing"));
+    /// assert_eq!(options.buffer_records, ConsumerOptions::default().buffer_records);
+    /// ```
+    ConsumerOptionsBuilder => ConsumerOptions {
+        offset: Offset,
+        max_bytes: i32,
+        max_bytes_ceiling: i32,
+        isolation: Isolation,
+        smartmodules: Vec<SmartModuleInvocation>,
+        disable_continuous: bool,
+        consumer_id: String => some_into,
+        auto_commit: Option<Duration>,
+        buffer_records: usize,
+        buffer_bytes: usize,
+        reconnect: ReconnectPolicy,
+        idle_probe: Option<Duration>,
     }
 }
 

@@ -59,7 +59,7 @@ mod transformed;
 
 pub use actor::{Commit, PartitionConsumerActor, Records, StreamEnded};
 pub use commit::CommitGuard;
-pub use config::{ConsumerOptions, FETCH_FRAME_OVERHEAD};
+pub use config::{ConsumerOptions, ConsumerOptionsBuilder, FETCH_FRAME_OVERHEAD};
 pub use error::ConsumerError;
 pub use offset::Offset;
 pub use record::ConsumerRecord;

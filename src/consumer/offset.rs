@@ -1,7 +1,11 @@
 //! Where a consumer starts.
 
 /// A starting offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// In a file: `offset = "beginning"`, `"end"`, `{ absolute = 42 }`,
+/// `{ from-beginning = 10 }` or `{ from-end = 10 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Offset {
     /// This exact offset.
     Absolute(i64),

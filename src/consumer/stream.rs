@@ -28,7 +28,10 @@ use crate::protocol::ErrorCode;
 /// # async fn demo(client: actix_fluvio::cluster::FluvioClient) -> Result<(), actix_fluvio::consumer::ConsumerError> {
 /// use actix_fluvio::consumer::{ConsumerOptions, Offset};
 ///
-/// let options = ConsumerOptions { offset: Offset::Beginning, disable_continuous: true, ..Default::default() };
+/// let options = ConsumerOptions::builder()
+///     .offset(Offset::Beginning)
+///     .disable_continuous(true)
+///     .build();
 /// let mut stream = client.partition_consumer("orders", 0, options).await?;
 /// while let Some(record) = stream.next().await {
 ///     let record = record?;

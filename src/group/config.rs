@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::GroupError;
 use super::record::valid_member_id;
 
@@ -21,7 +23,12 @@ pub fn snapshot_consumer(group: &str) -> String {
 }
 
 /// How a member takes part in a group.
-#[derive(Debug, Clone)]
+///
+/// In a file, durations are humantime strings and a key left out keeps its default; `group`
+/// and `topic` may be left out where they are given elsewhere (a pipeline's `group_config`
+/// takes them from the pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default = "GroupConfig::unnamed")]
 pub struct GroupConfig {
     /// The group's name: lowercase letters, digits and `-`, not at either end, at most 48
     /// characters. It is also the consumer id its offsets are committed under.
@@ -32,18 +39,22 @@ pub struct GroupConfig {
     /// process id and a random suffix). No whitespace.
     pub member_id: Option<String>,
     /// How long a member's lease runs after its last heartbeat (default 10 s).
+    #[serde(with = "crate::config_serde::duration")]
     pub session_timeout: Duration,
     /// How often a member heartbeats (default 1 s; at most a third of the session timeout).
+    #[serde(with = "crate::config_serde::duration")]
     pub heartbeat: Duration,
     /// How much longer than the session timeout the others wait before taking a silent
     /// member's partitions over (default 1 s): room for clock rate drift and for the
     /// member's application to stop once its lease is gone.
+    #[serde(with = "crate::config_serde::duration")]
     pub takeover_margin: Duration,
     /// How long the application may take to release revoked partitions (finish and commit
     /// their records in flight) before the member gives up its lease (default 60 s): a hung
     /// worker cannot hold a revoked partition forever while its member heartbeats. The
     /// member then stops everything ([`Assignment::Lost`](super::Assignment::Lost)), its
     /// [`Fence`](super::Fence) turns invalid, and it rejoins.
+    #[serde(with = "crate::config_serde::duration")]
     pub revoke_timeout: Duration,
     /// Records of the coordination log between snapshots of the group's state (default
     /// 1,000): members that join after retention removed the log's first records start
@@ -64,6 +75,11 @@ impl GroupConfig {
             revoke_timeout: Duration::from_secs(60),
             snapshot_every: 1000,
         }
+    }
+
+    /// The defaults, without a group or topic (what a file's keys start from).
+    fn unnamed() -> Self {
+        Self::new("", "")
     }
 
     /// The consumer id the group's offsets are committed under (the group's name).

@@ -140,7 +140,7 @@ mod worker;
 mod workers;
 
 pub use codec::{CodecError, Decode, Encode, Json, Raw, Utf8};
-pub use config::PipelineConfig;
+pub use config::{PipelineConfig, PipelineConfigBuilder};
 pub use dead_letter::{DeadLetter, EnvelopeError, ErrorInfo, Payload};
 pub use failure::{Failure, FailureKind};
 pub use policy::{Backoff, FailurePolicy, GiveUp};

@@ -1,7 +1,12 @@
 //! What a pipeline does with a record its worker fails on: retry it with backoff, then
 //! dead-letter it, skip it, or stop.
 
+use std::fmt;
 use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// How a pipeline treats a record (or a batch, split down to the failing record) whose
 /// worker answered an error, panicked or timed out, whose outputs the sink refused, or that
@@ -26,7 +31,11 @@ use std::time::Duration;
 ///     then: GiveUp::DeadLetter(Some("orders-rejected".into())),
 /// };
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In a file: `retries = 5`, `backoff = { initial = "1s", max = "30s" }`, and `then` one
+/// of `"dead-letter"`, `{ dead-letter = "orders-rejected" }`, `"skip"` or `"stop"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct FailurePolicy {
     /// Attempts after the first before giving up on a record.
     pub retries: u32,
@@ -101,11 +110,14 @@ pub enum GiveUp {
 /// The pause before retry `n` (from 1): `initial` doubled for each retry before it, at most
 /// `max`, then jittered down by up to half (so that partitions and processes that failed
 /// together do not retry together).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Backoff {
     /// The pause before the first retry (before jitter).
+    #[serde(with = "crate::config_serde::duration")]
     pub initial: Duration,
     /// The longest pause.
+    #[serde(with = "crate::config_serde::duration")]
     pub max: Duration,
 }
 
@@ -139,6 +151,59 @@ impl Backoff {
     pub fn delay(&self, retry: u32) -> Duration {
         let ceiling = self.ceiling(retry);
         ceiling / 2 + ceiling.mul_f64(fastrand::f64() / 2.0)
+    }
+}
+
+/// `"dead-letter"` (to `<source>-dlq`), `{ dead-letter = "TOPIC" }`, `"skip"` or `"stop"`.
+impl Serialize for GiveUp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            GiveUp::DeadLetter(None) => s.serialize_str(DEAD_LETTER),
+            GiveUp::DeadLetter(Some(topic)) => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(DEAD_LETTER, topic)?;
+                map.end()
+            }
+            GiveUp::Skip => s.serialize_str("skip"),
+            GiveUp::Stop => s.serialize_str("stop"),
+        }
+    }
+}
+
+const DEAD_LETTER: &str = "dead-letter";
+
+impl<'de> Deserialize<'de> for GiveUp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &[DEAD_LETTER, "skip", "stop"];
+        struct Names;
+        impl<'de> Visitor<'de> for Names {
+            type Value = GiveUp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"dead-letter\", { dead-letter = \"TOPIC\" }, \"skip\" or \"stop\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<GiveUp, E> {
+                match v {
+                    DEAD_LETTER => Ok(GiveUp::DeadLetter(None)),
+                    "skip" => Ok(GiveUp::Skip),
+                    "stop" => Ok(GiveUp::Stop),
+                    _ => Err(E::unknown_variant(v, NAMES)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GiveUp, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::invalid_length(0, &self));
+                };
+                if key != DEAD_LETTER {
+                    return Err(de::Error::unknown_variant(&key, &[DEAD_LETTER]));
+                }
+                let topic = map.next_value::<String>()?;
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::invalid_length(2, &self));
+                }
+                Ok(GiveUp::DeadLetter(Some(topic)))
+            }
+        }
+        d.deserialize_any(Names)
     }
 }
 

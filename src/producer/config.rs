@@ -3,12 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::partitioner::Partitioner;
+use crate::builder::builder;
 use crate::protocol::record::Compression;
 use crate::protocol::spu::Isolation;
 
 /// How hard the producer tries to deliver.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// In a file: `delivery = "at-most-once"`, or
+/// `delivery = { at-least-once = { timeout = "30s" } }` (the [`RetryPolicy`] keys left out
+/// keep their defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DeliveryGuarantee {
     /// Send once; a failure is reported, never retried.
     AtMostOnce,
@@ -25,19 +33,23 @@ impl Default for DeliveryGuarantee {
 /// Retries under [`DeliveryGuarantee::AtLeastOnce`]: a retriable failure (lost connection,
 /// leader change, timeout, SPU restart) is retried, with a fresh leader lookup, until the
 /// record is acknowledged or its delivery timeout passes (as Kafka's `delivery.timeout.ms`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (by default no limit: the delivery timeout decides).
     pub max_retries: u32,
     /// Delay before the first retry.
+    #[serde(with = "crate::config_serde::duration")]
     pub initial_delay: Duration,
     /// Largest delay between retries.
+    #[serde(with = "crate::config_serde::duration")]
     pub max_delay: Duration,
     /// Delay growth per retry.
     pub multiplier: f64,
     /// The delivery timeout: the longest time a record may take from being queued to its
     /// acknowledgement, retries included; then it fails with
     /// [`super::ProducerError::DeliveryTimeout`].
+    #[serde(with = "crate::config_serde::duration")]
     pub timeout: Duration,
 }
 
@@ -64,7 +76,11 @@ impl RetryPolicy {
 }
 
 /// Where records go.
-#[derive(Clone, Default)]
+///
+/// In a file: `partitioner = "key-hash-round-robin"` or `partitioner = { specific = 2 }`;
+/// a custom partitioner has no file form (serializing one is an error).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PartitionerKind {
     /// Keyed records by SipHash of the key (as the official client), keyless round-robin.
     #[default]
@@ -72,7 +88,20 @@ pub enum PartitionerKind {
     /// Every record to this partition.
     Specific(u32),
     /// A partitioner of your own.
+    #[serde(skip)]
     Custom(Arc<dyn Partitioner>),
+}
+
+impl PartialEq for PartitionerKind {
+    /// Custom partitioners are equal when they are the same one.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::KeyHashRoundRobin, Self::KeyHashRoundRobin) => true,
+            (Self::Specific(a), Self::Specific(b)) => a == b,
+            (Self::Custom(a), Self::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for PartitionerKind {
@@ -86,12 +115,33 @@ impl std::fmt::Debug for PartitionerKind {
 }
 
 /// Producer settings.
-#[derive(Debug, Clone)]
+///
+/// They read from a file (durations as humantime strings, enums by kebab-case name, a key
+/// left out keeping its default, a misspelt key an error naming it):
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_fluvio::producer::ProducerOptions;
+/// use actix_fluvio::protocol::record::Compression;
+///
+/// let options: ProducerOptions = toml::from_str(r#"
+///     linger = "5ms"
+///     compression = "zstd"
+///     isolation = "read-uncommitted"
+///     delivery = { at-least-once = { timeout = "30s" } }
+/// "#).unwrap();
+/// assert_eq!(options.linger, Duration::from_millis(5));
+/// assert_eq!(options.compression, Compression::Zstd);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ProducerOptions {
     /// Seal a partition's batch once it holds this many bytes.
     pub batch_size: usize,
     /// Wait this long for more records before sending a batch that is not full (0 = send as
     /// soon as the partition has nothing in flight).
+    #[serde(with = "crate::config_serde::duration")]
     pub linger: Duration,
     /// Largest produce request; a record that cannot fit is `RecordTooLarge`.
     pub max_request_size: usize,
@@ -114,11 +164,13 @@ pub struct ProducerOptions {
     /// follower's outage, at the risk above.
     pub isolation: Isolation,
     /// How long the SPU may take to acknowledge.
+    #[serde(with = "crate::config_serde::duration")]
     pub server_timeout: Duration,
     /// Retries.
     pub delivery: DeliveryGuarantee,
     /// Longest time stopping the producer waits for buffered records to be acknowledged;
     /// then the rest fail with [`super::ProducerError::DrainDeadline`].
+    #[serde(with = "crate::config_serde::duration")]
     pub drain_deadline: Duration,
 }
 
@@ -139,5 +191,49 @@ impl Default for ProducerOptions {
             delivery: DeliveryGuarantee::default(),
             drain_deadline: Duration::from_secs(30),
         }
+    }
+}
+
+impl ProducerOptions {
+    /// A builder from the defaults.
+    pub fn builder() -> ProducerOptionsBuilder {
+        Self::default().into_builder()
+    }
+}
+
+builder! {
+    /// Builds [`ProducerOptions`] from the defaults, a setter per field (the official
+    /// client's `TopicProducerConfigBuilder` has `batch_size`, `linger`, `compression`,
+    /// `isolation` and `partitioner` too; its `delivery_semantic` and `timeout` are
+    /// `delivery`, a [`DeliveryGuarantee`] holding the delivery timeout):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_fluvio::producer::{DeliveryGuarantee, ProducerOptions, RetryPolicy};
+    /// use actix_fluvio::protocol::record::Compression;
+    ///
+    /// let options = ProducerOptions::builder()
+    ///     .linger(Duration::from_millis(5))
+    ///     .batch_size(64 * 1024)
+    ///     .compression(Compression::Zstd)
+    ///     .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+    ///         timeout: Duration::from_secs(30),
+    ///         ..RetryPolicy::default()
+    ///     }))
+    ///     .build();
+    /// assert_eq!(options.compression, Compression::Zstd);
+    /// assert_eq!(options.buffer_bytes, ProducerOptions::default().buffer_bytes);
+    /// ```
+    ProducerOptionsBuilder => ProducerOptions {
+        batch_size: usize,
+        linger: Duration,
+        max_request_size: usize,
+        buffer_bytes: usize,
+        compression: Compression,
+        partitioner: PartitionerKind,
+        isolation: Isolation,
+        server_timeout: Duration,
+        delivery: DeliveryGuarantee,
+        drain_deadline: Duration,
     }
 }

@@ -26,7 +26,9 @@ mod slot;
 mod topics;
 
 pub use actor::ProducerActor;
-pub use config::{DeliveryGuarantee, PartitionerKind, ProducerOptions, RetryPolicy};
+pub use config::{
+    DeliveryGuarantee, PartitionerKind, ProducerOptions, ProducerOptionsBuilder, RetryPolicy,
+};
 pub use error::ProducerError;
 pub use handle::{Produce, ProduceRecord, Producer};
 pub use partitioner::{key_partition, KeyHashRoundRobin, Partitioner};

@@ -20,20 +20,21 @@ pub async fn cluster(spus: usize) -> TestCluster {
 
 /// 5 s request and connect timeouts, reconnects every 50 ms (20 attempts), 10 s metadata waits.
 pub fn client_config(cluster: &TestCluster) -> ClientConfig {
-    ClientConfig {
-        connection: ConnectionConfig {
-            request_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(5),
-            reconnect: ReconnectPolicy {
-                initial_delay: Duration::from_millis(50),
-                max_attempts: Some(20),
-                ..ReconnectPolicy::default()
-            },
-            ..ConnectionConfig::default()
-        },
-        metadata_timeout: Duration::from_secs(10),
-        ..ClientConfig::new(cluster.sc_addr())
-    }
+    ClientConfig::builder()
+        .sc_endpoint(cluster.sc_addr())
+        .connection(
+            ConnectionConfig::builder()
+                .request_timeout(Duration::from_secs(5))
+                .connect_timeout(Duration::from_secs(5))
+                .reconnect(ReconnectPolicy {
+                    initial_delay: Duration::from_millis(50),
+                    max_attempts: Some(20),
+                    ..ReconnectPolicy::default()
+                })
+                .build(),
+        )
+        .metadata_timeout(Duration::from_secs(10))
+        .build()
 }
 
 /// An embedded cluster with `spus` SPUs, its own client ([`TestCluster::client`]), and
@@ -81,8 +82,5 @@ pub async fn read_all(
 
 /// Read to the end of the partition as it is now, then stop.
 pub fn to_end() -> ConsumerOptions {
-    ConsumerOptions {
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    }
+    ConsumerOptions::builder().disable_continuous(true).build()
 }

@@ -178,11 +178,10 @@ pub async fn read_from(
     partition: u32,
     offset: Offset,
 ) -> Vec<Stored> {
-    let options = ConsumerOptions {
-        offset,
-        disable_continuous: true,
-        ..ConsumerOptions::default()
-    };
+    let options = ConsumerOptions::builder()
+        .offset(offset)
+        .disable_continuous(true)
+        .build();
     let mut stream = client
         .partition_consumer(topic, partition, options)
         .await

@@ -64,7 +64,7 @@ pub struct Copying {
     pub sink: String,
     /// `commit_every` of the pipeline.
     pub commit_every: usize,
-    /// `commit_interval_ms` of the pipeline.
+    /// `commit_interval` of the pipeline.
     pub commit_interval: Duration,
 }
 
@@ -91,9 +91,10 @@ impl Worker {
         std::fs::write(
             &config,
             format!(
-                "[cluster]\nrequest_timeout_secs = 30\n\n[pipeline]\nsource = \"{source}\"\n\
-                 sink = \"{sink}\"\nconsumer_id = \"unused\"\ngroup = \"{GROUP}\"\nworkers = 2\n\
-                 commit_every = {commit_every}\ncommit_interval_ms = {}\ntag = \"{name}\"\n",
+                "[cluster.connection]\nrequest_timeout = \"30s\"\n\n[pipeline]\n\
+                 source = \"{source}\"\nsink = \"{sink}\"\nconsumer_id = \"unused\"\n\
+                 group = \"{GROUP}\"\nworkers = 2\ncommit_every = {commit_every}\n\
+                 commit_interval = \"{}ms\"\n\n[worker]\ntag = \"{name}\"\n",
                 commit_interval.as_millis()
             ),
         )

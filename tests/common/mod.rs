@@ -49,12 +49,11 @@ pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
 
 /// Short timeouts and no reconnects: a test sees failures at once.
 pub fn connection_config() -> ConnectionConfig {
-    ConnectionConfig {
-        request_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        reconnect: ReconnectPolicy::disabled(),
-        ..ConnectionConfig::default()
-    }
+    ConnectionConfig::builder()
+        .request_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5))
+        .reconnect(ReconnectPolicy::disabled())
+        .build()
 }
 
 /// A [`Connection`] to `addr` with [`connection_config`].
@@ -78,10 +77,7 @@ pub fn unique(prefix: &str) -> String {
 pub async fn read_values(client: &FluvioClient, topic: &str, partitions: u32) -> Vec<String> {
     let mut out = Vec::new();
     for p in 0..partitions {
-        let options = ConsumerOptions {
-            disable_continuous: true,
-            ..ConsumerOptions::default()
-        };
+        let options = ConsumerOptions::builder().disable_continuous(true).build();
         let mut stream = client.partition_consumer(topic, p, options).await.unwrap();
         while let Some(record) = stream.next().await {
             out.push(String::from_utf8(record.unwrap().value.to_vec()).unwrap());

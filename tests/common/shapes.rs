@@ -58,12 +58,13 @@ pub async fn write(
             offsets
         }
         Write::Batched(compression) => {
-            let producer = ours.producer(ProducerOptions {
-                batch_size: 8 * 1024,
-                linger: Duration::from_millis(20),
-                compression,
-                ..ProducerOptions::default()
-            });
+            let producer = ours.producer(
+                ProducerOptions::builder()
+                    .batch_size(8 * 1024)
+                    .linger(Duration::from_millis(20))
+                    .compression(compression)
+                    .build(),
+            );
             let records = values.iter().map(|v| (None::<&[u8]>, v.as_bytes()));
             let receipts = producer.send_batch(topic, records).await.expect("send");
             producer.close().await.expect("close");
@@ -180,11 +181,11 @@ pub async fn ours(
     chain: &[SmartModuleInvocation],
     options: ConsumerOptions,
 ) -> (Vec<Rec>, Option<ConsumerError>) {
-    let options = ConsumerOptions {
-        smartmodules: chain.to_vec(),
-        disable_continuous: true,
-        ..options
-    };
+    let options = options
+        .into_builder()
+        .smartmodules(chain.to_vec())
+        .disable_continuous(true)
+        .build();
     let mut stream = client
         .partition_consumer(topic, 0, options)
         .await

@@ -273,7 +273,9 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
         }
         // A reconnect of every connection (counted by server address).
         cluster.drop_connections();
-        while client.sc().reconnects() == 0 || client.sc().state() != ConnectionState::Up {
+        while client.low_level().sc().reconnects() == 0
+            || client.low_level().sc().state() != ConnectionState::Up
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 
@@ -458,7 +460,7 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
             ),
             Some(0.0)
         );
-        let sc = [("addr", client.sc().addr())];
+        let sc = [("addr", client.low_level().sc().addr())];
         assert!(
             sample(&samples, "fluvio_reconnects_total", &sc) >= Some(1.0),
             "{body}"

@@ -6,7 +6,6 @@
 //! both tests.)
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -267,7 +266,7 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
         }
         let a = start(&client, "fleet-a", "a", ["a-7".to_owned()].into()).await;
         let b = start(&client, "fleet-b", "b", HashSet::new()).await;
-        let acked = |p: &PipelineHandle| p.stats().acked.load(Ordering::Relaxed);
+        let acked = |p: &PipelineHandle| p.stats().acked;
         while acked(&a) < 40 || acked(&b) < 20 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -33,6 +33,7 @@
 //!   sticky assignment, cooperative handover).
 //! - [`pipeline`]: a topic through your worker actors to a sink topic, with at-least-once
 //!   commits, worker restarts, redelivery and drain; alone or in a group.
+//! - [`Call`]: an actor's `Result` answer as one `Result` (`addr.call(msg).await?`).
 //! - [`health`]: liveness and readiness of clients and pipelines (with the `web` feature, as
 //!   `/healthz` and `/readyz` actix-web handlers).
 //! - `testkit` (feature `testkit`): an embedded SC and SPUs on loopback, with fault injection,
@@ -42,6 +43,7 @@
 
 pub mod admin;
 mod builder;
+mod call;
 pub mod cluster;
 pub mod codec;
 mod config_serde;
@@ -56,6 +58,8 @@ mod runtime;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+
+pub use call::Call;
 
 #[cfg(test)]
 mod conformance;

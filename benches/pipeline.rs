@@ -16,7 +16,6 @@
 //! skips whole batches against a 0.18 SPU (see `benches/client.rs`); its skipped records are
 //! counted and printed, and its rate counts only what it processed.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -142,7 +141,7 @@ async fn ours_pipeline(
     .await
     .expect("pipeline");
     let stats = pipeline.wait().await.expect("pipeline run");
-    let acked = stats.acked.load(Ordering::Relaxed) as usize;
+    let acked = stats.acked as usize;
     assert_eq!(acked, count, "every source record acknowledged");
     assert_sink(client, &sink, count).await;
     acked

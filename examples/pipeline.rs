@@ -106,10 +106,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stats = pipeline
         .drain_on_shutdown(std::time::Duration::from_secs(30))
         .await?;
-    let acked = stats.acked.load(std::sync::atomic::Ordering::Relaxed);
-    let dead = stats
-        .dead_lettered
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let acked = stats.acked;
+    let dead = stats.dead_lettered;
     println!("copied {acked} records, dead-lettered {dead}");
     System::current().stop();
     Ok(())

@@ -16,6 +16,7 @@ use actix_fluvio::consumer::{
 };
 use actix_fluvio::producer::{Produce, ProducerOptions};
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
+use actix_fluvio::Call;
 use bytes::Bytes;
 use clap::Parser;
 use tokio::sync::oneshot;
@@ -147,12 +148,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..COUNT {
         let value = format!("hello from actix-fluvio #{i}");
         let meta = producer_actor
-            .send(Produce {
+            .call(Produce {
                 topic: TOPIC.into(),
                 key: None,
                 value: Bytes::from(value.clone()),
             })
-            .await??;
+            .await?;
         println!(
             "produced  {TOPIC}-{} @{}: {value}",
             meta.partition, meta.offset

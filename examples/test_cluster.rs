@@ -1,4 +1,5 @@
-//! Run the embedded test cluster until Ctrl-C: `cargo run --example test_cluster [SPUS]`.
+//! Run the embedded test cluster until Ctrl-C:
+//! `cargo run --example test_cluster [SPUS] [--port PORT]`.
 //! Prints the SC address to use as `FLUVIO_SC_ADDR` (handy for trying the examples, or the
 //! real-cluster test suite, without a Fluvio install).
 
@@ -11,6 +12,9 @@ struct Cli {
     /// How many SPUs.
     #[arg(default_value_t = 1)]
     spus: usize,
+    /// The SC's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
 }
 
 #[tokio::main]
@@ -18,6 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let cluster = TestCluster::start(TestClusterConfig {
         spus: cli.spus,
+        sc_port: cli.port,
         ..TestClusterConfig::default()
     })
     .await?;

@@ -104,10 +104,7 @@ async fn run(file: WorkerConfig) -> Result<(), Box<dyn std::error::Error>> {
     health.watch_pipeline(pipeline.status());
     eprintln!("{running}");
     let stats = pipeline.drain_on_shutdown(Duration::from_secs(30)).await?;
-    eprintln!(
-        "stopped after {} records",
-        stats.acked.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    eprintln!("stopped after {} records", stats.acked);
     System::current().stop();
     Ok(())
 }

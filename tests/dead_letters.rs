@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -162,7 +161,7 @@ async fn a_dead_letter_write_that_fails_holds_the_commits_until_it_succeeds() {
         Some(998),
         "the records before the poison are committed"
     );
-    assert_eq!(pipeline.stats().dead_lettered.load(Ordering::Relaxed), 0);
+    assert_eq!(pipeline.stats().dead_lettered, 0);
     cluster.restart_spu(second).await.unwrap();
     common::within(60, "commits reach the end", async {
         while committed(&client, "held", 0).await != Some(9_999) {
@@ -171,15 +170,15 @@ async fn a_dead_letter_write_that_fails_holds_the_commits_until_it_succeeds() {
                 "DBG {:?} {:?} acked {} dl {}",
                 committed(&client, "held", 0).await,
                 pipeline.status().not_ready(),
-                st.acked.load(Ordering::Relaxed),
-                st.dead_lettered.load(Ordering::Relaxed)
+                st.acked,
+                st.dead_lettered
             );
             tokio::time::sleep(Duration::from_millis(1000)).await;
         }
     })
     .await;
     let stats = pipeline.drain().await.unwrap();
-    assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 10);
+    assert_eq!(stats.dead_lettered, 10);
     let letters = values(&client, "source-dlq").await;
     let offsets: Vec<i64> = letters
         .iter()
@@ -283,8 +282,8 @@ async fn skipped_records_are_counted_and_committed_past() {
         .wait()
         .await
         .unwrap();
-    assert_eq!(stats.skipped.load(Ordering::Relaxed), 20);
-    assert_eq!(stats.retried.load(Ordering::Relaxed), 20);
+    assert_eq!(stats.skipped, 20);
+    assert_eq!(stats.retried, 20);
     assert_eq!(values(&client, "sink").await.len(), 1_980);
     assert!(client
         .admin()
@@ -323,8 +322,8 @@ async fn a_batch_worker_naming_its_failing_record_spares_the_split() {
     .wait()
     .await
     .unwrap();
-    assert_eq!(stats.retried.load(Ordering::Relaxed), 5);
-    assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 5);
+    assert_eq!(stats.retried, 5);
+    assert_eq!(stats.dead_lettered, 5);
     // A record alone only when it is a poison one, retried: no split.
     let batches = batches.lock().unwrap().clone();
     let alone: Vec<&(usize, bool)> = batches.iter().filter(|(n, _)| *n == 1).collect();

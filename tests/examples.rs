@@ -31,47 +31,9 @@ impl Drop for Killed {
 /// The examples these tests run.
 const EXAMPLES: [&str; 4] = ["consume", "pipeline", "worker", "actix_web"];
 
-/// An example's binary (one of [`EXAMPLES`]), built with the features this test was built
-/// with. One cargo run builds them all, for every test at once, without the variables cargo
-/// gives a test about its package (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, ...): `ring`'s
-/// build script reruns when they change, so with them each run rebuilt `ring` and everything
-/// above it (~20 s here), and the next `cargo test` did again.
+/// An example's binary (one of [`EXAMPLES`]), built with every feature, all at once.
 fn example(name: &str) -> PathBuf {
-    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    assert!(EXAMPLES.contains(&name), "{name} is not in EXAMPLES");
-    let built = BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let examples = EXAMPLES.iter().flat_map(|e| ["--example", e]);
-        let mut build = Command::new(cargo);
-        build.args(["build", "--all-features"]).args(examples);
-        for (var, _) in std::env::vars_os() {
-            let var = var.to_string_lossy();
-            let of_the_test = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
-                .iter()
-                .any(|p| var.starts_with(p))
-                || [
-                    "CARGO_CRATE_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                ]
-                .contains(&var.as_ref());
-            if of_the_test {
-                build.env_remove(var.as_ref());
-            }
-        }
-        build.status().expect("cannot run cargo").success()
-    });
-    assert!(built, "cannot build the examples");
-    let deps = std::env::current_exe().unwrap();
-    let example = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(example.exists(), "{} was not built", example.display());
-    example
+    common::examples::example(&EXAMPLES, name)
 }
 
 // Multi-threaded: the test waits for output lines on a blocking channel while the embedded

@@ -134,8 +134,16 @@ async fn connections_to_an_spu_removed_from_the_cluster_are_closed() {
             client.partition_leader("t", 0).await.unwrap(),
             client.partition_leader("t", 1).await.unwrap(),
         ];
-        let kept = client.spu_connection(leaders[0].clone()).await.unwrap();
-        let removed = client.spu_connection(leaders[1].clone()).await.unwrap();
+        let kept = client
+            .low_level()
+            .spu_connection(leaders[0].clone())
+            .await
+            .unwrap();
+        let removed = client
+            .low_level()
+            .spu_connection(leaders[1].clone())
+            .await
+            .unwrap();
         assert_eq!((leaders[0].id, leaders[1].id), (first, second));
 
         cluster.remove_spu(second).await.unwrap();
@@ -152,7 +160,7 @@ async fn connections_to_an_spu_removed_from_the_cluster_are_closed() {
         // The pool opens a new connection when the SPU comes back.
         cluster.restart_spu(second).await.unwrap();
         let leader = client.fresh_partition_leader("t", 1).await.unwrap();
-        let again = client.spu_connection(leader).await.unwrap();
+        let again = client.low_level().spu_connection(leader).await.unwrap();
         assert!(!again.is_closed());
     })
     .await;

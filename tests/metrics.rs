@@ -6,7 +6,6 @@
 //! both tests.)
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -267,13 +266,15 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
         }
         let a = start(&client, "fleet-a", "a", ["a-7".to_owned()].into()).await;
         let b = start(&client, "fleet-b", "b", HashSet::new()).await;
-        let acked = |p: &PipelineHandle| p.stats().acked.load(Ordering::Relaxed);
+        let acked = |p: &PipelineHandle| p.stats().acked;
         while acked(&a) < 40 || acked(&b) < 20 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // A reconnect of every connection (counted by server address).
         cluster.drop_connections();
-        while client.sc().reconnects() == 0 || client.sc().state() != ConnectionState::Up {
+        while client.low_level().sc().reconnects() == 0
+            || client.low_level().sc().state() != ConnectionState::Up
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 
@@ -458,7 +459,7 @@ async fn a_scrape_of_two_pipelines_follows_the_naming_guide_and_the_table() {
             ),
             Some(0.0)
         );
-        let sc = [("addr", client.sc().addr())];
+        let sc = [("addr", client.low_level().sc().addr())];
         assert!(
             sample(&samples, "fluvio_reconnects_total", &sc) >= Some(1.0),
             "{body}"

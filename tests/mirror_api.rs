@@ -285,7 +285,7 @@ async fn a_remote_connects_home_and_writes_only_what_flows_home() {
 
         for (topic, home_to_remote) in [("telemetry", false), ("commands", true)] {
             let request = CreateRequest::new(topic, copy_of_home("home1", home_to_remote));
-            let status = client.sc().request(&request).await.unwrap();
+            let status = client.low_level().sc().request(&request).await.unwrap();
             assert_eq!(status.error_code, ErrorCode::None, "{status:?}");
         }
         let producer = client.producer(ProducerOptions::default());

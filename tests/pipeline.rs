@@ -116,7 +116,7 @@ async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
             .await
             .unwrap();
         let stats = pipeline.wait().await.unwrap();
-        assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(stats.restarts, 3);
 
         let sink = read_values(&client, "sink", 1).await;
         let distinct: HashSet<&String> = sink.iter().collect();
@@ -125,8 +125,7 @@ async fn a_panicking_worker_is_restarted_and_no_record_is_skipped() {
         assert!(expected.iter().all(|e| distinct.contains(e)));
         let duplicates = sink.len() - distinct.len();
         assert_eq!(
-            duplicates as u64,
-            stats.redelivered.load(std::sync::atomic::Ordering::Relaxed),
+            duplicates as u64, stats.redelivered,
             "duplicates are exactly the counted redeliveries"
         );
 
@@ -211,12 +210,7 @@ async fn a_drain_commits_exactly_what_was_processed_and_a_rerun_continues() {
         let pipeline = start_pipeline(&client, config.clone(), worker(Default::default()))
             .await
             .unwrap();
-        while pipeline
-            .stats()
-            .acked
-            .load(std::sync::atomic::Ordering::Relaxed)
-            < 40
-        {
+        while pipeline.stats().acked < 40 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         pipeline.drain().await.unwrap();
@@ -263,12 +257,7 @@ async fn a_system_stop_drains_the_pipeline() {
         let pipeline = start_pipeline(&client, config, worker(Default::default()))
             .await
             .unwrap();
-        while pipeline
-            .stats()
-            .acked
-            .load(std::sync::atomic::Ordering::Relaxed)
-            < 60
-        {
+        while pipeline.stats().acked < 60 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         // Nothing committed yet (huge commit batch): only the drain commits.
@@ -280,7 +269,7 @@ async fn a_system_stop_drains_the_pipeline() {
             .drain_on_shutdown(Duration::from_secs(20))
             .await
             .unwrap();
-        assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 60);
+        assert_eq!(stats.acked, 60);
         assert_eq!(read_values(&client, "sink", 1).await.len(), 60);
         assert_committed_to_the_end(&client, "stopped", 2).await;
     })
@@ -372,7 +361,7 @@ async fn records_reach_a_shared_worker_and_the_sink_in_partition_order() {
             .await
             .unwrap();
         let stats = pipeline.wait().await.unwrap();
-        assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 3000);
+        assert_eq!(stats.acked, 3000);
         let sink = read_values(&client, "sink", 1).await;
         assert_eq!(sink.len(), 3000);
         for p in 0..2u32 {
@@ -498,8 +487,7 @@ async fn a_worker_shared_by_partitions_is_restarted_once_per_failure() {
         .unwrap();
         let stats = pipeline.wait().await.unwrap();
         assert_eq!(
-            stats.restarts.load(std::sync::atomic::Ordering::Relaxed),
-            1,
+            stats.restarts, 1,
             "one panic, one restart, though both partitions saw the worker stop"
         );
         let sink: HashSet<String> = read_values(&client, "sink", 1).await.into_iter().collect();
@@ -550,8 +538,8 @@ async fn a_record_not_answered_in_time_is_retried_without_restarting_a_worker_th
         let stats = pipeline.wait().await.unwrap();
         // The worker answered the records after the hung one: it is not stuck, only that
         // answer is; the record is retried at the same worker.
-        assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 0);
-        assert_eq!(stats.retried.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(stats.restarts, 0);
+        assert_eq!(stats.retried, 1);
         let sink: HashSet<String> = read_values(&client, "sink", 1).await.into_iter().collect();
         let expected: HashSet<String> = (0..50).map(|i| format!("REC-{i:03}")).collect();
         assert_eq!(sink, expected, "every record, the hung one included");
@@ -587,17 +575,12 @@ async fn a_drain_finishes_the_records_already_handed_to_the_worker() {
         let pipeline = start_pipeline(&client, config, |_| Slow::create(|_| Slow).recipient())
             .await
             .unwrap();
-        while pipeline
-            .stats()
-            .acked
-            .load(std::sync::atomic::Ordering::Relaxed)
-            < 5
-        {
+        while pipeline.stats().acked < 5 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         // All 100 records are in the worker's mailbox by now: the drain lets them finish.
         let stats = pipeline.drain().await.unwrap();
-        assert_eq!(stats.acked.load(std::sync::atomic::Ordering::Relaxed), 100);
+        assert_eq!(stats.acked, 100);
         assert_eq!(read_values(&client, "sink", 1).await.len(), 100);
         assert_committed_to_the_end(&client, "finisher", 1).await;
     })

@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -150,8 +149,8 @@ async fn batches_keep_each_partitions_order_and_a_failed_batch_comes_again() {
             .unwrap();
         // An error does not take the worker down: the batch comes again one record at a
         // time (no record failed alone, so nothing is retried).
-        assert_eq!(stats.restarts.load(Ordering::Relaxed), 0);
-        assert_eq!(stats.retried.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.restarts, 0);
+        assert_eq!(stats.retried, 0);
 
         // Batches, never above max_in_flight.
         let sizes = sizes.lock().unwrap().clone();
@@ -222,11 +221,11 @@ async fn a_drain_finishes_the_batches_in_flight_and_commits_what_they_acknowledg
         })
         .await
         .unwrap();
-        while pipeline.stats().acked.load(Ordering::Relaxed) < 100 {
+        while pipeline.stats().acked < 100 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let stats = pipeline.drain().await.unwrap();
-        let acked = stats.acked.load(Ordering::Relaxed) as usize;
+        let acked = stats.acked as usize;
         assert!(
             acked < 3000,
             "the drain stopped the reading ({acked} acked)"
@@ -328,8 +327,8 @@ async fn the_bytes_in_flight_stay_within_max_in_flight_bytes_and_one_frame() {
         .wait()
         .await
         .unwrap();
-        assert_eq!(stats.acked.load(Ordering::Relaxed), 400);
-        let peak = stats.peak_in_flight_bytes.load(Ordering::Relaxed) as usize;
+        assert_eq!(stats.acked, 400);
+        let peak = stats.peak_in_flight_bytes as usize;
         println!("peak in flight: {peak} bytes (bound {BOUND} + one frame of {FRAME})");
         assert!(
             peak <= BOUND + FRAME as usize,

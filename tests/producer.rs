@@ -181,10 +181,10 @@ async fn a_record_too_large_and_a_full_buffer_are_clear_errors() {
         );
         let err = producer.send("big", None, &[0; 2000]).await.unwrap_err();
         assert!(matches!(err, ProducerError::RecordTooLarge { .. }), "{err}");
-        // Lingering for an hour: the buffer fills and try_send fails fast.
+        // Lingering for an hour: the buffer fills and try_enqueue fails fast.
         let mut full = false;
         for _ in 0..100 {
-            match producer.try_send("big", None, &[1; 500]).await {
+            match producer.try_enqueue("big", None, &[1; 500]).await {
                 Ok(_) => {}
                 Err(ProducerError::QueueFull) => {
                     full = true;
@@ -196,7 +196,7 @@ async fn a_record_too_large_and_a_full_buffer_are_clear_errors() {
         assert!(full, "the 4 KiB buffer must fill");
         producer.flush().await.unwrap();
         assert!(
-            producer.try_send("big", None, &[1; 500]).await.is_ok(),
+            producer.try_enqueue("big", None, &[1; 500]).await.is_ok(),
             "room again after flush"
         );
     })

@@ -112,7 +112,7 @@ async fn sends_after_a_close_fail_at_once() {
         cluster.stop_spu(SPU).await.unwrap();
         let mut futures = Vec::new();
         loop {
-            match producer.try_send("t", None, &[7; 100]).await {
+            match producer.try_enqueue("t", None, &[7; 100]).await {
                 Ok(future) => futures.push(future),
                 Err(ProducerError::QueueFull) => break,
                 Err(other) => panic!("{other}"),
@@ -129,7 +129,7 @@ async fn sends_after_a_close_fail_at_once() {
         assert!(matches!(sent, Err(ProducerError::Closed)), "{sent:?}");
         let queued = within(1, "enqueue", producer.enqueue("t", None, b"late")).await;
         assert!(matches!(queued, Err(ProducerError::Closed)), "{queued:?}");
-        let tried = within(1, "try_send", producer.try_send("t", None, b"late")).await;
+        let tried = within(1, "try_enqueue", producer.try_enqueue("t", None, b"late")).await;
         assert!(matches!(tried, Err(ProducerError::Closed)), "{tried:?}");
         for future in futures {
             assert!(is_closed(&within(5, "a record", future.wait()).await));

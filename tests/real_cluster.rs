@@ -40,6 +40,7 @@ async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
 async fn settled_after_delete(client: &FluvioClient, topic: &str) {
     for _ in 0..100 {
         let partitions = client
+            .low_level()
             .sc()
             .request(&ListRequest::<PartitionSpec>::new(vec![]))
             .await
@@ -68,7 +69,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
             client.endpoint(),
             (addr.as_str(), &EndpointSource::Environment)
         );
-        let platform = client.sc().versions().platform.clone();
+        let platform = client.low_level().sc().versions().platform.clone();
         println!("SC {addr}: platform {platform}");
         assert!(
             platform.starts_with("0.1"),
@@ -76,6 +77,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
         );
 
         let spus = client
+            .low_level()
             .sc()
             .request(&ListRequest::<SpuSpec>::new(vec![]))
             .await
@@ -93,6 +95,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
 
         let topic = unique("actix-fluvio-rc");
         let status = client
+            .low_level()
             .sc()
             .request(&CreateRequest::new(
                 topic.clone(),
@@ -102,6 +105,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
             .unwrap();
         assert_eq!(status.error_code, ErrorCode::None, "{status:?}");
         let again = client
+            .low_level()
             .sc()
             .request(&CreateRequest::new(
                 topic.clone(),
@@ -113,6 +117,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
 
         assert_eq!(client.partition_count(&topic).await.unwrap(), 2);
         let partitions = client
+            .low_level()
             .sc()
             .request(&ListRequest::<PartitionSpec>::new(vec![]))
             .await
@@ -181,6 +186,7 @@ async fn connects_negotiates_discovers_and_moves_records() {
             .unwrap();
 
         let status = client
+            .low_level()
             .sc()
             .request(&DeleteRequest::<TopicSpec>::new(topic.clone()))
             .await

@@ -378,6 +378,7 @@ async fn a_leader_failover_on_a_replicated_topic() {
     outcome.sent = 10_000;
     until("the follower in sync", Duration::from_secs(60), || async {
         let partitions = client
+            .low_level()
             .sc()
             .request(&ListRequest::<PartitionSpec>::new(vec![]))
             .await

@@ -31,11 +31,13 @@ const RECORDS: usize = 60_000;
 const PADDING: usize = 990;
 const SPU_ID: i32 = 5101;
 
-/// The pipeline example's binary, built the way `cargo test` built this test.
+/// The pipeline example's binary, built with every feature (as `cargo test --all-features`
+/// builds this test; the example needs `web`, which is not a default feature).
 fn pipeline_example() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
-        .args(["build", "--example", "pipeline", "--message-format=short"])
+        .args(["build", "--all-features", "--example", "pipeline"])
+        .arg("--message-format=short")
         .status()
         .expect("cannot run cargo");
     assert!(built.success(), "cannot build the pipeline example");

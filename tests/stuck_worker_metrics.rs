@@ -3,7 +3,6 @@
 //! partition's progress timestamp stops, while the lag, written as of the last frame, stays
 //! 0. An idle partition holds nothing in flight.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -61,7 +60,7 @@ async fn a_worker_that_hangs_on_a_caught_up_partition_stops_its_progress_clock()
         let pipeline = start_pipeline(&client, config, |_| HangsOnOne.start().recipient())
             .await
             .unwrap();
-        while pipeline.stats().acked.load(Ordering::Relaxed) < 3 {
+        while pipeline.stats().acked < 3 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 

@@ -341,7 +341,7 @@ async fn our_sc_requests_register_mirrors_and_add_them_to_topics() {
     bounded(async {
         let cluster = common::embedded::cluster(1).await;
         let client = cluster.client().await.expect("client");
-        let sc = client.sc();
+        let sc = client.low_level().sc();
         let edge1 = our_mirror(OurMirrorType::Remote(RemoteCluster { id: "edge1".into() }));
         assert_eq!(create(sc, "edge1", edge1.clone()).await, OurCode::None);
         let again = create(sc, "edge1", edge1).await;

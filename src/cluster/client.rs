@@ -11,6 +11,7 @@ use super::actor::{
 };
 use super::config::{ClientConfig, EndpointSource};
 use super::error::ClientError;
+use super::low_level::LowLevel;
 use super::metadata::{MetadataCache, SpuTarget};
 use crate::connection::transport::Target;
 use crate::connection::Connection;
@@ -116,8 +117,14 @@ impl FluvioClient {
     }
 
     /// The SC connection (admin requests go here).
-    pub fn sc(&self) -> &Connection {
+    pub(crate) fn sc(&self) -> &Connection {
         &self.inner.sc
+    }
+
+    /// The SC connection, the pool's SPU connections and the metadata cache's levers, below
+    /// the stable API (see [`low_level`](super::low_level)).
+    pub fn low_level(&self) -> LowLevel<'_> {
+        LowLevel(self)
     }
 
     /// The SC endpoint and where it came from.
@@ -229,7 +236,7 @@ impl FluvioClient {
     ///
     /// # Errors
     /// [`ClientError::Shutdown`].
-    pub async fn cached_leader(
+    pub(crate) async fn cached_leader(
         &self,
         topic: &str,
         partition: u32,
@@ -248,7 +255,10 @@ impl FluvioClient {
     ///
     /// # Errors
     /// The SPU connection failing.
-    pub async fn spu_connection(&self, target: SpuTarget) -> Result<Connection, ClientError> {
+    pub(crate) async fn spu_connection(
+        &self,
+        target: SpuTarget,
+    ) -> Result<Connection, ClientError> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .actor
@@ -308,7 +318,7 @@ impl FluvioClient {
     }
 
     /// Re-read SPU and partition metadata now (call after a `NotLeader` error).
-    pub fn refresh_metadata(&self) {
+    pub(crate) fn refresh_metadata(&self) {
         self.inner.actor.do_send(Refresh);
     }
 

@@ -6,6 +6,7 @@ mod actor;
 mod client;
 mod config;
 mod error;
+pub mod low_level;
 mod metadata;
 mod mirror;
 pub mod profile;
@@ -15,4 +16,5 @@ pub use config::{
     ClientConfig, ClientConfigBuilder, EndpointSource, ResolvedConfig, DEFAULT_SC_ADDR,
 };
 pub use error::ClientError;
+pub use low_level::LowLevel;
 pub use metadata::{Lookup, MetadataCache, SpuTarget, Store};

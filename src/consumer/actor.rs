@@ -26,8 +26,9 @@ pub struct StreamEnded(pub Option<ConsumerError>);
 /// ```no_run
 /// # async fn demo(consumer: actix::Addr<actix_fluvio::consumer::PartitionConsumerActor>, record: actix_fluvio::consumer::ConsumerRecord) {
 /// use actix_fluvio::consumer::Commit;
+/// use actix_fluvio::Call;
 ///
-/// consumer.send(Commit::record(&record)).await.unwrap().unwrap();
+/// consumer.call(Commit::record(&record)).await.unwrap();
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Message)]

@@ -25,7 +25,8 @@ use super::dlq_topic::DeadLetterTopic;
 use super::failure::{Failure, FailureKind};
 use super::partition_metrics::PartitionMetrics;
 use super::policy::GiveUp;
-use super::run::{PipelineError, PipelineStats};
+use super::run::PipelineError;
+use super::stats::PipelineCounters;
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
 use super::worker::{Answer, Mark, Output, PartitionEvent, Worker};
@@ -132,7 +133,7 @@ pub(crate) struct PartitionTask {
     /// Where records given up on go (`None`: they are skipped, or the pipeline stops).
     pub(crate) dead_letters: Option<Arc<DeadLetterTopic>>,
     pub(crate) stop: watch::Receiver<bool>,
-    pub(crate) stats: Arc<PipelineStats>,
+    pub(crate) stats: Arc<PipelineCounters>,
     pub(crate) status: PipelineStatus,
     pub(crate) metrics: PartitionMetrics,
     pub(crate) attempts: Attempts,

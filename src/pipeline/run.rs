@@ -9,7 +9,6 @@
 //!        └── commit (consumer id) ◀── OffsetTracker ◀──────────────┘
 //! ```
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -20,6 +19,7 @@ use super::failure::Failure;
 use super::partition::PartitionTask;
 use super::partition_metrics::PartitionMetrics;
 use super::policy::GiveUp;
+use super::stats::{PipelineCounters, PipelineStats};
 use super::status::{PipelineState, PipelineStatus};
 use super::worker::Worker;
 use super::workers::{Factory, Workers};
@@ -81,28 +81,6 @@ pub enum PipelineError {
     },
 }
 
-/// Counts of what flowed.
-#[derive(Debug, Default)]
-pub struct PipelineStats {
-    /// Records acknowledged by workers.
-    pub acked: AtomicU64,
-    /// Records delivered again (after a failure, or a worker restart).
-    pub redelivered: AtomicU64,
-    /// Retries of records that failed (by the failure policy).
-    pub retried: AtomicU64,
-    /// Records written to the dead-letter topic.
-    pub dead_lettered: AtomicU64,
-    /// Records skipped after their failures.
-    pub skipped: AtomicU64,
-    /// Worker restarts.
-    pub restarts: AtomicU64,
-    /// Offset commits.
-    pub commits: AtomicU64,
-    /// The most key and value bytes one partition held between its stream and their
-    /// acknowledgement (see [`PipelineConfig::max_in_flight_bytes`]).
-    pub peak_in_flight_bytes: AtomicU64,
-}
-
 /// A running pipeline. When one partition fails for good (a record failed under
 /// [`GiveUp::Stop`](super::GiveUp::Stop), a source error), the others drain and the pipeline
 /// stops with that error.
@@ -115,7 +93,7 @@ pub struct PipelineHandle {
     tasks: Vec<tokio::task::JoinHandle<Result<(), PipelineError>>>,
     first_error: Option<PipelineError>,
     producer: Producer,
-    stats: Arc<PipelineStats>,
+    stats: Arc<PipelineCounters>,
     status: PipelineStatus,
 }
 
@@ -202,7 +180,7 @@ where
     };
     let (stop, stop_rx) = watch::channel(false);
     let stop = Arc::new(stop);
-    let stats = Arc::new(PipelineStats::default());
+    let stats = Arc::new(PipelineCounters::default());
     // A group pipeline's status lists the partitions assigned to it, as they change.
     let initial = if member.is_some() {
         &[][..]
@@ -270,7 +248,7 @@ pub(crate) struct Shared {
     /// The sink's partition for outputs that name none (from `sink_mirror`).
     pub(crate) sink_partition: Option<u32>,
     pub(crate) dead_letters: Option<Arc<DeadLetterTopic>>,
-    pub(crate) stats: Arc<PipelineStats>,
+    pub(crate) stats: Arc<PipelineCounters>,
     pub(crate) status: PipelineStatus,
 }
 
@@ -352,9 +330,9 @@ impl Shared {
 }
 
 impl PipelineHandle {
-    /// What flowed so far.
-    pub fn stats(&self) -> &PipelineStats {
-        &self.stats
+    /// What flowed so far: a snapshot of the counters (call again for newer figures).
+    pub fn stats(&self) -> PipelineStats {
+        self.stats.snapshot()
     }
 
     /// A live view of the pipeline's state and its partitions' streams, for readiness
@@ -369,7 +347,7 @@ impl PipelineHandle {
     ///
     /// # Errors
     /// The first partition's failure.
-    pub async fn wait(self) -> Result<Arc<PipelineStats>, PipelineError> {
+    pub async fn wait(self) -> Result<PipelineStats, PipelineError> {
         self.finish().await
     }
 
@@ -378,7 +356,7 @@ impl PipelineHandle {
     ///
     /// # Errors
     /// The first partition's failure.
-    pub async fn drain(self) -> Result<Arc<PipelineStats>, PipelineError> {
+    pub async fn drain(self) -> Result<PipelineStats, PipelineError> {
         self.status.set_state(PipelineState::Draining);
         let _ = self.stop.send(true);
         self.finish().await
@@ -392,7 +370,7 @@ impl PipelineHandle {
     pub async fn drain_within(
         self,
         deadline: std::time::Duration,
-    ) -> Result<Arc<PipelineStats>, PipelineError> {
+    ) -> Result<PipelineStats, PipelineError> {
         tokio::time::timeout(deadline, self.drain())
             .await
             .map_err(|_| PipelineError::DrainTimeout(deadline))?
@@ -419,7 +397,7 @@ impl PipelineHandle {
     pub async fn drain_on_shutdown(
         mut self,
         deadline: std::time::Duration,
-    ) -> Result<Arc<PipelineStats>, PipelineError> {
+    ) -> Result<PipelineStats, PipelineError> {
         tokio::select! {
             () = self.join_tasks() => {}
             () = super::shutdown_signal() => {
@@ -463,12 +441,13 @@ impl PipelineHandle {
         }
     }
 
-    async fn finish(mut self) -> Result<Arc<PipelineStats>, PipelineError> {
+    async fn finish(mut self) -> Result<PipelineStats, PipelineError> {
         self.join_tasks().await;
         self.workers.stop();
         let closed = self.producer.close().await;
         self.status.set_state(PipelineState::Stopped);
         closed?;
-        self.first_error.map_or(Ok(self.stats), Err)
+        self.first_error
+            .map_or_else(|| Ok(self.stats.snapshot()), Err)
     }
 }

@@ -212,7 +212,7 @@ impl Core {
         })
     }
 
-    /// Refuse new records from now on: `send`, `enqueue` and `try_send` (waiting for buffer
+    /// Refuse new records from now on: `send`, `enqueue` and `try_enqueue` (waiting for buffer
     /// room or not) fail with [`ProducerError::Closed`]; what is buffered is still sent.
     pub(crate) fn close(&self) {
         self.acc.lock().unwrap_or_else(|e| e.into_inner()).close();

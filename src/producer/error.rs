@@ -20,7 +20,7 @@ pub enum ProducerError {
         /// The configured limit.
         max: usize,
     },
-    /// The buffer is full (`try_send` only; `send` waits).
+    /// The buffer is full (`try_enqueue` only; `send` and `enqueue` wait).
     #[error("producer buffer is full")]
     QueueFull,
     /// The producer's compression is not what the topic accepts.

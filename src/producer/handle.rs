@@ -157,11 +157,13 @@ impl Producer {
             .await
     }
 
-    /// Queue one record without waiting for buffer room.
+    /// As [`Producer::enqueue`], but refused at once rather than waiting when the buffer
+    /// has no room. Async because it may still wait for the topic's partitions (metadata),
+    /// never for room; the returned future resolves on acknowledgement.
     ///
     /// # Errors
     /// [`ProducerError::QueueFull`] when the buffer is full, else as [`Producer::enqueue`].
-    pub async fn try_send(
+    pub async fn try_enqueue(
         &self,
         topic: &str,
         key: Option<&[u8]>,

@@ -47,7 +47,7 @@
 //! `fluvio.produce` span is a child of the span of the first `Producer::send` or
 //! `send_batch` caller whose record is in the request (one span capture per call; other
 //! callers' spans are linked with `follows_from`); requests holding only `enqueue`d,
-//! `try_send` or actor-message records are root spans, which keeps the per-record path free
+//! `try_enqueue`d or actor-message records are root spans, which keeps the per-record path free
 //! of span work.
 
 mod names;

@@ -63,7 +63,8 @@ pub struct TestCluster {
 }
 
 impl TestCluster {
-    /// Start the SC and the SPUs on `127.0.0.1:0` ports, and create the `consumer-offset`
+    /// Start the SC (on `127.0.0.1:`[`sc_port`](TestClusterConfig::sc_port)) and the SPUs
+    /// on free `127.0.0.1` ports, and create the `consumer-offset`
     /// system topic on the first SPU.
     ///
     /// # Errors
@@ -106,7 +107,8 @@ impl TestCluster {
         let sc = Arc::new(Sc {
             shared: shared.clone(),
         });
-        let sc = serve(any_port, &authority, &config.domain, &root, &shared, sc).await?;
+        let sc_addr = SocketAddr::from(([127, 0, 0, 1], config.sc_port));
+        let sc = serve(sc_addr, &authority, &config.domain, &root, &shared, sc).await?;
         Ok(Self {
             shared,
             root,

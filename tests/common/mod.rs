@@ -5,6 +5,7 @@
 
 #[cfg(feature = "testkit")]
 pub mod embedded;
+pub mod examples;
 pub mod group_watch;
 pub mod group_workers;
 pub mod local_cluster;

@@ -69,10 +69,12 @@ done
 exec "$EXAMPLES_DIR/$name" "$@"
 "#;
 
-/// Kills process group `group` (the shell and whatever it left running).
+/// Kills process group `group` (the shell and whatever it left running). The `--` matters:
+/// procps-ng's `kill -9 -PGID` reads `-PGID` as an option and signals every process it may
+/// (`kill(-1, SIGKILL)`), the test runner included.
 fn kill_group(group: u32) {
     let _ = Command::new("kill")
-        .args(["-9", &format!("-{group}")])
+        .args(["-s", "KILL", "--", &format!("-{group}")])
         .status();
 }
 

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use actix::prelude::*;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::health::Health;
-use actix_fluvio::pipeline::{start_pipeline, GiveUp, PipelineConfig};
+use actix_fluvio::pipeline::{start_pipeline, Committer, GiveUp, PipelineConfig};
 use clap::{ArgGroup, Parser};
 use upper::Upper;
 
@@ -69,9 +69,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     logs::init();
     // Exactly one of the two (clap checks); a group pipeline commits under the group's name.
-    let consumer_id = match (cli.consumer_id, &cli.group) {
-        (Some(id), None) => id,
-        (None, Some(group)) => group.clone(),
+    let committer = match (cli.consumer_id, cli.group) {
+        (Some(id), None) => Committer::from(id),
+        (None, Some(group)) => Committer::group(group),
         _ => unreachable!("clap lets exactly one of --consumer-id and --group through"),
     };
     let health = Health::new();
@@ -87,9 +87,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let client = FluvioClient::connect(ClientConfig::default()).await?;
     health.watch_client(&client);
-    let mut config = PipelineConfig::new(cli.source, consumer_id);
+    let mut config = PipelineConfig::new(cli.source, committer);
     config.sink = Some(cli.sink);
-    config.group = cli.group;
     config.exit_at_end = cli.exit_at_end;
     config.failure.then = GiveUp::DeadLetter(cli.dead_letter);
     let fail_every = cli.fail_every;

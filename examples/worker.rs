@@ -25,7 +25,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::health::Health;
-use actix_fluvio::pipeline::start_pipeline;
+use actix_fluvio::pipeline::{start_pipeline, Committer};
 use clap::Parser;
 use upper::Upper;
 use worker_config::WorkerConfig;
@@ -86,9 +86,9 @@ async fn run(file: WorkerConfig) -> Result<(), Box<dyn std::error::Error>> {
         "worker running: {} -> {} as {}",
         config.source,
         config.sink.as_deref().unwrap_or("(no sink)"),
-        match &config.group {
-            Some(group) => format!("group {group}"),
-            None => config.consumer_id.clone(),
+        match &config.committer {
+            Committer::Group(group) => format!("group {}", group.group),
+            committer => committer.consumer_id().to_owned(),
         }
     );
     let tag = file.worker.tag.map(bytes::Bytes::from);

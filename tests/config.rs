@@ -115,14 +115,12 @@ fn consumer() -> ConsumerOptions {
 }
 
 fn pipeline() -> PipelineConfig {
-    let mut p = PipelineConfig::new("orders", "billing");
-    p.partition = Some(2);
-    p.source_mirror = Some("edge1".into());
-    p.group = Some("billers".into());
-    let mut group = GroupConfig::new("", "");
+    let mut group = GroupConfig::new("billers", "");
     group.member_id = Some("member-1".into());
     group.session_timeout = Duration::from_secs(30);
-    p.group_config = Some(group);
+    let mut p = PipelineConfig::new("orders", group);
+    p.partition = Some(2);
+    p.source_mirror = Some("edge1".into());
     p.sink = Some("orders-upper".into());
     p.sink_mirror = Some("edge2".into());
     p.workers = 4;
@@ -253,18 +251,33 @@ fn a_misspelt_key_is_refused_by_name_at_every_level() {
     assert!(err.contains("param"), "{err}");
     let err = refused::<ConsumerOptions>("[[smartmodules]]\nname = \"f\"\nkind = \"join\"");
     assert!(err.contains("join") && err.contains("filter-map"), "{err}");
-    let err = refused::<PipelineConfig>("source = \"s\"\nconsumer_id = \"c\"\nworker = 2");
+    let err =
+        refused::<PipelineConfig>("source = \"s\"\ncommitter.consumer_id = \"c\"\nworker = 2");
     assert!(err.contains("worker"), "{err}");
     let err = refused::<PipelineConfig>(
-        "source = \"s\"\nconsumer_id = \"c\"\nfailure = { then = \"retry-forever\" }",
+        "source = \"s\"\ncommitter.consumer_id = \"c\"\nfailure = { then = \"retry-forever\" }",
     );
     assert!(err.contains("retry-forever"), "{err}");
-    let err = refused::<PipelineConfig>("consumer_id = \"c\"");
+    let err = refused::<PipelineConfig>("committer.consumer_id = \"c\"");
     assert!(err.contains("source"), "{err}");
+    let err = refused::<PipelineConfig>("source = \"s\"");
+    assert!(err.contains("committer"), "{err}");
+    // The old keys, and both committers at once, are refused rather than ignored.
+    let err = refused::<PipelineConfig>("source = \"s\"\nconsumer_id = \"c\"");
+    assert!(err.contains("consumer_id"), "{err}");
     let err = refused::<PipelineConfig>(
-        "source = \"s\"\nconsumer_id = \"c\"\ngroup_config = { heartbeet = \"1s\" }",
+        "source = \"s\"\ncommitter = { consumer_id = \"c\", group = { group = \"g\" } }",
+    );
+    assert!(err.contains("committer"), "{err}");
+    let err = refused::<PipelineConfig>(
+        "source = \"s\"\ncommitter.group = { group = \"g\", heartbeet = \"1s\" }",
     );
     assert!(err.contains("heartbeet"), "{err}");
+    let err = refused::<PipelineConfig>("source = \"s\"\ncommitter.consumer = \"c\"");
+    assert!(
+        err.contains("consumer") && err.contains("consumer_id"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -316,7 +329,7 @@ fn the_environment_overrides_the_worker_file() {
     figment::Jail::expect_with(|jail| {
         jail.create_file(
             "worker.toml",
-            "[pipeline]\nsource = \"in\"\nsink = \"out\"\nconsumer_id = \"w\"\nworkers = 2\n",
+            "[pipeline]\nsource = \"in\"\nsink = \"out\"\ncommitter.consumer_id = \"w\"\nworkers = 2\n",
         )?;
         jail.set_env("ACTIX_FLUVIO_PIPELINE__WORKERS", "4");
         jail.set_env("ACTIX_FLUVIO_PIPELINE__PRODUCER__LINGER", "5ms");
@@ -343,7 +356,7 @@ fn the_worker_needs_its_file_and_a_sink() {
         assert!(worker_config::load(Path::new("missing.toml")).is_err());
         jail.create_file(
             "worker.toml",
-            "[pipeline]\nsource = \"in\"\nconsumer_id = \"w\"\n",
+            "[pipeline]\nsource = \"in\"\ncommitter.consumer_id = \"w\"\n",
         )?;
         let err = worker_config::load(Path::new("worker.toml")).unwrap_err();
         assert!(err.to_string().contains("pipeline.sink"), "{err}");
@@ -408,11 +421,9 @@ fn the_builders_set_what_the_fields_hold() {
     let p = pipeline();
     let built = PipelineConfig::builder("x", "y")
         .source("orders")
-        .consumer_id("billing")
+        .committer(p.committer.clone())
         .partition(2)
         .source_mirror("edge1")
-        .group("billers")
-        .group_config(p.group_config.clone().unwrap())
         .sink("orders-upper")
         .sink_mirror("edge2")
         .workers(p.workers)

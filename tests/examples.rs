@@ -249,7 +249,7 @@ async fn the_worker_example_serves_health_and_metrics_and_nothing_else() {
         &config,
         format!(
             "[cluster]\nsc_endpoint = \"{}\"\n\n\
-             [pipeline]\nsource = \"in\"\nsink = \"out\"\nconsumer_id = \"worker\"\n\n\
+             [pipeline]\nsource = \"in\"\nsink = \"out\"\ncommitter.consumer_id = \"worker\"\n\n\
              [metrics]\naddr = \"{addr}\"\n",
             cluster.sc_addr()
         ),
@@ -299,7 +299,7 @@ fn worker_refusing(config: &std::path::Path, env: &[(&str, &str)]) -> (Option<i3
 fn the_worker_refuses_a_misspelt_key_naming_it() {
     let dir = std::env::temp_dir().join(format!("actix-fluvio-typo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let good = "[pipeline]\nsource = \"in\"\nsink = \"out\"\nconsumer_id = \"worker\"\n";
+    let good = "[pipeline]\nsource = \"in\"\nsink = \"out\"\ncommitter.consumer_id = \"worker\"\n";
     let config = dir.join("worker.toml");
 
     std::fs::write(&config, format!("{good}commit_intervall = \"5s\"\n")).unwrap();

@@ -90,13 +90,14 @@ fn group_config() -> GroupConfig {
 /// the pipeline owns: freezing a process's main arbiter freezes its member, partition tasks,
 /// client and sink producer; the worker's answers wait for them.)
 async fn pipeline(client: &FluvioClient, name: &'static str, ledger: Ledger) -> PipelineHandle {
-    let mut config = PipelineConfig::new("source", "unused");
+    let mut config = PipelineConfig::new(
+        "source",
+        GroupConfig {
+            member_id: Some(name.into()),
+            ..group_config()
+        },
+    );
     config.sink = Some("sink".into());
-    config.group = Some(GROUP.into());
-    config.group_config = Some(GroupConfig {
-        member_id: Some(name.into()),
-        ..group_config()
-    });
     config.commit_interval = Duration::from_millis(100);
     config.commit_every = 50;
     start_pipeline(client, config, move |_| {
@@ -546,12 +547,13 @@ impl Handler<PartitionEvent> for Journaled {
 }
 
 async fn journaled(client: &FluvioClient, name: &'static str, journal: Journal) -> PipelineHandle {
-    let mut config = PipelineConfig::new("source", "unused");
-    config.group = Some(GROUP.into());
-    config.group_config = Some(GroupConfig {
-        member_id: Some(name.into()),
-        ..group_config()
-    });
+    let mut config = PipelineConfig::new(
+        "source",
+        GroupConfig {
+            member_id: Some(name.into()),
+            ..group_config()
+        },
+    );
     config.commit_interval = Duration::from_millis(100);
     start_pipeline(client, config, move |_| {
         let actor = Journaled {

@@ -57,16 +57,17 @@ async fn setup() -> (TestCluster, FluvioClient) {
 
 /// A pipeline of group `GROUP` copying "source" to "sink" (2 s sessions, 200 ms heartbeats).
 async fn member(client: &FluvioClient, name: &str) -> PipelineHandle {
-    let mut config = PipelineConfig::new("source", "unused-consumer-id");
+    let mut config = PipelineConfig::new(
+        "source",
+        GroupConfig {
+            member_id: Some(name.into()),
+            session_timeout: SESSION,
+            heartbeat: Duration::from_millis(200),
+            takeover_margin: Duration::from_millis(500),
+            ..GroupConfig::new(GROUP, "source")
+        },
+    );
     config.sink = Some("sink".into());
-    config.group = Some(GROUP.into());
-    config.group_config = Some(GroupConfig {
-        member_id: Some(name.into()),
-        session_timeout: SESSION,
-        heartbeat: Duration::from_millis(200),
-        takeover_margin: Duration::from_millis(500),
-        ..GroupConfig::new(GROUP, "source")
-    });
     config.commit_interval = Duration::from_millis(200);
     start_pipeline(client, config, |_| {
         Copier::create(|_| Copier).recipient::<ProcessBatch>()
@@ -233,13 +234,14 @@ impl Handler<ProcessBatch> for Failing {
 async fn a_pipeline_whose_partition_fails_for_good_leaves_its_group_with_the_error() {
     let (_cluster, client) = setup().await;
     produce(client.clone(), 0, 100).await;
-    let mut config = PipelineConfig::new("source", "unused");
-    config.group = Some(GROUP.into());
-    config.group_config = Some(GroupConfig {
-        session_timeout: SESSION,
-        heartbeat: Duration::from_millis(200),
-        ..GroupConfig::new(GROUP, "source")
-    });
+    let mut config = PipelineConfig::new(
+        "source",
+        GroupConfig {
+            session_timeout: SESSION,
+            heartbeat: Duration::from_millis(200),
+            ..GroupConfig::new(GROUP, "source")
+        },
+    );
     config.failure = FailurePolicy::stop(0);
     let failing = start_pipeline(&client, config, |_| {
         Failing::create(|_| Failing).recipient::<ProcessBatch>()

@@ -24,9 +24,8 @@ pub fn snapshot_consumer(group: &str) -> String {
 
 /// How a member takes part in a group.
 ///
-/// In a file, durations are humantime strings and a key left out keeps its default; `group`
-/// and `topic` may be left out where they are given elsewhere (a pipeline's `group_config`
-/// takes them from the pipeline).
+/// In a file, durations are humantime strings and a key left out keeps its default; `topic`
+/// may be left out where it is given elsewhere (a pipeline's committer takes its source).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default = "GroupConfig::unnamed")]
 pub struct GroupConfig {

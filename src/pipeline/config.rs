@@ -4,18 +4,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::committer::Committer;
 use super::policy::FailurePolicy;
 use crate::builder::builder;
 use crate::consumer::ConsumerOptions;
-use crate::group::GroupConfig;
 use crate::producer::ProducerOptions;
 
 /// How a pipeline reads, commits, restarts and stops.
 ///
-/// It reads from a file: `source` and `consumer_id` are required, every other key left out
+/// It reads from a file: `source` and `committer` are required, every other key left out
 /// keeps the default of [`PipelineConfig::new`], and a misspelt key is an error naming it.
 /// Durations are humantime strings (`worker_timeout = "off"`: wait forever); `consumer`,
-/// `producer`, `failure` and `group_config` are tables of their own types:
+/// `producer`, `failure` and `committer` are tables of their own types:
 ///
 /// ```
 /// use std::time::Duration;
@@ -24,7 +24,7 @@ use crate::producer::ProducerOptions;
 /// let config: PipelineConfig = toml::from_str(r#"
 ///     source = "orders"
 ///     sink = "orders-upper"
-///     consumer_id = "orders-worker"
+///     committer = { consumer_id = "orders-worker" }
 ///     commit_interval = "500ms"
 ///     failure = { retries = 5, then = "skip" }
 ///     [producer]
@@ -48,37 +48,19 @@ pub struct PipelineConfig {
     pub partition: Option<u32>,
     /// Read only the partition of mirror topic `source` that belongs to this partner: a
     /// remote's id on the home cluster, the home's id on a remote (see
-    /// [`crate::admin::mirror`]). Resolved when the pipeline starts; `partition` and
-    /// `group` must be `None`. (A pipeline at home reading every remote's partition leaves
-    /// it `None`: `fluvio_mirror_partition_info` labels each partition's metrics with its
-    /// remote.)
+    /// [`crate::admin::mirror`]). Resolved when the pipeline starts; `partition` must be
+    /// `None` and `committer` not a group. (A pipeline at home reading every remote's
+    /// partition leaves it `None`: `fluvio_mirror_partition_info` labels each partition's
+    /// metrics with its remote.)
     #[serde(
         default = "defaults::source_mirror",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_mirror: Option<String>,
-    /// The consumer id offsets are committed under; a new pipeline with the same id resumes.
-    /// Not used when `group` is set: a group pipeline commits under the group's name.
-    pub consumer_id: String,
-    /// Run in consumer group `group` (see [`crate::group`]): the pipelines of one group,
-    /// in any number of processes, share the partitions of `source`; each runs only the
-    /// partitions assigned to it, finishes and commits those it is asked to hand over, and
-    /// stops at once, without committing, those it lost with its lease. Offsets are
-    /// committed under the group's name (it takes `consumer_id`'s role), so a partition's
-    /// new owner resumes where the previous one committed. A drain leaves the group
-    /// gracefully. `partition` must be `None`. `exit_at_end` stops each partition at its end,
-    /// but the pipeline itself runs until it is drained. (`None`: no group; every
-    /// partition, or `partition`, runs here.)
-    #[serde(default = "defaults::group", skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// The group member's settings (member id, session timeout, heartbeat, takeover
-    /// margin) when `group` is set; its `group` and `topic` are replaced by `group` and
-    /// `source` (`None`: [`GroupConfig::new`]'s defaults).
-    #[serde(
-        default = "defaults::group_config",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub group_config: Option<GroupConfig>,
+    /// Whose offsets are committed: a consumer id (every partition, or `partition`, runs
+    /// here) or a consumer group (the partitions its group assigns run here); see
+    /// [`Committer`].
+    pub committer: Committer,
     /// Where workers' outputs go (`None`: the worker is the sink).
     #[serde(default = "defaults::sink", skip_serializing_if = "Option::is_none")]
     pub sink: Option<String>,
@@ -144,7 +126,7 @@ pub struct PipelineConfig {
     #[serde(default = "defaults::exit_at_end")]
     pub exit_at_end: bool,
     /// How each partition of `source` is read: the start when nothing is committed under
-    /// `consumer_id` (`offset`), isolation, fetch size, SmartModules applied on the SPU
+    /// the committer's consumer id (`offset`), isolation, fetch size, SmartModules applied on the SPU
     /// before records reach the workers, read-ahead. The pipeline sets `consumer_id` and
     /// (from `exit_at_end`) `disable_continuous`; it commits itself (`auto_commit` is
     /// ignored).
@@ -157,15 +139,14 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// Copy `source` to `sink` through workers, committing under `consumer_id`.
-    pub fn new(source: impl Into<String>, consumer_id: impl Into<String>) -> Self {
+    /// Copy `source` through workers, committing as `committer`: a consumer id (a string)
+    /// or a group ([`Committer::group`]).
+    pub fn new(source: impl Into<String>, committer: impl Into<Committer>) -> Self {
         Self {
             source: source.into(),
             partition: None,
             source_mirror: None,
-            consumer_id: consumer_id.into(),
-            group: None,
-            group_config: None,
+            committer: committer.into(),
             sink: None,
             sink_mirror: None,
             workers: 1,
@@ -183,13 +164,13 @@ impl PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// A builder of a pipeline copying `source` (to the sink it is given), committing under
-    /// `consumer_id`, from the defaults of [`PipelineConfig::new`].
+    /// A builder of a pipeline copying `source` (to the sink it is given), committing as
+    /// `committer`, from the defaults of [`PipelineConfig::new`].
     pub fn builder(
         source: impl Into<String>,
-        consumer_id: impl Into<String>,
+        committer: impl Into<Committer>,
     ) -> PipelineConfigBuilder {
-        Self::new(source, consumer_id).into_builder()
+        Self::new(source, committer).into_builder()
     }
 }
 
@@ -217,9 +198,7 @@ builder! {
         source: String => into,
         partition: u32 => some,
         source_mirror: String => some_into,
-        consumer_id: String => into,
-        group: String => some_into,
-        group_config: GroupConfig => some,
+        committer: Committer => into,
         sink: String => some_into,
         sink_mirror: String => some_into,
         workers: usize,
@@ -250,8 +229,6 @@ mod defaults {
     from_new! {
         partition: Option<u32>,
         source_mirror: Option<String>,
-        group: Option<String>,
-        group_config: Option<GroupConfig>,
         sink: Option<String>,
         sink_mirror: Option<String>,
         workers: usize,

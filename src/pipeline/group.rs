@@ -1,6 +1,6 @@
-//! A pipeline in a consumer group ([`PipelineConfig::group`]): the driver joins the group
-//! and runs a partition task for each partition assigned to it, each with a stop signal of
-//! its own.
+//! A pipeline in a consumer group ([`Committer::Group`](super::Committer::Group)): the
+//! driver joins the group and runs a partition task for each partition assigned to it, each
+//! with a stop signal of its own.
 //!
 //! - `Assigned`: start the partitions' tasks.
 //! - `Revoked`: stop reading them; their records in flight finish and are committed (a
@@ -32,26 +32,20 @@ use super::worker::PartitionEvent;
 use crate::cluster::FluvioClient;
 use crate::group::{Assignment, GroupConfig, GroupError, GroupMember, Release};
 
-/// Join `config.group` on `config.source`; `config.consumer_id` becomes the group's.
+/// Join `group` on `config.source`.
 pub(crate) async fn join(
     client: &FluvioClient,
-    config: &mut PipelineConfig,
+    config: &PipelineConfig,
+    group: &GroupConfig,
 ) -> Result<GroupMember, PipelineError> {
-    let group = config.group.clone().unwrap_or_default();
     if config.partition.is_some() {
         let why =
             "a group pipeline runs the partitions its group assigns: `partition` must be None";
         return Err(GroupError::InvalidConfig(why.into()).into());
     }
-    let mut group_config = config
-        .group_config
-        .clone()
-        .unwrap_or_else(|| GroupConfig::new(&group, &config.source));
-    group_config.group = group;
-    group_config.topic = config.source.clone();
-    let member = GroupMember::join(client, group_config).await?;
-    config.consumer_id = member.consumer_id().to_owned();
-    Ok(member)
+    let mut group = group.clone();
+    group.topic = config.source.clone();
+    Ok(GroupMember::join(client, group).await?)
 }
 
 /// A partition task running: its stop signal and its task.

@@ -111,8 +111,8 @@
 //! }
 //! ```
 //!
-//! With [`PipelineConfig::group`], pipelines in any number of processes share the source's
-//! partitions as a consumer group ([`crate::group`]): each runs the partitions assigned to
+//! With a group as [`PipelineConfig::committer`], pipelines in any number of processes share
+//! the source's partitions as a consumer group ([`crate::group`]): each runs the partitions assigned to
 //! it, hands over revoked ones after finishing and committing their records in flight,
 //! commits under the group's name, and leaves the group when drained.
 //!
@@ -120,6 +120,7 @@
 //! partition fails for good, the others drain and the pipeline stops with that error.
 
 mod codec;
+mod committer;
 mod config;
 mod dead_letter;
 mod dlq_topic;
@@ -141,6 +142,7 @@ mod worker;
 mod workers;
 
 pub use codec::{CodecError, Decode, Encode, Json, Raw, Utf8};
+pub use committer::Committer;
 pub use config::{PipelineConfig, PipelineConfigBuilder};
 pub use dead_letter::{DeadLetter, EnvelopeError, ErrorInfo, Payload};
 pub use failure::{Failure, FailureKind};

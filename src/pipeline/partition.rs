@@ -183,7 +183,7 @@ impl PartitionTask {
     /// the stream and their acknowledgement.
     async fn session(&mut self, highest_processed: &mut i64) -> Result<Session, PipelineError> {
         let mut options = ConsumerOptions {
-            consumer_id: Some(self.config.consumer_id.clone()),
+            consumer_id: Some(self.config.committer.consumer_id().to_owned()),
             disable_continuous: self.config.exit_at_end,
             auto_commit: None,
             ..self.config.consumer.clone()
@@ -497,7 +497,7 @@ impl PartitionTask {
             );
         };
         let letter = DeadLetter::new(
-            &self.config.consumer_id,
+            self.config.committer.consumer_id(),
             &record,
             &given.failure,
             given.attempts,

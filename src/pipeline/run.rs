@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::committer::Committer;
 use super::config::PipelineConfig;
 use super::dlq_topic::DeadLetterTopic;
 use super::failure::Failure;
@@ -107,8 +108,8 @@ pub struct PipelineHandle {
 /// get the same kind each time; every worker's arbiter stops when the pipeline ends. (An
 /// actor the factory starts on an arbiter of its own making is not stopped with it.)
 ///
-/// With [`PipelineConfig::group`] set, the pipeline joins that group first and runs the
-/// partitions the group assigns to it (see the field).
+/// With a group as [`PipelineConfig::committer`], the pipeline joins that group first and
+/// runs the partitions the group assigns to it (see [`Committer::Group`]).
 ///
 /// # Errors
 /// The source topic's partitions cannot be read; the group cannot be joined; the
@@ -157,9 +158,9 @@ where
         }
     };
     super::mirror_metrics::label(client, &config.source, &partitions).await;
-    let member = match &config.group {
-        Some(_) => Some(super::group::join(client, &mut config).await?),
-        None => None,
+    let member = match &config.committer {
+        Committer::Group(group) => Some(super::group::join(client, &config, group).await?),
+        _ => None,
     };
     let factory: Factory = Arc::new(move |i| worker(i).into());
     let shared_workers =
@@ -187,7 +188,7 @@ where
     } else {
         &partitions[..]
     };
-    let status = PipelineStatus::new(&config.consumer_id, &config.source, initial);
+    let status = PipelineStatus::new(config.committer.consumer_id(), &config.source, initial);
     let shared = Shared {
         fence: member.as_ref().map(|m| m.fence()),
         client: client.clone(),
@@ -259,7 +260,7 @@ async fn mirror_partitions(
     config: &PipelineConfig,
 ) -> Result<(Option<u32>, Option<u32>), PipelineError> {
     let source = match &config.source_mirror {
-        Some(_) if config.partition.is_some() || config.group.is_some() => {
+        Some(_) if config.partition.is_some() || config.committer.is_group() => {
             return Err(PipelineError::InvalidConfig(
                 "source_mirror picks the partition: leave partition and group unset".into(),
             ));
@@ -311,7 +312,12 @@ impl Shared {
         let worker = partition as usize % self.workers.len();
         PartitionTask {
             client: self.client.clone(),
-            metrics: PartitionMetrics::new(&config.consumer_id, &config.source, partition, worker),
+            metrics: PartitionMetrics::new(
+                config.committer.consumer_id(),
+                &config.source,
+                partition,
+                worker,
+            ),
             config: config.clone(),
             fence: self.fence.clone(),
             partition,

@@ -92,8 +92,8 @@ impl Worker {
             &config,
             format!(
                 "[cluster.connection]\nrequest_timeout = \"30s\"\n\n[pipeline]\n\
-                 source = \"{source}\"\nsink = \"{sink}\"\nconsumer_id = \"unused\"\n\
-                 group = \"{GROUP}\"\nworkers = 2\ncommit_every = {commit_every}\n\
+                 source = \"{source}\"\nsink = \"{sink}\"\n\
+                 committer.group = {{ group = \"{GROUP}\" }}\nworkers = 2\ncommit_every = {commit_every}\n\
                  commit_interval = \"{}ms\"\n\n[worker]\ntag = \"{name}\"\n",
                 commit_interval.as_millis()
             ),

@@ -165,15 +165,7 @@ async fn a_dead_letter_write_that_fails_holds_the_commits_until_it_succeeds() {
     cluster.restart_spu(second).await.unwrap();
     common::within(60, "commits reach the end", async {
         while committed(&client, "held", 0).await != Some(9_999) {
-            let st = pipeline.stats();
-            println!(
-                "DBG {:?} {:?} acked {} dl {}",
-                committed(&client, "held", 0).await,
-                pipeline.status().not_ready(),
-                st.acked,
-                st.dead_lettered
-            );
-            tokio::time::sleep(Duration::from_millis(1000)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     })
     .await;

@@ -91,7 +91,7 @@ async fn an_sc_restarted_with_empty_state_empties_the_cache_and_closes_spu_conne
             .create_topic("t", TopicConfig::new(2))
             .await
             .unwrap();
-        let spu = client.leader_connection("t", 0).await.unwrap();
+        let spu = client.low_level().leader_connection("t", 0).await.unwrap();
         cache_until(&client, |c| c.partition_count("t") == Some(2)).await;
         let mut topology = client.topology_changes();
         topology.borrow_and_update();

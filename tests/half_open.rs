@@ -134,7 +134,11 @@ async fn a_stream_whose_spu_stalls_resumes_on_a_new_socket_within_the_probe_boun
             .await
             .unwrap();
         let mut got = offsets(&mut stream, 50).await;
-        let spu = client.leader_connection(topic, 0).await.unwrap();
+        let spu = client
+            .low_level()
+            .leader_connection(topic, 0)
+            .await
+            .unwrap();
         assert_eq!(spu.reconnects(), 0);
 
         cluster.stall_connections(Server::Spu);
@@ -216,7 +220,11 @@ async fn a_quiet_healthy_stream_is_probed_and_left_alone() {
             "{probes} probes, at most {most}"
         );
         assert_eq!(cluster.requests_served(Server::Spu, STREAM_FETCH_KEY), 1);
-        let spu = client.leader_connection(topic, 0).await.unwrap();
+        let spu = client
+            .low_level()
+            .leader_connection(topic, 0)
+            .await
+            .unwrap();
         assert_eq!(spu.reconnects(), 0);
         assert_eq!(warnings.streams_lost(topic), 0);
         produce(&client, topic, 10..11).await;
@@ -275,7 +283,11 @@ async fn an_acknowledgement_never_taken_reopens_the_stream_where_it_stopped() {
         assert_eq!(cluster.requests_served(Server::Spu, STREAM_FETCH_KEY), 2);
         assert!(cluster.requests_served(Server::Spu, UPDATE_OFFSETS_KEY) >= 4);
         assert_eq!(warnings.streams_lost(topic), 1);
-        let spu = client.leader_connection(topic, 0).await.unwrap();
+        let spu = client
+            .low_level()
+            .leader_connection(topic, 0)
+            .await
+            .unwrap();
         assert_eq!(spu.reconnects(), 0, "the connection answered: it stays");
     })
     .await;

@@ -132,7 +132,11 @@ async fn connects_negotiates_discovers_and_moves_records() {
             "{topic}-0 led by SPU {} ({}) at {}",
             leader.id, leader.name, leader.addr
         );
-        let spu = client.leader_connection(&topic, 0).await.unwrap();
+        let spu = client
+            .low_level()
+            .leader_connection(&topic, 0)
+            .await
+            .unwrap();
         println!(
             "SPU platform {}, produce v{}",
             spu.versions().platform,

@@ -841,6 +841,7 @@ async fn a_pipeline_applies_its_chain_to_one_record_batches_on_two_partitions() 
         }
         let conn = scope
             .client
+            .low_level()
             .leader_connection(&sink, 0)
             .await
             .expect("leader");

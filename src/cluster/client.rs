@@ -189,7 +189,7 @@ impl FluvioClient {
     ///
     /// # Errors
     /// As [`FluvioClient::partition_leader`], or the SPU connection failing.
-    pub async fn leader_connection(
+    pub(crate) async fn leader_connection(
         &self,
         topic: &str,
         partition: u32,
@@ -290,7 +290,7 @@ impl FluvioClient {
     ///
     /// # Errors
     /// The topic missing, its leader offline, or a connection failure.
-    pub async fn consumer_offset_connection(&self) -> Result<Connection, ClientError> {
+    pub(crate) async fn consumer_offset_connection(&self) -> Result<Connection, ClientError> {
         const TOPIC: &str = "consumer-offset";
         let name = format!("{TOPIC}-0");
         let request = ListRequest::<PartitionSpec>::new(vec![name.clone()]).with_system(true);

@@ -39,6 +39,28 @@ impl<'a> LowLevel<'a> {
         self.0.spu_connection(target).await
     }
 
+    /// The connection to the leader of `topic`/`partition` (the pool's, shared), waiting
+    /// for metadata up to the metadata timeout.
+    ///
+    /// # Errors
+    /// As [`FluvioClient::partition_leader`], or the SPU connection failing.
+    pub async fn leader_connection(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Connection, ClientError> {
+        self.0.leader_connection(topic, partition).await
+    }
+
+    /// The connection to the leader of the system topic that stores consumer offsets
+    /// (`consumer-offset`, partition 0), where consumer-offset requests go.
+    ///
+    /// # Errors
+    /// The topic missing, its leader offline, or a connection failure.
+    pub async fn consumer_offset_connection(&self) -> Result<Connection, ClientError> {
+        self.0.consumer_offset_connection().await
+    }
+
     /// The leader of `topic`/`partition` as the cache has it now (no waiting, no SC call).
     ///
     /// # Errors

@@ -78,6 +78,7 @@ pub async fn write(
 /// The (base offset, record count) of every stored batch of partition `partition`.
 pub async fn layout(client: &FluvioClient, topic: &str, partition: u32) -> Vec<(i64, usize)> {
     let conn = client
+        .low_level()
         .leader_connection(topic, partition)
         .await
         .expect("leader");

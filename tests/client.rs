@@ -157,3 +157,41 @@ async fn admin_manages_topics_partitions_and_spus_with_typed_errors() {
     })
     .await;
 }
+
+/// A lookup that metadata cannot answer fails at its metadata timeout: the client checks
+/// pending lookups against their deadlines while there are any (and sleeps when there are
+/// none), so nothing else needs to wake it.
+#[tokio::test]
+async fn a_lookup_the_metadata_cannot_answer_fails_at_its_timeout() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let mut config = common::embedded::client_config(&cluster);
+        config.metadata_timeout = std::time::Duration::from_millis(600);
+        let client = actix_fluvio::cluster::FluvioClient::connect(config)
+            .await
+            .unwrap();
+        client
+            .admin()
+            .create_topic("t", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let leader = client.partition_leader("t", 0).await.unwrap();
+        cluster.stop_spu(leader.id).await.unwrap();
+        // The SPU's offline status reaches the client's cache.
+        let started = std::time::Instant::now();
+        let err = loop {
+            match client.partition_leader("t", 0).await {
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                Err(err) => break err,
+            }
+        };
+        let waited = started.elapsed();
+        assert!(matches!(err, ClientError::MetadataTimeout { .. }), "{err}");
+        assert!(
+            waited >= std::time::Duration::from_millis(600)
+                && waited < std::time::Duration::from_secs(3),
+            "failed after {waited:?} for a 600 ms metadata timeout"
+        );
+    })
+    .await;
+}

@@ -38,6 +38,10 @@ const REWATCH_DELAY: Duration = Duration::from_millis(500);
 /// [`MAX_RETRY_DELAY`].
 const REFRESH_RETRY_DELAY: Duration = Duration::from_millis(100);
 
+/// How often pending lookups are checked against their deadlines (answers come sooner:
+/// each metadata frame and listing wakes them).
+const WAITER_TICK: Duration = Duration::from_millis(200);
+
 /// Longest wait between retries of a watch or a listing while the SC is away.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -55,6 +59,9 @@ pub(crate) struct ClusterActor {
     cache: MetadataCache,
     spus: HashMap<i32, SpuSlot>,
     waiters: Vec<Pending>,
+    /// A [`WAITER_TICK`] is scheduled: waiters are checked against their deadlines while
+    /// there are any, and nothing wakes the actor while there are none.
+    ticking: bool,
     /// Listings started, and the number of the last one that succeeded.
     listings: u64,
     listed: u64,
@@ -91,6 +98,7 @@ impl ClusterActor {
             cache: MetadataCache::default(),
             spus: HashMap::new(),
             waiters: Vec::new(),
+            ticking: false,
             listings: 0,
             listed: 0,
             refreshing: false,
@@ -137,6 +145,13 @@ impl ClusterActor {
         }
         if need_refresh {
             self.refresh(ctx);
+        }
+        if !self.waiters.is_empty() && !self.ticking {
+            self.ticking = true;
+            ctx.run_later(WAITER_TICK, |act, ctx| {
+                act.ticking = false;
+                act.wake(ctx);
+            });
         }
     }
 
@@ -228,7 +243,6 @@ impl Actor for ClusterActor {
         self.watch::<SpuSpec>(ctx);
         self.watch::<PartitionSpec>(ctx);
         self.watch::<TopicSpec>(ctx);
-        ctx.run_interval(Duration::from_millis(200), |act, ctx| act.wake(ctx));
     }
 }
 

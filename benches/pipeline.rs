@@ -111,6 +111,11 @@ async fn assert_sink(client: &FluvioClient, sink: &str, count: usize) {
     );
 }
 
+/// `BENCH_MAX_BYTES`: the consumers' fetch size (`ConsumerOptions::max_bytes`), when set.
+fn bench_max_bytes() -> Option<i32> {
+    std::env::var("BENCH_MAX_BYTES").ok()?.parse().ok()
+}
+
 /// Our pipeline, with batch workers (`batches`) or per-record workers.
 async fn ours_pipeline(
     client: &FluvioClient,
@@ -129,6 +134,9 @@ async fn ours_pipeline(
         .and_then(|w| w.parse().ok())
     {
         config.max_in_flight = w;
+    }
+    if let Some(b) = bench_max_bytes() {
+        config.consumer.max_bytes = b;
     }
     let pipeline = start_pipeline(client, config, move |_| -> Worker {
         let upper = Upper::create(|_| Upper);
@@ -162,10 +170,13 @@ async fn ours_raw(client: &FluvioClient, source: &str, count: usize, tag: &str) 
         );
         let id = format!("bench-{tag}");
         copies.push(tokio::spawn(async move {
-            let options = ConsumerOptions::builder()
+            let mut options = ConsumerOptions::builder()
                 .consumer_id(id)
                 .disable_continuous(true)
                 .build();
+            if let Some(b) = bench_max_bytes() {
+                options.max_bytes = b;
+            }
             let mut stream = client
                 .partition_consumer(&source, partition, options)
                 .await

@@ -56,13 +56,29 @@ pub(crate) fn stored(
     from: i64,
     end: Option<i64>,
 ) -> Result<(Vec<ConsumerRecord>, i64), ConsumerError> {
-    let mut out = Vec::new();
-    let mut next = from;
+    // Decoded first, so that the records are counted and reserved once: a vector grown by
+    // pushing holds up to twice a frame's records (a 4 MiB frame of 100 B records is
+    // 36,000 records of ~100 B each), for as long as the frame waits in the read-ahead.
+    let mut decoded = Vec::with_capacity(set.batches.len());
     for batch in &set.batches {
+        let wanted = batch.last_offset().map_err(|e| corrupt(batch, e))? >= from
+            && end.is_none_or(|end| batch.base_offset < end);
+        if wanted {
+            decoded.push((batch, decode(batch)?));
+        }
+    }
+    let mut count = 0;
+    for (batch, raw) in &decoded {
+        count += RecordIter::new(raw)
+            .map_err(|e| corrupt(batch, e))?
+            .remaining();
+    }
+    let mut out = Vec::with_capacity(count);
+    let mut next = from;
+    for (batch, raw) in decoded {
         if batch.last_offset().map_err(|e| corrupt(batch, e))? < next {
             continue;
         }
-        let raw = decode(batch)?;
         for r in RecordIter::new(&raw).map_err(|e| corrupt(batch, e))? {
             let r = r.map_err(|e| corrupt(batch, e))?;
             let offset =

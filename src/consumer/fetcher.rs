@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use super::config::ConsumerOptions;
 use super::error::ConsumerError;
+use super::fetch_size::FetchSize;
 use super::partition_metrics::PartitionMetrics;
 use super::probe::{probe_timeout, IdleProbe};
 use super::read_ahead::{held_bytes, ReadAhead};
@@ -86,7 +87,10 @@ pub(crate) struct Fetcher {
     pub(crate) read_ahead: Arc<ReadAhead>,
     pub(crate) next: i64,
     pub(crate) end: Option<i64>,
+    /// What the open stream asked for: the fitted size, or more for a batch larger than it.
     pub(crate) max_bytes: i32,
+    /// The fetch size fitted to the records (see [`super::fetch_size`]).
+    pub(crate) fetch_size: FetchSize,
     pub(crate) committed: i64,
     /// Auto-commits have been failing since the last that succeeded (warned once).
     pub(crate) commits_failing: bool,
@@ -108,6 +112,7 @@ impl Fetcher {
         options: ConsumerOptions,
         reader: ReaderLink,
     ) -> Self {
+        let fetch_size = FetchSize::new(options.max_bytes, options.buffer_records);
         Self {
             metrics: PartitionMetrics::new(
                 options.consumer_id.as_deref(),
@@ -118,7 +123,8 @@ impl Fetcher {
             client,
             topic: topic.into(),
             partition,
-            max_bytes: options.max_bytes,
+            max_bytes: fetch_size.fitted(),
+            fetch_size,
             options,
             tx: reader.tx,
             control: reader.control,

@@ -131,7 +131,7 @@ impl Fetcher {
             tracing::info!(topic = %self.topic, partition = self.partition, max_bytes = self.max_bytes, "batch larger than max_bytes; growing the fetch");
             return Ok(Some(Flow::Restart));
         }
-        let restart = restart || self.shrink_fetch(start);
+        let restart = restart || self.shrink_fetch(start) || self.grow_fetch(&p, records.len());
         let finished = self.end.is_some_and(|end| self.next >= end);
         let bytes: usize = records.iter().map(|r| r.value.len()).sum();
         let lag = p.high_watermark.saturating_sub(self.next);
@@ -170,16 +170,32 @@ impl Fetcher {
         Ok(None)
     }
 
-    /// `true` asks for a new stream at the configured `max_bytes`: this frame, fetched with
-    /// `max_bytes` grown for a batch larger than it, moved past `start`, so that batch is in
-    /// (a stream keeps the size it was opened with; left grown, every later frame would be
-    /// as large, and so would the read-ahead that holds one).
+    /// `true` asks for a new stream at the fitted size: this frame, fetched with `max_bytes`
+    /// grown for a batch larger than it, moved past `start`, so that batch is in (a stream
+    /// keeps the size it was opened with; left grown, every later frame would be as large,
+    /// and so would the read-ahead that holds one).
     fn shrink_fetch(&mut self, start: i64) -> bool {
-        if self.max_bytes <= self.options.max_bytes || self.next <= start {
+        let fitted = self.fetch_size.fitted();
+        if self.max_bytes <= fitted || self.next <= start {
             return false;
         }
-        tracing::debug!(topic = %self.topic, partition = self.partition, from = self.max_bytes, to = self.options.max_bytes, next = self.next, "large batch received; fetching at max_bytes again");
-        self.max_bytes = self.options.max_bytes;
+        tracing::debug!(topic = %self.topic, partition = self.partition, from = self.max_bytes, to = fitted, next = self.next, "large batch received; fetching at the fitted size again");
+        self.max_bytes = fitted;
+        true
+    }
+
+    /// `true` asks for a new stream at a larger fitted size: a full frame of stored records
+    /// held few of them (see [`super::fetch_size`]).
+    fn grow_fetch(&mut self, p: &FetchablePartitionResponse, records: usize) -> bool {
+        if self.transformed() || self.max_bytes != self.fetch_size.fitted() {
+            return false;
+        }
+        let frame_bytes = p.records.batches.iter().map(|b| b.encoded_len(0)).sum();
+        if !self.fetch_size.after_frame(frame_bytes, records) {
+            return false;
+        }
+        self.max_bytes = self.fetch_size.fitted();
+        tracing::debug!(topic = %self.topic, partition = self.partition, max_bytes = self.max_bytes, next = self.next, "full frames of few records; fetching more per frame");
         true
     }
 

@@ -43,6 +43,7 @@ mod collect;
 mod commit;
 mod config;
 mod error;
+mod fetch_size;
 mod fetcher;
 mod frame;
 mod offset;

@@ -218,7 +218,12 @@ impl PartitionStream {
             match self.rx.recv().await? {
                 Ok(batch) if batch.len() <= max => batch,
                 Ok(mut batch) => {
-                    self.buffer.extend(batch.split_off(max));
+                    // The buffer is empty: it takes the rest's allocation (no copy), and
+                    // lets go of the last frame's.
+                    self.buffer = batch.split_off(max).into();
+                    // The first `max` records keep the whole frame's capacity otherwise, for
+                    // as long as the caller holds them.
+                    batch.shrink_to_fit();
                     batch
                 }
                 Err(error) => return Some(Err(error)),
@@ -257,7 +262,9 @@ impl PartitionStream {
                 return Poll::Ready(Some(Ok(record)));
             }
             match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(Ok(batch))) => self.buffer.extend(batch),
+                // The buffer is empty: it takes the frame's allocation (no copy), and lets
+                // go of the last frame's.
+                Poll::Ready(Some(Ok(batch))) => self.buffer = batch.into(),
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,

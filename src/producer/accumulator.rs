@@ -15,6 +15,13 @@ use crate::protocol::Encode;
 /// deadlines are its own, counted from its first record.
 const MAX_SPAN: Duration = Duration::from_secs(1);
 
+/// Bytes a batch opens with (or its first record's size, when larger); it grows with its
+/// records up to `batch_size`. Opened at `batch_size`, a batch held that much from its first
+/// record on: a batch sealed early (linger 0 seals when the partition is idle) or a large
+/// `batch_size` on a trickle kept the configured maximum per partition and per batch in
+/// flight.
+const OPEN_BATCH_BYTES: usize = 1024;
+
 /// A partition of a topic.
 pub(crate) type PartitionKey = (Arc<str>, u32);
 
@@ -130,7 +137,10 @@ impl Accumulator {
         let open = queue.open.get_or_insert_with(|| {
             wake = true;
             Open {
-                builder: BatchBuilder::with_capacity(timestamp, size.max(self.batch_size)),
+                builder: BatchBuilder::with_capacity(
+                    timestamp,
+                    size.max(self.batch_size.min(OPEN_BATCH_BYTES)),
+                ),
                 slot: Arc::new(BatchSlot::default()),
                 reserved: 0,
                 opened_at: now,

@@ -175,6 +175,12 @@ impl<'a> RecordIter<'a> {
         Ok(it)
     }
 
+    /// Records not yet read, as the payload's count says (checked against its length in
+    /// [`RecordIter::new`]): a capacity to reserve, at most one per 7 bytes.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
     /// Bytes not yet read (non-zero after the last record means trailing garbage).
     pub fn trailing(&self) -> usize {
         self.bytes.len() - self.pos

@@ -111,9 +111,14 @@ async fn assert_sink(client: &FluvioClient, sink: &str, count: usize) {
     );
 }
 
+/// The number in environment variable `name`, when set.
+fn bench_env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok()?.parse().ok()
+}
+
 /// `BENCH_MAX_BYTES`: the consumers' fetch size (`ConsumerOptions::max_bytes`), when set.
 fn bench_max_bytes() -> Option<i32> {
-    std::env::var("BENCH_MAX_BYTES").ok()?.parse().ok()
+    bench_env("BENCH_MAX_BYTES")
 }
 
 /// Our pipeline, with batch workers (`batches`) or per-record workers.
@@ -129,14 +134,17 @@ async fn ours_pipeline(
     config.sink = Some(sink.clone());
     config.workers = 2;
     config.exit_at_end = true;
-    if let Some(w) = std::env::var("BENCH_WINDOW")
-        .ok()
-        .and_then(|w| w.parse().ok())
-    {
+    if let Some(w) = bench_env("BENCH_WINDOW") {
         config.max_in_flight = w;
+    }
+    if let Some(b) = bench_env("BENCH_WINDOW_BYTES") {
+        config.max_in_flight_bytes = b;
     }
     if let Some(b) = bench_max_bytes() {
         config.consumer.max_bytes = b;
+    }
+    if let Some(n) = bench_env("BENCH_READ_AHEAD") {
+        config.consumer.buffer_records = n;
     }
     let pipeline = start_pipeline(client, config, move |_| -> Worker {
         let upper = Upper::create(|_| Upper);
@@ -176,6 +184,9 @@ async fn ours_raw(client: &FluvioClient, source: &str, count: usize, tag: &str) 
                 .build();
             if let Some(b) = bench_max_bytes() {
                 options.max_bytes = b;
+            }
+            if let Some(n) = bench_env("BENCH_READ_AHEAD") {
+                options.buffer_records = n;
             }
             let mut stream = client
                 .partition_consumer(&source, partition, options)
@@ -268,6 +279,43 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Create `source` (2 partitions) and write `count` records of `size` B to it from a child
+/// process (this bench run with `BENCH_SEED=source`), so that the records sent and the
+/// allocator's memory for them stay out of this process's resident set: every copy is
+/// measured from the same floor (a connected client), not from what seeding left behind.
+fn seed_in_child(addr: &str, source: &str, count: usize, size: usize) {
+    let exe = std::env::current_exe().expect("bench executable");
+    let status = std::process::Command::new(exe)
+        .args([count.to_string(), size.to_string()])
+        .env("FLUVIO_SC_ADDR", addr)
+        .env("BENCH_SEED", source)
+        .status()
+        .expect("seeding process");
+    assert!(status.success(), "seeding {source}: {status}");
+}
+
+/// The seeding process: create `source` and write `count` records of `size` B.
+async fn seed(addr: String, source: &str, count: usize, size: usize) {
+    let client = FluvioClient::connect(ClientConfig::new(addr))
+        .await
+        .expect("client");
+    client
+        .admin()
+        .create_topic(source, TopicConfig::new(2))
+        .await
+        .expect("source topic");
+    let producer = client.producer(ProducerOptions::default());
+    let value = "x".repeat(size);
+    producer
+        .send_batch(
+            source,
+            (0..count).map(|i| (Some(i.to_string()), value.as_str())),
+        )
+        .await
+        .expect("source records");
+    producer.close().await.expect("flush");
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -276,6 +324,11 @@ fn main() {
     let count = args.first().copied().unwrap_or(400_000);
     let size = args.get(1).copied().unwrap_or(100);
     let rounds = args.get(2).copied().unwrap_or(3);
+    if let Ok(source) = std::env::var("BENCH_SEED") {
+        let addr = std::env::var("FLUVIO_SC_ADDR").expect("FLUVIO_SC_ADDR for seeding");
+        System::new().block_on(seed(addr, &source, count, size));
+        return;
+    }
     System::new().block_on(async move {
         let (_cluster, addr) = match std::env::var("FLUVIO_SC_ADDR") {
             Ok(addr) if !addr.is_empty() => (None, addr),
@@ -295,21 +348,7 @@ fn main() {
             .expect("official");
         let stamp = std::process::id();
         let source = format!("bench-pipeline-source-{stamp}");
-        client
-            .admin()
-            .create_topic(&source, TopicConfig::new(2))
-            .await
-            .expect("source topic");
-        let producer = client.producer(ProducerOptions::default());
-        let value = "x".repeat(size);
-        producer
-            .send_batch(
-                &source,
-                (0..count).map(|i| (Some(i.to_string()), value.as_str())),
-            )
-            .await
-            .expect("source records");
-        producer.close().await.expect("flush");
+        seed_in_child(&addr, &source, count, size);
         let (mut batch, mut single, mut official, mut raw) = (vec![], vec![], vec![], vec![]);
         // BENCH_ONLY=batch|record|official|raw runs one copy (e.g. under a profiler).
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();

@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -337,6 +338,69 @@ async fn the_bytes_in_flight_stay_within_max_in_flight_bytes_and_one_frame() {
         assert!(
             peak >= BOUND / 2,
             "a slow worker lets the records pile up to the bound: {peak}"
+        );
+    })
+    .await;
+}
+
+/// Answers each batch 10 ms after it arrived, noting the most records it held at once.
+struct Holding {
+    held: Arc<AtomicUsize>,
+    most: Arc<AtomicUsize>,
+}
+
+impl Actor for Holding {
+    type Context = Context<Self>;
+}
+
+impl Handler<ProcessBatch> for Holding {
+    type Result = ResponseFuture<Result<Vec<Output>, WorkerError>>;
+
+    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
+        let n = msg.records.len();
+        let now = self.held.fetch_add(n, Ordering::SeqCst) + n;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        let held = self.held.clone();
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            held.fetch_sub(n, Ordering::SeqCst);
+            Ok(msg
+                .records
+                .into_iter()
+                .map(|r| Output::value(r.value))
+                .collect())
+        })
+    }
+}
+
+#[actix_rt::test]
+async fn the_worker_holds_at_most_the_read_ahead_while_the_sink_keeps_the_window() {
+    bounded(async {
+        let (_cluster, client) = setup(1, 1, 2000).await;
+        let (held, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut config = PipelineConfig::new("source", "holder");
+        config.sink = Some("sink".into());
+        config.exit_at_end = true;
+        config.max_in_flight = 1000;
+        config.consumer.buffer_records = 100;
+        let worker = {
+            let (held, most) = (held.clone(), most.clone());
+            move |_| {
+                let (held, most) = (held.clone(), most.clone());
+                Holding::create(|_| Holding { held, most }).recipient::<ProcessBatch>()
+            }
+        };
+        let stats = start_pipeline(&client, config, worker)
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(stats.acked, 2000);
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=100).contains(&most),
+            "the worker held {most} records at once (read-ahead 100, window 1000)"
         );
     })
     .await;

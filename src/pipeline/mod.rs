@@ -23,15 +23,15 @@
 //! arbiter. One poison record costs that record, not the pipeline.
 //!
 //! Workers come in three styles. A **batch worker** handles [`ProcessBatch`]: one partition's
-//! records as the stream delivered them (up to `max_in_flight`), one message and one answer
-//! per batch: the fast path, with acknowledgement, ordering, commits and redelivery per
-//! batch. A **per-record worker** handles [`Process`], one message per record. A **typed
-//! worker** handles [`Decoded`] records, their key and value decoded by a codec ([`Json`]
-//! built in), and answers [`TypedOutput`]s ([`Worker::json`], [`Worker::typed`]). The
+//! records as the stream delivered them (up to `max_in_flight` and the read-ahead), one message
+//! and one answer per batch: the fast path, with acknowledgement, ordering, commits and
+//! redelivery per batch. A **per-record worker** handles [`Process`], one message per record. A
+//! **typed worker** handles [`Decoded`] records, their key and value decoded by a codec
+//! ([`Json`] built in), and answers [`TypedOutput`]s ([`Worker::json`], [`Worker::typed`]). The
 //! factory passed to [`start_pipeline`] returns any of them. A worker that keeps state per
-//! partition also handles [`PartitionEvent`] ([`Worker::with_partition_events`]): it hears
-//! when a partition starts at it, and when it stops, before its final commit (drain, end,
-//! handed to another group member) or without one (lost with a group lease).
+//! partition also handles [`PartitionEvent`] ([`Worker::with_partition_events`]): it hears when
+//! a partition starts at it, and when it stops, before its final commit (drain, end, handed to
+//! another group member) or without one (lost with a group lease).
 //!
 //! ```no_run
 //! use actix::prelude::*;

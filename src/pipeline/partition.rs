@@ -111,6 +111,8 @@ struct Flight {
     /// Records in `answers` and `sent`, and their key and value bytes.
     held: usize,
     held_bytes: usize,
+    /// Records in `answers`: with the worker, or answered with outputs not yet sent.
+    at_worker: usize,
     /// Records being retried among `answers`.
     retries: usize,
 }
@@ -196,6 +198,7 @@ impl PartitionTask {
             options.max_bytes = options.max_bytes.min(RECOVERY_FRAME_BYTES);
             options.buffer_records = options.buffer_records.min(RECOVERY_READ_AHEAD);
         }
+        let read_ahead = options.buffer_records;
         let mut stream = self
             .client
             .partition_consumer(&self.config.source, self.partition, options)
@@ -216,6 +219,11 @@ impl PartitionTask {
         let mut commit_due = false;
         let worker_index = self.partition as usize % self.workers.len();
         let window = self.config.max_in_flight.max(1);
+        // Records with the worker (or answered, their outputs not yet sent) hold their
+        // frames and outputs; those waiting for the sink's acknowledgement hold little (their
+        // outputs are in the sink's batches). The worker's queue is a read-ahead like the
+        // stream's, bounded the same: the sink keeps the whole window.
+        let at_worker = read_ahead.clamp(1, window);
         let (first_worker, _) = self.worker(worker_index);
         first_worker
             .tell(PartitionEvent::Assigned {
@@ -267,6 +275,7 @@ impl PartitionTask {
                     let Pending { unit, generation, seq, span, retry, .. } =
                         flight.answers.pop_front().expect("checked");
                     flight.retries -= usize::from(retry);
+                    flight.at_worker -= unit.records;
                     if !self.leased() {
                         fenced = true;
                         break;
@@ -316,8 +325,8 @@ impl PartitionTask {
                 }
                 // (A record being retried is the last one read until it is answered: were it
                 // to fail again, what was read after it would be read again.)
-                records = next_records(&mut stream, &worker_kind, window - flight.held),
-                    if !ended && flight.held < window && flight.held_bytes < max_bytes
+                records = next_records(&mut stream, &worker_kind, (window - flight.held).min(at_worker - flight.at_worker)),
+                    if !ended && flight.held < window && flight.at_worker < at_worker && flight.held_bytes < max_bytes
                         && flight.retries == 0 =>
                 {
                     let Some(read) = records else {
@@ -385,6 +394,7 @@ impl PartitionTask {
         // the restart); what went to the sink finishes: acknowledged records get committed.
         self.orphan(worker_index, &mut flight.answers);
         flight.answers.clear();
+        flight.at_worker = 0;
         while let Some(Sent { unit, receipts }) = flight.sent.pop_front() {
             match acknowledged(&receipts).await {
                 Ok(()) => {
@@ -469,6 +479,7 @@ impl PartitionTask {
         let retry = unit.given_up.is_none() && unit.records == 1 && self.attempts.is_retry(first);
         flight.held += unit.records;
         flight.held_bytes += unit.bytes;
+        flight.at_worker += unit.records;
         flight.retries += usize::from(retry);
         flight.answers.push_back(Pending {
             unit,

@@ -18,12 +18,12 @@ use crate::consumer::ConsumerRecord;
 pub struct Process(pub ConsumerRecord);
 
 /// Records of one partition, in offset order, as the stream delivered them (up to one fetch
-/// frame's worth, at most [`PipelineConfig::max_in_flight`](super::PipelineConfig)); the
-/// answer acknowledges all of them at once. An error fails the whole batch: it is delivered
-/// again (at least once, so make the work idempotent or answer only once all of it is done),
-/// split down to the failing record, which then goes through the pipeline's
-/// [`FailurePolicy`](super::FailurePolicy). Name the failing record with [`WorkerError::at`]
-/// to spare the split.
+/// frame's worth, at most [`PipelineConfig::max_in_flight`](super::PipelineConfig) and the
+/// consumer's `buffer_records`); the answer acknowledges all of them at once. An error fails
+/// the whole batch: it is delivered again (at least once, so make the work idempotent or answer
+/// only once all of it is done), split down to the failing record, which then goes through the
+/// pipeline's [`FailurePolicy`](super::FailurePolicy). Name the failing record with
+/// [`WorkerError::at`] to spare the split.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<Vec<Output>, WorkerError>")]
 pub struct ProcessBatch {

@@ -16,8 +16,8 @@ mod read;
 mod sink;
 
 use attempts::{Attempts, Verdict};
-use read::{ask, cut, next_records, Segment};
-use sink::{acknowledged, send_outputs, Sent};
+use read::{ask, cut, next_records, Read, Segment};
+use sink::{acknowledged, acknowledged_now, send_outputs, Sent};
 
 use super::config::PipelineConfig;
 use super::dead_letter::DeadLetter;
@@ -41,6 +41,16 @@ use crate::producer::Producer;
 fn answered_yet<'a>(answers: impl Iterator<Item = &'a mut Pending>) {
     for pending in answers {
         poll_once(pending);
+    }
+}
+
+/// Poll `future` once, without waiting: its output if it is ready. (Polled again later
+/// with a real waker when not: every caller's future is cancel-safe.)
+fn poll_now<F: std::future::Future + ?Sized>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
     }
 }
 
@@ -145,6 +155,12 @@ pub(crate) struct PartitionTask {
     pub(crate) commits_failing: std::sync::atomic::AtomicBool,
 }
 
+/// Why a session stops taking answers.
+enum Stop {
+    Fenced,
+    Failed(Failed),
+}
+
 enum Session {
     Finished,
     Restart,
@@ -237,6 +253,14 @@ impl PartitionTask {
         // Since when the oldest unanswered record has been the worker's to answer.
         let mut front_since = Instant::now();
         let worker_timeout = self.config.worker_timeout;
+        // One future for the whole session (not one per turn of the loop).
+        let stop_signal = {
+            let mut stop = self.stop.clone();
+            async move {
+                let _ = stop.changed().await;
+            }
+        };
+        tokio::pin!(stop_signal);
         loop {
             if ended && flight.held == 0 {
                 break;
@@ -248,7 +272,7 @@ impl PartitionTask {
             tokio::select! {
                 biased;
                 // A drain: read nothing more, finish what the worker and the sink hold.
-                _ = self.stop.changed(), if !ended => ended = true,
+                () = &mut stop_signal, if !ended => ended = true,
                 // An idle partition still commits what was acknowledged, on the interval.
                 () = &mut commit_timer, if since_commit > 0 && !commit_due => commit_due = true,
                 done = async { acknowledged(&flight.sent.front().expect("checked").receipts).await },
@@ -258,6 +282,12 @@ impl PartitionTask {
                     match done {
                         Ok(()) => {
                             since_commit += self.settle(unit, &mut flight, highest_processed);
+                            // Those acknowledged meanwhile too: one wake-up for a run.
+                            while flight.sent.front().is_some_and(|s| acknowledged_now(&s.receipts)) {
+                                let unit = flight.sent.pop_front().expect("checked").unit;
+                                since_commit += self.settle(unit, &mut flight, highest_processed);
+                            }
+                            self.metrics.progressed();
                             if recovering && !ended && self.attempts.is_clear() {
                                 (ended, recovered) = (true, true);
                             }
@@ -272,37 +302,32 @@ impl PartitionTask {
                 answer = async { flight.answers.front_mut().expect("checked").answer.as_mut().await },
                     if !flight.answers.is_empty() =>
                 {
-                    let Pending { unit, generation, seq, span, retry, .. } =
-                        flight.answers.pop_front().expect("checked");
-                    flight.retries -= usize::from(retry);
-                    flight.at_worker -= unit.records;
-                    if !self.leased() {
-                        fenced = true;
-                        break;
-                    }
-                    let outputs = match answer {
-                        Ok(outputs) => outputs,
-                        Err(failure) => {
-                            let took_worker = failure.kind.replaces_worker().then_some(seq);
-                            self.report(worker_index, generation, took_worker);
-                            failed = Some(Failed { failure, unit, generation, took_worker });
+                    // This answer, then those the worker gave meanwhile: one wake-up for a run.
+                    let mut next = Some(answer);
+                    let mut stopped = None;
+                    while let Some(answer) = next.take() {
+                        let pending = flight.answers.pop_front().expect("checked");
+                        if let Err(stop) = self.take_answer(pending, answer, &mut flight, worker_index).await {
+                            stopped = Some(stop);
                             break;
                         }
-                    };
-                    let sink = self.config.sink.as_deref().map(|s| (s, self.sink_partition));
-                    let sent = send_outputs(sink, &self.producer, outputs, &span);
-                    let sent = tracing::Instrument::instrument(sent, span.clone()).await;
-                    // The next record's turn starts now: the time its outputs took to enter
-                    // the sink's buffer is not its worker's.
-                    if worker_timeout.is_some() {
-                        front_since = Instant::now();
+                        // The next record's turn starts now: the time its outputs took to
+                        // enter the sink's buffer is not its worker's.
+                        if worker_timeout.is_some() {
+                            front_since = Instant::now();
+                        }
+                        next = flight.answers.front_mut().and_then(|p| poll_now(p.answer.as_mut()));
                     }
-                    match sent {
-                        Ok(receipts) => flight.sent.push_back(Sent { unit, receipts }),
-                        Err(failure) => {
-                            failed = Some(Failed { failure, unit, generation, took_worker: None });
+                    match stopped {
+                        Some(Stop::Fenced) => {
+                            fenced = true;
                             break;
                         }
+                        Some(Stop::Failed(failure)) => {
+                            failed = Some(failure);
+                            break;
+                        }
+                        None => {}
                     }
                 }
                 () = tokio::time::sleep_until((front_since + worker_timeout.unwrap_or_default()).into()),
@@ -334,31 +359,32 @@ impl PartitionTask {
                         ended = true;
                         continue;
                     };
-                    let read = read?;
-                    let records = read.records();
-                    let Some(first) = records.first().map(|r| r.offset) else {
-                        continue;
-                    };
-                    if !self.leased() {
+                    let timed = worker_timeout.is_some();
+                    if !self.take_read(read?, worker_index, &mut flight, *highest_processed, &mut front_since, timed) {
                         fenced = true;
                         break;
                     }
-                    if first <= *highest_processed {
-                        let again = records.iter().filter(|r| r.offset <= *highest_processed).count();
-                        self.stats.redelivered.fetch_add(again as u64, Ordering::Relaxed);
-                        self.metrics.redelivered.increment(again as u64);
-                    }
-                    if flight.answers.is_empty() && worker_timeout.is_some() {
-                        front_since = Instant::now();
-                    }
-                    let last = records.last().map_or(first, |r| r.offset);
-                    self.metrics.handed(flight.held == 0, first, last);
-                    if self.attempts.is_clear() {
-                        self.hand_over(Segment::Worker(read), worker_index, &mut flight);
-                    } else {
-                        for segment in cut(read, &self.attempts) {
-                            self.hand_over(segment, worker_index, &mut flight);
+                    // What the stream holds already goes on in this wake-up too: the worker
+                    // gets a run of messages at once, and handles them in one wake-up.
+                    while !ended && flight.held < window && flight.at_worker < at_worker
+                        && flight.held_bytes < max_bytes && flight.retries == 0
+                        && !self.stop.has_changed().unwrap_or(true)
+                    {
+                        let room = (window - flight.held).min(at_worker - flight.at_worker);
+                        let next = poll_now(std::pin::pin!(next_records(&mut stream, &worker_kind, room)));
+                        match next {
+                            None => break,
+                            Some(None) => ended = true,
+                            Some(Some(read)) => {
+                                if !self.take_read(read?, worker_index, &mut flight, *highest_processed, &mut front_since, timed) {
+                                    fenced = true;
+                                    break;
+                                }
+                            }
                         }
+                    }
+                    if fenced {
+                        break;
                     }
                     self.stats
                         .peak_in_flight_bytes
@@ -399,6 +425,7 @@ impl PartitionTask {
             match acknowledged(&receipts).await {
                 Ok(()) => {
                     self.settle(unit, &mut flight, highest_processed);
+                    self.metrics.progressed();
                 }
                 Err(failure) => {
                     let generation = self.worker(worker_index).1;
@@ -434,6 +461,109 @@ impl PartitionTask {
             )
             .await?;
         Ok(if leased { outcome } else { Session::Fenced })
+    }
+
+    /// Take records read: hand them on (cut around failing records), noting redeliveries
+    /// and progress; `false` when the group member's lease ended (nothing handed on).
+    fn take_read(
+        &mut self,
+        read: Read,
+        worker_index: usize,
+        flight: &mut Flight,
+        highest_processed: i64,
+        front_since: &mut Instant,
+        timed: bool,
+    ) -> bool {
+        let records = read.records();
+        let Some(first) = records.first().map(|r| r.offset) else {
+            return true;
+        };
+        if !self.leased() {
+            return false;
+        }
+        if first <= highest_processed {
+            let again = records
+                .iter()
+                .filter(|r| r.offset <= highest_processed)
+                .count();
+            self.stats
+                .redelivered
+                .fetch_add(again as u64, Ordering::Relaxed);
+            self.metrics.redelivered.increment(again as u64);
+        }
+        if flight.answers.is_empty() && timed {
+            *front_since = Instant::now();
+        }
+        let last = records.last().map_or(first, |r| r.offset);
+        self.metrics.handed(flight.held == 0, first, last);
+        if self.attempts.is_clear() {
+            self.hand_over(Segment::Worker(read), worker_index, flight);
+        } else {
+            for segment in cut(read, &self.attempts) {
+                self.hand_over(segment, worker_index, flight);
+            }
+        }
+        true
+    }
+
+    /// Take the worker's answer for `pending`: its outputs go to the sink (their receipts
+    /// wait in `flight`), or the session stops (a failure, or the lease ended).
+    async fn take_answer(
+        &self,
+        pending: Pending,
+        answer: Result<Vec<Output>, Failure>,
+        flight: &mut Flight,
+        worker_index: usize,
+    ) -> Result<(), Stop> {
+        let Pending {
+            unit,
+            generation,
+            seq,
+            span,
+            retry,
+            ..
+        } = pending;
+        flight.retries -= usize::from(retry);
+        flight.at_worker -= unit.records;
+        if !self.leased() {
+            return Err(Stop::Fenced);
+        }
+        let outputs = match answer {
+            Ok(outputs) => outputs,
+            Err(failure) => {
+                let took_worker = failure.kind.replaces_worker().then_some(seq);
+                self.report(worker_index, generation, took_worker);
+                return Err(Stop::Failed(Failed {
+                    failure,
+                    unit,
+                    generation,
+                    took_worker,
+                }));
+            }
+        };
+        let sink = self
+            .config
+            .sink
+            .as_deref()
+            .map(|s| (s, self.sink_partition));
+        let sent = send_outputs(sink, &self.producer, outputs, &span);
+        let sent = if span.is_disabled() {
+            sent.await
+        } else {
+            tracing::Instrument::instrument(sent, span.clone()).await
+        };
+        match sent {
+            Ok(receipts) => {
+                flight.sent.push_back(Sent { unit, receipts });
+                Ok(())
+            }
+            Err(failure) => Err(Stop::Failed(Failed {
+                failure,
+                unit,
+                generation,
+                took_worker: None,
+            })),
+        }
     }
 
     /// Hand `segment` on: to the worker, or (a record given up on) to the dead-letter topic,
@@ -536,11 +666,10 @@ impl PartitionTask {
     }
 
     /// Account for records whose outputs were acknowledged (or that were dead-lettered or
-    /// skipped); how many.
+    /// skipped); how many. (The caller notes the progress, once for a run.)
     fn settle(&mut self, unit: Acked, flight: &mut Flight, highest_processed: &mut i64) -> usize {
         flight.tracker.acked(unit.id);
         flight.held -= unit.records;
-        self.metrics.progressed();
         flight.held_bytes -= unit.bytes;
         *highest_processed = (*highest_processed).max(unit.last);
         // Only below the first record not yet settled: one that failed before this unit

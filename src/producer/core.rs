@@ -143,16 +143,7 @@ impl Core {
         wait: bool,
         parent: Option<&tracing::Span>,
     ) -> Result<DeliveryFuture, ProducerError> {
-        if self.is_closed() {
-            return Err(ProducerError::Closed);
-        }
-        let (topic, count) = self.topic(topic).await?;
-        if let Some(partition) = partition.filter(|&p| p >= count) {
-            return Err(ProducerError::Client(ClientError::PartitionNotFound {
-                topic: topic.to_string(),
-                partition,
-            }));
-        }
+        let (topic, count) = self.destination(topic, partition).await?;
         let size = BatchBuilder::record_size(key, value, 0);
         let max = self.options.max_request_size.min(self.options.buffer_bytes);
         // The record alone in a batch: its payload's count prefix, the batch framing.
@@ -172,11 +163,7 @@ impl Core {
             })?
         };
         permit.forget();
-        let (partition, pinned) = match (partition, &self.options.partitioner) {
-            (Some(p), _) => (p, true),
-            (None, PartitionerKind::Specific(p)) => (*p, true),
-            _ => (self.partitioner.partition(count, key, value), false),
-        };
+        let (partition, pinned) = self.choose(partition, count, key, value);
         let pushed = {
             let mut acc = self.acc.lock().unwrap_or_else(|e| e.into_inner());
             if acc.is_closed() {
@@ -212,6 +199,123 @@ impl Core {
         })
     }
 
+    /// `topic`'s interned name and partition count, for a record to `partition` when given
+    /// (which must exist); refused once the producer is closed.
+    async fn destination(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+    ) -> Result<(Arc<str>, u32), ProducerError> {
+        if self.is_closed() {
+            return Err(ProducerError::Closed);
+        }
+        let (topic, count) = self.topic(topic).await?;
+        if let Some(partition) = partition.filter(|&p| p >= count) {
+            return Err(ProducerError::Client(ClientError::PartitionNotFound {
+                topic: topic.to_string(),
+                partition,
+            }));
+        }
+        Ok((topic, count))
+    }
+
+    /// Queue a run of records for `topic` (to `partition` when given), as many
+    /// [`Core::enqueue_at`] calls would (waiting for buffer room), but reading the topic, the
+    /// clock and the buffer's room once and taking the accumulator's lock once when the
+    /// buffer has room for the whole run. The receipts: one per batch the records landed in
+    /// (a record's batch is acknowledged or failed as a whole), in order.
+    pub(crate) async fn enqueue_run(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        records: &[(Option<&[u8]>, &[u8])],
+    ) -> Result<Vec<DeliveryFuture>, ProducerError> {
+        let mut receipts = Vec::new();
+        let whole = self.try_enqueue_run(topic, partition, records, &mut receipts);
+        if whole.await? {
+            return Ok(receipts);
+        }
+        // No room for all of it now (or a record too large for any batch): one by one.
+        for &(key, value) in records {
+            let receipt = self
+                .enqueue_at(topic, partition, key, value, true, None)
+                .await?;
+            keep_receipt(&mut receipts, receipt);
+        }
+        Ok(receipts)
+    }
+
+    /// [`Core::enqueue_run`] at once, if the buffer has room for the whole run (`false`,
+    /// nothing queued, when not).
+    async fn try_enqueue_run(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        records: &[(Option<&[u8]>, &[u8])],
+        receipts: &mut Vec<DeliveryFuture>,
+    ) -> Result<bool, ProducerError> {
+        let (topic, count) = self.destination(topic, partition).await?;
+        let max = self.options.max_request_size.min(self.options.buffer_bytes);
+        let mut total = 0usize;
+        for &(key, value) in records {
+            let size = BatchBuilder::record_size(key, value, 0);
+            if size + 4 + BATCH_OVERHEAD > max {
+                return Ok(false);
+            }
+            total += size;
+        }
+        let Some(permit) = u32::try_from(total)
+            .ok()
+            .and_then(|total| self.budget.try_acquire_many(total).ok())
+        else {
+            return Ok(false);
+        };
+        permit.forget();
+        let (timestamp, now) = (now_ms(), Instant::now());
+        let mut wake = false;
+        {
+            let mut acc = self.acc.lock().unwrap_or_else(|e| e.into_inner());
+            if acc.is_closed() {
+                drop(acc);
+                self.release(total);
+                return Err(ProducerError::Closed);
+            }
+            for &(key, value) in records {
+                let size = BatchBuilder::record_size(key, value, 0);
+                let (partition, pinned) = self.choose(partition, count, key, value);
+                let pushed = acc.push(&topic, partition, key, value, timestamp, size, now, pinned);
+                wake |= pushed.wake;
+                let receipt = DeliveryFuture {
+                    slot: pushed.slot,
+                    partition,
+                    index: pushed.index,
+                };
+                keep_receipt(receipts, receipt);
+            }
+        }
+        if wake {
+            if let Some(actor) = self.actor.get().and_then(WeakAddr::upgrade) {
+                actor.do_send(Wake);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The partition for a record (`partition` when given), and whether it is pinned there.
+    fn choose(
+        &self,
+        partition: Option<u32>,
+        count: u32,
+        key: Option<&[u8]>,
+        value: &[u8],
+    ) -> (u32, bool) {
+        match (partition, &self.options.partitioner) {
+            (Some(p), _) => (p, true),
+            (None, PartitionerKind::Specific(p)) => (*p, true),
+            _ => (self.partitioner.partition(count, key, value), false),
+        }
+    }
+
     /// Refuse new records from now on: `send`, `enqueue` and `try_enqueue` (waiting for buffer
     /// room or not) fail with [`ProducerError::Closed`]; what is buffered is still sent.
     pub(crate) fn close(&self) {
@@ -234,6 +338,19 @@ impl Core {
     /// Give back buffer room.
     pub(crate) fn release(&self, bytes: usize) {
         self.budget.add_permits(bytes);
+    }
+}
+
+/// Keep `receipt` unless a recent receipt is of its batch (acknowledged together).
+fn keep_receipt(receipts: &mut Vec<DeliveryFuture>, receipt: DeliveryFuture) {
+    const RECENT: usize = 8;
+    if !receipts
+        .iter()
+        .rev()
+        .take(RECENT)
+        .any(|r| r.same_batch(&receipt))
+    {
+        receipts.push(receipt);
     }
 }
 

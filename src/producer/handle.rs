@@ -157,6 +157,18 @@ impl Producer {
             .await
     }
 
+    /// Queue a run of records for `topic` (to `partition` when given) in order, as many
+    /// [`Producer::enqueue`] calls would, for less per record; one receipt per batch they
+    /// landed in.
+    pub(crate) async fn enqueue_run(
+        &self,
+        topic: &str,
+        partition: Option<u32>,
+        records: &[(Option<&[u8]>, &[u8])],
+    ) -> Result<Vec<DeliveryFuture>, ProducerError> {
+        self.core.enqueue_run(topic, partition, records).await
+    }
+
     /// As [`Producer::enqueue`], but refused at once rather than waiting when the buffer
     /// has no room. Async because it may still wait for the topic's partitions (metadata),
     /// never for room; the returned future resolves on acknowledgement.

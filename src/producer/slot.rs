@@ -183,6 +183,11 @@ impl DeliveryFuture {
         Arc::ptr_eq(&self.slot, &other.slot)
     }
 
+    /// Whether the record's batch is acknowledged already (not failed, not moved).
+    pub(crate) fn acknowledged_now(&self) -> bool {
+        matches!(self.slot.result.get(), Some(Ok(_)))
+    }
+
     /// Wait for the acknowledgement of the record's whole batch (wherever its records were
     /// moved) without taking the receipt (cancel-safe).
     pub(crate) async fn settled(&self) -> Result<(), ProducerError> {

@@ -25,9 +25,15 @@ pub(super) async fn acknowledged(receipts: &[DeliveryFuture]) -> Result<(), Fail
     Ok(())
 }
 
+/// Whether every receipt is acknowledged already (a delivery failed, or is still under
+/// way: `false`, for [`acknowledged`] to wait for).
+pub(super) fn acknowledged_now(receipts: &[DeliveryFuture]) -> bool {
+    receipts.iter().all(DeliveryFuture::acknowledged_now)
+}
+
 /// Enqueue `outputs`, each on its own topic or else on `sink` (dropped without either),
 /// in its own partition, else (on the sink) the sink's if it has one; the receipts to
-/// wait for.
+/// wait for. Outputs bound for the same place one after another are queued as one run.
 pub(super) async fn send_outputs(
     sink: Option<(&str, Option<u32>)>,
     producer: &Producer,
@@ -36,33 +42,65 @@ pub(super) async fn send_outputs(
 ) -> Result<Vec<DeliveryFuture>, Failure> {
     span.record("outputs", outputs.len());
     let mut receipts = Vec::new();
-    for output in outputs {
-        let (topic, partition) = match (output.topic.as_deref(), sink) {
-            (Some(topic), _) => (topic, output.partition),
-            (None, Some((sink, pinned))) => (sink, output.partition.or(pinned)),
-            (None, None) => continue,
+    if let [output] = outputs.as_slice() {
+        if let Some((topic, partition)) = destination(output, sink) {
+            let one = [(output.key.as_deref(), &output.value[..])];
+            enqueue_run(producer, topic, partition, &one, &mut receipts).await?;
+        }
+        return Ok(receipts);
+    }
+    let mut run = Vec::with_capacity(outputs.len());
+    let mut bound = None;
+    for output in &outputs {
+        let Some(to) = destination(output, sink) else {
+            continue;
         };
-        let enqueued = match partition {
-            Some(p) => {
-                producer
-                    .enqueue_to(topic, p, output.key.as_deref(), &output.value)
-                    .await
-            }
-            None => {
-                producer
-                    .enqueue(topic, output.key.as_deref(), &output.value)
-                    .await
-            }
-        };
-        let receipt =
-            enqueued.map_err(|e| Failure::new(FailureKind::Sink, format!("{topic}: {e}")))?;
-        // Records of one batch are acknowledged together: wait for one of them.
+        if let Some((topic, partition)) = bound.filter(|&b| b != to) {
+            enqueue_run(producer, topic, partition, &run, &mut receipts).await?;
+            run.clear();
+        }
+        bound = Some(to);
+        run.push((output.key.as_deref(), &output.value[..]));
+    }
+    if let Some((topic, partition)) = bound {
+        enqueue_run(producer, topic, partition, &run, &mut receipts).await?;
+    }
+    Ok(receipts)
+}
+
+/// Where `output` goes: its own topic, else the sink (`None`: dropped); its partition, else
+/// (on the sink) the sink's if it has one.
+fn destination<'a>(
+    output: &'a Output,
+    sink: Option<(&'a str, Option<u32>)>,
+) -> Option<(&'a str, Option<u32>)> {
+    match (output.topic.as_deref(), sink) {
+        (Some(topic), _) => Some((topic, output.partition)),
+        (None, Some((sink, pinned))) => Some((sink, output.partition.or(pinned))),
+        (None, None) => None,
+    }
+}
+
+/// Queue `run` on `topic`, adding its receipts to `receipts` (one per batch: records of one
+/// batch are acknowledged together).
+async fn enqueue_run(
+    producer: &Producer,
+    topic: &str,
+    partition: Option<u32>,
+    run: &[(Option<&[u8]>, &[u8])],
+    receipts: &mut Vec<DeliveryFuture>,
+) -> Result<(), Failure> {
+    let queued = producer
+        .enqueue_run(topic, partition, run)
+        .await
+        .map_err(|e| Failure::new(FailureKind::Sink, format!("{topic}: {e}")))?;
+    for receipt in queued {
         if !receipts
             .last()
-            .is_some_and(|last: &DeliveryFuture| last.same_batch(&receipt))
+            .is_some_and(|last| last.same_batch(&receipt))
         {
             receipts.push(receipt);
         }
     }
-    Ok(receipts)
+    Ok(())
 }

@@ -207,6 +207,10 @@ async fn serve<S: Service>(
     let mut frames = FramedRead::new(read, FrameCodec::default());
     loop {
         let frame = tokio::select! {
+            // A dropped connection reads nothing more, even a request that arrived with the
+            // drop: a reset socket delivers nothing after it (unbiased, a request sent after
+            // `drop_connections` was handled half the time, and its answer lost).
+            biased;
             _ = token.cancelled() => break,
             _ = stop.cancelled() => break,
             _ = generation.cancelled() => break,

@@ -148,7 +148,7 @@ fn main() {
             .await
             .expect("source records");
         producer.close().await.expect("flush");
-        let options = ConsumerOptions::builder().disable_continuous(false).build();
+        let options = ConsumerOptions::default();
         let mut stream = client
             .partition_consumer(&sink, 0, options)
             .await

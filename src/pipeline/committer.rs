@@ -79,12 +79,6 @@ impl From<String> for Committer {
     }
 }
 
-impl From<&String> for Committer {
-    fn from(consumer_id: &String) -> Self {
-        Self::ConsumerId(consumer_id.clone())
-    }
-}
-
 impl From<GroupConfig> for Committer {
     fn from(group: GroupConfig) -> Self {
         Self::Group(group)

@@ -9,6 +9,7 @@ mod correlation;
 mod error;
 mod handle;
 mod keepalive;
+mod quickack;
 mod state;
 mod stream;
 mod tls;

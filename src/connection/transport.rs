@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 use super::config::ConnectionConfig;
 use super::error::ConnectionError;
 use super::keepalive::configure;
+use super::quickack::QuickAck;
 use super::tls::TlsSetup;
 use super::versions::ServerVersions;
 use crate::protocol::{
@@ -65,6 +66,7 @@ async fn open_inner(
             cause: Arc::new(e),
         })?;
     configure(&tcp, config.keepalive.as_ref());
+    let tcp = QuickAck(tcp);
     let mut io: Box<dyn Io> = match tls {
         None => Box::new(tcp),
         Some(setup) => {

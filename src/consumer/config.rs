@@ -47,7 +47,7 @@ pub struct ConsumerOptions {
     /// partition's log went backwards past the stream (its high watermark fell below the
     /// next offset: a recreated topic, a truncated replica), resolved in the new range.
     pub offset: Offset,
-    /// Most bytes per fetch frame (default 4 MiB). A stream opens at 1 MiB (or this, when
+    /// Most bytes per fetch frame (default 4 MiB). A stream opens at 256 KiB (or this, when
     /// smaller) and grows toward it only while full frames hold few records (at most an
     /// eighth of `buffer_records`): the SPU waits for an acknowledgement after each frame,
     /// so large records get fewer, larger frames, while small records, which cost about

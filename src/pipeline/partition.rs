@@ -29,7 +29,7 @@ use super::run::PipelineError;
 use super::stats::PipelineCounters;
 use super::status::{Phase, PipelineStatus};
 use super::units::{UnitId, Units};
-use super::worker::{Answer, Mark, Output, PartitionEvent, Worker};
+use super::worker::{Answer, Mark, Output, PartitionEvent, Worker, WorkerKind};
 use super::workers::Workers;
 use crate::cluster::FluvioClient;
 use crate::consumer::{CommitGuard, Committer, ConsumerError, ConsumerOptions, ConsumerRecord};
@@ -131,6 +131,9 @@ struct Flight {
 const RECOVERY_FRAME_BYTES: i32 = 64 * 1024;
 /// The read-ahead while records are failing.
 const RECOVERY_READ_AHEAD: usize = 1_000;
+/// Most records with a per-record worker at once (with a batch worker: `buffer_records`):
+/// a frame's worth keeps the worker busy; each costs a message (`benches/README.md`).
+const PER_RECORD_QUEUE: usize = 2_500;
 
 pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,
@@ -239,7 +242,6 @@ impl PartitionTask {
         // frames and outputs; those waiting for the sink's acknowledgement hold little (their
         // outputs are in the sink's batches). The worker's queue is a read-ahead like the
         // stream's, bounded the same: the sink keeps the whole window.
-        let at_worker = read_ahead.clamp(1, window);
         let (first_worker, _) = self.worker(worker_index);
         first_worker
             .tell(PartitionEvent::Assigned {
@@ -247,6 +249,13 @@ impl PartitionTask {
             })
             .await;
         let worker_kind = first_worker.kind;
+        // A record handed to a per-record worker is a message of its own (its envelope,
+        // answer channel and answer future: ~1 KB beside the record), so fewer queue.
+        let at_worker = match worker_kind {
+            WorkerKind::Batches(_) => read_ahead,
+            _ => read_ahead.min(PER_RECORD_QUEUE),
+        }
+        .clamp(1, window);
         let (mut failed, mut ended, mut fenced) = (None, false, false);
         // Recovered: the failing records are settled; the session ends to read full frames.
         let mut recovered = false;

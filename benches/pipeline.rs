@@ -10,11 +10,18 @@
 //! cluster in this process.
 //!
 //! `cargo bench --bench pipeline [-- COUNT SIZE ROUNDS]` (default 400,000 × 100 B, 3 rounds).
+//! `BENCH_ONLY=batch|record|official|raw` runs one side (e.g. under a profiler).
 //!
-//! Every copy checks its own work and panics on a shortfall: every source record processed
+//! Each copy runs in a process of its own (this bench, started again with `BENCH_COPY`), and
+//! so does the seeding: a side's peak resident set (`VmHWM`) and CPU time are its own, with
+//! only its own client connected. That process reports its rate, its CPU per record and its
+//! peak RSS on a `RUN` line of its output.
+//!
+//! Every copy is checked and a shortfall panics: every source record processed
 //! (acknowledged), and the sink holding exactly that many records. The official consumer
 //! skips whole batches against a 0.18 SPU (see `benches/client.rs`); its skipped records are
-//! counted and printed, and its rate counts only what it processed.
+//! counted and printed, and its rate counts only what it processed. Every topic the bench
+//! creates is deleted at the end of the run.
 
 use std::time::Instant;
 
@@ -33,7 +40,7 @@ use futures_util::StreamExt;
 
 #[path = "common/cpu.rs"]
 mod cpu;
-use cpu::{cpu_seconds, peak_rss_mib, reset_peak_rss};
+use cpu::{cpu_seconds, peak_rss_mib};
 
 struct Upper;
 
@@ -76,8 +83,8 @@ struct Run {
     rss_mib: f64,
 }
 
+/// Run one copy in this process: its rate and CPU per record, and the process's peak RSS.
 async fn measure<F: std::future::Future<Output = usize>>(f: F) -> Run {
-    reset_peak_rss();
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
     let n = f.await as f64;
     let (cpu, secs) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
@@ -88,6 +95,7 @@ async fn measure<F: std::future::Future<Output = usize>>(f: F) -> Run {
     }
 }
 
+/// Create the sink topic (1 partition) for the copy tagged `tag`.
 async fn sink_topic(client: &FluvioClient, tag: &str) -> String {
     let sink = format!("bench-pipeline-sink-{tag}");
     client
@@ -126,12 +134,11 @@ async fn ours_pipeline(
     client: &FluvioClient,
     source: &str,
     count: usize,
-    tag: &str,
+    sink: &str,
     batches: bool,
 ) -> usize {
-    let sink = sink_topic(client, tag).await;
-    let mut config = PipelineConfig::new(source, format!("bench-{tag}"));
-    config.sink = Some(sink.clone());
+    let mut config = PipelineConfig::new(source, format!("bench-{sink}"));
+    config.sink = Some(sink.to_owned());
     config.workers = 2;
     config.exit_at_end = true;
     if let Some(w) = bench_env("BENCH_WINDOW") {
@@ -159,14 +166,12 @@ async fn ours_pipeline(
     let stats = pipeline.wait().await.expect("pipeline run");
     let acked = stats.acked as usize;
     assert_eq!(acked, count, "every source record acknowledged");
-    assert_sink(client, &sink, count).await;
     acked
 }
 
 /// Our consumer and producer in a plain loop: both partitions, upper-case, enqueue, commit
 /// every 1,000 records after a flush.
-async fn ours_raw(client: &FluvioClient, source: &str, count: usize, tag: &str) -> usize {
-    let sink = sink_topic(client, tag).await;
+async fn ours_raw(client: &FluvioClient, source: &str, count: usize, sink: &str) -> usize {
     let producer = client.producer(ProducerOptions::default());
     let mut copies = Vec::new();
     for partition in 0..2 {
@@ -174,9 +179,9 @@ async fn ours_raw(client: &FluvioClient, source: &str, count: usize, tag: &str) 
             client.clone(),
             producer.clone(),
             source.to_owned(),
-            sink.clone(),
+            sink.to_owned(),
         );
-        let id = format!("bench-{tag}");
+        let id = format!("bench-{sink}");
         copies.push(tokio::spawn(async move {
             let mut options = ConsumerOptions::builder()
                 .consumer_id(id)
@@ -224,29 +229,21 @@ async fn ours_raw(client: &FluvioClient, source: &str, count: usize, tag: &str) 
     }
     producer.close().await.expect("close");
     assert_eq!(seen, count, "ours raw: every record read");
-    assert_sink(client, &sink, count).await;
     seen
 }
 
 /// The official client, as a user would write the loop by hand.
-async fn official_loop(
-    fluvio: &Fluvio,
-    client: &FluvioClient,
-    source: &str,
-    count: usize,
-    tag: &str,
-) -> usize {
-    let sink = sink_topic(client, tag).await;
+async fn official_loop(fluvio: &Fluvio, source: &str, count: usize, sink: &str) -> usize {
     let config = ConsumerConfigExtBuilder::default()
         .topic(source.to_string())
-        .offset_consumer(format!("bench-{tag}"))
+        .offset_consumer(format!("bench-{sink}"))
         .offset_start(Offset::beginning())
         .offset_strategy(OffsetManagementStrategy::Manual)
         .disable_continuous(true)
         .build()
         .expect("config");
     let mut stream = fluvio.consumer_with_config(config).await.expect("stream");
-    let producer = fluvio.topic_producer(sink.clone()).await.expect("producer");
+    let producer = fluvio.topic_producer(sink).await.expect("producer");
     let mut seen = 0usize;
     while let Some(record) = stream.next().await {
         let record = record.expect("record");
@@ -270,7 +267,6 @@ async fn official_loop(
     if seen < count {
         println!("  official loop skipped {} of {count} records (official-client bug; its rate counts only what it processed)", count - seen);
     }
-    assert_sink(client, &sink, seen).await;
     seen
 }
 
@@ -316,6 +312,84 @@ async fn seed(addr: String, source: &str, count: usize, size: usize) {
     producer.close().await.expect("flush");
 }
 
+/// The sides, in the order each round runs them: `BENCH_ONLY` / `BENCH_COPY` name and label.
+const SIDES: [(&str, &str); 4] = [
+    ("batch", "pipeline, batch worker"),
+    ("official", "official loop"),
+    ("record", "pipeline, per-record worker"),
+    ("raw", "ours raw loop (ceiling)"),
+];
+
+/// Copy `source` into the existing topic `sink` with side `side` in a child process (this
+/// bench run with `BENCH_COPY=side`); its `RUN` line: records processed and the measures.
+fn copy_in_child(addr: &str, side: &str, source: &str, sink: &str, count: usize) -> (usize, Run) {
+    let exe = std::env::current_exe().expect("bench executable");
+    let output = std::process::Command::new(exe)
+        .arg(count.to_string())
+        .env("FLUVIO_SC_ADDR", addr)
+        .env("BENCH_COPY", side)
+        .env("BENCH_SOURCE", source)
+        .env("BENCH_SINK", sink)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("copy process");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{side} copy: {}\n{stdout}",
+        output.status
+    );
+    let mut result = None;
+    for line in stdout.lines() {
+        match line.strip_prefix("RUN ") {
+            Some(fields) => {
+                let f: Vec<f64> = fields
+                    .split(' ')
+                    .map(|v| v.parse().expect("RUN field"))
+                    .collect();
+                let run = Run {
+                    rate: f[1],
+                    cpu_us: f[2],
+                    rss_mib: f[3],
+                };
+                result = Some((f[0] as usize, run));
+            }
+            None => println!("{line}"),
+        }
+    }
+    result.unwrap_or_else(|| panic!("{side} copy printed no RUN line:\n{stdout}"))
+}
+
+/// The copy process: connect the side's own client only, copy, print the `RUN` line.
+async fn copy(addr: String, side: &str, count: usize) {
+    let source = std::env::var("BENCH_SOURCE").expect("BENCH_SOURCE");
+    let sink = std::env::var("BENCH_SINK").expect("BENCH_SINK");
+    let (seen, run) = if side == "official" {
+        let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(addr))
+            .await
+            .expect("official");
+        let mut seen = 0;
+        let run = measure(async {
+            seen = official_loop(&fluvio, &source, count, &sink).await;
+            seen
+        })
+        .await;
+        (seen, run)
+    } else {
+        let client = FluvioClient::connect(ClientConfig::new(addr))
+            .await
+            .expect("client");
+        let run = match side {
+            "batch" => measure(ours_pipeline(&client, &source, count, &sink, true)).await,
+            "record" => measure(ours_pipeline(&client, &source, count, &sink, false)).await,
+            "raw" => measure(ours_raw(&client, &source, count, &sink)).await,
+            other => panic!("BENCH_COPY={other}: batch, record, official or raw"),
+        };
+        (count, run)
+    };
+    println!("RUN {seen} {} {} {}", run.rate, run.cpu_us, run.rss_mib);
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -324,15 +398,23 @@ fn main() {
     let count = args.first().copied().unwrap_or(400_000);
     let size = args.get(1).copied().unwrap_or(100);
     let rounds = args.get(2).copied().unwrap_or(3);
+    let addr_env = std::env::var("FLUVIO_SC_ADDR")
+        .ok()
+        .filter(|a| !a.is_empty());
     if let Ok(source) = std::env::var("BENCH_SEED") {
-        let addr = std::env::var("FLUVIO_SC_ADDR").expect("FLUVIO_SC_ADDR for seeding");
+        let addr = addr_env.expect("FLUVIO_SC_ADDR for seeding");
         System::new().block_on(seed(addr, &source, count, size));
         return;
     }
+    if let Ok(side) = std::env::var("BENCH_COPY") {
+        let addr = addr_env.expect("FLUVIO_SC_ADDR for a copy");
+        System::new().block_on(copy(addr, &side, count));
+        return;
+    }
     System::new().block_on(async move {
-        let (_cluster, addr) = match std::env::var("FLUVIO_SC_ADDR") {
-            Ok(addr) if !addr.is_empty() => (None, addr),
-            _ => {
+        let (_cluster, addr) = match addr_env {
+            Some(addr) => (None, addr),
+            None => {
                 let cluster = TestCluster::start(TestClusterConfig::default())
                     .await
                     .expect("embedded cluster");
@@ -343,30 +425,34 @@ fn main() {
         let client = FluvioClient::connect(ClientConfig::new(addr.clone()))
             .await
             .expect("client");
-        let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(addr.clone()))
-            .await
-            .expect("official");
         let stamp = std::process::id();
         let source = format!("bench-pipeline-source-{stamp}");
         seed_in_child(&addr, &source, count, size);
-        let (mut batch, mut single, mut official, mut raw) = (vec![], vec![], vec![], vec![]);
-        // BENCH_ONLY=batch|record|official|raw runs one copy (e.g. under a profiler).
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-        let runs = |what: &str| only.is_empty() || only == what;
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); SIDES.len()];
+        let mut sinks = Vec::new();
         for round in 0..rounds {
-            let tag = |what: &str| format!("{stamp}-{what}{round}");
-            if runs("batch") {
-                batch.push(measure(ours_pipeline(&client, &source, count, &tag("b"), true)).await);
+            for (i, (side, _)) in SIDES.iter().enumerate() {
+                if !only.is_empty() && only != *side {
+                    continue;
+                }
+                let sink = sink_topic(&client, &format!("{stamp}-{side}{round}")).await;
+                // The copy runs in a blocking thread so the embedded cluster keeps serving.
+                let (a, s, src) = (addr.clone(), sink.clone(), source.clone());
+                let (seen, run) = tokio::task::spawn_blocking(move || {
+                    copy_in_child(&a, side, &src, &s, count)
+                })
+                .await
+                .expect("copy");
+                assert_sink(&client, &sink, seen).await;
+                sinks.push(sink);
+                runs[i].push(run);
             }
-            if runs("official") {
-                official.push(measure(official_loop(&fluvio, &client, &source, count, &tag("o"))).await);
-            }
-            if runs("record") {
-                single.push(measure(ours_pipeline(&client, &source, count, &tag("r"), false)).await);
-            }
-            if runs("raw") {
-                raw.push(measure(ours_raw(&client, &source, count, &tag("w"))).await);
-            }
+        }
+        // Deleted at the end: a 0.18 SC may leave a topic created just after a deletion
+        // unanswered (the create request timed out while the topic was provisioned).
+        for topic in sinks.iter().chain([&source]) {
+            client.admin().delete_topic(topic).await.expect("delete topic");
         }
         let med = |runs: &[Run], f: fn(&Run) -> f64| {
             if runs.is_empty() {
@@ -375,22 +461,17 @@ fn main() {
                 median(runs.iter().map(f).collect())
             }
         };
-        println!("cluster {addr}, {count} x {size} B, 2 partitions, {rounds} alternating rounds (medians)");
+        println!("cluster {addr}, {count} x {size} B, 2 partitions, {rounds} alternating rounds (medians), each copy its own process");
         println!("| copy | rec/s | vs official | CPU µs/record | peak RSS MiB |");
         println!("|---|---|---|---|---|");
-        let official_rate = med(&official, |r| r.rate);
-        for (name, runs) in [
-            ("pipeline, batch worker", &batch),
-            ("pipeline, per-record worker", &single),
-            ("official loop", &official),
-            ("ours raw loop (ceiling)", &raw),
-        ] {
+        let official_rate = med(&runs[1], |r| r.rate);
+        for (i, (_, name)) in SIDES.iter().enumerate() {
             println!(
                 "| {name} | {:.0} | {:.2}x | {:.2} | {:.0} |",
-                med(runs, |r| r.rate),
-                med(runs, |r| r.rate) / official_rate,
-                med(runs, |r| r.cpu_us),
-                med(runs, |r| r.rss_mib),
+                med(&runs[i], |r| r.rate),
+                med(&runs[i], |r| r.rate) / official_rate,
+                med(&runs[i], |r| r.cpu_us),
+                med(&runs[i], |r| r.rss_mib),
             );
         }
         System::current().stop();

@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,12 +32,15 @@ fn is_poison(value: &[u8], every: u64) -> bool {
     i % every == every - 1
 }
 
+/// Batches a worker was handed: their offsets, and whether each failed.
+type Batches = Arc<Mutex<Vec<(Vec<i64>, bool)>>>;
+
 /// Copies values; answers an error on poison ones (naming the record when `named`). Notes
-/// the size of each batch.
+/// each batch.
 struct Picky {
     every: u64,
     named: bool,
-    batches: Arc<Mutex<Vec<(usize, bool)>>>,
+    batches: Batches,
 }
 
 impl Actor for Picky {
@@ -60,11 +63,11 @@ impl Handler<ProcessBatch> for Picky {
 
     fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
         let poison = msg.records.iter().find(|r| is_poison(&r.value, self.every));
-        let only_poison = msg.records.len() == 1 && poison.is_some();
+        let offsets = msg.records.iter().map(|r| r.offset).collect();
         self.batches
             .lock()
             .unwrap()
-            .push((msg.records.len(), only_poison));
+            .push((offsets, poison.is_some()));
         if let Some(poison) = poison {
             return Err(match self.named {
                 true => WorkerError::at(poison.offset, "poison"),
@@ -316,14 +319,46 @@ async fn a_batch_worker_naming_its_failing_record_spares_the_split() {
     .unwrap();
     assert_eq!(stats.retried, 5);
     assert_eq!(stats.dead_lettered, 5);
-    // A record alone only when it is a poison one, retried: no split.
     let batches = batches.lock().unwrap().clone();
-    let alone: Vec<&(usize, bool)> = batches.iter().filter(|(n, _)| *n == 1).collect();
-    assert!(alone.iter().all(|(_, poison)| *poison), "{batches:?}");
-    assert_eq!(
-        alone.len(),
-        5,
-        "each poison alone once, for its retry: {batches:?}"
+    let shapes: Vec<String> = batches
+        .iter()
+        .map(|(o, failed)| {
+            format!(
+                "{}..={}{}",
+                o[0],
+                o[o.len() - 1],
+                if *failed { "!" } else { "" }
+            )
+        })
+        .collect();
+    let poison = |offset: i64| offset % 1_000 == 999;
+    // No split: a record alone is a poison one (its retry, or the tail of a read).
+    let alone: Vec<i64> = batches
+        .iter()
+        .filter(|(o, _)| o.len() == 1)
+        .map(|(o, _)| o[0])
+        .collect();
+    assert!(alone.iter().all(|&o| poison(o)), "{shapes:?}");
+    // Each poison record failed twice (named as the batch's failing record): in a batch (or
+    // read alone, as the tail of a read), then alone, its retry.
+    let mut failures = HashMap::<i64, Vec<usize>>::new();
+    for (offsets, _) in batches.iter().filter(|(_, failed)| *failed) {
+        let named = offsets.iter().find(|&&o| poison(o)).unwrap();
+        failures.entry(*named).or_default().push(offsets.len());
+    }
+    assert_eq!(failures.len(), 5, "{shapes:?}");
+    assert!(
+        failures.values().all(|f| f.len() == 2 && f[1] == 1),
+        "each poison retried once, alone: {shapes:?}"
+    );
+    // A retry is the last record handed on until it is answered: what follows it in the
+    // partition reaches the worker once, after its failure (handed on with it, a batch would
+    // reach the worker twice in a row, its first answer dropped with the retry's failure).
+    assert!(
+        batches
+            .windows(2)
+            .all(|pair| pair[0].1 || pair[0].0 != pair[1].0),
+        "a batch handed on twice in a row: {shapes:?}"
     );
     assert_eq!(values(&client, "sink").await.len(), 4_995);
 }

@@ -125,6 +125,10 @@ struct Flight {
     at_worker: usize,
     /// Records being retried among `answers`.
     retries: usize,
+    /// What a read holds after a record being retried, cut as the failure policy wants it:
+    /// handed on once the retry is answered. (Were the retry to fail again, these are read
+    /// again after the restart: handed on with it, the worker would see them twice.)
+    behind_retry: VecDeque<Segment>,
 }
 
 /// The fetch frame size while records are failing (see `PartitionTask::session`).
@@ -271,6 +275,9 @@ impl PartitionTask {
         };
         tokio::pin!(stop_signal);
         loop {
+            if flight.retries == 0 && !flight.behind_retry.is_empty() {
+                self.hand_on_cut(worker_index, &mut flight);
+            }
             if ended && flight.held == 0 {
                 break;
             }
@@ -508,11 +515,21 @@ impl PartitionTask {
         if self.attempts.is_clear() {
             self.hand_over(Segment::Worker(read), worker_index, flight);
         } else {
-            for segment in cut(read, &self.attempts) {
-                self.hand_over(segment, worker_index, flight);
-            }
+            flight.behind_retry.extend(cut(read, &self.attempts));
+            self.hand_on_cut(worker_index, flight);
         }
         true
+    }
+
+    /// Hand on the segments cut from a read, in order, up to a record being retried: those
+    /// after it wait for its answer (see [`Flight::behind_retry`]).
+    fn hand_on_cut(&self, worker_index: usize, flight: &mut Flight) {
+        while flight.retries == 0 {
+            let Some(segment) = flight.behind_retry.pop_front() else {
+                break;
+            };
+            self.hand_over(segment, worker_index, flight);
+        }
     }
 
     /// Take the worker's answer for `pending`: its outputs go to the sink (their receipts

@@ -550,7 +550,9 @@ impl PartitionTask {
             ..
         } = pending;
         flight.retries -= usize::from(retry);
-        flight.at_worker -= unit.records;
+        if unit.given_up.is_none() {
+            flight.at_worker -= unit.records;
+        }
         if !self.leased() {
             return Err(Stop::Fenced);
         }
@@ -635,7 +637,11 @@ impl PartitionTask {
         let retry = unit.given_up.is_none() && unit.records == 1 && self.attempts.is_retry(first);
         flight.held += unit.records;
         flight.held_bytes += unit.bytes;
-        flight.at_worker += unit.records;
+        // A record given up on takes no place at the worker: counted, its place would free
+        // on its way to the dead letters and let a one-record read through.
+        if unit.given_up.is_none() {
+            flight.at_worker += unit.records;
+        }
         flight.retries += usize::from(retry);
         flight.answers.push_back(Pending {
             unit,

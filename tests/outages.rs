@@ -199,6 +199,26 @@ async fn a_consumer_outlasts_a_long_spu_outage() {
     .await;
 }
 
+/// A producer's first record for a topic, sent while the SC is away, waits for the SC to
+/// come back (within its delivery timeout) instead of failing at once: reading the topic's
+/// metadata (its compression is asked of the SC) is retried, not given up.
+#[tokio::test]
+async fn a_first_record_for_a_topic_waits_out_a_short_sc_outage() {
+    within(60, "the test", async {
+        let (cluster, client) = cluster_with_topics(1, &[("t", 1)]).await;
+        cluster.stop_sc().await;
+        let producer = client.producer(ProducerOptions::default());
+        let restart = async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            cluster.restart_sc().await.unwrap();
+        };
+        let (sent, ()) = tokio::join!(producer.send("t", None, b"first"), restart);
+        sent.expect("delivered once the SC was back");
+        assert_eq!(client.partition_offsets("t", 0).await.unwrap(), (0, 1));
+    })
+    .await;
+}
+
 /// While the SC is down, records for known partitions still flow; lookups and admin calls
 /// that need the SC fail at once with a retriable error instead of hanging; once it is back,
 /// a topic created afterwards works.

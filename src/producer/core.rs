@@ -2,14 +2,14 @@
 //! topic, the byte budget and the accumulator.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::WeakAddr;
 use tokio::sync::Semaphore;
 
 use super::accumulator::Accumulator;
 use super::actor::{ProducerActor, Wake};
-use super::config::{PartitionerKind, ProducerOptions};
+use super::config::{DeliveryGuarantee, PartitionerKind, ProducerOptions};
 use super::dropped::Dropped;
 use super::error::ProducerError;
 use super::partitioner::{KeyHashRoundRobin, Partitioner};
@@ -18,6 +18,11 @@ use super::topics::{KnownTopics, Read};
 use crate::cluster::{ClientError, FluvioClient};
 use crate::protocol::record::{BatchBuilder, Compression, BATCH_OVERHEAD};
 use crate::protocol::sc::CompressionAlgorithm;
+
+/// The first wait before reading a topic's metadata again, doubled per attempt.
+const METADATA_RETRY_FIRST: Duration = Duration::from_millis(50);
+/// The longest wait between two reads of a topic's metadata.
+const METADATA_RETRY_MAX: Duration = Duration::from_secs(1);
 
 pub(crate) struct Core {
     pub(crate) client: FluvioClient,
@@ -56,10 +61,38 @@ impl Core {
 
     /// The topic's interned name and partition count, read again after the cluster's topics
     /// or partitions changed.
+    ///
+    /// A read that fails with a retriable error (the SC reconnecting, a metadata timeout)
+    /// is tried again with backoff until the delivery timeout has passed: a record is not
+    /// failed before its deadline because the cluster's metadata could not be read for a
+    /// moment (a topic read before keeps its partition count meanwhile, see
+    /// [`KnownTopics::read`]). At most once, it fails at once.
     async fn topic(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
-        match self.topics.current(topic) {
-            Some(found) => Ok(found),
-            None => self.reread(topic).await,
+        if let Some(found) = self.topics.current(topic) {
+            return Ok(found);
+        }
+        let deadline = match &self.options.delivery {
+            DeliveryGuarantee::AtLeastOnce(policy) => Instant::now().checked_add(policy.timeout),
+            DeliveryGuarantee::AtMostOnce => None,
+        };
+        let mut attempt = 0u32;
+        loop {
+            let error = match self.reread(topic).await {
+                Ok(found) => return Ok(found),
+                Err(error) => error,
+            };
+            let now = Instant::now();
+            let left = match deadline {
+                Some(deadline) if error.is_retriable() && now < deadline => deadline - now,
+                _ => return Err(error),
+            };
+            let delay = METADATA_RETRY_FIRST
+                .saturating_mul(1 << attempt.min(5))
+                .min(METADATA_RETRY_MAX)
+                .min(left);
+            tracing::debug!(topic, %error, attempt, ?delay, "topic metadata not readable now; trying again");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
         }
     }
 

@@ -61,7 +61,8 @@ impl KnownTopics {
     /// called with the answer). A topic written to before that is
     /// missing now, or cannot be read for a moment (the SC is away), keeps its last count:
     /// it may be in the middle of being recreated, and its queued records are retried until
-    /// their delivery timeout. A topic never seen fails at once.
+    /// their delivery timeout. A topic never seen fails now (the producer tries again until
+    /// the delivery timeout when the error is retriable).
     ///
     /// # Errors
     /// [`ClientError::TopicNotFound`] or [`ClientError::MetadataTimeout`] for a topic never

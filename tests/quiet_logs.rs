@@ -59,6 +59,19 @@ async fn long_outages_log_a_few_warnings_not_a_storm() {
             .unwrap();
         let producer = client.producer(ProducerOptions::default());
         producer.send("t", None, b"0").await.unwrap();
+        // For the last outage: a producer with a 1 s delivery timeout that has written to
+        // the topic before, as a long-running one has. (A producer's first record for a
+        // topic needs the SC, which may still be reconnecting after the flapping below for
+        // longer than that timeout: its enqueue would fail, not its receipt.)
+        let short = client.producer(
+            ProducerOptions::builder()
+                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
+                    timeout: Duration::from_secs(1),
+                    ..RetryPolicy::default()
+                }))
+                .build(),
+        );
+        short.send("t", None, b"short").await.unwrap();
         let mut stream = client
             .partition_consumer("t", 0, ConsumerOptions::default())
             .await
@@ -142,14 +155,6 @@ async fn long_outages_log_a_few_warnings_not_a_storm() {
         // every 5 ms: every batch fails at its own deadline, and the failures are logged
         // once for the burst, not once per batch (nor not at all).
         let before_expiry = warnings.0.lock().unwrap().len();
-        let short = client.producer(
-            ProducerOptions::builder()
-                .delivery(DeliveryGuarantee::AtLeastOnce(RetryPolicy {
-                    timeout: Duration::from_secs(1),
-                    ..RetryPolicy::default()
-                }))
-                .build(),
-        );
         cluster.stop_spu(5001).await.unwrap();
         let mut receipts = Vec::new();
         for i in 0..600 {

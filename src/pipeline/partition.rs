@@ -137,7 +137,7 @@ const RECOVERY_FRAME_BYTES: i32 = 64 * 1024;
 const RECOVERY_READ_AHEAD: usize = 1_000;
 /// Most records with a per-record worker at once (with a batch worker: `buffer_records`):
 /// a frame's worth keeps the worker busy; each costs a message (`benches/README.md`).
-const PER_RECORD_QUEUE: usize = 2_500;
+const PER_RECORD_QUEUE: usize = 500;
 
 pub(crate) struct PartitionTask {
     pub(crate) client: FluvioClient,

@@ -29,9 +29,7 @@ use actix::prelude::*;
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::ConsumerOptions;
-use actix_fluvio::pipeline::{
-    start_pipeline, Output, PipelineConfig, Process, ProcessBatch, Worker, WorkerError,
-};
+use actix_fluvio::pipeline::{start_pipeline, PipelineConfig, Process, ProcessBatch, Worker};
 use actix_fluvio::producer::ProducerOptions;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use fluvio::consumer::{ConsumerConfigExtBuilder, ConsumerStream, OffsetManagementStrategy};
@@ -41,39 +39,9 @@ use futures_util::StreamExt;
 #[path = "common/cpu.rs"]
 mod cpu;
 use cpu::{cpu_seconds, peak_rss_mib};
-
-struct Upper;
-
-impl Actor for Upper {
-    type Context = Context<Self>;
-}
-
-impl Handler<Process> for Upper {
-    type Result = Result<Vec<Output>, WorkerError>;
-
-    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
-        Ok(vec![Output {
-            key: msg.0.key,
-            value: msg.0.value.to_ascii_uppercase().into(),
-            partition: None,
-            topic: None,
-        }])
-    }
-}
-
-impl Handler<ProcessBatch> for Upper {
-    type Result = Result<Vec<Output>, WorkerError>;
-
-    fn handle(&mut self, msg: ProcessBatch, _: &mut Context<Self>) -> Self::Result {
-        let outputs = msg.records.into_iter().map(|r| Output {
-            key: r.key,
-            value: r.value.to_ascii_uppercase().into(),
-            partition: None,
-            topic: None,
-        });
-        Ok(outputs.collect())
-    }
-}
+#[path = "common/upper.rs"]
+mod upper;
+use upper::Upper;
 
 /// One copy: records per second, CPU µs per record, peak RSS (MiB).
 #[derive(Debug, Clone, Copy)]
@@ -446,6 +414,13 @@ fn main() {
                 .expect("copy");
                 assert_sink(&client, &sink, seen).await;
                 sinks.push(sink);
+                println!(
+                    "round {}, {side}: {:.0} rec/s, {:.2} CPU µs/record, {:.0} MiB",
+                    round + 1,
+                    run.rate,
+                    run.cpu_us,
+                    run.rss_mib
+                );
                 runs[i].push(run);
             }
         }
@@ -466,6 +441,9 @@ fn main() {
         println!("|---|---|---|---|---|");
         let official_rate = med(&runs[1], |r| r.rate);
         for (i, (_, name)) in SIDES.iter().enumerate() {
+            if runs[i].is_empty() {
+                continue;
+            }
             println!(
                 "| {name} | {:.0} | {:.2}x | {:.2} | {:.0} |",
                 med(&runs[i], |r| r.rate),

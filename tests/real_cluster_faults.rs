@@ -1,9 +1,10 @@
 //! Faults on a real Fluvio cluster this test owns (an SC and 2 SPUs from `FLUVIO_RUN`, see
 //! `tests/common/local_cluster.rs`): an SPU killed in the middle of millions of records, SPU
 //! outages of 30 s and 120 s under a steady producer and a continuous consumer, a leader
-//! failover on a replicated topic, and an SC outage of 90 s. Every record the producer was
-//! told is stored must be read back; duplicates are counted. The official client goes
-//! through the same faults in the same test, and both outcomes are printed side by side.
+//! failover on a replicated topic, and an SC outage of 90 s (during which a producer's first
+//! record for a topic waits for the SC). Every record the producer was told is stored must be
+//! read back; duplicates are counted. The official client goes through the same faults in
+//! the same test, and both outcomes are printed side by side.
 //! Ignored by a plain `cargo test` (listed as ignored); run with a `fluvio-run` binary, e.g.
 //! `FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_faults
 //! -- --ignored --nocapture --test-threads=1`.
@@ -447,15 +448,25 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
     let client = cluster.client().await;
     let fluvio = official(&cluster).await;
     topic_on(&client, "known", vec![A]).await;
+    topic_on(&client, "unseen", vec![B]).await;
     let producer = client.producer(ProducerOptions::default());
     producer.send("known", None, b"before").await.unwrap();
     let theirs = fluvio.topic_producer("known".to_string()).await.unwrap();
+    // A producer whose delivery timeout outlasts the outage, for a topic it never wrote to.
+    let mut options = ProducerOptions::default();
+    if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
+        policy.timeout = Duration::from_secs(300);
+    }
+    let patient = client.producer(options);
     cluster.kill_sc();
     tokio::time::sleep(Duration::from_secs(2)).await;
     producer
         .send("known", None, b"during")
         .await
         .expect("known partitions work without the SC");
+    // Its first record needs the topic's metadata from the SC: it waits for the SC (within
+    // its delivery timeout) rather than failing at once.
+    let first = tokio::spawn(async move { patient.send("unseen", None, b"first").await });
     let official_during = match tokio::time::timeout(Duration::from_secs(10), async {
         let output = theirs
             .send(fluvio::RecordKey::NULL, "official during")
@@ -470,6 +481,11 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         Err(_) => "no answer within 10 s".to_string(),
     };
     tokio::time::sleep(Duration::from_secs(88)).await;
+    assert!(
+        !first.is_finished(),
+        "a first record for a topic ended while the SC was away: {:?}",
+        first.await
+    );
     cluster.start_sc();
     let started = Instant::now();
     let created = common::create_when_ready(&client, "after", TopicConfig::new(1));
@@ -512,4 +528,10 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         "90 s SC outage:\n    ours: produced during the outage; a new topic works {ours_after:?} after the SC came back\nofficial: during the outage {official_during}; a new topic {official_after}"
     );
     assert_eq!(read_all(&client, "after").await, vec!["new"]);
+    tokio::time::timeout(Duration::from_secs(120), first)
+        .await
+        .expect("the first record for a topic sent during the outage, in time")
+        .unwrap()
+        .expect("the first record for a topic sent during the outage");
+    assert_eq!(read_all(&client, "unseen").await, vec!["first"]);
 }

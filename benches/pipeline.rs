@@ -51,16 +51,19 @@ struct Run {
     rss_mib: f64,
 }
 
-/// Run one copy in this process: its rate and CPU per record, and the process's peak RSS.
-async fn measure<F: std::future::Future<Output = usize>>(f: F) -> Run {
+/// Run one copy in this process: the records it processed, its rate and CPU per record, and
+/// the process's peak RSS.
+async fn measure<F: std::future::Future<Output = usize>>(f: F) -> (usize, Run) {
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
-    let n = f.await as f64;
+    let seen = f.await;
     let (cpu, secs) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
-    Run {
+    let n = seen as f64;
+    let run = Run {
         rate: n / secs,
         cpu_us: cpu * 1e6 / n,
         rss_mib: peak_rss_mib(),
-    }
+    };
+    (seen, run)
 }
 
 /// Create the sink topic (1 partition) for the copy tagged `tag`.
@@ -336,24 +339,17 @@ async fn copy(addr: String, side: &str, count: usize) {
         let fluvio = Fluvio::connect_with_config(&FluvioClusterConfig::new(addr))
             .await
             .expect("official");
-        let mut seen = 0;
-        let run = measure(async {
-            seen = official_loop(&fluvio, &source, count, &sink).await;
-            seen
-        })
-        .await;
-        (seen, run)
+        measure(official_loop(&fluvio, &source, count, &sink)).await
     } else {
         let client = FluvioClient::connect(ClientConfig::new(addr))
             .await
             .expect("client");
-        let run = match side {
+        match side {
             "batch" => measure(ours_pipeline(&client, &source, count, &sink, true)).await,
             "record" => measure(ours_pipeline(&client, &source, count, &sink, false)).await,
             "raw" => measure(ours_raw(&client, &source, count, &sink)).await,
             other => panic!("BENCH_COPY={other}: batch, record, official or raw"),
-        };
-        (count, run)
+        }
     };
     println!("RUN {seen} {} {} {}", run.rate, run.cpu_us, run.rss_mib);
 }
@@ -395,7 +391,11 @@ fn main() {
             .expect("client");
         let stamp = std::process::id();
         let source = format!("bench-pipeline-source-{stamp}");
-        seed_in_child(&addr, &source, count, size);
+        // In a blocking thread, as each copy: the embedded cluster keeps serving meanwhile.
+        let (a, src) = (addr.clone(), source.clone());
+        tokio::task::spawn_blocking(move || seed_in_child(&a, &src, count, size))
+            .await
+            .expect("seeding");
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();
         let mut runs: Vec<Vec<Run>> = vec![Vec::new(); SIDES.len()];
         let mut sinks = Vec::new();

@@ -2,7 +2,7 @@
 //! topic, the byte budget and the accumulator.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix::WeakAddr;
 use tokio::sync::Semaphore;
@@ -18,11 +18,6 @@ use super::topics::{KnownTopics, Read};
 use crate::cluster::{ClientError, FluvioClient};
 use crate::protocol::record::{BatchBuilder, Compression, BATCH_OVERHEAD};
 use crate::protocol::sc::CompressionAlgorithm;
-
-/// The first wait before reading a topic's metadata again, doubled per attempt.
-const METADATA_RETRY_FIRST: Duration = Duration::from_millis(50);
-/// The longest wait between two reads of a topic's metadata.
-const METADATA_RETRY_MAX: Duration = Duration::from_secs(1);
 
 pub(crate) struct Core {
     pub(crate) client: FluvioClient,
@@ -63,36 +58,34 @@ impl Core {
     /// or partitions changed.
     ///
     /// A read that fails with a retriable error (the SC reconnecting, a metadata timeout)
-    /// is tried again with backoff until the delivery timeout has passed: a record is not
-    /// failed before its deadline because the cluster's metadata could not be read for a
-    /// moment (a topic read before keeps its partition count meanwhile, see
-    /// [`KnownTopics::read`]). At most once, it fails at once.
+    /// is tried again, with the delivery policy's backoff, until the delivery timeout has
+    /// passed: a record is not failed before its deadline because the cluster's metadata
+    /// could not be read for a moment (a topic read before keeps its partition count
+    /// meanwhile, see [`KnownTopics::read`]). At most once, it fails at once.
     async fn topic(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
         if let Some(found) = self.topics.current(topic) {
             return Ok(found);
         }
-        let deadline = match &self.options.delivery {
-            DeliveryGuarantee::AtLeastOnce(policy) => Instant::now().checked_add(policy.timeout),
-            DeliveryGuarantee::AtMostOnce => None,
+        let policy = match &self.options.delivery {
+            DeliveryGuarantee::AtLeastOnce(policy) => policy,
+            DeliveryGuarantee::AtMostOnce => return self.reread(topic).await,
         };
-        let mut attempt = 0u32;
+        // (No deadline: a timeout too long to add to the clock.)
+        let deadline = Instant::now().checked_add(policy.timeout);
+        let mut retry = 0u32;
         loop {
             let error = match self.reread(topic).await {
                 Ok(found) => return Ok(found),
                 Err(error) => error,
             };
-            let now = Instant::now();
-            let left = match deadline {
-                Some(deadline) if error.is_retriable() && now < deadline => deadline - now,
-                _ => return Err(error),
-            };
-            let delay = METADATA_RETRY_FIRST
-                .saturating_mul(1 << attempt.min(5))
-                .min(METADATA_RETRY_MAX)
-                .min(left);
-            tracing::debug!(topic, %error, attempt, ?delay, "topic metadata not readable now; trying again");
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !error.is_retriable() || left.is_some_and(|l| l.is_zero()) {
+                return Err(error);
+            }
+            retry = retry.saturating_add(1);
+            let delay = left.map_or(policy.delay(retry), |l| policy.delay(retry).min(l));
+            tracing::debug!(topic, %error, retry, ?delay, "topic metadata not readable now; trying again");
             tokio::time::sleep(delay).await;
-            attempt += 1;
         }
     }
 

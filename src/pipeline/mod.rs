@@ -130,6 +130,7 @@ mod mirror_metrics;
 mod partition;
 mod partition_metrics;
 mod policy;
+mod relay;
 mod replay;
 mod run;
 mod shutdown;

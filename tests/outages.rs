@@ -13,6 +13,7 @@ use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::{ClientConfig, FluvioClient};
 use actix_fluvio::consumer::{ConsumerOptions, Offset};
 use actix_fluvio::producer::{DeliveryGuarantee, ProducerError, ProducerOptions};
+use actix_fluvio::protocol::Server;
 use actix_fluvio::testkit::{TestCluster, TestClusterConfig};
 use common::embedded::cluster_with_topics;
 use common::within;
@@ -217,6 +218,50 @@ async fn a_first_record_for_a_topic_waits_out_a_short_sc_outage() {
         assert_eq!(client.partition_offsets("t", 0).await.unwrap(), (0, 1));
     })
     .await;
+}
+
+/// The same first record with a delivery timeout shorter than the outage fails at its
+/// deadline: not at once, and not later because a metadata read it waited on (which may wait
+/// the client's 60 s metadata timeout) outlasted it. With the SC gone (connections refused)
+/// and with the SC paused (its connection open, nothing answered).
+#[tokio::test]
+async fn a_first_record_for_a_topic_fails_at_its_deadline_during_a_long_sc_outage() {
+    for paused in [false, true] {
+        within(60, "the test", async {
+            let (cluster, client) = cluster_with_topic().await;
+            if paused {
+                cluster.stall_connections(Server::Sc);
+            } else {
+                cluster.stop_sc().await;
+            }
+            let timeout = Duration::from_secs(3);
+            let mut options = ProducerOptions::default();
+            if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
+                policy.timeout = timeout;
+            }
+            let producer = client.producer(options);
+            let started = Instant::now();
+            let error = producer
+                .send("t", None, b"first")
+                .await
+                .expect_err("the SC never answered within its delivery timeout");
+            let took = started.elapsed();
+            assert!(
+                took >= timeout - Duration::from_millis(100)
+                    && took < timeout + Duration::from_secs(1),
+                "SC paused {paused}: failed after {took:?}, its delivery timeout being {timeout:?}: {error}"
+            );
+            assert!(
+                matches!(error, ProducerError::DeliveryTimeout { .. }),
+                "SC paused {paused}: {error}"
+            );
+            if !paused {
+                cluster.restart_sc().await.unwrap();
+            }
+            assert!(stored(&client, "t").await.is_empty());
+        })
+        .await;
+    }
 }
 
 /// While the SC is down, records for known partitions still flow; lookups and admin calls

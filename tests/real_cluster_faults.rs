@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
-use actix_fluvio::producer::{DeliveryGuarantee, ProducerOptions};
+use actix_fluvio::producer::{DeliveryGuarantee, ProducerError, ProducerOptions};
 use actix_fluvio::protocol::sc::{ListRequest, PartitionSpec};
 
 use common::local_cluster::{fluvio_run, until, LocalCluster};
@@ -438,6 +438,9 @@ async fn a_leader_failover_on_a_replicated_topic() {
     assert_eq!(outcome.missing, 0, "{}", outcome.line("ours"));
 }
 
+/// The delivery timeout of a record sent during the SC outage that the outage outlasts.
+const EXPIRES: Duration = Duration::from_secs(20);
+
 /// A client that lives through a 90 s SC outage: known partitions keep working, and a
 /// topic created once the SC is back works too. The official client goes through the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,6 +452,7 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
     let fluvio = official(&cluster).await;
     topic_on(&client, "known", vec![A]).await;
     topic_on(&client, "unseen", vec![B]).await;
+    topic_on(&client, "expires", vec![A]).await;
     let producer = client.producer(ProducerOptions::default());
     producer.send("known", None, b"before").await.unwrap();
     let theirs = fluvio.topic_producer("known".to_string()).await.unwrap();
@@ -458,6 +462,12 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         policy.timeout = Duration::from_secs(300);
     }
     let patient = client.producer(options);
+    // And one whose delivery timeout ends within the outage.
+    let mut options = ProducerOptions::default();
+    if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
+        policy.timeout = EXPIRES;
+    }
+    let hasty = client.producer(options);
     cluster.kill_sc();
     tokio::time::sleep(Duration::from_secs(2)).await;
     producer
@@ -467,6 +477,13 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
     // Its first record needs the topic's metadata from the SC: it waits for the SC (within
     // its delivery timeout) rather than failing at once.
     let first = tokio::spawn(async move { patient.send("unseen", None, b"first").await });
+    // The same with a delivery timeout shorter than the outage: it fails at its deadline,
+    // neither at once nor when the SC is back.
+    let expiring = tokio::spawn(async move {
+        let sent = Instant::now();
+        let result = hasty.send("expires", None, b"expired").await;
+        (sent.elapsed(), result)
+    });
     let official_during = match tokio::time::timeout(Duration::from_secs(10), async {
         let output = theirs
             .send(fluvio::RecordKey::NULL, "official during")
@@ -481,6 +498,21 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         Err(_) => "no answer within 10 s".to_string(),
     };
     tokio::time::sleep(Duration::from_secs(88)).await;
+    assert!(
+        expiring.is_finished(),
+        "a record whose delivery timeout ({EXPIRES:?}) ended during the outage is still waiting"
+    );
+    let (took, expired) = expiring.await.unwrap();
+    let error = expired.expect_err("a record for a topic whose metadata the SC could not give");
+    println!("a first record with a {EXPIRES:?} delivery timeout failed after {took:?}: {error}");
+    assert!(
+        took >= EXPIRES - Duration::from_millis(500) && took <= EXPIRES + Duration::from_secs(5),
+        "failed after {took:?}, its delivery timeout being {EXPIRES:?}: {error}"
+    );
+    assert!(
+        matches!(error, ProducerError::DeliveryTimeout { .. }),
+        "{error}"
+    );
     assert!(
         !first.is_finished(),
         "a first record for a topic ended while the SC was away: {:?}",
@@ -534,4 +566,5 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         .unwrap()
         .expect("the first record for a topic sent during the outage");
     assert_eq!(read_all(&client, "unseen").await, vec!["first"]);
+    assert!(read_all(&client, "expires").await.is_empty());
 }

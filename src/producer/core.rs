@@ -61,7 +61,9 @@ impl Core {
     /// is tried again, with the delivery policy's backoff, until the delivery timeout has
     /// passed: a record is not failed before its deadline because the cluster's metadata
     /// could not be read for a moment (a topic read before keeps its partition count
-    /// meanwhile, see [`KnownTopics::read`]). At most once, it fails at once.
+    /// meanwhile, see [`KnownTopics::read`]), nor after it because a read waits on an SC
+    /// that does not answer (paused, or a connection nobody reported dead): it then fails
+    /// with [`ProducerError::DeliveryTimeout`]. At most once, it fails at once.
     async fn topic(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
         if let Some(found) = self.topics.current(topic) {
             return Ok(found);
@@ -72,19 +74,41 @@ impl Core {
         };
         // (No deadline: a timeout too long to add to the clock.)
         let deadline = Instant::now().checked_add(policy.timeout);
+        let expired = |last: Option<ProducerError>| ProducerError::DeliveryTimeout {
+            timeout: policy.timeout,
+            attempts: 0,
+            last: Box::new(last.unwrap_or_else(|| {
+                ProducerError::Client(ClientError::MetadataTimeout {
+                    what: format!("the partitions of topic {topic}"),
+                    timeout: policy.timeout,
+                })
+            })),
+        };
+        let mut last = None;
         let mut retry = 0u32;
         loop {
-            let error = match self.reread(topic).await {
+            let attempt = match deadline {
+                Some(deadline) => {
+                    match tokio::time::timeout_at(deadline.into(), self.reread(topic)).await {
+                        Ok(attempt) => attempt,
+                        Err(_) => return Err(expired(last)),
+                    }
+                }
+                None => self.reread(topic).await,
+            };
+            let error = match attempt {
                 Ok(found) => return Ok(found),
+                Err(error) if !error.is_retriable() => return Err(error),
                 Err(error) => error,
             };
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if !error.is_retriable() || left.is_some_and(|l| l.is_zero()) {
-                return Err(error);
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(expired(Some(error)));
             }
             retry = retry.saturating_add(1);
             let delay = left.map_or(policy.delay(retry), |l| policy.delay(retry).min(l));
             tracing::debug!(topic, %error, retry, ?delay, "topic metadata not readable now; trying again");
+            last = Some(error);
             tokio::time::sleep(delay).await;
         }
     }

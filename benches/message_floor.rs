@@ -1,16 +1,15 @@
-//! What a per-record worker costs before any Fluvio work: one actix message per record,
-//! answered with one output, a window of messages in flight (as the pipeline keeps a
-//! per-record worker's queue full); sent across threads, to an actor on an arbiter of its own,
-//! and on one thread, to an actor on the sender's arbiter (the pipeline's relay sends each
-//! record to its worker this way, on the worker's thread: `src/pipeline/relay.rs`).
+//! What a per-record worker costs before any Fluvio work: one actix message per record, to
+//! an actor on an arbiter of its own (as the pipeline runs its workers), answered with one
+//! output, a window of messages in flight (as the pipeline keeps a per-record worker's queue
+//! full).
 //!
 //! `cargo bench --bench message_floor [-- COUNT WINDOW ROUNDS]` (default 2,000,000 records,
 //! a window of 500, as the pipeline queues at a per-record worker, 3 rounds). Under
 //! `taskset -c 0` both threads share one core: no wake-up crosses cores.
 //!
-//! Compare its µs per record with the `record` and `raw` sides of `benches/pipeline.rs`
-//! (`benches/README.md`). Every answer is checked: one upper-cased output per record, in
-//! order.
+//! This is the floor under the pipeline's per-record CPU: compare its µs per record with the
+//! `record` and `raw` sides of `benches/pipeline.rs` (`benches/README.md`). Every answer is
+//! checked: one upper-cased output per record, in order.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -84,15 +83,11 @@ fn main() {
         arbiter.spawn_fn(move || {
             let _ = tx.send(Upper.start().recipient::<Process>());
         });
-        let across = rx.recv().expect("the worker starts");
-        // The relay's hop: the worker on the sender's own thread.
-        let local = Upper.start().recipient::<Process>();
+        let worker = rx.recv().expect("the worker starts");
         println!("message floor: {count} records, a window of {window}, {rounds} rounds");
         for index in 1..=rounds {
-            let (rate, us) = round(&across, count, window).await;
-            println!("round {index}: across threads  {rate:>10.0} msg/s  {us:.2} CPU µs/record");
-            let (rate, us) = round(&local, count, window).await;
-            println!("round {index}: on one thread   {rate:>10.0} msg/s  {us:.2} CPU µs/record");
+            let (rate, us) = round(&worker, count, window).await;
+            println!("round {index}: {rate:>10.0} msg/s  {us:.2} CPU µs/record");
         }
         arbiter.stop();
     });

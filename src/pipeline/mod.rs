@@ -130,7 +130,6 @@ mod mirror_metrics;
 mod partition;
 mod partition_metrics;
 mod policy;
-mod relay;
 mod replay;
 mod run;
 mod shutdown;

@@ -136,8 +136,7 @@ const RECOVERY_FRAME_BYTES: i32 = 64 * 1024;
 /// The read-ahead while records are failing.
 const RECOVERY_READ_AHEAD: usize = 1_000;
 /// Most records with a per-record worker at once (with a batch worker: `buffer_records`):
-/// a frame's worth keeps the worker busy; each costs a message at the worker's relay
-/// (`relay.rs`, `benches/README.md`).
+/// a frame's worth keeps the worker busy; each costs a message (`benches/README.md`).
 const PER_RECORD_QUEUE: usize = 500;
 
 pub(crate) struct PartitionTask {

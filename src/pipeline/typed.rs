@@ -142,7 +142,7 @@ impl Worker {
             codecs: Arc::new((keys, values)),
         };
         Self {
-            kind: WorkerKind::Asked(Arc::new(typed)),
+            kind: WorkerKind::Typed(Arc::new(typed)),
             events: None,
         }
     }

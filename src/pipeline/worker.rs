@@ -222,9 +222,8 @@ pub(crate) enum WorkerKind {
     Records(Recipient<Process>),
     /// One [`ProcessBatch`] per batch of a partition's records.
     Batches(Recipient<ProcessBatch>),
-    /// One record per message, through an [`AskRecord`]: a typed worker (see
-    /// [`Worker::typed`]), or a per-record worker's relay (see `relay.rs`).
-    Asked(Arc<dyn AskRecord>),
+    /// One decoded record per message (a typed worker, see [`Worker::typed`]).
+    Typed(Arc<dyn AskRecord>),
 }
 
 impl std::fmt::Debug for dyn AskRecord {
@@ -233,8 +232,8 @@ impl std::fmt::Debug for dyn AskRecord {
     }
 }
 
-/// Hands one record to a worker (decoding it first for a typed worker; through the relay
-/// on the worker's thread for a per-record worker); the answer's outputs, encoded.
+/// Hands one record to a worker (decoding it first for a typed worker); the answer's
+/// outputs, encoded.
 pub(crate) trait AskRecord: Send + Sync {
     fn ask(&self, record: ConsumerRecord, mark: Mark) -> Answer;
 }

@@ -1,6 +1,5 @@
 //! A pipeline's workers: each runs on an arbiter (a thread) the pipeline owns, where the
-//! user's factory starts it (with a per-record worker's relay, see `relay.rs`), so that a
-//! panic takes down only that worker; a failed worker's
+//! user's factory starts it, so that a panic takes down only that worker; a failed worker's
 //! arbiter is stopped when it is replaced, and every arbiter when the pipeline ends. A
 //! worker that panics once an hour for months costs no thread.
 
@@ -11,7 +10,6 @@ use std::time::Duration;
 
 use actix_rt::Arbiter;
 
-use super::relay;
 use super::worker::Worker;
 
 /// Builds worker `i` (starting its actor on the current arbiter).
@@ -136,7 +134,7 @@ fn spawn(factory: &Factory, index: usize) -> Result<(Worker, Option<Arbiter>), S
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let factory = factory.clone();
     arbiter.spawn_fn(move || {
-        let _ = tx.send(relay::relayed(factory(index)));
+        let _ = tx.send(factory(index));
     });
     // The factory only starts an actor: a short wait on a fresh thread.
     match rx.recv_timeout(FACTORY_TIMEOUT) {

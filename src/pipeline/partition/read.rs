@@ -46,7 +46,7 @@ pub(super) async fn next_records(
     room: usize,
 ) -> Option<Result<Read, ConsumerError>> {
     match kind {
-        WorkerKind::Records(_) | WorkerKind::Asked(_) => Some(stream.next().await?.map(Read::One)),
+        WorkerKind::Records(_) | WorkerKind::Typed(_) => Some(stream.next().await?.map(Read::One)),
         WorkerKind::Batches(_) => Some(stream.next_batch_up_to(room).await?.map(Read::Batch)),
     }
 }
@@ -92,10 +92,10 @@ pub(super) fn ask(worker: &WorkerKind, partition: u32, read: Read, mark: Mark) -
         (WorkerKind::Records(recipient), Read::One(record)) => {
             answer(recipient.send(Process(record)), mark)
         }
-        (WorkerKind::Asked(typed), Read::One(record)) => typed.ask(record, mark),
+        (WorkerKind::Typed(typed), Read::One(record)) => typed.ask(record, mark),
         // Read for a batch worker, then replaced by a per-record one (a factory that changes
         // kind, see `Worker`): the batch fails and is delivered again one record at a time.
-        (WorkerKind::Records(_) | WorkerKind::Asked(_), Read::Batch(_)) => {
+        (WorkerKind::Records(_) | WorkerKind::Typed(_), Read::Batch(_)) => {
             Box::pin(std::future::ready(Err(Failure::new(
                 FailureKind::Worker,
                 "the worker factory returned a per-record worker for a batch worker",

@@ -1,8 +1,9 @@
 //! Faults on a real Fluvio cluster this test owns (an SC and 2 SPUs from `FLUVIO_RUN`, see
 //! `tests/common/local_cluster.rs`): an SPU killed in the middle of millions of records, SPU
 //! outages of 30 s and 120 s under a steady producer and a continuous consumer, a leader
-//! failover on a replicated topic, and an SC outage of 90 s (during which a producer's first
-//! record for a topic waits for the SC). Every record the producer was told is stored must be
+//! failover on a replicated topic, an SC outage of 90 s and an SC paused for 45 s (during
+//! which a producer's first record for a topic waits for the SC, or fails at its delivery
+//! deadline when that comes first). Every record the producer was told is stored must be
 //! read back; duplicates are counted. The official client goes through the same faults in
 //! the same test, and both outcomes are printed side by side.
 //! Ignored by a plain `cargo test` (listed as ignored); run with a `fluvio-run` binary, e.g.
@@ -21,10 +22,11 @@ use std::time::{Duration, Instant};
 use actix_fluvio::admin::TopicConfig;
 use actix_fluvio::cluster::FluvioClient;
 use actix_fluvio::consumer::ConsumerOptions;
-use actix_fluvio::producer::{DeliveryGuarantee, ProducerError, ProducerOptions};
+use actix_fluvio::producer::{DeliveryGuarantee, Producer, ProducerError, ProducerOptions};
 use actix_fluvio::protocol::sc::{ListRequest, PartitionSpec};
 
 use common::local_cluster::{fluvio_run, until, LocalCluster};
+use tokio::task::JoinHandle;
 
 const A: i32 = 5101;
 const B: i32 = 5102;
@@ -438,8 +440,48 @@ async fn a_leader_failover_on_a_replicated_topic() {
     assert_eq!(outcome.missing, 0, "{}", outcome.line("ours"));
 }
 
-/// The delivery timeout of a record sent during the SC outage that the outage outlasts.
+/// The delivery timeout of a first record sent while the SC is away for longer.
 const EXPIRES: Duration = Duration::from_secs(20);
+
+/// A producer whose records have `timeout` to be delivered.
+fn producer_timing_out(client: &FluvioClient, timeout: Duration) -> Producer {
+    let mut options = ProducerOptions::default();
+    if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
+        policy.timeout = timeout;
+    }
+    client.producer(options)
+}
+
+/// A record to `topic` from `producer`, sent now; the send's outcome and how long it took.
+fn timed_send(producer: Producer, topic: &'static str) -> JoinHandle<(Duration, SendResult)> {
+    tokio::spawn(async move {
+        let sent = Instant::now();
+        let result = producer.send(topic, None, b"expired").await.map(|_| ());
+        (sent.elapsed(), result)
+    })
+}
+
+type SendResult = Result<(), ProducerError>;
+
+/// A first record sent with an `EXPIRES` delivery timeout while the SC was away (or paused)
+/// for longer failed at its deadline: not at once, not once the SC was back.
+async fn failed_at_its_deadline(expiring: JoinHandle<(Duration, SendResult)>) {
+    assert!(
+        expiring.is_finished(),
+        "a record whose delivery timeout ({EXPIRES:?}) ended while the SC was away is still waiting"
+    );
+    let (took, expired) = expiring.await.unwrap();
+    let error = expired.expect_err("a record for a topic whose metadata the SC could not give");
+    println!("a first record with a {EXPIRES:?} delivery timeout failed after {took:?}: {error}");
+    assert!(
+        took >= EXPIRES - Duration::from_millis(500) && took <= EXPIRES + Duration::from_secs(5),
+        "failed after {took:?}, its delivery timeout being {EXPIRES:?}: {error}"
+    );
+    assert!(
+        matches!(error, ProducerError::DeliveryTimeout { .. }),
+        "{error}"
+    );
+}
 
 /// A client that lives through a 90 s SC outage: known partitions keep working, and a
 /// topic created once the SC is back works too. The official client goes through the same.
@@ -456,18 +498,10 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
     let producer = client.producer(ProducerOptions::default());
     producer.send("known", None, b"before").await.unwrap();
     let theirs = fluvio.topic_producer("known".to_string()).await.unwrap();
-    // A producer whose delivery timeout outlasts the outage, for a topic it never wrote to.
-    let mut options = ProducerOptions::default();
-    if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
-        policy.timeout = Duration::from_secs(300);
-    }
-    let patient = client.producer(options);
-    // And one whose delivery timeout ends within the outage.
-    let mut options = ProducerOptions::default();
-    if let DeliveryGuarantee::AtLeastOnce(policy) = &mut options.delivery {
-        policy.timeout = EXPIRES;
-    }
-    let hasty = client.producer(options);
+    // A producer whose delivery timeout outlasts the outage, for a topic it never wrote to,
+    // and one whose delivery timeout ends within the outage.
+    let patient = producer_timing_out(&client, Duration::from_secs(300));
+    let hasty = producer_timing_out(&client, EXPIRES);
     cluster.kill_sc();
     tokio::time::sleep(Duration::from_secs(2)).await;
     producer
@@ -479,11 +513,7 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
     let first = tokio::spawn(async move { patient.send("unseen", None, b"first").await });
     // The same with a delivery timeout shorter than the outage: it fails at its deadline,
     // neither at once nor when the SC is back.
-    let expiring = tokio::spawn(async move {
-        let sent = Instant::now();
-        let result = hasty.send("expires", None, b"expired").await;
-        (sent.elapsed(), result)
-    });
+    let expiring = timed_send(hasty, "expires");
     let official_during = match tokio::time::timeout(Duration::from_secs(10), async {
         let output = theirs
             .send(fluvio::RecordKey::NULL, "official during")
@@ -498,21 +528,7 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         Err(_) => "no answer within 10 s".to_string(),
     };
     tokio::time::sleep(Duration::from_secs(88)).await;
-    assert!(
-        expiring.is_finished(),
-        "a record whose delivery timeout ({EXPIRES:?}) ended during the outage is still waiting"
-    );
-    let (took, expired) = expiring.await.unwrap();
-    let error = expired.expect_err("a record for a topic whose metadata the SC could not give");
-    println!("a first record with a {EXPIRES:?} delivery timeout failed after {took:?}: {error}");
-    assert!(
-        took >= EXPIRES - Duration::from_millis(500) && took <= EXPIRES + Duration::from_secs(5),
-        "failed after {took:?}, its delivery timeout being {EXPIRES:?}: {error}"
-    );
-    assert!(
-        matches!(error, ProducerError::DeliveryTimeout { .. }),
-        "{error}"
-    );
+    failed_at_its_deadline(expiring).await;
     assert!(
         !first.is_finished(),
         "a first record for a topic ended while the SC was away: {:?}",
@@ -566,5 +582,56 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
         .unwrap()
         .expect("the first record for a topic sent during the outage");
     assert_eq!(read_all(&client, "unseen").await, vec!["first"]);
+    assert!(read_all(&client, "expires").await.is_empty());
+}
+
+/// A client across a 45 s SC pause (`kill -STOP`: its sockets open, nothing answered, as a
+/// hung process or a frozen VM): known partitions keep working; a first record for a topic
+/// fails at its delivery deadline when that ends within the pause, and is stored once the SC
+/// resumes when it does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_faults -- --ignored"]
+async fn a_client_across_a_45_s_sc_pause() {
+    let bin = fluvio_run();
+    let cluster = LocalCluster::start(bin, 2).await;
+    let client = cluster.client().await;
+    topic_on(&client, "known", vec![A]).await;
+    topic_on(&client, "unseen", vec![B]).await;
+    topic_on(&client, "expires", vec![A]).await;
+    let producer = client.producer(ProducerOptions::default());
+    producer.send("known", None, b"before").await.unwrap();
+    let patient = producer_timing_out(&client, Duration::from_secs(300));
+    let hasty = producer_timing_out(&client, EXPIRES);
+    cluster.signal_sc("STOP");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        producer.send("known", None, b"during"),
+    )
+    .await
+    .expect("known partitions answer while the SC is paused")
+    .expect("known partitions work while the SC is paused");
+    let first = tokio::spawn(async move { patient.send("unseen", None, b"first").await });
+    let expiring = timed_send(hasty, "expires");
+    tokio::time::sleep(Duration::from_secs(43)).await;
+    failed_at_its_deadline(expiring).await;
+    assert!(
+        !first.is_finished(),
+        "a first record for a topic ended while the SC was paused: {:?}",
+        first.await
+    );
+    cluster.signal_sc("CONT");
+    let resumed = Instant::now();
+    tokio::time::timeout(Duration::from_secs(120), first)
+        .await
+        .expect("the first record for a topic sent during the pause, in time")
+        .unwrap()
+        .expect("the first record for a topic sent during the pause");
+    println!(
+        "45 s SC pause: the first record waiting for it stored {:?} after the SC resumed",
+        resumed.elapsed()
+    );
+    assert_eq!(read_all(&client, "unseen").await, vec!["first"]);
+    assert_eq!(read_all(&client, "known").await, vec!["before", "during"]);
     assert!(read_all(&client, "expires").await.is_empty());
 }

@@ -187,12 +187,13 @@ impl LocalCluster {
     /// Send `signal` (`STOP`, `CONT`, ...) to SPU `id`: `STOP` pauses it with its sockets
     /// open, as a hung process or a frozen VM would.
     pub fn signal_spu(&self, id: i32, signal: &str) {
-        let pid = self.running[&id].0.id().to_string();
-        let status = Command::new("kill")
-            .args(["-s", signal, &pid])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -s {signal} {pid}");
+        send_signal(&self.running[&id], signal);
+    }
+
+    /// Send `signal` to the SC (see [`LocalCluster::signal_spu`]).
+    #[allow(dead_code)] // not every suite pauses the SC
+    pub fn signal_sc(&self, signal: &str) {
+        send_signal(self.sc.as_ref().expect("the SC runs"), signal);
     }
 
     /// Wait until every running SPU is online.
@@ -267,4 +268,14 @@ where
         assert!(started.elapsed() < timeout, "{what}: not after {timeout:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Send `signal` to `process` with kill(1).
+fn send_signal(process: &Process, signal: &str) {
+    let pid = process.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-s", signal, &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -s {signal} {pid}");
 }

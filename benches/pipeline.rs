@@ -444,10 +444,15 @@ fn main() {
             if runs[i].is_empty() {
                 continue;
             }
+            let rate = med(&runs[i], |r| r.rate);
+            // (Without the official side, BENCH_ONLY: no ratio.)
+            let ratio = if official_rate.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{:.2}x", rate / official_rate)
+            };
             println!(
-                "| {name} | {:.0} | {:.2}x | {:.2} | {:.0} |",
-                med(&runs[i], |r| r.rate),
-                med(&runs[i], |r| r.rate) / official_rate,
+                "| {name} | {rate:.0} | {ratio} | {:.2} | {:.0} |",
                 med(&runs[i], |r| r.cpu_us),
                 med(&runs[i], |r| r.rss_mib),
             );

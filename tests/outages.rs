@@ -264,6 +264,32 @@ async fn a_first_record_for_a_topic_fails_at_its_deadline_during_a_long_sc_outag
     }
 }
 
+/// A first record waiting on a paused SC (its connection open, nothing answered) when that
+/// connection is reset (a load balancer, NAT): the read is asked again on a new connection,
+/// which the SC answers, and the record is stored at once rather than at its deadline.
+#[tokio::test]
+async fn a_first_record_waiting_on_a_paused_sc_goes_on_after_a_reset() {
+    within(60, "the test", async {
+        let (cluster, client) = cluster_with_topic().await;
+        cluster.stall_connections(Server::Sc);
+        let producer = client.producer(ProducerOptions::default());
+        let started = Instant::now();
+        let reset = async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            cluster.drop_connections();
+        };
+        let (sent, ()) = tokio::join!(producer.send("t", None, b"first"), reset);
+        sent.expect("stored once a new connection reached the SC");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+            "stored {took:?} after it was sent, the reset at 2 s (it waits for the SC until then)"
+        );
+        assert_eq!(stored(&client, "t").await.len(), 1);
+    })
+    .await;
+}
+
 /// While the SC is down, records for known partitions still flow; lookups and admin calls
 /// that need the SC fail at once with a retriable error instead of hanging; once it is back,
 /// a topic created afterwards works.

@@ -586,9 +586,9 @@ async fn a_long_running_client_across_a_90_s_sc_outage() {
 }
 
 /// A client across a 45 s SC pause (`kill -STOP`: its sockets open, nothing answered, as a
-/// hung process or a frozen VM): known partitions keep working; a first record for a topic
-/// fails at its delivery deadline when that ends within the pause, and is stored once the SC
-/// resumes when it does not.
+/// hung process or a frozen VM), its SC connection reset 10 s in (`ss -K`): known partitions
+/// keep working; a first record for a topic fails at its delivery deadline when that ends
+/// within the pause, and is stored once the SC resumes when it does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "starts its own cluster: FLUVIO_RUN=~/.fluvio/bin/fluvio-run cargo test --all-features --test real_cluster_faults -- --ignored"]
 async fn a_client_across_a_45_s_sc_pause() {
@@ -613,7 +613,11 @@ async fn a_client_across_a_45_s_sc_pause() {
     .expect("known partitions work while the SC is paused");
     let first = tokio::spawn(async move { patient.send("unseen", None, b"first").await });
     let expiring = timed_send(hasty, "expires");
-    tokio::time::sleep(Duration::from_secs(43)).await;
+    // Their connection to the SC reset in the middle of the pause (a load balancer): the
+    // client connects again, to an SC that still answers nothing.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    cluster.reset_sc_connections();
+    tokio::time::sleep(Duration::from_secs(33)).await;
     failed_at_its_deadline(expiring).await;
     assert!(
         !first.is_finished(),

@@ -196,6 +196,20 @@ impl LocalCluster {
         send_signal(self.sc.as_ref().expect("the SC runs"), signal);
     }
 
+    /// Reset every client connection to the SC (`ss -K`), as a load balancer or NAT that
+    /// dropped them would: the clients get a reset, also while the SC is paused.
+    #[allow(dead_code)] // not every suite resets connections
+    pub fn reset_sc_connections(&self) {
+        let port = self.sc_public.rsplit(':').next().expect("a port");
+        let status = Command::new("ss")
+            .args(["-K", "dst", "127.0.0.1", "sport", "=", &format!(":{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("ss runs");
+        assert!(status.success(), "ss -K sport = :{port}");
+    }
+
     /// Wait until every running SPU is online.
     pub async fn wait_online(&self, client: &FluvioClient) {
         let admin = client.admin();

@@ -12,6 +12,7 @@
 //! checked: one upper-cased output per record, in order.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,12 +36,22 @@ fn arg(index: usize, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Poll `future` once without waiting: its output if ready.
+fn poll_now<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(future).poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// One round: `count` messages through a window of `window`; (messages/s, CPU µs/message).
 async fn round(worker: &Recipient<Process>, count: usize, window: usize) -> (f64, f64) {
     let topic: Arc<str> = Arc::from("floor");
     let value = Bytes::from(vec![b'a'; 100]);
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let mut answers = VecDeque::with_capacity(window);
+    let mut spare: Vec<Recipient<Process>> = Vec::with_capacity(window);
     let (mut sent, mut answered) = (0usize, 0usize);
     while answered < count {
         while sent < count && answers.len() < window {
@@ -52,17 +63,24 @@ async fn round(worker: &Recipient<Process>, count: usize, window: usize) -> (f64
                 key: None,
                 value: value.clone(),
             };
-            // A fresh sender per message, as the pipeline sends: each may put one message
-            // past the worker's full mailbox instead of waiting for room.
-            answers.push_back(worker.clone().send(Process(record)));
+            // A sender per message in flight, as the pipeline sends (each may put one
+            // message past the worker's full mailbox), used again once its message is
+            // answered; polled once at once, so that a message its sender could not put in
+            // the mailbox leaves now, through a fresh one.
+            let sender = spare.pop().unwrap_or_else(|| worker.clone());
+            let mut request = Box::pin(sender.send(Process(record)));
+            let ready = poll_now(&mut request);
+            answers.push_back((request, ready, sender));
             sent += 1;
         }
-        let outputs = answers
-            .pop_front()
-            .expect("a message in flight")
-            .await
-            .expect("the worker is alive")
-            .expect("the worker answers");
+        let (request, ready, sender) = answers.pop_front().expect("a message in flight");
+        let outputs = match ready {
+            Some(ready) => ready,
+            None => request.await,
+        }
+        .expect("the worker is alive")
+        .expect("the worker answers");
+        spare.push(sender);
         assert!(
             outputs.len() == 1 && outputs[0].value.iter().all(|&b| b == b'A'),
             "message {answered}: a wrong answer"

@@ -13,11 +13,13 @@ use tokio::sync::watch;
 
 mod attempts;
 mod read;
+mod senders;
 mod sink;
 
 use attempts::{Attempts, Verdict};
 use read::{ask, cut, next_records, Read, Segment};
-use sink::{acknowledged, acknowledged_now, send_outputs, Sent};
+use senders::Senders;
+use sink::{send_outputs, Sent};
 
 use super::config::PipelineConfig;
 use super::dead_letter::DeadLetter;
@@ -76,6 +78,9 @@ struct Pending {
     /// The message's place among those sent to the worker (see [`Workers`]).
     seq: u64,
     answer: Answer,
+    /// The sender the message went through (none for a record given up on): another
+    /// message's once this one is answered (see [`Senders`]).
+    sender: Option<WorkerKind>,
     span: tracing::Span,
     /// A record being retried.
     retry: bool,
@@ -117,7 +122,9 @@ struct Flight {
     tracker: Units,
     answers: VecDeque<Pending>,
     /// In unit order: the sink acknowledges in order, and commits go by prefix anyway.
-    sent: VecDeque<Sent>,
+    sent: Sent,
+    /// The receipts of the answer being sent (then moved to `sent`).
+    receipts: Vec<crate::producer::DeliveryFuture>,
     /// Records in `answers` and `sent`, and their key and value bytes.
     held: usize,
     held_bytes: usize,
@@ -129,6 +136,7 @@ struct Flight {
     /// handed on once the retry is answered. (Were the retry to fail again, these are read
     /// again after the restart: handed on with it, the worker would see them twice.)
     behind_retry: VecDeque<Segment>,
+    senders: Senders,
 }
 
 /// The fetch frame size while records are failing (see `PartitionTask::session`).
@@ -291,16 +299,14 @@ impl PartitionTask {
                 () = &mut stop_signal, if !ended => ended = true,
                 // An idle partition still commits what was acknowledged, on the interval.
                 () = &mut commit_timer, if since_commit > 0 && !commit_due => commit_due = true,
-                done = async { acknowledged(&flight.sent.front().expect("checked").receipts).await },
-                    if !flight.sent.is_empty() =>
-                {
-                    let unit = flight.sent.pop_front().expect("checked").unit;
+                done = flight.sent.acknowledged(), if !flight.sent.is_empty() => {
+                    let unit = flight.sent.pop().expect("checked");
                     match done {
                         Ok(()) => {
                             since_commit += self.settle(unit, &mut flight, highest_processed);
                             // Those acknowledged meanwhile too: one wake-up for a run.
-                            while flight.sent.front().is_some_and(|s| acknowledged_now(&s.receipts)) {
-                                let unit = flight.sent.pop_front().expect("checked").unit;
+                            while flight.sent.acknowledged_now() {
+                                let unit = flight.sent.pop().expect("checked");
                                 since_commit += self.settle(unit, &mut flight, highest_processed);
                             }
                             self.metrics.progressed();
@@ -437,8 +443,10 @@ impl PartitionTask {
         self.orphan(worker_index, &mut flight.answers);
         flight.answers.clear();
         flight.at_worker = 0;
-        while let Some(Sent { unit, receipts }) = flight.sent.pop_front() {
-            match acknowledged(&receipts).await {
+        while !flight.sent.is_empty() {
+            let done = flight.sent.acknowledged().await;
+            let unit = flight.sent.pop().expect("checked");
+            match done {
                 Ok(()) => {
                     self.settle(unit, &mut flight, highest_processed);
                     self.metrics.progressed();
@@ -547,6 +555,7 @@ impl PartitionTask {
             seq,
             span,
             retry,
+            sender,
             ..
         } = pending;
         flight.retries -= usize::from(retry);
@@ -557,7 +566,12 @@ impl PartitionTask {
             return Err(Stop::Fenced);
         }
         let outputs = match answer {
-            Ok(outputs) => outputs,
+            Ok(outputs) => {
+                if let Some(sender) = sender {
+                    flight.senders.give_back(sender, generation);
+                }
+                outputs
+            }
             Err(failure) => {
                 let took_worker = failure.kind.replaces_worker().then_some(seq);
                 self.report(worker_index, generation, took_worker);
@@ -574,23 +588,27 @@ impl PartitionTask {
             .sink
             .as_deref()
             .map(|s| (s, self.sink_partition));
-        let sent = send_outputs(sink, &self.producer, outputs, &span);
+        let receipts = &mut flight.receipts;
+        let sent = send_outputs(sink, &self.producer, outputs, &span, receipts);
         let sent = if span.is_disabled() {
             sent.await
         } else {
             tracing::Instrument::instrument(sent, span.clone()).await
         };
         match sent {
-            Ok(receipts) => {
-                flight.sent.push_back(Sent { unit, receipts });
+            Ok(()) => {
+                flight.sent.push(unit, &mut flight.receipts);
                 Ok(())
             }
-            Err(failure) => Err(Stop::Failed(Failed {
-                failure,
-                unit,
-                generation,
-                took_worker: None,
-            })),
+            Err(failure) => {
+                flight.receipts.clear();
+                Err(Stop::Failed(Failed {
+                    failure,
+                    unit,
+                    generation,
+                    took_worker: None,
+                }))
+            }
         }
     }
 
@@ -618,20 +636,17 @@ impl PartitionTask {
             given_up: None,
         };
         // (A record given up on never reaches the worker: no place at it, no generation.)
-        let (answer, generation, seq) = match segment {
+        let (answer, sender, generation, seq) = match segment {
             Segment::Worker(read) => {
-                let (worker, generation, mark) = self.ticket(worker_index);
+                let (sender, generation, mark) = self.ticket(worker_index, &mut flight.senders);
                 let seq = mark.seq;
-                (
-                    ask(&worker.kind, self.partition, read, mark),
-                    generation,
-                    seq,
-                )
+                let answer = ask(&sender, self.partition, read, mark);
+                (answer, Some(sender), generation, seq)
             }
             Segment::GivenUp(record) => {
                 let (answer, disposal, kind) = self.give_up(record);
                 unit.given_up = Some((disposal, kind));
-                (answer, 0, 0)
+                (answer, None, 0, 0)
             }
         };
         let retry = unit.given_up.is_none() && unit.records == 1 && self.attempts.is_retry(first);
@@ -643,14 +658,21 @@ impl PartitionTask {
             flight.at_worker += unit.records;
         }
         flight.retries += usize::from(retry);
-        flight.answers.push_back(Pending {
+        let mut pending = Pending {
             unit,
             generation,
             seq,
             answer,
+            sender,
             span,
             retry,
-        });
+        };
+        // A message its sender could not put in the worker's mailbox (the sender still
+        // parked, see `Senders`) leaves now, before the next one.
+        if pending.sender.is_some() {
+            poll_once(&mut pending);
+        }
+        flight.answers.push_back(pending);
     }
 
     /// The answer standing for a record given up on: its dead-letter envelope, bound for the
@@ -733,24 +755,23 @@ impl PartitionTask {
         unit.records
     }
 
-    /// A fresh sender to worker `index`, and its generation. (Each sender may put one
-    /// message past a full mailbox, so sends never wait and stay in order; `max_in_flight`
-    /// bounds them.)
+    /// Worker `index` (a fresh sender to it, for events), and its generation.
     fn worker(&self, index: usize) -> (Worker, u64) {
         let slot = self.workers.slot(index);
         (slot.recipient.clone(), slot.generation)
     }
 
-    /// As [`PartitionTask::worker`], for a message about to be sent: also its place among
-    /// the messages sent to the worker.
-    fn ticket(&self, index: usize) -> (Worker, u64, Mark) {
+    /// A sender to worker `index` for a message about to be sent (one of `senders`, else
+    /// a fresh one), the worker's generation, and the message's place among those sent to it.
+    fn ticket(&self, index: usize, senders: &mut Senders) -> (WorkerKind, u64, Mark) {
         let mut slot = self.workers.slot(index);
         slot.sent += 1;
         let mark = Mark {
             answered: slot.answered.clone(),
             seq: slot.sent,
         };
-        (slot.recipient.clone(), slot.generation, mark)
+        let sender = senders.take(&slot.recipient.kind, slot.generation);
+        (sender, slot.generation, mark)
     }
 
     /// Messages about to be dropped unanswered still wait at the worker: should one of

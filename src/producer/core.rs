@@ -272,27 +272,28 @@ impl Core {
     /// Queue a run of records for `topic` (to `partition` when given), as many
     /// [`Core::enqueue_at`] calls would (waiting for buffer room), but reading the topic, the
     /// clock and the buffer's room once and taking the accumulator's lock once when the
-    /// buffer has room for the whole run. The receipts: one per batch the records landed in
-    /// (a record's batch is acknowledged or failed as a whole), in order.
+    /// buffer has room for the whole run. The receipts, added to `receipts`: one per batch
+    /// the records landed in (a record's batch is acknowledged or failed as a whole), in
+    /// order; a receipt already in `receipts` for a batch is not added again.
     pub(crate) async fn enqueue_run(
         &self,
         topic: &str,
         partition: Option<u32>,
         records: &[(Option<&[u8]>, &[u8])],
-    ) -> Result<Vec<DeliveryFuture>, ProducerError> {
-        let mut receipts = Vec::new();
-        let whole = self.try_enqueue_run(topic, partition, records, &mut receipts);
+        receipts: &mut Vec<DeliveryFuture>,
+    ) -> Result<(), ProducerError> {
+        let whole = self.try_enqueue_run(topic, partition, records, receipts);
         if whole.await? {
-            return Ok(receipts);
+            return Ok(());
         }
         // No room for all of it now (or a record too large for any batch): one by one.
         for &(key, value) in records {
             let receipt = self
                 .enqueue_at(topic, partition, key, value, true, None)
                 .await?;
-            keep_receipt(&mut receipts, receipt);
+            keep_receipt(receipts, receipt);
         }
-        Ok(receipts)
+        Ok(())
     }
 
     /// [`Core::enqueue_run`] at once, if the buffer has room for the whole run (`false`,

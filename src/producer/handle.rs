@@ -159,14 +159,17 @@ impl Producer {
 
     /// Queue a run of records for `topic` (to `partition` when given) in order, as many
     /// [`Producer::enqueue`] calls would, for less per record; one receipt per batch they
-    /// landed in.
+    /// landed in, added to `receipts`.
     pub(crate) async fn enqueue_run(
         &self,
         topic: &str,
         partition: Option<u32>,
         records: &[(Option<&[u8]>, &[u8])],
-    ) -> Result<Vec<DeliveryFuture>, ProducerError> {
-        self.core.enqueue_run(topic, partition, records).await
+        receipts: &mut Vec<DeliveryFuture>,
+    ) -> Result<(), ProducerError> {
+        self.core
+            .enqueue_run(topic, partition, records, receipts)
+            .await
     }
 
     /// As [`Producer::enqueue`], but refused at once rather than waiting when the buffer

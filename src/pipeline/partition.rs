@@ -333,12 +333,12 @@ impl PartitionTask {
                             stopped = Some(stop);
                             break;
                         }
-                        // The next record's turn starts now: the time its outputs took to
-                        // enter the sink's buffer is not its worker's.
-                        if worker_timeout.is_some() {
-                            front_since = Instant::now();
-                        }
                         next = flight.answers.front_mut().and_then(|p| poll_now(p.answer.as_mut()));
+                    }
+                    // The next record's turn starts now: the time the outputs before it took
+                    // to enter the sink's buffer is not its worker's.
+                    if worker_timeout.is_some() {
+                        front_since = Instant::now();
                     }
                     match stopped {
                         Some(Stop::Fenced) => {

@@ -2,9 +2,11 @@
 //! which partitions have a request in flight. Pure state; the producer's handle pushes
 //! records into it and its actor drains it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
 
 use super::config::RetryPolicy;
 use super::slot::BatchSlot;
@@ -88,7 +90,7 @@ impl Accumulator {
             batch_size,
             linger,
             max_request_size,
-            queues: HashMap::new(),
+            queues: HashMap::default(),
             closed: false,
         }
     }

@@ -2,8 +2,9 @@
 //! topics or partitions change (a topic deleted and recreated with another partition count
 //! is partitioned by its new count).
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+use foldhash::HashMap;
 
 use tokio::sync::watch;
 
@@ -43,7 +44,7 @@ impl KnownTopics {
     /// Topics of `client`'s cluster, re-read when its topology changes.
     pub(crate) fn new(client: &FluvioClient) -> Self {
         Self {
-            topics: RwLock::new(HashMap::new()),
+            topics: RwLock::new(HashMap::default()),
             topology: client.topology_changes(),
         }
     }

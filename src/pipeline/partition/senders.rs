@@ -143,8 +143,12 @@ mod tests {
         other.spawn(async move {
             let _ = tx.send(feed(other_kind, 1, 5_000, 64).await);
         });
-        let most_spare = feed(kind, 0, 5_000, 64).await;
-        let other_spare = rx.await.expect("the other partition finished");
+        let both = async { (feed(kind, 0, 5_000, 64).await, rx.await) };
+        let (most_spare, other_spare) =
+            tokio::time::timeout(std::time::Duration::from_secs(60), both)
+                .await
+                .expect("both partitions answered within 60 s");
+        let other_spare = other_spare.expect("the other partition finished");
         assert!(
             most_spare <= 64 && other_spare <= 64,
             "{most_spare} {other_spare}"

@@ -68,6 +68,13 @@ impl Core {
         if let Some(found) = self.topics.current(topic) {
             return Ok(found);
         }
+        // Boxed: the reads' future is ~1.5 KB, and every future awaiting this one (each
+        // record's enqueue, the pipeline's answer) would carry it and copy it on each await.
+        Box::pin(self.topic_from_cluster(topic)).await
+    }
+
+    /// [`Core::topic`] for a topic not read since the last topology change.
+    async fn topic_from_cluster(&self, topic: &str) -> Result<(Arc<str>, u32), ProducerError> {
         let policy = match &self.options.delivery {
             DeliveryGuarantee::AtLeastOnce(policy) => policy,
             DeliveryGuarantee::AtMostOnce => return self.reread(topic).await,
@@ -287,13 +294,17 @@ impl Core {
             return Ok(());
         }
         // No room for all of it now (or a record too large for any batch): one by one.
-        for &(key, value) in records {
-            let receipt = self
-                .enqueue_at(topic, partition, key, value, true, None)
-                .await?;
-            keep_receipt(receipts, receipt);
-        }
-        Ok(())
+        // (Boxed: rare, and its future would make every run's larger.)
+        Box::pin(async {
+            for &(key, value) in records {
+                let receipt = self
+                    .enqueue_at(topic, partition, key, value, true, None)
+                    .await?;
+                keep_receipt(receipts, receipt);
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// [`Core::enqueue_run`] at once, if the buffer has room for the whole run (`false`,

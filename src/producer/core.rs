@@ -281,7 +281,7 @@ impl Core {
     /// clock and the buffer's room once and taking the accumulator's lock once when the
     /// buffer has room for the whole run. The receipts, added to `receipts`: one per batch
     /// the records landed in (a record's batch is acknowledged or failed as a whole), in
-    /// order; a receipt already in `receipts` for a batch is not added again.
+    /// order; a batch with a receipt among the last few in `receipts` gets no second one.
     pub(crate) async fn enqueue_run(
         &self,
         topic: &str,

@@ -5,7 +5,6 @@
 use std::sync::{Arc, RwLock};
 
 use foldhash::HashMap;
-
 use tokio::sync::watch;
 
 use crate::cluster::{ClientError, FluvioClient};

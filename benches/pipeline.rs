@@ -295,7 +295,15 @@ const SIDES: [(&str, &str); 4] = [
 /// bench run with `BENCH_COPY=side`); its `RUN` line: records processed and the measures.
 fn copy_in_child(addr: &str, side: &str, source: &str, sink: &str, count: usize) -> (usize, Run) {
     let exe = std::env::current_exe().expect("bench executable");
-    let output = std::process::Command::new(exe)
+    let mut command = match std::env::var("BENCH_WRAP") {
+        Ok(wrap) => {
+            let mut c = std::process::Command::new(wrap);
+            c.arg(exe);
+            c
+        }
+        Err(_) => std::process::Command::new(exe),
+    };
+    let output = command
         .arg(count.to_string())
         .env("FLUVIO_SC_ADDR", addr)
         .env("BENCH_COPY", side)

@@ -10,12 +10,27 @@ use crate::producer::{DeliveryFuture, Producer};
 
 /// Records whose outputs went to the sink, in order, each waiting for the acknowledgement
 /// of the sink batches its outputs landed in (one receipt per batch). The receipts of all
-/// of them are kept in one queue: no vector per record.
+/// of them are kept in one queue: no vector per record, and a record whose first output
+/// landed in the batch the record before it waits for shares that receipt (a per-record
+/// worker's records fill a batch one by one: one receipt for the batch, not one a record).
 #[derive(Default)]
 pub(super) struct Sent {
-    /// Each unit, and how many of the receipts (from the front) are its.
-    units: VecDeque<(Acked, usize)>,
+    units: VecDeque<Waiting>,
     receipts: VecDeque<DeliveryFuture>,
+}
+
+/// A unit in [`Sent`]: its receipts are, from the front of the queue once it is first, the
+/// one it shares with the unit before it (if `shared`), then `own` of its own.
+struct Waiting {
+    unit: Acked,
+    own: usize,
+    shared: bool,
+}
+
+impl Waiting {
+    fn receipts(&self) -> usize {
+        usize::from(self.shared) + self.own
+    }
 }
 
 impl Sent {
@@ -25,14 +40,28 @@ impl Sent {
 
     /// `unit`'s outputs went to the sink: `receipts` (emptied) are what it waits for.
     pub(super) fn push(&mut self, unit: Acked, receipts: &mut Vec<DeliveryFuture>) {
-        self.units.push_back((unit, receipts.len()));
-        self.receipts.extend(receipts.drain(..));
+        let mut drained = receipts.drain(..);
+        // The unit before holds a receipt of the same batch (its last) until this one is
+        // done with it too.
+        let shared = match (self.units.back(), self.receipts.back(), drained.as_slice()) {
+            (Some(before), Some(last), [first, ..]) if before.receipts() > 0 => {
+                last.same_batch(first)
+            }
+            _ => false,
+        };
+        if shared {
+            drained.next();
+        }
+        let before = self.receipts.len();
+        self.receipts.extend(drained);
+        let own = self.receipts.len() - before;
+        self.units.push_back(Waiting { unit, own, shared });
     }
 
     /// Wait until the oldest unit's receipts are all acknowledged (cancel-safe: a receipt
     /// already acknowledged answers at once when polled again). Ready at once when empty.
     pub(super) async fn acknowledged(&self) -> Result<(), Failure> {
-        let count = self.units.front().map_or(0, |&(_, count)| count);
+        let count = self.units.front().map_or(0, Waiting::receipts);
         for receipt in self.receipts.range(..count) {
             receipt
                 .settled()
@@ -46,18 +75,19 @@ impl Sent {
     /// delivery failed, or one is still under way: `false`, for [`Sent::acknowledged`] to
     /// wait for).
     pub(super) fn acknowledged_now(&self) -> bool {
-        self.units.front().is_some_and(|&(_, count)| {
+        self.units.front().is_some_and(|front| {
             self.receipts
-                .range(..count)
+                .range(..front.receipts())
                 .all(DeliveryFuture::acknowledged_now)
         })
     }
 
-    /// The oldest unit, its receipts dropped.
+    /// The oldest unit, its receipts dropped (but the last, when the next unit shares it).
     pub(super) fn pop(&mut self) -> Option<Acked> {
-        let (unit, count) = self.units.pop_front()?;
-        self.receipts.drain(..count);
-        Some(unit)
+        let front = self.units.pop_front()?;
+        let kept = self.units.front().is_some_and(|next| next.shared);
+        self.receipts.drain(..front.receipts() - usize::from(kept));
+        Some(front.unit)
     }
 }
 

@@ -86,10 +86,13 @@ struct Pending {
     retry: bool,
 }
 
-/// Records handed on in one message: their unit, first and last offsets, count.
+/// Records handed on in one message: their unit, first and last offsets, count. (Once their
+/// outputs are sent, consecutive messages waiting for one sink batch are kept as one: `units`
+/// from `id` on, see [`Sent`].)
 #[derive(Debug, Clone, Copy)]
 struct Acked {
     id: UnitId,
+    units: u64,
     first: i64,
     last: i64,
     records: usize,
@@ -300,9 +303,9 @@ impl PartitionTask {
                 // An idle partition still commits what was acknowledged, on the interval.
                 () = &mut commit_timer, if since_commit > 0 && !commit_due => commit_due = true,
                 done = flight.sent.acknowledged(), if !flight.sent.is_empty() => {
-                    let unit = flight.sent.pop().expect("checked");
                     match done {
                         Ok(()) => {
+                            let unit = flight.sent.pop().expect("checked");
                             since_commit += self.settle(unit, &mut flight, highest_processed);
                             // Those acknowledged meanwhile too: one wake-up for a run.
                             while flight.sent.acknowledged_now() {
@@ -315,6 +318,7 @@ impl PartitionTask {
                             }
                         }
                         Err(failure) => {
+                            let unit = flight.sent.pop_first().expect("checked");
                             let generation = self.worker(worker_index).1;
                             failed = Some(Failed { failure, unit, generation, took_worker: None });
                             break;
@@ -445,13 +449,14 @@ impl PartitionTask {
         flight.at_worker = 0;
         while !flight.sent.is_empty() {
             let done = flight.sent.acknowledged().await;
-            let unit = flight.sent.pop().expect("checked");
             match done {
                 Ok(()) => {
+                    let unit = flight.sent.pop().expect("checked");
                     self.settle(unit, &mut flight, highest_processed);
                     self.metrics.progressed();
                 }
                 Err(failure) => {
+                    let unit = flight.sent.pop_first().expect("checked");
                     let generation = self.worker(worker_index).1;
                     failed.get_or_insert(Failed {
                         failure,
@@ -629,6 +634,7 @@ impl PartitionTask {
         );
         let mut unit = Acked {
             id: flight.tracker.delivered(first, last),
+            units: 1,
             first,
             last,
             records: records.len(),
@@ -722,7 +728,9 @@ impl PartitionTask {
     /// Account for records whose outputs were acknowledged (or that were dead-lettered or
     /// skipped); how many. (The caller notes the progress, once for a run.)
     fn settle(&mut self, unit: Acked, flight: &mut Flight, highest_processed: &mut i64) -> usize {
-        flight.tracker.acked(unit.id);
+        for n in 0..unit.units {
+            flight.tracker.acked(unit.id.nth(n));
+        }
         flight.held -= unit.records;
         flight.held_bytes -= unit.bytes;
         *highest_processed = (*highest_processed).max(unit.last);

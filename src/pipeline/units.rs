@@ -9,6 +9,13 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UnitId(u64);
 
+impl UnitId {
+    /// The unit delivered `n` units after this one.
+    pub(crate) fn nth(self, n: u64) -> UnitId {
+        UnitId(self.0 + n)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Unit {
     first: i64,

@@ -11,18 +11,22 @@ use crate::producer::{DeliveryFuture, Producer};
 /// Records whose outputs went to the sink, in order, each waiting for the acknowledgement
 /// of the sink batches its outputs landed in (one receipt per batch). The receipts of all
 /// of them are kept in one queue: no vector per record, and a record whose first output
-/// landed in the batch the record before it waits for shares that receipt (a per-record
-/// worker's records fill a batch one by one: one receipt for the batch, not one a record).
+/// landed in the batch the record before it waits for shares that receipt. Records that
+/// wait for nothing more than the one before them (a per-record worker's records filling a
+/// sink batch one by one) are kept as one entry: what a window of records waiting for the
+/// sink holds grows with its batches, not its records.
 #[derive(Default)]
 pub(super) struct Sent {
     units: VecDeque<Waiting>,
     receipts: VecDeque<DeliveryFuture>,
 }
 
-/// A unit in [`Sent`]: its receipts are, from the front of the queue once it is first, the
-/// one it shares with the unit before it (if `shared`), then `own` of its own.
+/// An entry of [`Sent`]: its receipts are, from the front of the queue once it is first,
+/// the one it shares with the entry before it (if `shared`), then `own` of its own.
 struct Waiting {
     unit: Acked,
+    /// The units after `unit` that wait for nothing but its last receipt, as one.
+    tail: Option<Acked>,
     own: usize,
     shared: bool,
 }
@@ -41,7 +45,7 @@ impl Sent {
     /// `unit`'s outputs went to the sink: `receipts` (emptied) are what it waits for.
     pub(super) fn push(&mut self, unit: Acked, receipts: &mut Vec<DeliveryFuture>) {
         let mut drained = receipts.drain(..);
-        // The unit before holds a receipt of the same batch (its last) until this one is
+        // The entry before holds a receipt of the same batch (its last) until this unit is
         // done with it too.
         let shared = match (self.units.back(), self.receipts.back(), drained.as_slice()) {
             (Some(before), Some(last), [first, ..]) if before.receipts() > 0 => {
@@ -55,10 +59,24 @@ impl Sent {
         let before = self.receipts.len();
         self.receipts.extend(drained);
         let own = self.receipts.len() - before;
-        self.units.push_back(Waiting { unit, own, shared });
+        if own == 0 {
+            if let Some(back) = self.units.back_mut().filter(|back| joins(back, &unit)) {
+                back.tail = Some(match back.tail {
+                    Some(tail) => joined(tail, unit),
+                    None => unit,
+                });
+                return;
+            }
+        }
+        self.units.push_back(Waiting {
+            unit,
+            tail: None,
+            own,
+            shared,
+        });
     }
 
-    /// Wait until the oldest unit's receipts are all acknowledged (cancel-safe: a receipt
+    /// Wait until the oldest entry's receipts are all acknowledged (cancel-safe: a receipt
     /// already acknowledged answers at once when polled again). Ready at once when empty.
     pub(super) async fn acknowledged(&self) -> Result<(), Failure> {
         let count = self.units.front().map_or(0, Waiting::receipts);
@@ -71,7 +89,7 @@ impl Sent {
         Ok(())
     }
 
-    /// Whether the oldest unit's receipts are all acknowledged already (none waiting, a
+    /// Whether the oldest entry's receipts are all acknowledged already (none waiting, a
     /// delivery failed, or one is still under way: `false`, for [`Sent::acknowledged`] to
     /// wait for).
     pub(super) fn acknowledged_now(&self) -> bool {
@@ -82,12 +100,50 @@ impl Sent {
         })
     }
 
-    /// The oldest unit, its receipts dropped (but the last, when the next unit shares it).
+    /// The oldest entry's units, as one (acknowledged together), its receipts dropped (but
+    /// the last, when the next entry shares it).
     pub(super) fn pop(&mut self) -> Option<Acked> {
         let front = self.units.pop_front()?;
         let kept = self.units.front().is_some_and(|next| next.shared);
         self.receipts.drain(..front.receipts() - usize::from(kept));
-        Some(front.unit)
+        Some(match front.tail {
+            Some(tail) => joined(front.unit, tail),
+            None => front.unit,
+        })
+    }
+
+    /// The oldest unit alone (its receipts failed: the failure is its), the units after it
+    /// left waiting for the same receipt.
+    pub(super) fn pop_first(&mut self) -> Option<Acked> {
+        let front = self.units.front_mut()?;
+        let Some(tail) = front.tail.take() else {
+            return self.pop();
+        };
+        let unit = std::mem::replace(&mut front.unit, tail);
+        let receipts = front.receipts();
+        if receipts > 0 {
+            self.receipts.drain(..receipts - 1);
+        }
+        (front.own, front.shared) = (0, receipts > 0);
+        Some(unit)
+    }
+}
+
+/// Whether `unit` can wait as part of `back`: both handed to the worker (not given up on),
+/// and `unit` the next delivered.
+fn joins(back: &Waiting, unit: &Acked) -> bool {
+    let last = back.tail.as_ref().unwrap_or(&back.unit);
+    last.given_up.is_none() && unit.given_up.is_none() && last.id.nth(last.units) == unit.id
+}
+
+/// `first` and `then` (delivered right after it) as one.
+fn joined(first: Acked, then: Acked) -> Acked {
+    Acked {
+        units: first.units + then.units,
+        last: then.last,
+        records: first.records + then.records,
+        bytes: first.bytes + then.bytes,
+        ..first
     }
 }
 
@@ -155,4 +211,75 @@ async fn enqueue_run(
         .enqueue_run(topic, partition, run, receipts)
         .await
         .map_err(|e| Failure::new(FailureKind::Sink, format!("{topic}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::pipeline::units::Units;
+    use crate::producer::ProducerError;
+
+    fn unit(units: &mut Units, offset: i64) -> Acked {
+        Acked {
+            id: units.delivered(offset, offset),
+            units: 1,
+            first: offset,
+            last: offset,
+            records: 1,
+            bytes: 10,
+            given_up: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_filling_one_batch_wait_as_one_entry_and_a_failure_is_the_first_ones() {
+        let mut units = Units::default();
+        let (x, y) = (Arc::new(Default::default()), Arc::new(Default::default()));
+        let receipt = |slot: &Arc<_>, index| DeliveryFuture {
+            slot: Arc::clone(slot),
+            partition: 0,
+            index,
+        };
+        let mut sent = Sent::default();
+        let mut ids = Vec::new();
+        // Three records in batch x, then one in batch y, then one with no output.
+        for (offset, batch) in [(0, Some(&x)), (1, Some(&x)), (2, Some(&x)), (3, Some(&y))] {
+            let mut receipts = batch
+                .map(|b| receipt(b, offset as u32))
+                .into_iter()
+                .collect();
+            let unit = unit(&mut units, offset);
+            ids.push(unit.id);
+            sent.push(unit, &mut receipts);
+        }
+        sent.push(unit(&mut units, 4), &mut Vec::new());
+        assert_eq!((sent.units.len(), sent.receipts.len()), (2, 2));
+        assert!(!sent.acknowledged_now());
+        x.settle(Ok(100));
+        assert!(sent.acknowledged_now());
+        sent.acknowledged().await.expect("x acknowledged");
+        let first = sent.pop().expect("an entry");
+        assert_eq!(
+            (
+                first.id,
+                first.units,
+                first.first,
+                first.last,
+                first.records,
+                first.bytes
+            ),
+            (ids[0], 3, 0, 2, 3, 30)
+        );
+        y.settle(Err(ProducerError::Closed));
+        assert!(sent.acknowledged().await.is_err());
+        // The failure is record 3's; record 4 (no output of its own) waits behind it.
+        let failed = sent.pop_first().expect("an entry");
+        assert_eq!((failed.first, failed.last, failed.units), (3, 3, 1));
+        assert!(sent.acknowledged().await.is_err(), "4 still waits for y");
+        let rest = sent.pop().expect("an entry");
+        assert_eq!((rest.first, rest.last, rest.units), (4, 4, 1));
+        assert!(sent.is_empty() && sent.receipts.is_empty());
+    }
 }

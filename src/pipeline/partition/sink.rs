@@ -10,31 +10,23 @@ use crate::producer::{DeliveryFuture, Producer};
 
 /// Records whose outputs went to the sink, in order, each waiting for the acknowledgement
 /// of the sink batches its outputs landed in (one receipt per batch). The receipts of all
-/// of them are kept in one queue: no vector per record, and a record whose first output
-/// landed in the batch the record before it waits for shares that receipt. Records that
-/// wait for nothing more than the one before them (a per-record worker's records filling a
-/// sink batch one by one) are kept as one entry: what a window of records waiting for the
-/// sink holds grows with its batches, not its records.
+/// of them are kept in one queue: no vector per record. Records that wait for nothing more
+/// than the one before them (no output, or one that landed in the batch the record before
+/// it waits for last: a per-record worker's records filling a sink batch one by one) are
+/// kept as one entry with no receipt of their own: what a window of records waiting for
+/// the sink holds grows with its batches, not its records.
 #[derive(Default)]
 pub(super) struct Sent {
     units: VecDeque<Waiting>,
     receipts: VecDeque<DeliveryFuture>,
 }
 
-/// An entry of [`Sent`]: its receipts are, from the front of the queue once it is first,
-/// the one it shares with the entry before it (if `shared`), then `own` of its own.
+/// An entry of [`Sent`]: its receipts are the first `own` of the queue once it is first.
 struct Waiting {
     unit: Acked,
-    /// The units after `unit` that wait for nothing but its last receipt, as one.
+    /// The units after `unit` that wait for nothing but its receipts, as one.
     tail: Option<Acked>,
     own: usize,
-    shared: bool,
-}
-
-impl Waiting {
-    fn receipts(&self) -> usize {
-        usize::from(self.shared) + self.own
-    }
 }
 
 impl Sent {
@@ -44,23 +36,14 @@ impl Sent {
 
     /// `unit`'s outputs went to the sink: `receipts` (emptied) are what it waits for.
     pub(super) fn push(&mut self, unit: Acked, receipts: &mut Vec<DeliveryFuture>) {
-        let mut drained = receipts.drain(..);
-        // The entry before holds a receipt of the same batch (its last) until this unit is
-        // done with it too.
-        let shared = match (self.units.back(), self.receipts.back(), drained.as_slice()) {
-            (Some(before), Some(last), [first, ..]) if before.receipts() > 0 => {
-                last.same_batch(first)
-            }
-            _ => false,
-        };
-        if shared {
-            drained.next();
-        }
-        let before = self.receipts.len();
-        self.receipts.extend(drained);
-        let own = self.receipts.len() - before;
-        if own == 0 {
-            if let Some(back) = self.units.back_mut().filter(|back| joins(back, &unit)) {
+        if let Some(back) = self.units.back_mut().filter(|back| joins(back, &unit)) {
+            let within = match receipts.as_slice() {
+                [] => true,
+                [only] => back.own > 0 && self.receipts.back().is_some_and(|r| r.same_batch(only)),
+                _ => false,
+            };
+            if within {
+                receipts.clear();
                 back.tail = Some(match back.tail {
                     Some(tail) => joined(tail, unit),
                     None => unit,
@@ -68,18 +51,19 @@ impl Sent {
                 return;
             }
         }
+        let own = receipts.len();
+        self.receipts.extend(receipts.drain(..));
         self.units.push_back(Waiting {
             unit,
             tail: None,
             own,
-            shared,
         });
     }
 
     /// Wait until the oldest entry's receipts are all acknowledged (cancel-safe: a receipt
     /// already acknowledged answers at once when polled again). Ready at once when empty.
     pub(super) async fn acknowledged(&self) -> Result<(), Failure> {
-        let count = self.units.front().map_or(0, Waiting::receipts);
+        let count = self.units.front().map_or(0, |front| front.own);
         for receipt in self.receipts.range(..count) {
             receipt
                 .settled()
@@ -95,17 +79,15 @@ impl Sent {
     pub(super) fn acknowledged_now(&self) -> bool {
         self.units.front().is_some_and(|front| {
             self.receipts
-                .range(..front.receipts())
+                .range(..front.own)
                 .all(DeliveryFuture::acknowledged_now)
         })
     }
 
-    /// The oldest entry's units, as one (acknowledged together), its receipts dropped (but
-    /// the last, when the next entry shares it).
+    /// The oldest entry's units, as one (acknowledged together), its receipts dropped.
     pub(super) fn pop(&mut self) -> Option<Acked> {
         let front = self.units.pop_front()?;
-        let kept = self.units.front().is_some_and(|next| next.shared);
-        self.receipts.drain(..front.receipts() - usize::from(kept));
+        self.receipts.drain(..front.own);
         Some(match front.tail {
             Some(tail) => joined(front.unit, tail),
             None => front.unit,
@@ -113,18 +95,17 @@ impl Sent {
     }
 
     /// The oldest unit alone (its receipts failed: the failure is its), the units after it
-    /// left waiting for the same receipt.
+    /// left waiting for its last receipt.
     pub(super) fn pop_first(&mut self) -> Option<Acked> {
         let front = self.units.front_mut()?;
         let Some(tail) = front.tail.take() else {
             return self.pop();
         };
         let unit = std::mem::replace(&mut front.unit, tail);
-        let receipts = front.receipts();
-        if receipts > 0 {
-            self.receipts.drain(..receipts - 1);
+        if front.own > 0 {
+            self.receipts.drain(..front.own - 1);
+            front.own = 1;
         }
-        (front.own, front.shared) = (0, receipts > 0);
         Some(unit)
     }
 }

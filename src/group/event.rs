@@ -36,25 +36,20 @@ pub enum Assignment {
     },
 }
 
-/// Where a [`Release`] sends the released partitions and their generation.
-pub(crate) type ReleaseAcks = mpsc::UnboundedSender<(BTreeSet<u32>, u64)>;
+/// Where a [`Release`] sends the released partitions.
+pub(crate) type ReleaseAcks = mpsc::UnboundedSender<BTreeSet<u32>>;
 
 /// The answer to a [`Assignment::Revoked`]: the application has stopped the partitions
 /// and committed what it processed. Dropping it answers too.
 #[derive(Debug)]
 pub struct Release {
     partitions: BTreeSet<u32>,
-    generation: u64,
     acks: ReleaseAcks,
 }
 
 impl Release {
-    pub(crate) fn new(partitions: BTreeSet<u32>, generation: u64, acks: ReleaseAcks) -> Self {
-        Self {
-            partitions,
-            generation,
-            acks,
-        }
+    pub(crate) fn new(partitions: BTreeSet<u32>, acks: ReleaseAcks) -> Self {
+        Self { partitions, acks }
     }
 
     /// The revoked partitions are stopped and committed: let their new owners start.
@@ -64,6 +59,6 @@ impl Release {
 impl Drop for Release {
     fn drop(&mut self) {
         let partitions = std::mem::take(&mut self.partitions);
-        let _ = self.acks.send((partitions, self.generation));
+        let _ = self.acks.send(partitions);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::record::MemberKey;
+use super::record::{GroupRecord, MemberKey};
 use super::view::GroupView;
 
 /// The partitions a member has handed to its application.
@@ -67,19 +67,34 @@ impl Local {
         changes
     }
 
-    /// The application released `partitions`: those still being revoked, whose release
-    /// is now to be written.
-    pub(crate) fn released(&mut self, partitions: &BTreeSet<u32>) -> BTreeSet<u32> {
+    /// The application released `partitions`: the records to write for those still being
+    /// revoked. Each carries the generation of `view` now, not the one that revoked the
+    /// partition: a partition given back to `me` and taken away again while it was being
+    /// released is revoked anew, in a later generation, and only a release as recent frees
+    /// it (an older one is taken for a retry landing late). A retried copy of this record
+    /// still frees nothing later: `me` starts the partition again only in this generation or
+    /// a later one, and revoking that takes a later one still.
+    pub(crate) fn released(
+        &mut self,
+        partitions: &BTreeSet<u32>,
+        view: &GroupView,
+        me: &MemberKey,
+    ) -> Vec<GroupRecord> {
         let done: BTreeSet<u32> = self.revoking.intersection(partitions).copied().collect();
         self.revoking.retain(|p| !done.contains(p));
-        done
+        done.into_iter()
+            .map(|partition| GroupRecord::Released {
+                member: me.clone(),
+                partition,
+                generation: view.generation(),
+            })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::group::record::GroupRecord;
 
     fn key(id: &str) -> MemberKey {
         MemberKey {
@@ -121,14 +136,19 @@ mod tests {
         // b may not start before a released.
         let mut other = Local::default();
         assert!(other.reconcile(&v, &b, true, true).is_empty());
-        assert_eq!(local.released(&all), moved);
-        for &partition in &moved {
-            records.push(GroupRecord::Released {
-                member: a.clone(),
-                partition,
-                generation: v.generation(),
-            });
-        }
+        let releases = local.released(&all, &v, &a);
+        assert_eq!(
+            releases,
+            moved
+                .iter()
+                .map(|&partition| GroupRecord::Released {
+                    member: a.clone(),
+                    partition,
+                    generation: v.generation(),
+                })
+                .collect::<Vec<_>>()
+        );
+        records.extend(releases);
         let v = view(&records);
         assert_eq!(
             other.reconcile(&v, &b, true, true),

@@ -38,10 +38,12 @@
 //!   one is live and has not written `released(partition)`. An owner starts a partition
 //!   only when it holds it. A member that loses a partition gets [`Assignment::Revoked`],
 //!   finishes and commits, answers through [`Release`], and only then writes the release,
-//!   with the generation that revoked it (an older release, landing again after a producer
-//!   retry, frees nothing). A member that leaves releases everything first. A member that
-//!   expired holds nothing. An application that does not release within
-//!   [`GroupConfig::revoke_timeout`] costs its member the lease (below).
+//!   with the generation its view is at then: a release frees a partition only when it is
+//!   no older than the generation that revoked it, so a release landing again after a
+//!   producer retry frees nothing, and a partition given back and revoked again while it
+//!   was being released waits for a release as recent. A member that leaves releases
+//!   everything first. A member that expired holds nothing. An application that does not
+//!   release within [`GroupConfig::revoke_timeout`] costs its member the lease (below).
 //! - **Lease.** A member's lease runs for `session_timeout` from the *send* time (its own
 //!   clock since boot, which counts time the machine spent suspended) of its latest join or
 //!   heartbeat that it has *read back* from the log while still a member. Without a lease it

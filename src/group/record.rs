@@ -51,13 +51,15 @@ pub enum GroupRecord {
         /// The offset of the member's last record the observer had read.
         last_seen: i64,
     },
-    /// `member` has stopped processing `partition` (revoked from it in `generation`).
+    /// `member` has stopped processing `partition`, revoked from it in `generation` or
+    /// before.
     Released {
         /// The member.
         member: MemberKey,
         /// The partition.
         partition: u32,
-        /// The generation that revoked it.
+        /// The generation of the member's view when it wrote this: it frees the partition
+        /// only if the partition was revoked in this generation or before.
         generation: u64,
     },
     /// The group's topic has (at least) `count` partitions.

@@ -88,7 +88,7 @@ pub(crate) struct MemberTask {
     next_heartbeat: Instant,
     next_offset: i64,
     rebalance_started: Option<Instant>,
-    acks: (ReleaseAcks, mpsc::UnboundedReceiver<(BTreeSet<u32>, u64)>),
+    acks: (ReleaseAcks, mpsc::UnboundedReceiver<BTreeSet<u32>>),
     cut_off_until: Option<Instant>,
     /// Test hook: the log is not read until then.
     reads_stalled_until: Option<Instant>,
@@ -210,8 +210,8 @@ impl MemberTask {
                         .filter(|u| *u > clock::now())
                         .map_or(next, |u| clock::instant_of(u).min(next));
                 }
-                Some((partitions, generation)) = self.acks.1.recv() => {
-                    self.write_releases(&partitions, generation).await?;
+                Some(partitions) = self.acks.1.recv() => {
+                    self.write_releases(&partitions).await?;
                 }
                 record = stream.next(), if self.reads_stalled_until.is_none_or(|u| Instant::now() >= u) => {
                     self.take(record, &mut stream).await?;
@@ -352,7 +352,7 @@ impl MemberTask {
                     generation,
                 },
                 Change::Revoke(partitions) => Assignment::Revoked {
-                    release: Release::new(partitions.clone(), generation, self.acks.0.clone()),
+                    release: Release::new(partitions.clone(), self.acks.0.clone()),
                     partitions,
                     generation,
                 },

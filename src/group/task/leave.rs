@@ -15,16 +15,12 @@ impl MemberTask {
     pub(super) async fn write_releases(
         &mut self,
         partitions: &BTreeSet<u32>,
-        generation: u64,
     ) -> Result<(), GroupError> {
-        let done = self.local.released(partitions);
-        for partition in done {
-            self.append(&GroupRecord::Released {
-                member: self.me.clone(),
-                partition,
-                generation,
-            })
-            .await?;
+        let records = self
+            .local
+            .released(partitions, self.replay.view(), &self.me);
+        for record in records {
+            self.append(&record).await?;
         }
         Ok(())
     }
@@ -37,7 +33,7 @@ impl MemberTask {
         if !running.is_empty() {
             self.local.revoking.extend(&running);
             let _ = self.events.send(Ok(Assignment::Revoked {
-                release: Release::new(running.clone(), generation, self.acks.0.clone()),
+                release: Release::new(running.clone(), self.acks.0.clone()),
                 partitions: running,
                 generation,
             }));
@@ -47,8 +43,8 @@ impl MemberTask {
                 break;
             };
             tokio::select! {
-                Some((partitions, generation)) = self.acks.1.recv() => {
-                    self.write_releases(&partitions, generation).await?;
+                Some(partitions) = self.acks.1.recv() => {
+                    self.write_releases(&partitions).await?;
                 }
                 // Keep reading, so that heartbeats read back keep the lease.
                 Some(Ok(record)) = stream.next() => self.absorb(record.offset, &record.value)?,

@@ -215,6 +215,48 @@ fn a_release_older_than_the_revocation_does_not_hand_the_partition_over() {
     assert_eq!(log(&records).startable(&key("c")), BTreeSet::from([moved]));
 }
 
+#[test]
+fn a_partition_given_back_and_revoked_again_while_being_released_is_handed_over() {
+    use crate::group::handover::{Change, Local};
+    // a runs both partitions; b joins and a is asked for one.
+    let mut records = vec![partitions(2), join("a")];
+    let mut a = Local::default();
+    a.reconcile(&log(&records), &key("a"), true, true);
+    records.push(join("b"));
+    a.reconcile(&log(&records), &key("a"), true, true);
+    let moved = *log(&records).owned(&key("b")).first().unwrap();
+    assert!(a.revoking.contains(&moved));
+    // While a's application finishes it, b leaves (the partition comes back to a, which
+    // does not start it again before it is released) and c joins (it is taken away again,
+    // a later generation). This is what a burst of rejoins after a log outage does.
+    records.push(GroupRecord::Leave { member: key("b") });
+    assert!(a
+        .reconcile(&log(&records), &key("a"), true, true)
+        .is_empty());
+    records.push(join("c"));
+    let v = log(&records);
+    assert!(a.reconcile(&v, &key("a"), true, true).is_empty());
+    assert_eq!(v.owned(&key("c")), BTreeSet::from([moved]), "{v:?}");
+    assert!(v.startable(&key("c")).is_empty(), "a still holds it");
+    // a's release frees it for c.
+    records.extend(a.released(&BTreeSet::from([moved]), &v, &key("a")));
+    assert_eq!(log(&records).startable(&key("c")), BTreeSet::from([moved]));
+    // The same with the partition given back for good: a starts it again once released.
+    let mut records = vec![partitions(2), join("a")];
+    let mut a = Local::default();
+    a.reconcile(&log(&records), &key("a"), true, true);
+    records.push(join("b"));
+    a.reconcile(&log(&records), &key("a"), true, true);
+    records.push(GroupRecord::Leave { member: key("b") });
+    let v = log(&records);
+    a.reconcile(&v, &key("a"), true, true);
+    records.extend(a.released(&BTreeSet::from([moved]), &v, &key("a")));
+    assert_eq!(
+        a.reconcile(&log(&records), &key("a"), true, true),
+        [Change::Assign(BTreeSet::from([moved]))]
+    );
+}
+
 /// One step of honest members, or of a log that repeats a record (a producer retry).
 #[derive(Debug, Clone)]
 enum Step {
@@ -241,26 +283,24 @@ fn any_step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// A simulated member process: its key, what its application runs, and the generation in
-/// which each partition it is releasing was revoked.
+/// A simulated member process: its key and what its application runs.
 struct Process {
     key: MemberKey,
     local: crate::group::handover::Local,
-    revoked_in: BTreeMap<u32, u64>,
     alive: bool,
 }
 
 proptest! {
     /// Members that behave as `GroupMember` does (start what the view lets them start,
-    /// release a revoked partition only after finishing it, with the generation that
-    /// revoked it; stop everything once expired), on a log where any record may land a
-    /// second time later (a producer retry): at every prefix of the log, no partition is
-    /// being processed (running or still releasing) by two members.
+    /// release a revoked partition only after finishing it, as `Local::released` writes
+    /// it; stop everything once expired), on a log where any record may land a second time
+    /// later (a producer retry): at every prefix of the log, no partition is being processed
+    /// (running or still releasing) by two members; after every step, no partition waits
+    /// for good (one that came back while being released and was revoked again included).
     #[test]
     fn duplicated_records_never_let_two_members_process_a_partition(
         steps in proptest::collection::vec(any_step(), 1..200),
     ) {
-        use crate::group::handover::Change;
         let mut log: Vec<GroupRecord> = vec![GroupRecord::Partitions { topic: "t".into(), count: 4 }];
         let mut view = GroupView::default();
         view.apply(0, &log[0]);
@@ -273,7 +313,7 @@ proptest! {
                 Step::Join => {
                     let key = MemberKey { id: format!("m{}", processes.len()), incarnation: 1 };
                     appended.push(GroupRecord::Join { member: key.clone() });
-                    processes.push(Process { key, local: Default::default(), revoked_in: BTreeMap::new(), alive: true });
+                    processes.push(Process { key, local: Default::default(), alive: true });
                 }
                 Step::Leave(i) => if let Some(i) = pick(i) {
                     let p = &mut processes[i];
@@ -296,10 +336,7 @@ proptest! {
                 Step::Release(i) => if let Some(i) = pick(i) {
                     let p = &mut processes[i];
                     let revoking = p.local.revoking.clone();
-                    for partition in p.local.released(&revoking) {
-                        let generation = p.revoked_in.remove(&partition).expect("revoked");
-                        appended.push(GroupRecord::Released { member: p.key.clone(), partition, generation });
-                    }
+                    appended.extend(p.local.released(&revoking, &view, &p.key));
                 },
                 Step::Partitions(count) => appended.push(GroupRecord::Partitions { topic: "t".into(), count }),
                 Step::Duplicate(k) => appended.push(log[k % log.len()].clone()),
@@ -309,13 +346,7 @@ proptest! {
                 log.push(record);
                 for p in processes.iter_mut().filter(|p| p.alive) {
                     let live = view.is_member(&p.key);
-                    for change in p.local.reconcile(&view, &p.key, live, true) {
-                        if let Change::Revoke(partitions) = change {
-                            for partition in partitions {
-                                p.revoked_in.insert(partition, view.generation());
-                            }
-                        }
-                    }
+                    p.local.reconcile(&view, &p.key, live, true);
                     if !live {
                         p.alive = false;
                     }
@@ -326,6 +357,19 @@ proptest! {
                         if let Some(other) = processing.insert(*partition, &p.key) {
                             prop_assert!(false, "partition {} processed by {} and {} after {:?}", partition, other, p.key, log);
                         }
+                    }
+                }
+            }
+            // Once a step's records have landed, nothing waits for good: a partition the
+            // view has a live process hold is one it runs or is releasing (it will write
+            // the release).
+            for p in processes.iter().filter(|p| p.alive) {
+                for (partition, holder) in view.holders() {
+                    if *holder == p.key {
+                        prop_assert!(
+                            p.local.running.contains(partition) || p.local.revoking.contains(partition),
+                            "partition {} held by {} in the view, which neither runs nor releases it, after {:?}", partition, p.key, log
+                        );
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! What a member does about a new view: which partitions to start, revoke or drop. Pure.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::record::{GroupRecord, MemberKey};
 use super::view::GroupView;
@@ -12,6 +12,9 @@ pub(crate) struct Local {
     pub running: BTreeSet<u32>,
     /// Revoked, waiting for the application's release.
     pub revoking: BTreeSet<u32>,
+    /// Releases written, by the generation they carry, for partitions the view still has
+    /// this member hold.
+    freed: BTreeMap<u32, u64>,
 }
 
 /// A change to tell the application about.
@@ -20,14 +23,19 @@ pub(crate) enum Change {
     Assign(BTreeSet<u32>),
     Revoke(BTreeSet<u32>),
     Lose(BTreeSet<u32>),
+    /// Held by this member in the view, run by nothing here and owned by another: nothing
+    /// to stop, the release is to be written at once (as if the application answered).
+    Free(BTreeSet<u32>),
 }
 
 impl Local {
     /// Bring the local partitions in line with `view` for member `me`, whose lease is
     /// `live` (valid, and `me` a member): without a lease everything is lost at once;
-    /// otherwise partitions no longer owned are revoked, and, when `may_start` (the lease has
-    /// time left to be renewed), owned ones that nobody else holds are started (a revoked one
-    /// only once its release is written).
+    /// otherwise partitions no longer owned are revoked, partitions the view has `me` hold
+    /// for another owner while nothing runs them here are freed (`Change::Free`: given back
+    /// and taken again while their release was on its way, or moved before they were
+    /// started), and, when `may_start` (the lease has time left to be renewed), owned ones
+    /// that nobody else holds are started (a revoked one only once its release is written).
     pub(crate) fn reconcile(
         &mut self,
         view: &GroupView,
@@ -39,10 +47,9 @@ impl Local {
         if !live || !view.is_member(me) {
             let lost: BTreeSet<u32> = self.running.union(&self.revoking).copied().collect();
             if !lost.is_empty() {
-                self.running.clear();
-                self.revoking.clear();
                 changes.push(Change::Lose(lost));
             }
+            *self = Self::default();
             return changes;
         }
         let owned = view.owned(me);
@@ -51,6 +58,21 @@ impl Local {
             self.running.retain(|p| !revoke.contains(p));
             self.revoking.extend(&revoke);
             changes.push(Change::Revoke(revoke));
+        }
+        // Freed again in each new generation while the view has it held here: a release
+        // that lands after a newer revocation frees nothing.
+        self.freed.retain(|p, _| view.holders().get(p) == Some(me));
+        let free: BTreeSet<u32> = view
+            .holders()
+            .iter()
+            .filter(|(p, holder)| *holder == me && !owned.contains(p))
+            .map(|(p, _)| *p)
+            .filter(|p| !self.running.contains(p) && !self.revoking.contains(p))
+            .filter(|p| self.freed.get(p).is_none_or(|&g| g < view.generation()))
+            .collect();
+        if !free.is_empty() {
+            self.revoking.extend(&free);
+            changes.push(Change::Free(free));
         }
         if !may_start {
             return changes;
@@ -82,6 +104,9 @@ impl Local {
     ) -> Vec<GroupRecord> {
         let done: BTreeSet<u32> = self.revoking.intersection(partitions).copied().collect();
         self.revoking.retain(|p| !done.contains(p));
+        for &p in &done {
+            self.freed.insert(p, view.generation());
+        }
         done.into_iter()
             .map(|partition| GroupRecord::Released {
                 member: me.clone(),
@@ -91,6 +116,9 @@ impl Local {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod settles;
 
 #[cfg(test)]
 mod tests {
@@ -103,19 +131,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_member_revokes_what_it_lost_restarts_nothing_unreleased_and_loses_all_without_lease() {
-        let (a, b) = (key("a"), key("b"));
-        let mut records = vec![
+    /// A log of four partitions and `member`'s join.
+    fn four_partitions_joined_by(member: &MemberKey) -> Vec<GroupRecord> {
+        vec![
             GroupRecord::Partitions {
                 topic: "t".into(),
                 count: 4,
             },
-            GroupRecord::Join { member: a.clone() },
-        ];
-        let view = |records: &Vec<GroupRecord>| {
-            GroupView::from_records(records.iter().enumerate().map(|(i, r)| (i as i64, r)))
-        };
+            GroupRecord::Join {
+                member: member.clone(),
+            },
+        ]
+    }
+
+    fn view(records: &[GroupRecord]) -> GroupView {
+        GroupView::from_records(records.iter().enumerate().map(|(i, r)| (i as i64, r)))
+    }
+
+    #[test]
+    fn a_member_revokes_what_it_lost_restarts_nothing_unreleased_and_loses_all_without_lease() {
+        let (a, b) = (key("a"), key("b"));
+        let mut records = four_partitions_joined_by(&a);
         let mut local = Local::default();
         let all = BTreeSet::from([0, 1, 2, 3]);
         assert_eq!(
@@ -160,5 +196,32 @@ mod tests {
         let kept: BTreeSet<u32> = all.difference(&moved).copied().chain([9]).collect();
         assert_eq!(local.reconcile(&v, &a, false, true), [Change::Lose(kept)]);
         assert_eq!(local, Local::default());
+    }
+
+    #[test]
+    fn partitions_moved_before_they_were_started_are_freed_at_once() {
+        let (a, b) = (key("a"), key("b"));
+        let mut records = four_partitions_joined_by(&a);
+        // a's join was read back too late to start anything; then b joins.
+        let mut local = Local::default();
+        assert!(local.reconcile(&view(&records), &a, true, false).is_empty());
+        records.push(GroupRecord::Join { member: b.clone() });
+        let v = view(&records);
+        let moved = v.owned(&b);
+        assert!(v.startable(&b).is_empty(), "a holds them in the view");
+        // Nothing runs them at a: they are released at once, once per generation.
+        assert_eq!(
+            local.reconcile(&v, &a, true, false),
+            [Change::Free(moved.clone())]
+        );
+        let releases = local.released(&moved, &v, &a);
+        // Not freed again in this generation; a starts its own once it may.
+        assert_eq!(
+            local.reconcile(&v, &a, true, true),
+            [Change::Assign(v.owned(&a))]
+        );
+        assert!(local.reconcile(&v, &a, true, true).is_empty());
+        records.extend(releases);
+        assert_eq!(view(&records).startable(&b), moved);
     }
 }

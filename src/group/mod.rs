@@ -41,9 +41,14 @@
 //!   with the generation its view is at then: a release frees a partition only when it is
 //!   no older than the generation that revoked it, so a release landing again after a
 //!   producer retry frees nothing, and a partition given back and revoked again while it
-//!   was being released waits for a release as recent. A member that leaves releases
-//!   everything first. A member that expired holds nothing. An application that does not
-//!   release within [`GroupConfig::revoke_timeout`] costs its member the lease (below).
+//!   was being released waits for a release as recent. A partition the view has a member
+//!   hold for another owner while nothing runs it there (it moved before the member started
+//!   it, or came back and went again while its release was on its way) is released by that
+//!   member at once, again in each new generation until the view hands it over, so a
+//!   handover never waits for good on a release that came too early. A member that leaves
+//!   releases everything first. A member that expired holds nothing. An application that
+//!   does not release within [`GroupConfig::revoke_timeout`] costs its member the lease
+//!   (below).
 //! - **Lease.** A member's lease runs for `session_timeout` from the *send* time (its own
 //!   clock since boot, which counts time the machine spent suspended) of its latest join or
 //!   heartbeat that it has *read back* from the log while still a member. Without a lease it

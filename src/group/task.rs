@@ -360,6 +360,11 @@ impl MemberTask {
                     partitions,
                     generation,
                 },
+                Change::Free(partitions) => {
+                    tracing::info!(group = %self.config.group, member = %self.me, ?partitions, generation, "releasing partitions held here for another member and run by nothing here");
+                    let _ = self.acks.0.send(partitions);
+                    continue;
+                }
             };
             let _ = self.events.send(Ok(event));
         }

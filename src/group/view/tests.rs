@@ -301,6 +301,7 @@ proptest! {
     fn duplicated_records_never_let_two_members_process_a_partition(
         steps in proptest::collection::vec(any_step(), 1..200),
     ) {
+        use crate::group::handover::Change;
         let mut log: Vec<GroupRecord> = vec![GroupRecord::Partitions { topic: "t".into(), count: 4 }];
         let mut view = GroupView::default();
         view.apply(0, &log[0]);
@@ -341,12 +342,17 @@ proptest! {
                 Step::Partitions(count) => appended.push(GroupRecord::Partitions { topic: "t".into(), count }),
                 Step::Duplicate(k) => appended.push(log[k % log.len()].clone()),
             }
-            for record in appended {
+            let mut appended = std::collections::VecDeque::from(appended);
+            while let Some(record) = appended.pop_front() {
                 view.apply(log.len() as i64, &record);
                 log.push(record);
                 for p in processes.iter_mut().filter(|p| p.alive) {
                     let live = view.is_member(&p.key);
-                    p.local.reconcile(&view, &p.key, live, true);
+                    for change in p.local.reconcile(&view, &p.key, live, true) {
+                        if let Change::Free(partitions) = change {
+                            appended.extend(p.local.released(&partitions, &view, &p.key));
+                        }
+                    }
                     if !live {
                         p.alive = false;
                     }

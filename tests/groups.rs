@@ -185,8 +185,13 @@ async fn spawn_member_with(
                         }
                         Assignment::Revoked { partitions, release, .. } => {
                             started.stop(&partitions, true).await;
+                            // Stopped in the ledger before the release lets another start.
+                            let mut ledger = ledger.lock().unwrap();
+                            for &p in &partitions {
+                                ledger.stop(&name, p);
+                            }
                             release.released();
-                            partitions
+                            continue;
                         }
                         Assignment::Lost { partitions, .. } => {
                             assert!(!member.fence().is_valid(), "{name} lost partitions with a lease");

@@ -32,7 +32,7 @@ impl MemberTask {
         let running = std::mem::take(&mut self.local.running);
         if !running.is_empty() {
             self.local.revoking.extend(&running);
-            let _ = self.events.send(Ok(Assignment::Revoked {
+            self.events.send(Ok(Assignment::Revoked {
                 release: Release::new(running.clone(), self.acks.0.clone()),
                 partitions: running,
                 generation,

@@ -42,11 +42,11 @@ enum Phase {
     Joining { since: Instant },
     /// A member with a lease.
     Active,
-    /// Lease gone: everything dropped. After the takeover margin, once the application has
-    /// taken the `Lost`, a leave record for this incarnation (`left`: its application has
-    /// stopped everything by then, so its partitions move at once rather than after its
-    /// expiry); then a rejoin once the log has been read up to `read_to` (its end when the
-    /// margin passed): a member whose reads stall does not rejoin, again and again, as
+    /// Lease gone: everything dropped. After the takeover margin, a leave record for this
+    /// incarnation (`left`: its application has stopped everything by then, so its
+    /// partitions move at once rather than after its expiry); then a rejoin once the log has
+    /// been read up to `read_to` (its end when the margin passed), and the application has
+    /// taken the `Lost`: a member whose reads stall does not rejoin, again and again, as
     /// incarnations that hold partitions they never start.
     Fenced {
         since: Instant,

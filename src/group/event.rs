@@ -27,10 +27,7 @@ pub enum Assignment {
     },
     /// The member's lease is gone (it could not heartbeat, or read its log, for the session
     /// timeout): stop processing `partitions` at once and do **not** commit. Others may take
-    /// them over after the takeover margin (at once when this member writes its leave, which
-    /// it does only once this event is taken; otherwise when the others expire it). The
-    /// member rejoins by itself after that (so work started under the old lease never sees
-    /// the fence valid again).
+    /// them over after the takeover margin. The member rejoins by itself.
     Lost {
         /// Every partition the member was processing or releasing.
         partitions: BTreeSet<u32>,

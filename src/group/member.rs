@@ -7,7 +7,6 @@ use tokio::sync::{mpsc, oneshot};
 use super::config::{coordination_topic, default_member_id, GroupConfig};
 use super::error::GroupError;
 use super::event::Assignment;
-use super::events::EventReceiver;
 use super::lease::Fence;
 use super::task::{Command, MemberTask};
 use crate::admin::{AdminError, TopicConfig};
@@ -40,7 +39,7 @@ pub struct GroupMember {
     id: String,
     config: GroupConfig,
     fence: Fence,
-    events: EventReceiver,
+    events: mpsc::UnboundedReceiver<Result<Assignment, GroupError>>,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -59,7 +58,7 @@ impl GroupMember {
         ensure_coordination_topic(client, &coordination_topic(&config.group)).await?;
         let id = config.member_id.clone().unwrap_or_else(default_member_id);
         let fence = Fence::default();
-        let (events_tx, events) = super::events::channel();
+        let (events_tx, events) = mpsc::unbounded_channel();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let task = MemberTask::new(
             client.clone(),

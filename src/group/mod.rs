@@ -52,15 +52,10 @@
 //! - **Lease.** A member's lease runs for `session_timeout` from the *send* time (its own
 //!   clock since boot, which counts time the machine spent suspended) of its latest join or
 //!   heartbeat that it has *read back* from the log while still a member. Without a lease it
-//!   processes nothing: its [`Fence`] is invalid at once; within a tick it gives up that
-//!   incarnation for good (unless a heartbeat read back first renews the lease): it gets
-//!   [`Assignment::Lost`] and stops heartbeating, and a heartbeat read back later no
-//!   longer counts. After the takeover margin, once its application has taken the `Lost`,
-//!   it writes a leave for that incarnation (its partitions move then), and rejoins as a
-//!   new incarnation once it has read the log up to its end as it was then (a member whose
-//!   reads are stuck does not rejoin over and over). The fence, shared by every
-//!   incarnation, turns valid again only then: work of the old lease still finishing never
-//!   sees it valid.
+//!   processes nothing: it gets [`Assignment::Lost`], its [`Fence`] turns invalid, it stops
+//!   heartbeating; after the takeover margin it writes a leave for that incarnation (its
+//!   partitions move then), and rejoins as a new incarnation once it has read the log up to
+//!   its end as it was then (a member whose reads are stuck does not rejoin over and over).
 //! - **Expiry.** Each live member notes when it read each peer's last record; when a peer
 //!   stays silent for `session_timeout + takeover_margin` on its clock, it appends an
 //!   expiry of that peer, and appends it again if it is not read back within a session
@@ -130,7 +125,6 @@ mod config;
 mod describe;
 mod error;
 mod event;
-mod events;
 mod handover;
 mod lease;
 mod member;

@@ -10,7 +10,6 @@ use super::clock;
 use super::config::{coordination_topic, GroupConfig};
 use super::error::GroupError;
 use super::event::{Assignment, Release, ReleaseAcks};
-use super::events::EventSender;
 use super::handover::{Change, Local};
 use super::lease::{Fence, Lease};
 use super::record::{GroupRecord, MemberKey};
@@ -45,9 +44,9 @@ enum Phase {
     /// Lease gone: everything dropped. After the takeover margin, a leave record for this
     /// incarnation (`left`: its application has stopped everything by then, so its
     /// partitions move at once rather than after its expiry); then a rejoin once the log has
-    /// been read up to `read_to` (its end when the margin passed), and the application has
-    /// taken the `Lost`: a member whose reads stall does not rejoin, again and again, as
-    /// incarnations that hold partitions they never start.
+    /// been read up to `read_to` (its end when the margin passed): a member whose reads
+    /// stall does not rejoin, again and again, as incarnations that hold partitions they
+    /// never start.
     Fenced {
         since: Instant,
         left: bool,
@@ -55,13 +54,15 @@ enum Phase {
     },
 }
 
+pub(crate) type Events = mpsc::UnboundedSender<Result<Assignment, GroupError>>;
+
 /// The member's state.
 pub(crate) struct MemberTask {
     client: FluvioClient,
     config: GroupConfig,
     producer: Producer,
     fence: Fence,
-    events: EventSender,
+    events: Events,
     commands: mpsc::UnboundedReceiver<Command>,
     log_topic: String,
     replay: Replay,
@@ -106,7 +107,7 @@ impl MemberTask {
         config: GroupConfig,
         member_id: String,
         fence: Fence,
-        events: EventSender,
+        events: Events,
         commands: mpsc::UnboundedReceiver<Command>,
     ) -> Self {
         // Appends are answered once every replica has them; reads see only such records:
@@ -161,7 +162,7 @@ impl MemberTask {
         if let Err(error) = result {
             tracing::warn!(group = %self.config.group, member = %self.me, %error, "group member stopped");
             self.lose_everything();
-            self.events.send(Err(error));
+            let _ = self.events.send(Err(error));
         }
         self.fence.set(None);
         metrics::gauge!(telemetry::GROUP_ASSIGNED_PARTITIONS, "group" => self.config.group.clone())
@@ -237,15 +238,11 @@ impl MemberTask {
                 tracing::warn!(group = %self.config.group, member = %self.me, "lease lost: stopping every partition");
                 self.fence(now);
             }
-            // Not before the application has taken the `Lost` (and all before it): until then
-            // its partitions' work may still be going on (the fence stops it), and they move
-            // only once it knows; the fence, shared by every incarnation, turns valid again
-            // only after that.
             Phase::Fenced {
                 since,
                 left,
                 read_to,
-            } if now >= since + self.config.takeover_margin && self.events.all_taken() => {
+            } if now >= since + self.config.takeover_margin => {
                 if !left {
                     let member = self.me.clone();
                     self.append(&GroupRecord::Leave { member }).await?;
@@ -324,10 +321,7 @@ impl MemberTask {
             left: false,
             read_to: None,
         };
-        // A fresh lease (it invalidates the fence): a heartbeat of this incarnation read
-        // back late, after the lease ran out, must not make the fence valid again while the
-        // partitions are lost.
-        self.lease = Lease::new(self.config.session_timeout, self.fence.clone());
+        self.fence.set(None);
         self.lose_everything();
     }
 
@@ -335,12 +329,6 @@ impl MemberTask {
     fn reconcile(&mut self, now: Instant) {
         let stamp = clock::now();
         let live = self.phase == Phase::Active && self.lease.valid(stamp);
-        if self.phase == Phase::Active && !(live && self.replay.view().is_member(&self.me)) {
-            // The lease lapsed (or the view dropped this member): the fence is invalid, so
-            // nothing is processed; the next tick gives everything up, unless a heartbeat
-            // read back first renews the lease. `Lost` is only sent for good.
-            return;
-        }
         // A lease read back late (a join that took seconds to be replicated, say) starts
         // nothing until a heartbeat renews it: partitions started with milliseconds left would
         // be lost at once, their records processed twice.
@@ -378,7 +366,7 @@ impl MemberTask {
                     continue;
                 }
             };
-            self.events.send(Ok(event));
+            let _ = self.events.send(Ok(event));
         }
         self.record_metrics(now);
     }
@@ -392,7 +380,7 @@ impl MemberTask {
             .collect();
         self.local = Local::default();
         if !lost.is_empty() {
-            self.events.send(Ok(Assignment::Lost {
+            let _ = self.events.send(Ok(Assignment::Lost {
                 partitions: lost,
                 generation: self.replay.view().generation(),
             }));

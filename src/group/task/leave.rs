@@ -32,7 +32,7 @@ impl MemberTask {
         let running = std::mem::take(&mut self.local.running);
         if !running.is_empty() {
             self.local.revoking.extend(&running);
-            self.events.send(Ok(Assignment::Revoked {
+            let _ = self.events.send(Ok(Assignment::Revoked {
                 release: Release::new(running.clone(), self.acks.0.clone()),
                 partitions: running,
                 generation,

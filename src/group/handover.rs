@@ -13,7 +13,7 @@ pub(crate) struct Local {
     /// Revoked, waiting for the application's release.
     pub revoking: BTreeSet<u32>,
     /// Releases written, by the generation they carry, for partitions the view still has
-    /// this member hold.
+    /// this member hold (one is written again only if the partition is revoked anew).
     freed: BTreeMap<u32, u64>,
 }
 
@@ -59,8 +59,9 @@ impl Local {
             self.revoking.extend(&revoke);
             changes.push(Change::Revoke(revoke));
         }
-        // Freed again in each new generation while the view has it held here: a release
-        // that lands after a newer revocation frees nothing.
+        // Freed again only when revoked anew since the release written (that release, landing
+        // after the newer revocation, frees nothing); not in every new generation, which in a
+        // join storm would write a release per partition held per generation.
         self.freed.retain(|p, _| view.holders().get(p) == Some(me));
         let free: BTreeSet<u32> = view
             .holders()
@@ -68,7 +69,11 @@ impl Local {
             .filter(|(p, holder)| *holder == me && !owned.contains(p))
             .map(|(p, _)| *p)
             .filter(|p| !self.running.contains(p) && !self.revoking.contains(p))
-            .filter(|p| self.freed.get(p).is_none_or(|&g| g < view.generation()))
+            .filter(|&p| {
+                self.freed
+                    .get(&p)
+                    .is_none_or(|&g| view.revoked_in(p).is_some_and(|r| r > g))
+            })
             .collect();
         if !free.is_empty() {
             self.revoking.extend(&free);
@@ -209,13 +214,13 @@ mod tests {
         let v = view(&records);
         let moved = v.owned(&b);
         assert!(v.startable(&b).is_empty(), "a holds them in the view");
-        // Nothing runs them at a: they are released at once, once per generation.
+        // Nothing runs them at a: they are released at once, and not again until revoked anew.
         assert_eq!(
             local.reconcile(&v, &a, true, false),
             [Change::Free(moved.clone())]
         );
         let releases = local.released(&moved, &v, &a);
-        // Not freed again in this generation; a starts its own once it may.
+        // Not freed again; a starts its own once it may.
         assert_eq!(
             local.reconcile(&v, &a, true, true),
             [Change::Assign(v.owned(&a))]

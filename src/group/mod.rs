@@ -44,8 +44,8 @@
 //!   was being released waits for a release as recent. A partition the view has a member
 //!   hold for another owner while nothing runs it there (it moved before the member started
 //!   it, or came back and went again while its release was on its way) is released by that
-//!   member at once, again in each new generation until the view hands it over, so a
-//!   handover never waits for good on a release that came too early. A member that leaves
+//!   member at once, and again whenever it is revoked anew before the view hands it over,
+//!   so a handover never waits for good on a release that came too early. A member that leaves
 //!   releases everything first. A member that expired holds nothing. An application that
 //!   does not release within [`GroupConfig::revoke_timeout`] costs its member the lease
 //!   (below).

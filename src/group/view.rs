@@ -276,6 +276,11 @@ impl GroupView {
             .collect()
     }
 
+    /// The generation that revoked `partition` from a holder that has not released it yet.
+    pub(crate) fn revoked_in(&self, partition: u32) -> Option<u64> {
+        self.revoked_at.get(&partition).copied()
+    }
+
     /// Whether every partition is held by its owner (no handover is pending).
     pub fn settled(&self) -> bool {
         self.owners

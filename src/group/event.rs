@@ -27,7 +27,10 @@ pub enum Assignment {
     },
     /// The member's lease is gone (it could not heartbeat, or read its log, for the session
     /// timeout): stop processing `partitions` at once and do **not** commit. Others may take
-    /// them over after the takeover margin. The member rejoins by itself.
+    /// them over after the takeover margin. The member rejoins by itself. (When its own
+    /// heartbeat is read back late, within a tick of the lapse, the lease is renewed
+    /// instead: the partitions are then [`Assignment::Assigned`] again, to resume from the
+    /// committed offsets.)
     Lost {
         /// Every partition the member was processing or releasing.
         partitions: BTreeSet<u32>,

@@ -51,6 +51,11 @@ impl Process {
     }
 }
 
+/// The view of the whole log, as a member that has read it all holds it.
+fn whole(log: &[GroupRecord]) -> GroupView {
+    GroupView::from_records(log.iter().enumerate().map(|(o, r)| (o as i64, r)))
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Join,
@@ -126,7 +131,7 @@ proptest! {
                 Step::Expire(_) => {
                     // An observer that has read the whole log expires the member.
                     let member = processes[i].key.clone();
-                    let view = GroupView::from_records(log.iter().enumerate().map(|(o, r)| (o as i64, r)));
+                    let view = whole(&log);
                     if let Some(&last_seen) = view.members().get(&member) {
                         log.push(GroupRecord::Expire { member, last_seen });
                     }
@@ -150,7 +155,7 @@ proptest! {
                     log.extend(records);
                 }
             }
-            let view = GroupView::from_records(log.iter().enumerate().map(|(o, r)| (o as i64, r)));
+            let view = whole(&log);
             for (member, &last_seen) in view.members() {
                 if !processes.iter().any(|p| p.alive && p.key == *member) {
                     log.push(GroupRecord::Expire { member: member.clone(), last_seen });
@@ -160,7 +165,7 @@ proptest! {
                 break;
             }
         }
-        let view = GroupView::from_records(log.iter().enumerate().map(|(o, r)| (o as i64, r)));
+        let view = whole(&log);
         prop_assert!(view.settled(), "not settled: {:?} after {:?}", view, log);
         for p in processes.iter().filter(|p| p.alive) {
             prop_assert_eq!(&p.local.running, &view.owned(&p.key), "{} after {:?}", p.key, log);

@@ -709,6 +709,39 @@ async fn a_member_whose_reads_stall_rejoins_once_it_reads_and_orphans_nothing_me
     .await;
 }
 
+/// While the coordination log cannot commit (its replication held, as while the SPU leading
+/// it is down and its replicas wait), every member loses its lease and writes a leave; none
+/// joins again before its leave is stored. Once the log commits, each member rejoins once,
+/// not once per session timeout of the outage (records that would land together and put the
+/// group through a rebalance each), and the three share the partitions again.
+#[tokio::test]
+async fn members_of_a_log_that_cannot_commit_rejoin_once_when_it_does() {
+    within(90, "the test", async {
+        let (cluster, client, ledger) = setup(6).await;
+        let members = three_members(&client, &ledger).await;
+        let log = coordination_topic(GROUP);
+        cluster.hold_replication(&log, 0, true).unwrap();
+        let held = Instant::now();
+        wait_for_shares(&ledger, &[]).await;
+        // Six session timeouts: long enough for a member to join and leave again and again.
+        let outage = SESSION * 6;
+        tokio::time::sleep(outage.saturating_sub(held.elapsed())).await;
+        cluster.hold_replication(&log, 0, false).unwrap();
+        wait_for_shares(&ledger, &[("a", 2), ("b", 2), ("c", 2)]).await;
+        let log = coordination_log(&client).await;
+        for id in ["a", "b", "c"] {
+            let (incarnations, left_before_rejoin) = joins(&log, id);
+            assert_eq!(incarnations.len(), 2, "{id} joined as {incarnations:?}");
+            assert!(left_before_rejoin, "{id} rejoined without leaving first");
+        }
+        for (_, (control, app)) in members {
+            control.send(Control::Leave).unwrap();
+            app.await.unwrap();
+        }
+    })
+    .await;
+}
+
 /// The expiry of a crashed member that the expirer failed to append (it was cut off at that
 /// moment) is appended again: the crashed member's partitions do not stay its own for good.
 #[tokio::test]

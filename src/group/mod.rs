@@ -54,8 +54,10 @@
 //!   heartbeat that it has *read back* from the log while still a member. Without a lease it
 //!   processes nothing: it gets [`Assignment::Lost`], its [`Fence`] turns invalid, it stops
 //!   heartbeating; after the takeover margin it writes a leave for that incarnation (its
-//!   partitions move then), and rejoins as a new incarnation once it has read the log up to
-//!   its end as it was then (a member whose reads are stuck does not rejoin over and over).
+//!   partitions move then), and rejoins as a new incarnation once that leave is stored and
+//!   it has read the log past it (when the leave failed, up to the log's end as it was
+//!   then): a member whose reads are stuck, or whose log cannot store anything for a while
+//!   (its leader down, its replicas waiting), does not join and leave over and over.
 //! - **Expiry.** Each live member notes when it read each peer's last record; when a peer
 //!   stays silent for `session_timeout + takeover_margin` on its clock, it appends an
 //!   expiry of that peer, and appends it again if it is not read back within a session

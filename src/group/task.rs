@@ -15,7 +15,7 @@ use super::lease::{Fence, Lease};
 use super::record::{GroupRecord, MemberKey};
 use super::replay::Replay;
 use crate::cluster::FluvioClient;
-use crate::producer::Producer;
+use crate::producer::{DeliveryFuture, Producer};
 use crate::protocol::spu::Isolation;
 use crate::telemetry;
 
@@ -44,9 +44,9 @@ enum Phase {
     /// Lease gone: everything dropped. After the takeover margin, a leave record for this
     /// incarnation (`left`: its application has stopped everything by then, so its
     /// partitions move at once rather than after its expiry); then a rejoin once the log has
-    /// been read up to `read_to` (its end when the margin passed): a member whose reads
-    /// stall does not rejoin, again and again, as incarnations that hold partitions they
-    /// never start.
+    /// been read up to `read_to` (past the leave once it is stored: see
+    /// `MemberTask::rejoin_point`): a member whose reads stall does not rejoin, again and
+    /// again, as incarnations that hold partitions they never start.
     Fenced {
         since: Instant,
         left: bool,
@@ -85,6 +85,8 @@ pub(crate) struct MemberTask {
     incarnations: HashSet<u64>,
     /// Since when partitions have been revoked and not released.
     revoking_since: Option<Instant>,
+    /// The last leave appended for a fenced incarnation, until it is stored or failed.
+    leave_stored: Option<DeliveryFuture>,
     next_heartbeat: Instant,
     next_offset: i64,
     rebalance_started: Option<Instant>,
@@ -128,6 +130,7 @@ impl MemberTask {
             },
             incarnations: HashSet::from([incarnation]),
             revoking_since: None,
+            leave_stored: None,
             lease: Lease::new(config.session_timeout, fence.clone()),
             phase: Phase::Joining { since: now },
             replay: Replay::default(),
@@ -245,17 +248,11 @@ impl MemberTask {
             } if now >= since + self.config.takeover_margin => {
                 if !left {
                     let member = self.me.clone();
-                    self.append(&GroupRecord::Leave { member }).await?;
+                    self.leave_stored = self.append(&GroupRecord::Leave { member }).await?;
                 }
                 let read_to = match read_to {
                     Some(end) => Some(end),
-                    None => {
-                        let end = self.client.partition_offsets(&self.log_topic, 0);
-                        match tokio::time::timeout(self.config.heartbeat, end).await {
-                            Ok(Ok((_, end))) => Some(end),
-                            _ => None,
-                        }
-                    }
+                    None => self.rejoin_point().await,
                 };
                 self.phase = Phase::Fenced {
                     since,
@@ -304,7 +301,8 @@ impl MemberTask {
         self.append(&GroupRecord::Join {
             member: self.me.clone(),
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Join again as a new incarnation (the previous one has left).
@@ -404,17 +402,19 @@ impl MemberTask {
     }
 
     /// Append `record` to the log without waiting for its acknowledgement (the member
-    /// learns of it by reading it back). Dropped while the test hook cuts the member off.
-    async fn append(&mut self, record: &GroupRecord) -> Result<(), GroupError> {
+    /// learns of it by reading it back); its receipt, for whoever needs to know when it is
+    /// stored. Dropped while the test hook cuts the member off (no receipt).
+    async fn append(&mut self, record: &GroupRecord) -> Result<Option<DeliveryFuture>, GroupError> {
         if let Some(until) = self.cut_off_until {
             if Instant::now() < until {
-                return Ok(());
+                return Ok(None);
             }
             self.cut_off_until = None;
         }
-        self.producer
+        let receipt = self
+            .producer
             .enqueue(&self.log_topic, None, &record.encode())
             .await?;
-        Ok(())
+        Ok(Some(receipt))
     }
 }

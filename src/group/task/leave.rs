@@ -1,6 +1,8 @@
-//! Releases and the graceful leave.
+//! Releases, the graceful leave, and when a fenced member may join again.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use super::MemberTask;
@@ -66,5 +68,35 @@ impl MemberTask {
         self.producer.flush().await?;
         tracing::info!(group = %self.config.group, member = %self.me, "left");
         Ok(())
+    }
+    /// How far a fenced member reads the log before it joins again: past its leave once
+    /// that is stored, so that its view has its old incarnation gone; `None` (ask again at
+    /// the next tick) while the leave is on its way, as while the log cannot store anything:
+    /// a join and a leave written every session timeout meanwhile would all land once it
+    /// can, each a rebalance. When the leave failed or was never sent (the member was cut
+    /// off), the log's end now: a member whose reads stall does not join again before it
+    /// reads.
+    pub(super) async fn rejoin_point(&mut self) -> Option<i64> {
+        if let Some(leave) = &self.leave_stored {
+            let stored = {
+                let mut wait = std::pin::pin!(leave.clone().wait());
+                match wait.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                    Poll::Ready(stored) => stored,
+                    Poll::Pending => return None,
+                }
+            };
+            self.leave_stored = None;
+            match stored {
+                Ok(stored) => return Some(stored.offset + 1),
+                Err(error) => {
+                    tracing::warn!(group = %self.config.group, member = %self.me, %error, "the leave was not stored: joining again once the log is read to its end");
+                }
+            }
+        }
+        let end = self.client.partition_offsets(&self.log_topic, 0);
+        match tokio::time::timeout(self.config.heartbeat, end).await {
+            Ok(Ok((_, end))) => Some(end),
+            _ => None,
+        }
     }
 }

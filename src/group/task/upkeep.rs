@@ -52,7 +52,8 @@ impl MemberTask {
         let view = Box::new(view.clone());
         self.last_snapshot = as_of;
         self.joiner_waits = false;
-        self.append(&GroupRecord::Snapshot { as_of, view }).await
+        self.append(&GroupRecord::Snapshot { as_of, view }).await?;
+        Ok(())
     }
 
     /// After a metadata change, write the topic's partition count if it grew. From the
@@ -73,9 +74,10 @@ impl MemberTask {
                     topic: self.config.topic.clone(),
                     count,
                 })
-                .await
+                .await?;
             }
-            _ => Ok(()),
+            _ => {}
         }
+        Ok(())
     }
 }

@@ -69,6 +69,7 @@ impl MemberTask {
         tracing::info!(group = %self.config.group, member = %self.me, "left");
         Ok(())
     }
+
     /// How far a fenced member reads the log before it joins again: past its leave once
     /// that is stored, so that its view has its old incarnation gone; `None` (ask again at
     /// the next tick) while the leave is on its way, as while the log cannot store anything:

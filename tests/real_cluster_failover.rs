@@ -280,15 +280,16 @@ async fn settle(
     (ledger, t)
 }
 
-/// The partition's replication as the SC reports it: a high watermark below the log end
-/// that stays there is a replica that stopped following.
-async fn replication(client: &FluvioClient, topic: &str) -> String {
+/// The partition's replication as the SC reports it, and whether it stalled: a high
+/// watermark below the log end that stays there is a replica that stopped following.
+async fn replication(client: &FluvioClient, topic: &str) -> (String, bool) {
     let partitions = client.admin().list_partitions(Some(topic)).await.unwrap();
     let p = &partitions[0];
-    format!(
+    let state = format!(
         "leader {} of {:?}: high watermark {}, log end {}",
         p.leader, p.replicas, p.high_watermark, p.end_offset
-    )
+    );
+    (state, p.high_watermark < p.end_offset)
 }
 
 /// A one-partition topic of `replicas` replicas, once a committed write goes through (its
@@ -373,11 +374,7 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
         let series =
             format!("fluvio_producer_possibly_duplicated_records_total{{topic=\"{topic}\"}}");
         let counted = common::prometheus::value(&scrape, &series).unwrap_or(0.0) as u64;
-        let state = replication(&client, topic).await;
-        let stalled = {
-            let p = &client.admin().list_partitions(Some(topic)).await.unwrap()[0];
-            p.high_watermark < p.end_offset
-        };
+        let (state, stalled) = replication(&client, topic).await;
         lines.push(format!(
             "{topic} ours: acknowledged {}, failed {} ({} other than unconfirmed replication, {} before the delivery timeout), stored {}, missing {}, acknowledged and stored only above the high watermark {}, duplicates {}, counted as possible duplicates {counted}; {state}{}",
             t.acked,
@@ -422,7 +419,7 @@ async fn leaders_killed_five_times_under_full_speed_producers_lose_nothing() {
     let ledger = ledger_of(&sent);
     let (values, hw) = read_back(&client, theirs, "").await;
     let t = tally(&ledger, &values, hw);
-    let state = replication(&client, theirs).await;
+    let (state, _) = replication(&client, theirs).await;
     lines.push(format!(
         "{theirs} official: acknowledged {}, failed {}, never settled {}, stored {}, missing {}, duplicates {}; {state}{}",
         t.acked,
@@ -552,7 +549,7 @@ async fn a_leader_paused_for_60_s_loses_nothing_and_stalls_no_longer_than_its_pa
         t.missing,
         t.above_hw,
         t.duplicates,
-        replication(&client, topic).await
+        replication(&client, topic).await.0
     );
     println!("{line}");
     assert_eq!(t.missing, 0, "{line}");

@@ -383,6 +383,70 @@ async fn records_reach_a_shared_worker_and_the_sink_in_partition_order() {
     .expect("test timed out");
 }
 
+/// Notes each record as it arrives; answers it a moment later (a varying moment: answers
+/// finish out of order), through a mailbox of one.
+struct Arrivals(Arc<Mutex<Vec<(u32, i64)>>>);
+
+impl Actor for Arrivals {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1);
+    }
+}
+
+impl Handler<Process> for Arrivals {
+    type Result = ResponseFuture<Result<Vec<Output>, WorkerError>>;
+
+    fn handle(&mut self, msg: Process, _: &mut Context<Self>) -> Self::Result {
+        let r = msg.0;
+        self.0.lock().unwrap().push((r.partition, r.offset));
+        let pause = Duration::from_micros((r.offset as u64 * 7919) % 300);
+        Box::pin(async move {
+            tokio::time::sleep(pause).await;
+            Ok(vec![Output::value(format!("{}:{}", r.partition, r.offset))])
+        })
+    }
+}
+
+#[actix_rt::test]
+async fn a_per_record_worker_gets_each_partition_in_order_while_its_answers_come_out_of_order() {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let (_cluster, client) = setup(2, 20_000).await;
+        let mut config = PipelineConfig::new("source", "arrivals");
+        config.sink = Some("sink".into());
+        config.workers = 1;
+        config.exit_at_end = true;
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let noted = arrivals.clone();
+        let pipeline = start_pipeline(&client, config, move |_| {
+            let noted = noted.clone();
+            Arrivals::create(move |_| Arrivals(noted)).recipient()
+        })
+        .await
+        .unwrap();
+        let stats = pipeline.wait().await.unwrap();
+        assert_eq!((stats.acked, stats.redelivered), (20_000, 0));
+        let arrivals = arrivals.lock().unwrap().clone();
+        for p in 0..2u32 {
+            let offsets: Vec<i64> = arrivals
+                .iter()
+                .filter(|(partition, _)| *partition == p)
+                .map(|(_, offset)| *offset)
+                .collect();
+            let (_, end) = client.partition_offsets("source", p).await.unwrap();
+            assert_eq!(
+                offsets,
+                (0..end).collect::<Vec<i64>>(),
+                "partition {p} reached the worker in order, once"
+            );
+        }
+        assert_eq!(read_values(&client, "sink", 1).await.len(), 20_000);
+    })
+    .await
+    .expect("test timed out");
+}
+
 #[actix_rt::test]
 async fn an_idle_pipeline_commits_on_the_interval() {
     tokio::time::timeout(Duration::from_secs(60), async {

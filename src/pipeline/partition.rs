@@ -13,11 +13,13 @@ use tokio::sync::watch;
 
 mod attempts;
 mod read;
+mod relayed;
 mod senders;
 mod sink;
 
 use attempts::{Attempts, Verdict};
 use read::{ask, cut, next_records, Read, Segment};
+use relayed::{Awaited, Reply, SessionRelay};
 use senders::Senders;
 use sink::{send_outputs, Sent};
 
@@ -57,12 +59,15 @@ fn poll_now<F: std::future::Future + ?Sized>(future: std::pin::Pin<&mut F>) -> O
 }
 
 /// Poll `pending`'s answer once; whether it is answered (an answer is kept, to be taken
-/// again).
+/// again). (Records with a relay: whether all are answered, which the relay notes itself.)
 fn poll_once(pending: &mut Pending) -> bool {
+    let Awaited::Answer(answer) = &mut pending.awaited else {
+        return false;
+    };
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    match pending.answer.as_mut().poll(&mut context) {
+    match answer.as_mut().poll(&mut context) {
         std::task::Poll::Ready(answer) => {
-            pending.answer = Box::pin(std::future::ready(answer));
+            pending.awaited = Awaited::Answer(Box::pin(std::future::ready(answer)));
             true
         }
         std::task::Poll::Pending => false,
@@ -77,7 +82,7 @@ struct Pending {
     generation: u64,
     /// The message's place among those sent to the worker (see [`Workers`]).
     seq: u64,
-    answer: Answer,
+    awaited: Awaited,
     /// The sender the message went through (none for a record given up on): another
     /// message's once this one is answered (see [`Senders`]).
     sender: Option<WorkerKind>,
@@ -140,14 +145,17 @@ struct Flight {
     /// again after the restart: handed on with it, the worker would see them twice.)
     behind_retry: VecDeque<Segment>,
     senders: Senders,
+    /// A per-record worker's records go through a relay on its thread (see `relayed`).
+    relay: Option<SessionRelay>,
 }
 
 /// The fetch frame size while records are failing (see `PartitionTask::session`).
 const RECOVERY_FRAME_BYTES: i32 = 64 * 1024;
 /// The read-ahead while records are failing.
 const RECOVERY_READ_AHEAD: usize = 1_000;
-/// Most records with a per-record worker at once (with a batch worker: `buffer_records`):
-/// a frame's worth keeps the worker busy; each costs a message (`benches/README.md`).
+/// Most records with a per-record or typed worker at once (with a batch worker:
+/// `buffer_records`): a frame's worth keeps the worker busy; each costs a message
+/// (`benches/README.md`).
 const PER_RECORD_QUEUE: usize = 500;
 
 pub(crate) struct PartitionTask {
@@ -264,8 +272,9 @@ impl PartitionTask {
             })
             .await;
         let worker_kind = first_worker.kind;
-        // A record handed to a per-record worker is a message of its own (its envelope,
-        // answer channel and answer future: ~1 KB beside the record), so fewer queue.
+        // A record handed to a typed worker is a message of its own (its envelope, answer
+        // channel and answer future: ~1 KB beside the record), and a per-record worker's
+        // relay sends records one by one: a frame's worth queues.
         let at_worker = match worker_kind {
             WorkerKind::Batches(_) => read_ahead,
             _ => read_ahead.min(PER_RECORD_QUEUE),
@@ -325,19 +334,25 @@ impl PartitionTask {
                         }
                     }
                 }
-                answer = async { flight.answers.front_mut().expect("checked").answer.as_mut().await },
+                reply = std::future::poll_fn(|cx| relayed::poll_reply(&mut flight.answers, &mut flight.relay, cx)),
                     if !flight.answers.is_empty() =>
                 {
                     // This answer, then those the worker gave meanwhile: one wake-up for a run.
-                    let mut next = Some(answer);
+                    let mut next = Some(reply);
                     let mut stopped = None;
-                    while let Some(answer) = next.take() {
-                        let pending = flight.answers.pop_front().expect("checked");
-                        if let Err(stop) = self.take_answer(pending, answer, &mut flight, worker_index).await {
+                    while let Some(reply) = next.take() {
+                        let taken = match reply {
+                            Reply::Answer(answer) => {
+                                let pending = flight.answers.pop_front().expect("checked");
+                                self.take_answer(pending, answer, &mut flight, worker_index).await
+                            }
+                            Reply::Chunk(chunk) => self.take_chunk(chunk, &mut flight, worker_index).await,
+                        };
+                        if let Err(stop) = taken {
                             stopped = Some(stop);
                             break;
                         }
-                        next = flight.answers.front_mut().and_then(|p| poll_now(p.answer.as_mut()));
+                        next = poll_now(std::pin::pin!(std::future::poll_fn(|cx| relayed::poll_reply(&mut flight.answers, &mut flight.relay, cx))));
                     }
                     // The next record's turn starts now: the time the outputs before it took
                     // to enter the sink's buffer is not its worker's.
@@ -362,8 +377,11 @@ impl PartitionTask {
                     let front = flight.answers.front().expect("checked");
                     let timeout = worker_timeout.unwrap_or_default();
                     let message = format!("no answer for offset {} within {timeout:?}", front.unit.first);
+                    let (unit, seq) = flight.waiting_for(front);
+                    // (Not sent yet: the worker is stuck on another partition's record.)
+                    let seq = seq.unwrap_or(u64::MAX);
                     let failure = Failure::new(FailureKind::Timeout, message);
-                    let (unit, generation, seq) = (front.unit, front.generation, front.seq);
+                    let generation = front.generation;
                     // A worker that answered later messages awaits this one (an answer future
                     // that hangs): only the record fails. One that answers nothing is stuck,
                     // and replaced.
@@ -444,8 +462,9 @@ impl PartitionTask {
         }
         // After a failure, records the worker has not answered are dropped (read again after
         // the restart); what went to the sink finishes: acknowledged records get committed.
-        self.orphan(worker_index, &mut flight.answers);
+        self.orphan(worker_index, &mut flight);
         flight.answers.clear();
+        flight.relay = None;
         flight.at_worker = 0;
         while !flight.sent.is_empty() {
             let done = flight.sent.acknowledged().await;
@@ -632,9 +651,22 @@ impl PartitionTask {
             worker = worker_index,
             outputs = tracing::field::Empty,
         );
+        let relayed = matches!(segment, Segment::Worker(_))
+            && (flight.relay.is_some() || self.relays(worker_index));
+        // Records a relay hands on one by one are acknowledged as they are answered: a
+        // unit each (see `take_chunk`).
+        let (id, units) = if relayed {
+            let id = flight.tracker.delivered(first, first);
+            for record in &records[1..] {
+                flight.tracker.delivered(record.offset, record.offset);
+            }
+            (id, records.len() as u64)
+        } else {
+            (flight.tracker.delivered(first, last), 1)
+        };
         let mut unit = Acked {
-            id: flight.tracker.delivered(first, last),
-            units: 1,
+            id,
+            units,
             first,
             last,
             records: records.len(),
@@ -642,17 +674,24 @@ impl PartitionTask {
             given_up: None,
         };
         // (A record given up on never reaches the worker: no place at it, no generation.)
-        let (answer, sender, generation, seq) = match segment {
-            Segment::Worker(read) => {
+        let relayed = match segment {
+            Segment::Worker(read) if relayed => self
+                .relay(worker_index, read, flight)
+                .map_err(Segment::Worker),
+            segment => Err(segment),
+        };
+        let (awaited, sender, generation, seq) = match relayed {
+            Ok(generation) => (Awaited::Relayed, None, generation, 0),
+            Err(Segment::Worker(read)) => {
                 let (sender, generation, mark) = self.ticket(worker_index, &mut flight.senders);
                 let seq = mark.seq;
                 let answer = ask(&sender, self.partition, read, mark);
-                (answer, Some(sender), generation, seq)
+                (Awaited::Answer(answer), Some(sender), generation, seq)
             }
-            Segment::GivenUp(record) => {
+            Err(Segment::GivenUp(record)) => {
                 let (answer, disposal, kind) = self.give_up(record);
                 unit.given_up = Some((disposal, kind));
-                (answer, None, 0, 0)
+                (Awaited::Answer(answer), None, 0, 0)
             }
         };
         let retry = unit.given_up.is_none() && unit.records == 1 && self.attempts.is_retry(first);
@@ -668,7 +707,7 @@ impl PartitionTask {
             unit,
             generation,
             seq,
-            answer,
+            awaited,
             sender,
             span,
             retry,
@@ -772,11 +811,10 @@ impl PartitionTask {
     /// A sender to worker `index` for a message about to be sent (one of `senders`, else
     /// a fresh one), the worker's generation, and the message's place among those sent to it.
     fn ticket(&self, index: usize, senders: &mut Senders) -> (WorkerKind, u64, Mark) {
-        let mut slot = self.workers.slot(index);
-        slot.sent += 1;
+        let slot = self.workers.slot(index);
         let mark = Mark {
-            answered: slot.answered.clone(),
-            seq: slot.sent,
+            answered: slot.places.answered.clone(),
+            seq: slot.places.sent.fetch_add(1, Ordering::Relaxed) + 1,
         };
         let sender = senders.take(&slot.recipient.kind, slot.generation);
         (sender, slot.generation, mark)
@@ -784,14 +822,20 @@ impl PartitionTask {
 
     /// Messages about to be dropped unanswered still wait at the worker: should one of
     /// them take it down, no partition must be blamed for it (none would hear of it).
-    fn orphan(&self, worker: usize, answers: &mut VecDeque<Pending>) {
+    fn orphan(&self, worker: usize, flight: &mut Flight) {
         let mut slot = None;
+        let mut answers = std::mem::take(&mut flight.answers);
         for pending in answers.iter_mut().filter(|p| p.unit.given_up.is_none()) {
             if !poll_once(pending) {
+                // (Records a relay has not sent yet do not wait at the worker.)
+                let (_, Some(seq)) = flight.waiting_for(pending) else {
+                    continue;
+                };
                 let slot = slot.get_or_insert_with(|| self.workers.slot(worker));
-                slot.blame(pending.generation, pending.seq);
+                slot.blame(pending.generation, seq);
             }
         }
+        flight.answers = answers;
     }
 
     /// A failure that took the worker down (a panic, a worker stuck past its timeout) fails

@@ -4,12 +4,13 @@
 //! worker that panics once an hour for months costs no thread.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use actix_rt::Arbiter;
 
+use super::relay::Places;
 use super::worker::Worker;
 
 /// Builds worker `i` (starting its actor on the current arbiter).
@@ -30,10 +31,9 @@ pub(crate) struct Slot {
     pub(crate) recipient: Worker,
     arbiter: Option<Arbiter>,
     pub(crate) generation: u64,
-    /// Messages sent to the worker so far, from every partition (each message's place).
-    pub(crate) sent: u64,
-    /// The highest place of a message the worker answered.
-    pub(crate) answered: Arc<AtomicU64>,
+    /// Messages sent to the worker so far, from every partition (each message's place),
+    /// and the highest place of a message the worker answered.
+    pub(crate) places: Places,
     /// The oldest message (by place) that failed with each recent generation that failed.
     blame: BTreeMap<u64, u64>,
 }
@@ -57,7 +57,12 @@ impl Slot {
     /// it (a message it has not answered is one it awaits, e.g. an answer future that
     /// hangs, while it goes on with others).
     pub(crate) fn answered_after(&self, seq: u64) -> bool {
-        self.answered.load(Ordering::Relaxed) > seq
+        self.places.answered.load(Ordering::Relaxed) > seq
+    }
+
+    /// The worker's arbiter (none outside an actix `System`).
+    pub(crate) fn arbiter(&self) -> Option<actix_rt::ArbiterHandle> {
+        self.arbiter.as_ref().map(|arbiter| arbiter.handle())
     }
 
     /// Whether message `seq` is the oldest reported to have failed with `generation`: the
@@ -80,8 +85,7 @@ impl Workers {
                     recipient,
                     arbiter,
                     generation: 0,
-                    sent: 0,
-                    answered: Arc::default(),
+                    places: Places::default(),
                     blame: BTreeMap::new(),
                 }))
             })

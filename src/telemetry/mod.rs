@@ -37,7 +37,7 @@
 //! | `fluvio.request` | `api_key`, `version`, `addr`, *`correlation_id`*, *`bytes`* (request frame), *`error_code`* (for answers that carry one), *`error_kind`*, *`error`*; `stream = true` for a streaming request | every request a [`crate::connection::Connection`] sends, in the caller's task |
 //! | `fluvio.produce` | `partitions`, *`topic`* (one topic), *`partition`* (one partition), *`records`*, *`bytes`* (encoded batches), *`error_code`*, *`base_offset`* (one partition, accepted), *`error`* | each produce request; its `fluvio.request` is a child |
 //! | `fluvio.fetch` | `topic`, `partition`, `stream_id`, `offset` (next offset before the frame), *`next`* (after it), `records`, *`bytes`* (encoded batches), `high_watermark`, `error_code`, *`error`* | each stream-fetch frame a consumer handles; its acknowledgement request is a child |
-//! | `fluvio.pipeline.record` | `topic`, `partition`, `offset`, `worker`, *`outputs`* | each record a pipeline hands to a worker; the outputs' enqueue happens inside it |
+//! | `fluvio.pipeline.record` | `topic`, `partition`, `offset` (the first record's), `last`, `records`, `worker`, *`outputs`* | each hand-over of records to a worker: a record (typed worker), a batch (batch worker), or records for a per-record worker's relay; the outputs' enqueue happens inside it |
 //!
 //! Parents: a request's span is a child of the span current where it is made, so admin
 //! calls, `fetch_batch`, offset look-ups and commits made in a user's span are its

@@ -46,8 +46,11 @@ pub(super) async fn next_records(
     room: usize,
 ) -> Option<Result<Read, ConsumerError>> {
     match kind {
-        WorkerKind::Records(_) | WorkerKind::Typed(_) => Some(stream.next().await?.map(Read::One)),
-        WorkerKind::Batches(_) => Some(stream.next_batch_up_to(room).await?.map(Read::Batch)),
+        WorkerKind::Typed(_) => Some(stream.next().await?.map(Read::One)),
+        // A per-record worker's records go to its relay in batches (see `relayed`).
+        WorkerKind::Records(_) | WorkerKind::Batches(_) => {
+            Some(stream.next_batch_up_to(room).await?.map(Read::Batch))
+        }
     }
 }
 

@@ -7,9 +7,10 @@
 //! a window of 500, as the pipeline queues at a per-record worker, 3 rounds). Under
 //! `taskset -c 0` both threads share one core: no wake-up crosses cores.
 //!
-//! This is the floor under the pipeline's per-record CPU: compare its µs per record with the
-//! `record` and `raw` sides of `benches/pipeline.rs` (`benches/README.md`). Every answer is
-//! checked: one upper-cased output per record, in order.
+//! It was the floor under the pipeline's per-record CPU until the pipeline sent a per-record
+//! worker's messages from a relay on the worker's own thread (`benches/README.md`); compare
+//! its µs per record with the `record` and `raw` sides of `benches/pipeline.rs`. Every answer
+//! is checked: one upper-cased output per record, in order.
 
 use std::collections::VecDeque;
 use std::future::Future;

@@ -85,8 +85,8 @@ pub struct PipelineConfig {
     /// or their outputs waiting for the sink): the worker goes on with the next records
     /// meanwhile, so the sink batches. Also the largest [`ProcessBatch`](super::ProcessBatch).
     /// Of these, at most `consumer.buffer_records` are with the worker (handed over, their
-    /// outputs not yet in the sink's buffer), and at most 500 with a per-record worker (a
-    /// message each): they hold their frames and their outputs, while records waiting for
+    /// outputs not yet in the sink's buffer), and at most 500 with a per-record or a typed
+    /// worker (a message each): they hold their frames and their outputs, while records waiting for
     /// the sink's acknowledgement hold little.
     #[serde(default = "defaults::max_in_flight")]
     pub max_in_flight: usize,

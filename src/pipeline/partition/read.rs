@@ -7,8 +7,8 @@ use crate::consumer::{ConsumerError, ConsumerRecord, PartitionStream};
 use crate::pipeline::failure::{Failure, FailureKind};
 use crate::pipeline::worker::{answer, Answer, Mark, Process, ProcessBatch, WorkerKind};
 
-/// Records read for one message to the worker: one record for a per-record worker (no
-/// vector per record), or a batch.
+/// Records read for one message to the worker: one record for a typed worker (no vector
+/// per record), or a batch (a batch worker's, or a per-record worker's relay's).
 pub(super) enum Read {
     One(ConsumerRecord),
     Batch(Vec<ConsumerRecord>),
@@ -38,8 +38,8 @@ impl Segment {
     }
 }
 
-/// The next records for a worker of `kind`: one record for a per-record worker, up to
-/// `room` (at least 1) as they arrived for a batch worker.
+/// The next records for a worker of `kind`: one record for a typed worker, up to `room`
+/// (at least 1) as they arrived for a batch worker or a per-record worker's relay.
 pub(super) async fn next_records(
     stream: &mut PartitionStream,
     kind: &WorkerKind,

@@ -2,11 +2,12 @@
 //!
 //! An actix message between two threads costs its envelope, its answer channel and the two
 //! threads' shared cache lines, ~0.8 µs of CPU each (`benches/README.md`); between two
-//! tasks of one thread, a third of that. So a partition hands a per-record worker its
-//! records as one batch, to a relay task on the worker's arbiter, which sends each record
-//! to the worker as its own [`Process`] there (in order, a window at a time) and passes the
-//! answers back in order, in chunks: those answered by the time it looks, so a slow worker's
-//! answers come back one by one and a fast worker's in runs.
+//! tasks of one thread, a third of that. So a partition's session hands a per-record worker
+//! its records in batches, to one relay task on the worker's arbiter, which sends each record
+//! to the worker as its own [`Process`] there (in order, batch after batch, a window at a
+//! time) and passes the answers back in order, in chunks: those answered by the time it
+//! looks, never across a batch's end, so a slow worker's answers come back one by one and a
+//! fast worker's in runs.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -23,7 +24,7 @@ use super::failure::Failure;
 use super::worker::{Output, Process, WorkerError};
 use crate::consumer::ConsumerRecord;
 
-/// Most records of one batch at the worker at once (sent, not yet answered).
+/// Most records of one relay at the worker at once (sent, not yet answered).
 const WINDOW: usize = 64;
 
 /// The next records of a batch answered, in order, and what ended the batch early.
@@ -45,7 +46,7 @@ pub(crate) struct Chunk {
 }
 
 /// Where a relay stands, for the partition: the place among the messages sent to the worker
-/// of the first record of the batch not yet answered (0: none sent yet).
+/// of its oldest record not yet answered (0: none waiting at the worker).
 #[derive(Debug, Default)]
 pub(crate) struct Front(AtomicU64);
 

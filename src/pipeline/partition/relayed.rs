@@ -1,6 +1,6 @@
-//! A per-record worker's records, handed to a relay on its thread as one batch (see
-//! [`crate::pipeline::relay`]), and its answers taken as they come: each chunk of records
-//! answered is sent on and acknowledged as a message of its own would be.
+//! A per-record worker's records, handed in batches to the session's relay on the worker's
+//! thread (see [`crate::pipeline::relay`]), and its answers taken as they come: each chunk
+//! of records answered is sent on and acknowledged as a message of its own would be.
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll};

@@ -29,9 +29,10 @@
 //! in order per partition; the pipeline hands a partition's records to a relay on the worker's
 //! own thread, which sends them there (a message within one thread costs a third of one between
 //! two) and passes the answers back as they come, so records answered are sent on and
-//! committed without waiting for the rest of their batch. A **typed worker** handles [`Decoded`] records, their key and value decoded by a codec
-//! ([`Json`] built in), and answers [`TypedOutput`]s ([`Worker::json`], [`Worker::typed`]). The
-//! factory passed to [`start_pipeline`] returns any of them. A worker that keeps state per
+//! committed without waiting for the rest of their batch. A **typed worker** handles
+//! [`Decoded`] records, their key and value decoded by a codec ([`Json`] built in), and
+//! answers [`TypedOutput`]s ([`Worker::json`], [`Worker::typed`]). The factory passed to
+//! [`start_pipeline`] returns any of them. A worker that keeps state per
 //! partition also handles [`PartitionEvent`] ([`Worker::with_partition_events`]): it hears when
 //! a partition starts at it, and when it stops, before its final commit (drain, end, handed to
 //! another group member) or without one (lost with a group lease).

@@ -651,8 +651,7 @@ impl PartitionTask {
             worker = worker_index,
             outputs = tracing::field::Empty,
         );
-        let relayed = matches!(segment, Segment::Worker(_))
-            && (flight.relay.is_some() || self.relays(worker_index));
+        let relayed = matches!(segment, Segment::Worker(_)) && self.relays(worker_index, flight);
         // Records a relay hands on one by one are acknowledged as they are answered: a
         // unit each (see `take_chunk`).
         let (id, units) = if relayed {
@@ -674,21 +673,17 @@ impl PartitionTask {
             given_up: None,
         };
         // (A record given up on never reaches the worker: no place at it, no generation.)
-        let relayed = match segment {
-            Segment::Worker(read) if relayed => self
-                .relay(worker_index, read, flight)
-                .map_err(Segment::Worker),
-            segment => Err(segment),
-        };
-        let (awaited, sender, generation, seq) = match relayed {
-            Ok(generation) => (Awaited::Relayed, None, generation, 0),
-            Err(Segment::Worker(read)) => {
+        let (awaited, sender, generation, seq) = match segment {
+            Segment::Worker(read) if relayed => {
+                (Awaited::Relayed, None, self.relay(read, flight), 0)
+            }
+            Segment::Worker(read) => {
                 let (sender, generation, mark) = self.ticket(worker_index, &mut flight.senders);
                 let seq = mark.seq;
                 let answer = ask(&sender, self.partition, read, mark);
                 (Awaited::Answer(answer), Some(sender), generation, seq)
             }
-            Err(Segment::GivenUp(record)) => {
+            Segment::GivenUp(record) => {
                 let (answer, disposal, kind) = self.give_up(record);
                 unit.given_up = Some((disposal, kind));
                 (Awaited::Answer(answer), None, 0, 0)

@@ -92,37 +92,33 @@ fn single(unit: Acked, offset: i64) -> Acked {
 }
 
 impl PartitionTask {
-    /// Whether worker `index` is a per-record worker (its records go through a relay).
-    pub(super) fn relays(&self, index: usize) -> bool {
-        matches!(
-            self.workers.slot(index).recipient.kind,
-            WorkerKind::Records(_)
-        )
+    /// Whether records for worker `index` go through the session's relay: it runs already,
+    /// or the worker is a per-record worker (the relay is started now).
+    pub(super) fn relays(&self, index: usize, flight: &mut Flight) -> bool {
+        if flight.relay.is_some() {
+            return true;
+        }
+        let slot = self.workers.slot(index);
+        let WorkerKind::Records(worker) = &slot.recipient.kind else {
+            return false;
+        };
+        let link = relay::start(worker.clone(), slot.places.clone(), slot.arbiter().as_ref());
+        let generation = slot.generation;
+        flight.relay = Some(SessionRelay { link, generation });
+        true
     }
 
-    /// Hand `read` to the session's relay to worker `index`, started with the first
-    /// records for it; the incarnation it goes to. `None`: not a per-record worker.
-    pub(super) fn relay(&self, index: usize, read: Read, flight: &mut Flight) -> Result<u64, Read> {
-        let relay = match &flight.relay {
-            Some(relay) => relay,
-            None => {
-                let slot = self.workers.slot(index);
-                let WorkerKind::Records(worker) = &slot.recipient.kind else {
-                    return Err(read);
-                };
-                let link =
-                    relay::start(worker.clone(), slot.places.clone(), slot.arbiter().as_ref());
-                let generation = slot.generation;
-                flight.relay.insert(SessionRelay { link, generation })
-            }
-        };
+    /// Hand `read` to the session's relay (see [`PartitionTask::relays`]); the worker
+    /// incarnation it goes to.
+    pub(super) fn relay(&self, read: Read, flight: &Flight) -> u64 {
+        let relay = flight.relay.as_ref().expect("started by `relays`");
         let records = match read {
             Read::One(record) => vec![record],
             Read::Batch(records) => records,
         };
         // A relay that ended (its arbiter stopped) fails the batch: its link reads the end.
         let _ = relay.link.batches.send(records);
-        Ok(relay.generation)
+        relay.generation
     }
 
     /// Take a relay's `chunk` for the oldest message: the records answered go to the sink

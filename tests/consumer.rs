@@ -351,3 +351,67 @@ async fn a_fetch_grown_for_one_large_batch_shrinks_back_after_it() {
     })
     .await;
 }
+
+/// A consumer group's joiners and `describe_group` read a finite stream from a stored point
+/// that a writer keeps moving just behind the records it reads (a snapshot's point is stored
+/// once the snapshot is read). The stream must end at the end as of its stored start, never
+/// before it: read before the stored point, the end could be passed by a point stored in
+/// between, and the stream came back empty.
+#[tokio::test]
+async fn a_finite_stream_reads_past_its_consumer_ids_point_while_a_writer_moves_it() {
+    let cluster = cluster(1).await;
+    bounded(async {
+        let client = client(&cluster).await;
+        client
+            .admin()
+            .create_topic("moving", TopicConfig::new(1))
+            .await
+            .unwrap();
+        let producer = client.producer(ProducerOptions::default());
+        let point = ConsumerOptions::builder().consumer_id("point").build();
+        let mut writer = client
+            .partition_consumer("moving", 0, point.clone())
+            .await
+            .unwrap();
+        producer
+            .send_batch("moving", [(None::<&[u8]>, "0"), (None, "1")])
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            writer.next().await.unwrap().unwrap();
+        }
+        writer.commit(0).await.unwrap();
+        // Each record read moves the point to the record before it: a record after the
+        // stored point always exists.
+        let moving = tokio::spawn(async move {
+            for i in 2..4_000 {
+                producer
+                    .send_batch("moving", [(None::<&[u8]>, i.to_string())])
+                    .await
+                    .unwrap();
+                let record = writer.next().await.unwrap().unwrap();
+                assert_eq!(record.offset, i);
+                writer.commit(i - 1).await.unwrap();
+            }
+        });
+        let finite = point.into_builder().disable_continuous(true).build();
+        let (mut reads, mut empty) = (0, 0);
+        while !moving.is_finished() {
+            let mut stream = client
+                .partition_consumer("moving", 0, finite.clone())
+                .await
+                .unwrap();
+            let mut read = 0;
+            while let Some(record) = stream.next().await {
+                record.unwrap();
+                read += 1;
+            }
+            reads += 1;
+            empty += usize::from(read == 0);
+        }
+        moving.await.unwrap();
+        assert!(reads > 100, "only {reads} streams read");
+        assert_eq!(empty, 0, "{empty} of {reads} streams read nothing");
+    })
+    .await;
+}

@@ -261,13 +261,17 @@ impl Fetcher {
     }
 
     /// The first offset to read: the committed offset + 1 for a known consumer id, else the
-    /// configured start resolved against the partition's range.
+    /// configured start resolved against the partition's range. The stored offset is read
+    /// first: a stream that stops at the end reads it after the point it starts from (an
+    /// end read first could be passed by an offset stored in between, and the stream would
+    /// skip what is past its start).
     async fn start_offset(&mut self, conn: &Connection) -> Result<i64, ConsumerError> {
+        let stored = self.stored_offset().await?;
         let (start, end) = fetch_offsets(conn, &self.topic, self.partition).await?;
         if self.options.disable_continuous {
             self.end = Some(end);
         }
-        if let Some(stored) = self.stored_offset().await? {
+        if let Some(stored) = stored {
             self.committed = stored;
             let after = stored
                 .checked_add(1)

@@ -423,7 +423,7 @@ fn main() {
                 assert_sink(&client, &sink, seen).await;
                 sinks.push(sink);
                 println!(
-                    "round {}, {side}: {:.0} rec/s, {:.2} CPU µs/record, {:.0} MiB",
+                    "round {}, {side}: {:.0} rec/s, {:.2} CPU µs/record, {:.1} MiB",
                     round + 1,
                     run.rate,
                     run.cpu_us,
@@ -460,7 +460,7 @@ fn main() {
                 format!("{:.2}x", rate / official_rate)
             };
             println!(
-                "| {name} | {rate:.0} | {ratio} | {:.2} | {:.0} |",
+                "| {name} | {rate:.0} | {ratio} | {:.2} | {:.1} |",
                 med(&runs[i], |r| r.cpu_us),
                 med(&runs[i], |r| r.rss_mib),
             );

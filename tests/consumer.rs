@@ -275,7 +275,7 @@ async fn large_records_keep_the_read_ahead_within_its_bytes() {
             .create_topic("large", TopicConfig::new(1))
             .await
             .unwrap();
-        // 100 records of 64 KiB, one batch each: far fewer than `buffer_records` (10,000),
+        // 100 records of 64 KiB, one batch each: far fewer than `buffer_records` (2,500),
         // so only the byte bound holds the read-ahead back.
         let record = 64 * 1024;
         let producer = client.producer(ProducerOptions::default());

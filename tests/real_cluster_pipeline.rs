@@ -26,7 +26,7 @@ use common::read_values;
 
 const RECORDS: usize = 60_000;
 /// Values of ~1 KB: each source partition (30 MB) is far more than a consumer reads ahead
-/// (10,000 buffered records plus one 4 MiB frame), so the SPU restart hits the source streams
+/// (2,500 buffered records plus one frame), so the SPU restart hits the source streams
 /// as well as the sink's producer and the commits.
 const PADDING: usize = 990;
 const SPU_ID: i32 = 5101;

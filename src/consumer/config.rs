@@ -84,6 +84,9 @@ pub struct ConsumerOptions {
     /// is left: at most `max(buffer_records, records of the largest frame)` wait for the
     /// reader ([`crate::consumer::PartitionStream::buffered`]), plus the one frame the
     /// fetcher holds until there is room (the SPU sends the next only after that one).
+    /// Default 2,500: about one 256 KiB frame of 100 B records, so the SPU prepares the next
+    /// frame while the reader works through this one; four times that copied no faster and
+    /// held ~3 MiB more per process (`benches/README.md`, "The read-ahead's default").
     pub buffer_records: usize,
     /// Most bytes (keys and values, [`crate::consumer::ConsumerRecord::payload_len`])
     /// fetched ahead of the reader, bounded as `buffer_records` bounds records: a frame is
@@ -91,9 +94,9 @@ pub struct ConsumerOptions {
     /// more. At most `max(buffer_bytes, bytes of the largest frame)` wait for the reader
     /// ([`crate::consumer::PartitionStream::buffered_bytes`]), plus the one frame the
     /// fetcher holds. Default 16 MiB: four default frames (`max_bytes`), so the SPU keeps
-    /// sending while the reader works, and, with 10,000 records of at most 1.6 KiB, never
-    /// tighter than `buffer_records`; it is what bounds large records (10,000 records of
-    /// 1 MiB would otherwise be 10 GiB per partition).
+    /// sending while the reader works, and, with 2,500 records of at most 6.5 KiB, never
+    /// tighter than `buffer_records`; it is what bounds large records (2,500 records of
+    /// 1 MiB would otherwise be 2.5 GiB per partition).
     pub buffer_bytes: usize,
     /// Backoff between attempts to resume a lost stream (by default forever, 100 ms doubling
     /// up to 5 s; a bounded policy ends the stream with the last error).
@@ -121,7 +124,7 @@ impl Default for ConsumerOptions {
             disable_continuous: false,
             consumer_id: None,
             auto_commit: None,
-            buffer_records: 10_000,
+            buffer_records: 2_500,
             buffer_bytes: 16 * 1024 * 1024,
             reconnect: ReconnectPolicy {
                 initial_delay: Duration::from_millis(100),

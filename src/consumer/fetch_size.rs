@@ -13,7 +13,8 @@
 //! Small frames cost no rate since the connection acknowledges what it reads at once (see
 //! `connection/quickack.rs`): each frame used to wait up to 40 ms for a delayed TCP ACK,
 //! which made 256 KiB frames copy at a quarter of the rate of 1 MiB ones. A 256 KiB frame
-//! holds ~2,300 records of 100 B: a quarter of the default `buffer_records`.
+//! holds ~2,300 records of 100 B: about the default `buffer_records` (2,500), so the
+//! read-ahead holds one frame while the fetcher holds the next.
 
 /// The size a stream opens with when `max_bytes` is larger.
 pub(crate) const START_FETCH_BYTES: i32 = 256 * 1024;

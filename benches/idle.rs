@@ -43,22 +43,26 @@ fn free_port() -> u16 {
     listener.local_addr().expect("address").port()
 }
 
-/// The release builds of the examples, built now (`cargo build --release`, the bench's own
-/// target directory).
+/// The release builds of the examples, built now (`cargo build --release`, into the bench's
+/// own target directory, `--target-dir` included).
 fn examples() -> std::path::PathBuf {
+    // target/release/deps/idle-HASH -> target/release
+    let exe = std::env::current_exe().expect("bench path");
+    let release = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/release");
+    let target = release.parent().expect("target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--release", "--features", "web,testkit"])
         .args(["--example", "worker", "--example", "test_cluster"])
+        .arg("--target-dir")
+        .arg(target)
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the examples failed");
-    // target/release/deps/idle-HASH -> target/release/examples
-    let exe = std::env::current_exe().expect("bench path");
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/release")
-        .join("examples")
+    release.join("examples")
 }
 
 /// The embedded cluster in a process of its own, and its SC address.

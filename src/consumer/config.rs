@@ -86,7 +86,7 @@ pub struct ConsumerOptions {
     /// fetcher holds until there is room (the SPU sends the next only after that one).
     /// Default 2,500: about one 256 KiB frame of 100 B records, so the SPU prepares the next
     /// frame while the reader works through this one; four times that copied no faster and
-    /// held ~3 MiB more per process (`benches/README.md`, "The read-ahead's default").
+    /// peaked 1-4 MiB higher per process (`benches/README.md`, "The read-ahead's default").
     pub buffer_records: usize,
     /// Most bytes (keys and values, [`crate::consumer::ConsumerRecord::payload_len`])
     /// fetched ahead of the reader, bounded as `buffer_records` bounds records: a frame is

@@ -10,7 +10,8 @@
 //! cluster in this process.
 //!
 //! `cargo bench --bench pipeline [-- COUNT SIZE ROUNDS]` (default 400,000 × 100 B, 3 rounds).
-//! `BENCH_ONLY=batch|record|official|raw` runs one side (e.g. under a profiler).
+//! `BENCH_ONLY=batch|record|official|raw` runs one side (e.g. under a profiler); a comma list
+//! (`record,raw`) runs those.
 //!
 //! Each copy runs in a process of its own (this bench, started again with `BENCH_COPY`), and
 //! so does the seeding: a side's peak resident set (`VmHWM`) and CPU time are its own, with
@@ -409,7 +410,7 @@ fn main() {
         let mut sinks = Vec::new();
         for round in 0..rounds {
             for (i, (side, _)) in SIDES.iter().enumerate() {
-                if !only.is_empty() && only != *side {
+                if !only.is_empty() && !only.split(',').any(|o| o == *side) {
                     continue;
                 }
                 let sink = sink_topic(&client, &format!("{stamp}-{side}{round}")).await;

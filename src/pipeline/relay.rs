@@ -239,6 +239,11 @@ impl Relay {
                     if chunk.outputs.is_empty() {
                         chunk.outputs = outputs;
                     } else {
+                        // Room for a chunk's records at once: grown step by step, the
+                        // vector's larger sizes each cost glibc a pass over its free lists.
+                        if chunk.records == 1 {
+                            chunk.outputs.reserve(CHUNK - 1);
+                        }
                         chunk.outputs.extend(outputs);
                     }
                     chunk.records += 1;

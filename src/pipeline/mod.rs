@@ -28,8 +28,9 @@
 //! redelivery per batch. A **per-record worker** handles [`Process`], one message per record,
 //! in order per partition; the pipeline hands a partition's records to a relay on the worker's
 //! own thread, which sends them there (a message within one thread costs a third of one between
-//! two) and passes the answers back as they come, so records answered are sent on and
-//! committed without waiting for the rest of their batch. A **typed worker** handles
+//! two), a few at a time, and passes the answers back as they come (a worker that keeps up,
+//! in runs of up to 64 records), so records answered are sent on and committed without
+//! waiting for the rest of their batch. A **typed worker** handles
 //! [`Decoded`] records, their key and value decoded by a codec ([`Json`] built in), and
 //! answers [`TypedOutput`]s ([`Worker::json`], [`Worker::typed`]). The factory passed to
 //! [`start_pipeline`] returns any of them. A worker that keeps state per
